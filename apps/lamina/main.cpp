@@ -1,0 +1,200 @@
+// The `lamina` command: parses flags into a request and calls the core (lamina/commands.hpp).
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <lamina/abi.hpp>
+#include <lamina/commands.hpp>
+#include <lamina/error.hpp>
+#include <string>
+#include <vector>
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: lamina <command> [options]
+
+Lamina trains neural networks described in YAML; every layer, loss, regularizer, optimizer
+and initializer is a plugin loaded at run time.
+
+commands:
+  train MODEL.yaml        train a model, write a run folder, print test accuracy
+  plugins                 list every type the loaded plugins provide
+  plugins info TYPE       show a type's keys, their types, defaults and docs
+  help [COMMAND]          show help (also: lamina COMMAND --help)
+
+options:
+  -h, --help              show this help
+  --version               show the version, plugin ABI and build fingerprint
+
+exit status: 0 success, 1 failure while running (e.g. the loss diverged), 2 bad input.
+)";
+
+// Thrown for a command-line mistake: reported with the command's usage hint, exit 2.
+struct UsageError : lamina::InputError {
+  using lamina::InputError::InputError;
+};
+
+po::options_description plugin_options() {
+  po::options_description d("plugin options");
+  d.add_options()("plugin-dir", po::value<std::vector<std::string>>()->composing(),
+                  "also load the plugins in this folder (repeatable; after the built-in folder and "
+                  "LAMINA_PLUGIN_PATH)");
+  return d;
+}
+
+std::vector<std::filesystem::path> plugin_dirs(const po::variables_map& vm) {
+  std::vector<std::filesystem::path> dirs;
+  if (vm.count("plugin-dir")) {
+    for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) dirs.emplace_back(d);
+  }
+  return dirs;
+}
+
+po::options_description train_options() {
+  po::options_description d("lamina train MODEL.yaml [options]");
+  d.add_options()("help,h", "show this help")(
+      "epochs", po::value<long long>(), "override train.epochs")(
+      "seed", po::value<long long>(), "override train.seed")(
+      "out", po::value<std::string>(), "run folder (default runs/<model>-<timestamp>; must not hold a run)")(
+      "threads", po::value<int>(), "threads for the math (default: every core)")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override any key of the model file, e.g. --set layers.0.units=50 --set optimizer.lr=0.1 (repeatable)")(
+      "no-progress", "no live progress line, even on a terminal");
+  d.add(plugin_options());
+  return d;
+}
+
+po::options_description plugins_options() {
+  po::options_description d("lamina plugins [info TYPE] [options]");
+  d.add_options()("help,h", "show this help");
+  d.add(plugin_options());
+  return d;
+}
+
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& desc,
+                        const po::positional_options_description& pos) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
+int train(const std::vector<std::string>& args) {
+  const auto desc = train_options();
+  po::options_description all;
+  all.add(desc).add_options()("model", po::value<std::string>());
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  const auto vm = parse(args, all, pos);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  if (!vm.count("model")) throw UsageError("lamina train: missing the model file (lamina train MODEL.yaml)");
+
+  lamina::TrainRequest req;
+  req.model = vm["model"].as<std::string>();
+  if (vm.count("set")) req.overrides = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("epochs")) {
+    if (vm["epochs"].as<long long>() < 1) throw UsageError("lamina train: --epochs must be at least 1");
+    req.overrides.push_back("train.epochs=" + std::to_string(vm["epochs"].as<long long>()));
+  }
+  if (vm.count("seed")) {
+    if (vm["seed"].as<long long>() < 0) throw UsageError("lamina train: --seed must be >= 0");
+    req.overrides.push_back("train.seed=" + std::to_string(vm["seed"].as<long long>()));
+  }
+  if (vm.count("threads")) {
+    req.threads = vm["threads"].as<int>();
+    if (req.threads < 1 || req.threads > 1024) throw UsageError("lamina train: --threads must be between 1 and 1024");
+  }
+  if (vm.count("out")) req.out = vm["out"].as<std::string>();
+  req.progress = !vm.count("no-progress");
+  req.plugin_dirs = plugin_dirs(vm);
+  lamina::run_train(req, std::cout);
+  return 0;
+}
+
+int plugins(const std::vector<std::string>& args) {
+  const auto desc = plugins_options();
+  po::options_description all;
+  all.add(desc).add_options()("words", po::value<std::vector<std::string>>());
+  po::positional_options_description pos;
+  pos.add("words", -1);
+  const auto vm = parse(args, all, pos);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  lamina::PluginsRequest req;
+  req.plugin_dirs = plugin_dirs(vm);
+  if (vm.count("words")) {
+    const auto words = vm["words"].as<std::vector<std::string>>();
+    if (words.size() != 2 || words[0] != "info") {
+      throw UsageError("lamina plugins: expected `lamina plugins` or `lamina plugins info TYPE`");
+    }
+    req.type = words[1];
+  }
+  lamina::run_plugins(req, std::cout);
+  return 0;
+}
+
+int help(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    std::cout << kUsage;
+  } else if (args[0] == "train") {
+    std::cout << train_options();
+  } else if (args[0] == "plugins") {
+    std::cout << plugins_options();
+  } else {
+    throw UsageError("lamina help: unknown command '" + args[0] + "'");
+  }
+  return 0;
+}
+
+int dispatch(const std::vector<std::string>& argv) {
+  if (argv.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string& cmd = argv[0];
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  if (cmd == "-h" || cmd == "--help") return help({});
+  if (cmd == "--version") {
+    std::cout << "lamina " << LAMINA_VERSION_STRING << " (plugin ABI " << lamina::kAbiVersion << ", "
+              << lamina::kFingerprint << ")\n";
+    return 0;
+  }
+  if (cmd == "help") return help(rest);
+  if (cmd == "train") return train(rest);
+  if (cmd == "plugins") return plugins(rest);
+  throw UsageError("unknown command '" + cmd + "'; commands: train, plugins, help");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const std::string who = args.empty() || args[0].starts_with("-") ? "lamina" : "lamina " + args[0];
+  try {
+    return dispatch(args);
+  } catch (const po::error& e) {
+    std::cerr << who << ": " << e.what() << " (see `" << who << " --help`)\n";
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << "lamina: " << e.what() << "\n";
+    return 2;
+  } catch (const lamina::InputError& e) {
+    std::cerr << who << ": error: " << e.what() << "\n";
+    return 2;
+  } catch (const lamina::Error& e) {
+    std::cerr << who << ": failed: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << who << ": failed: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << who << ": failed: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,46 @@
+// The `lamina` commands as library calls: the command line only parses flags into one of
+// these requests and calls the function, so every command is usable (and tested) from C++.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lamina/export.hpp"
+#include "lamina/trainer.hpp"
+
+namespace lamina {
+
+struct TrainRequest {
+  std::filesystem::path model;
+  std::vector<std::string> overrides;        // --set KEY=VALUE (and --epochs/--seed, as overrides)
+  std::optional<std::filesystem::path> out;  // default: runs/<model>-<timestamp>
+  int threads = 0;                           // 0 = OpenMP's default (every core)
+  std::vector<std::filesystem::path> plugin_dirs;
+  bool progress = true;                      // a live progress line, when stderr is a terminal
+};
+
+struct TrainResult {
+  std::filesystem::path run_dir;
+  std::vector<EpochMetrics> epochs;
+};
+
+// Trains and writes the run folder. Throws InputError before creating anything when the
+// model, the data or a flag is wrong; throws Diverged (metrics so far kept) on a NaN loss.
+LAMINA_API TrainResult run_train(const TrainRequest& request, std::ostream& out);
+
+struct PluginsRequest {
+  std::vector<std::filesystem::path> plugin_dirs;
+  std::string type;  // empty: list everything; else describe this type's keys
+};
+LAMINA_API void run_plugins(const PluginsRequest& request, std::ostream& out);
+
+// Loads the plugins of the search path (see plugin_loader.hpp) into `registry`.
+LAMINA_API void load_plugins(class Registry& registry, const std::vector<std::filesystem::path>& plugin_dirs);
+
+// Sets the thread count of OpenMP (and so of Eigen's GEMM) for this process.
+LAMINA_API void set_threads(int threads);
+
+}  // namespace lamina

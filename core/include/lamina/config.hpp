@@ -1,0 +1,57 @@
+// Config: a read-only view of one YAML mapping, bound to the Schema of the type it configures.
+// Factories receive one; it has already been validated against the schema (unknown keys,
+// types, ranges), so a factory only reads values:
+//
+//   auto units = cfg.get<std::int64_t>("units");
+//   auto init  = cfg.make<lamina::Initializer>("init");
+//   if (units > 4096 && !cfg.get<bool>("allow_big")) cfg.fail("units", "is too large");
+//
+// get<T>() returns the value in the file or the schema's default. Supported T: bool, int,
+// std::int64_t, float, double, std::string. Every error names file:line:column, the key path
+// ("layers.2.units"), what was expected and what was found.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "lamina/error.hpp"
+#include "lamina/kind.hpp"
+#include "lamina/schema.hpp"
+
+namespace lamina {
+
+class Registry;
+
+class LAMINA_API Config {
+ public:
+  struct Impl;  // the YAML node, the file name, the schema: kept out of the SDK's headers
+  explicit Config(std::shared_ptr<const Impl> impl);
+
+  template <class T>
+  T get(std::string_view key) const;
+  template <class T>
+  T require(std::string_view key) const;  // like get(), but the key must be in the file
+  bool has(std::string_view key) const;   // present in the file (not just defaulted)
+
+  // Builds the component named by a Component key through the registry.
+  template <class T>
+  std::unique_ptr<T> make(std::string_view key) const {
+    return std::unique_ptr<T>(static_cast<T*>(make_component(key, T::kind).release()));
+  }
+
+  const std::string& type() const;  // the `type:` of this mapping
+  const std::string& path() const;  // "layers.0", "optimizer", ...
+  std::string where(std::string_view key = {}) const;  // "model.yaml:3:14"
+  [[noreturn]] void fail(std::string_view key, std::string_view what) const;
+
+  const Schema& schema() const;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<void, void (*)(void*)> make_component(std::string_view key, Kind kind) const;
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace lamina

@@ -1,0 +1,26 @@
+// What travels with every call into a layer: the mode (never a bool) and the run's random
+// stream, so that a check can copy the stream and replay a dropout mask exactly.
+#pragma once
+
+#include <string>
+
+#include "lamina/rng.hpp"
+
+namespace lamina {
+
+enum class Mode { Train, Eval };
+
+struct Context {
+  Mode mode = Mode::Train;
+  Rng* rng = nullptr;
+  // False for the first layer: its input gradient is never used, so a layer may skip it
+  // (dx is then left untouched).
+  bool need_input_grad = true;
+};
+
+struct BuildContext {
+  Rng* rng = nullptr;  // the initialization stream
+  std::string path;    // the layer's place in the model, "layers.0", for error messages
+};
+
+}  // namespace lamina

@@ -1,0 +1,81 @@
+// Model files. A model is a YAML file (see the README's YAML reference):
+//
+//   data: {source: fashion-mnist, validation_split: 0.1}
+//   layers:
+//     - {type: affine, units: 100, init: he}
+//     - {type: relu}
+//     - {type: affine, units: 10}
+//   loss: {type: softmax_cross_entropy}
+//   optimizer: {type: sgd, lr: 0.01}
+//   train: {epochs: 10, batch_size: 100, seed: 42}
+//
+// ModelFile reads the YAML and applies --set overrides; build_model() validates every key of
+// every section against the registered types before anything is trained, and creates the
+// components; build_network() sizes the layers from the data.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lamina/dataset.hpp"
+#include "lamina/export.hpp"
+#include "lamina/loss.hpp"
+#include "lamina/network.hpp"
+#include "lamina/optimizer.hpp"
+#include "lamina/registry.hpp"
+#include "lamina/regularizer.hpp"
+
+namespace lamina {
+
+struct TrainSpec {
+  std::int64_t epochs = 10;
+  std::int64_t batch_size = 100;
+  std::uint64_t seed = 42;
+  bool shuffle = true;
+  std::string train_metrics = "eval";  // eval: a full Eval-mode pass; running: batch averages
+  std::int64_t eval_batch_size = 1000;
+};
+
+class LAMINA_API ModelFile {
+ public:
+  struct Impl;
+  // Reads and parses `file`, then applies each override "path.to.key=value" (value in YAML).
+  static ModelFile load(const std::filesystem::path& file, std::span<const std::string> overrides = {});
+  // Parses YAML text; `name` stands for the file in messages.
+  static ModelFile parse(const std::string& text, const std::string& name,
+                         std::span<const std::string> overrides = {});
+
+  const std::filesystem::path& file() const;
+  std::string name() const;  // `name:` if given, else the file's stem
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+struct LAMINA_API Model {
+  std::string name;
+  Network network;
+  std::unique_ptr<Loss> loss;
+  std::unique_ptr<Regularizer> regularizer;                      // may be null
+  std::vector<std::unique_ptr<Regularizer>> layer_regularizers;  // per layer, null = model's
+  std::unique_ptr<Optimizer> optimizer;
+  DataSpec data;
+  TrainSpec train;
+  std::string resolved_yaml;  // the model with every default written out
+};
+
+LAMINA_API Model build_model(const ModelFile& file, const Registry& registry);
+
+// Sizes the network for the data and checks that its output fits the labels.
+LAMINA_API void build_network(Model& model, const DataSplits& data);
+
+// The YAML reference of the core's own sections, for docs and `lamina plugins info`.
+LAMINA_API const Schema& data_schema();
+LAMINA_API const Schema& train_schema();
+
+}  // namespace lamina

@@ -1,0 +1,79 @@
+// The keys a factory accepts. One declaration both validates the YAML (types, ranges, unknown
+// keys with "did you mean") and documents the type (`lamina plugins info TYPE`).
+//
+//   lamina::Schema keys{
+//       lamina::Key::integer("units", "number of output units").required().at_least(1),
+//       lamina::Key::component("init", Kind::Initializer, "weight initializer").def("he"),
+//       lamina::Key::boolean("bias", "add a learnable bias").def(true),
+//   };
+//
+// Defaults are written as YAML text, so the documentation shows exactly what a user would type.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lamina/export.hpp"
+#include "lamina/kind.hpp"
+
+namespace lamina {
+
+enum class KeyType { Bool, Int, Float, String, Component };
+
+std::string_view key_type_name(KeyType type);
+
+class LAMINA_API Key {
+ public:
+  static Key boolean(std::string name, std::string doc);
+  static Key integer(std::string name, std::string doc);
+  static Key number(std::string name, std::string doc);
+  static Key string(std::string name, std::string doc);
+  // A value naming another registered type: a bare type name ("he") or a mapping with `type`.
+  static Key component(std::string name, Kind kind, std::string doc);
+
+  Key& required();
+  Key& def(bool value);
+  Key& def(long long value);
+  Key& def(int value) { return def(static_cast<long long>(value)); }
+  Key& def(double value);
+  Key& def(const char* value);
+  Key& def(std::string value);
+  Key& at_least(double lo);        // lo <= value
+  Key& above(double lo);           // lo <  value
+  Key& at_most(double hi);         // value <= hi
+  Key& below(double hi);           // value <  hi
+  Key& one_of(std::vector<std::string> choices);
+
+  const std::string& name() const { return name_; }
+  KeyType type() const { return type_; }
+  Kind component_kind() const { return kind_; }
+  const std::string& doc() const { return doc_; }
+  bool is_required() const { return required_; }
+  const std::optional<std::string>& default_text() const { return default_; }
+  const std::optional<double>& lo() const { return lo_; }
+  const std::optional<double>& hi() const { return hi_; }
+  bool lo_open() const { return lo_open_; }
+  bool hi_open() const { return hi_open_; }
+  const std::vector<std::string>& choices() const { return choices_; }
+  // "an integer >= 1", "a number in [0, 1)", "one of: inverted, scale_at_eval"
+  std::string expectation() const;
+
+ private:
+  Key(std::string name, KeyType type, std::string doc);
+  std::string name_;
+  KeyType type_;
+  Kind kind_ = Kind::Layer;
+  std::string doc_;
+  bool required_ = false;
+  std::optional<std::string> default_;
+  std::optional<double> lo_, hi_;
+  bool lo_open_ = false, hi_open_ = false;
+  std::vector<std::string> choices_;
+};
+
+using Schema = std::vector<Key>;
+
+const Key* find_key(const Schema& schema, std::string_view name);
+
+}  // namespace lamina

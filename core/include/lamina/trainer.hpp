@@ -1,0 +1,71 @@
+// Trainer: mini-batch training of a built Model.
+//
+// Each epoch draws a seeded shuffle of the training rows and, per batch:
+//   forward (Train) -> loss -> backward -> regularizer gradients -> optimizer step.
+// After each epoch it measures loss and accuracy on the training set, the validation split
+// (if any) and the test set, in Eval mode. One seed and one thread count give the same numbers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "lamina/dataset.hpp"
+#include "lamina/error.hpp"
+#include "lamina/export.hpp"
+#include "lamina/model.hpp"
+
+namespace lamina {
+
+struct Evaluation {
+  double loss = 0;
+  double accuracy = 0;
+};
+
+struct EpochMetrics {
+  std::int64_t epoch = 0;  // 1-based
+  Evaluation train;
+  double penalty = 0;      // regularizer penalty at the end of the epoch (0 without one)
+  std::optional<Evaluation> validation;
+  Evaluation test;
+  double seconds = 0;      // wall time of the epoch, evaluation included
+};
+
+class TrainObserver {
+ public:
+  virtual ~TrainObserver() = default;
+  virtual void on_batch(std::int64_t /*epoch*/, std::int64_t /*batch*/, std::int64_t /*batches*/, float /*loss*/) {}
+  virtual void on_epoch(const EpochMetrics& /*m*/) {}
+};
+
+// Thrown when the loss stops being a finite number.
+class LAMINA_API Diverged : public Error {
+ public:
+  using Error::Error;
+  ~Diverged() override;
+};
+
+class LAMINA_API Trainer {
+ public:
+  Trainer(Model& model, const DataSplits& data);
+
+  std::vector<EpochMetrics> run(TrainObserver* observer = nullptr);
+  Evaluation evaluate(const DataView& view);
+  double penalty();
+
+ private:
+  float train_batch(std::span<const std::uint32_t> rows);
+
+  Model& model_;
+  const DataSplits& data_;
+  std::vector<Param*> params_;
+  std::vector<const Regularizer*> param_regularizer_;  // per entry of params_
+  Rng shuffle_rng_;
+  Rng layer_rng_;
+  Tensor x_, dscores_;
+  std::vector<std::int32_t> labels_;
+  std::vector<std::uint32_t> order_;
+  std::int64_t correct_ = 0;  // running accuracy of the current epoch
+};
+
+}  // namespace lamina

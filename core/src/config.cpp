@@ -1,0 +1,318 @@
+#include "lamina/config.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "config_impl.hpp"
+#include "suggest.hpp"
+
+namespace lamina {
+namespace detail {
+
+std::string child_path(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string location(const Source& source, const std::string& path, const YAML::Node& node) {
+  // The longest overridden prefix of `path` names the flag that produced this value.
+  for (std::string p = path;;) {
+    if (auto it = source.overrides.find(p); it != source.overrides.end()) return it->second;
+    const auto dot = p.rfind('.');
+    if (dot == std::string::npos) break;
+    p.resize(dot);
+  }
+  if (node.IsDefined() && !node.Mark().is_null()) {
+    return fmt::format("{}:{}:{}", source.file, node.Mark().line + 1, node.Mark().column + 1);
+  }
+  return source.file;
+}
+
+void fail_at(const Source& source, const std::string& path, const YAML::Node& node,
+             std::string_view what) {
+  if (path.empty()) throw InputError(fmt::format("{}: {}", location(source, path, node), what));
+  throw InputError(fmt::format("{}: {}: {}", location(source, path, node), path, what));
+}
+
+std::string describe(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "nothing";
+  if (node.IsMap()) return "a mapping";
+  if (node.IsSequence()) return "a list";
+  std::string s = node.Scalar();
+  if (s.size() > 40) s = s.substr(0, 37) + "...";
+  return "'" + s + "'";
+}
+
+YAML::Node lookup(const YAML::Node& mapping, std::string_view key) {
+  if (mapping.IsMap()) {
+    for (const auto& kv : mapping) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.second;
+    }
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+Config unbound(YAML::Node node, std::shared_ptr<const Source> source, std::string path,
+               const Registry* registry) {
+  auto impl = std::make_shared<Config::Impl>();
+  impl->node = std::move(node);
+  impl->source = std::move(source);
+  impl->path = std::move(path);
+  impl->registry = registry;
+  return Config(std::move(impl));
+}
+
+namespace {
+
+std::optional<double> parse_double(const std::string& s) {
+  double v = 0;
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (b != e && *b == '+') ++b;
+  auto [p, ec] = std::from_chars(b, e, v);
+  if (ec != std::errc() || p != e) return std::nullopt;
+  return v;
+}
+
+std::optional<long long> parse_integer(const std::string& s) {
+  long long v = 0;
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (b != e && *b == '+') ++b;
+  auto [p, ec] = std::from_chars(b, e, v);
+  if (ec == std::errc() && p == e) return v;
+  // 1e3 is a fine way to write 1000; 1.5 is not an integer.
+  if (auto d = parse_double(s); d && std::isfinite(*d) && std::floor(*d) == *d && std::fabs(*d) < 9.0e18) {
+    return static_cast<long long>(*d);
+  }
+  return std::nullopt;
+}
+
+std::optional<bool> parse_bool(const std::string& s) {
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  return std::nullopt;
+}
+
+bool in_range(const Key& k, double v) {
+  if (k.lo() && (k.lo_open() ? !(v > *k.lo()) : !(v >= *k.lo()))) return false;
+  if (k.hi() && (k.hi_open() ? !(v < *k.hi()) : !(v <= *k.hi()))) return false;
+  return true;
+}
+
+// Checks one value against its key; returns the problem or "".
+std::string check_value(const Key& k, const YAML::Node& v) {
+  const std::string bad = fmt::format("expected {}, found {}", k.expectation(), describe(v));
+  if (k.type() == KeyType::Component) {
+    if (v.IsScalar() && !v.Scalar().empty()) return {};
+    if (v.IsMap() && lookup(v, "type").IsScalar()) return {};
+    return bad;
+  }
+  if (!v.IsScalar()) return bad;
+  const std::string& s = v.Scalar();
+  switch (k.type()) {
+    case KeyType::Bool: return parse_bool(s) ? std::string() : bad;
+    case KeyType::Int: {
+      auto i = parse_integer(s);
+      return i && in_range(k, static_cast<double>(*i)) ? std::string() : bad;
+    }
+    case KeyType::Float: {
+      auto d = parse_double(s);
+      return d && std::isfinite(*d) && in_range(k, *d) ? std::string() : bad;
+    }
+    case KeyType::String:
+      if (k.choices().empty()) return {};
+      for (const auto& c : k.choices()) {
+        if (c == s) return {};
+      }
+      return bad + detail::did_you_mean(s, k.choices());
+    case KeyType::Component: break;
+  }
+  return {};
+}
+
+}  // namespace
+
+Config bind(const Config& spec, const Schema& schema, std::string type,
+            std::span<const std::string> extra_keys, std::string_view owner) {
+  const auto& in = spec.impl();
+  const Source& src = *in.source;
+  std::vector<std::string> known;
+  for (const auto& k : schema) known.push_back(k.name());
+
+  if (in.node.IsMap()) {
+    std::vector<std::string> seen;
+    for (const auto& kv : in.node) {
+      const std::string key = kv.first.as<std::string>("");
+      if (key == "type" && !type.empty()) continue;
+      bool extra = false;
+      for (const auto& e : extra_keys) extra = extra || e == key;
+      if (extra) continue;
+      const Key* k = find_key(schema, key);
+      const std::string path = child_path(in.path, key);
+      if (k == nullptr) {
+        std::vector<std::string> all = known;
+        all.insert(all.end(), extra_keys.begin(), extra_keys.end());
+        fail_at(src, in.path, kv.first,
+                fmt::format("unknown key '{}' for {}{}; its keys are: {}", key, owner,
+                            did_you_mean(key, all), all.empty() ? "(none)" : join(all)));
+      }
+      if (auto problem = check_value(*k, kv.second); !problem.empty()) {
+        fail_at(src, path, kv.second, problem);
+      }
+    }
+  } else if (!(in.node.IsScalar() && !type.empty())) {
+    fail_at(src, in.path, in.node, fmt::format("expected a mapping for {}, found {}", owner, describe(in.node)));
+  }
+  for (const auto& k : schema) {
+    if (k.is_required() && !lookup(in.node, k.name()).IsDefined()) {
+      fail_at(src, in.path, in.node,
+              fmt::format("{} needs key '{}' ({}): {}", owner, k.name(), k.expectation(), k.doc()));
+    }
+  }
+  auto impl = std::make_shared<Config::Impl>(in);
+  impl->schema = &schema;
+  impl->type = std::move(type);
+  return Config(std::move(impl));
+}
+
+YAML::Node resolved(const Config& bound, std::span<const std::string> extra_keys) {
+  const auto& in = bound.impl();
+  YAML::Node out(YAML::NodeType::Map);
+  if (!in.type.empty()) out["type"] = in.type;
+  for (const auto& k : *in.schema) {
+    YAML::Node v = lookup(in.node, k.name());
+    if (v.IsDefined()) {
+      out[k.name()] = YAML::Clone(v);
+    } else if (k.default_text()) {
+      out[k.name()] = YAML::Load(*k.default_text());
+    }
+  }
+  for (const auto& e : extra_keys) {
+    if (YAML::Node v = lookup(in.node, e); v.IsDefined()) out[e] = YAML::Clone(v);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+using detail::lookup;
+
+Config::Config(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+namespace {
+
+// The value to read for `key`: the file's, or the parsed default.
+std::pair<YAML::Node, const Key*> value_of(const Config::Impl& impl, std::string_view key) {
+  if (impl.schema == nullptr) {
+    throw Error(fmt::format("{}: internal error: reading key '{}' of an unvalidated mapping",
+                            impl.path, key));
+  }
+  const Key* k = find_key(*impl.schema, key);
+  if (k == nullptr) {
+    throw Error(fmt::format("{}: internal error: key '{}' is not declared by type '{}'",
+                            impl.path, key, impl.type));
+  }
+  YAML::Node v = lookup(impl.node, key);
+  if (!v.IsDefined()) {
+    if (!k->default_text()) {
+      detail::fail_at(*impl.source, impl.path, impl.node, fmt::format("missing key '{}'", key));
+    }
+    v.reset(YAML::Load(*k->default_text()));
+  }
+  return {v, k};
+}
+
+template <class T>
+T convert(const YAML::Node& v) {
+  const std::string& s = v.Scalar();
+  if constexpr (std::is_same_v<T, bool>) {
+    return *detail::parse_bool(s);
+  } else if constexpr (std::is_integral_v<T>) {
+    const long long i = *detail::parse_integer(s);
+    if (i < std::numeric_limits<T>::min() || i > std::numeric_limits<T>::max()) {
+      throw InputError(fmt::format("value {} does not fit", s));
+    }
+    return static_cast<T>(i);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(*detail::parse_double(s));
+  } else {
+    return s;
+  }
+}
+
+}  // namespace
+
+template <class T>
+T Config::get(std::string_view key) const {
+  auto [v, k] = value_of(*impl_, key);
+  // bind() validated the file's values; defaults are validated here (a plugin bug otherwise).
+  if (auto problem = detail::check_value(*k, v); !problem.empty()) {
+    detail::fail_at(*impl_->source, detail::child_path(impl_->path, key), v, problem);
+  }
+  if (!v.IsScalar()) {
+    detail::fail_at(*impl_->source, detail::child_path(impl_->path, key), v,
+                    fmt::format("expected a single value, found {}", detail::describe(v)));
+  }
+  return convert<T>(v);
+}
+
+template <class T>
+T Config::require(std::string_view key) const {
+  if (!has(key)) detail::fail_at(*impl_->source, impl_->path, impl_->node, fmt::format("missing key '{}'", key));
+  return get<T>(key);
+}
+
+template bool Config::get<bool>(std::string_view) const;
+template int Config::get<int>(std::string_view) const;
+template long Config::get<long>(std::string_view) const;
+template long long Config::get<long long>(std::string_view) const;
+template float Config::get<float>(std::string_view) const;
+template double Config::get<double>(std::string_view) const;
+template std::string Config::get<std::string>(std::string_view) const;
+template bool Config::require<bool>(std::string_view) const;
+template int Config::require<int>(std::string_view) const;
+template long Config::require<long>(std::string_view) const;
+template long long Config::require<long long>(std::string_view) const;
+template float Config::require<float>(std::string_view) const;
+template double Config::require<double>(std::string_view) const;
+template std::string Config::require<std::string>(std::string_view) const;
+
+bool Config::has(std::string_view key) const { return lookup(impl_->node, key).IsDefined(); }
+
+const std::string& Config::type() const { return impl_->type; }
+const std::string& Config::path() const { return impl_->path; }
+const Schema& Config::schema() const {
+  static const Schema empty;
+  return impl_->schema ? *impl_->schema : empty;
+}
+
+std::string Config::where(std::string_view key) const {
+  if (key.empty()) return detail::location(*impl_->source, impl_->path, impl_->node);
+  YAML::Node v = lookup(impl_->node, key);
+  return detail::location(*impl_->source, detail::child_path(impl_->path, key),
+                          v.IsDefined() ? v : impl_->node);
+}
+
+void Config::fail(std::string_view key, std::string_view what) const {
+  YAML::Node v = key.empty() ? YAML::Node(YAML::NodeType::Undefined) : lookup(impl_->node, key);
+  detail::fail_at(*impl_->source, key.empty() ? impl_->path : detail::child_path(impl_->path, key),
+                  v.IsDefined() ? v : impl_->node, what);
+}
+
+std::unique_ptr<void, void (*)(void*)> Config::make_component(std::string_view key, Kind kind) const {
+  auto [v, k] = value_of(*impl_, key);
+  if (k->type() != KeyType::Component || k->component_kind() != kind) {
+    throw Error(fmt::format("{}: internal error: key '{}' is not declared as a {} component",
+                            impl_->path, key, kind_name(kind)));
+  }
+  if (impl_->registry == nullptr) {
+    throw Error(fmt::format("{}: internal error: no registry to build '{}'", impl_->path, key));
+  }
+  Config spec = detail::unbound(v, impl_->source, detail::child_path(impl_->path, key), impl_->registry);
+  return impl_->registry->create_erased(kind, spec);
+}
+
+}  // namespace lamina

@@ -1,0 +1,154 @@
+// CSV data: one sample per row, an integer class label in `label_column` and numeric features
+// in every other column. Parsing (quotes, delimiters, line ends) is libcsv's; this file only
+// checks what the rows mean, naming the file and line of the first bad cell.
+#include <csv.h>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+
+#include "lamina/dataset.hpp"
+#include "lamina/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace lamina {
+namespace {
+
+struct RowCollector {
+  std::string file;
+  std::int64_t label_column = 0;
+  std::string header_mode;
+  std::int64_t line = 0;  // 1-based line of the row being parsed (rows hold no newlines)
+  std::vector<std::string> row;
+  std::size_t columns = 0;
+  Samples out;
+
+  std::string where() const { return fmt::format("{}:{}", file, line); }
+
+  static bool numeric(const std::string& s, double& v) {
+    const char* b = s.data();
+    const char* e = b + s.size();
+    while (b != e && *b == ' ') ++b;
+    while (e != b && (e[-1] == ' ' || e[-1] == '\r')) --e;
+    if (b != e && *b == '+') ++b;
+    auto [p, ec] = std::from_chars(b, e, v);
+    return ec == std::errc() && p == e && b != e;
+  }
+
+  void end_row() {
+    ++line;
+    if (row.empty()) return;
+    std::vector<std::string> cells;
+    cells.swap(row);
+    if (columns == 0) {
+      bool all_numeric = true;
+      double v;
+      for (const auto& c : cells) all_numeric = all_numeric && numeric(c, v);
+      const bool header = header_mode == "true" || (header_mode == "auto" && !all_numeric);
+      columns = cells.size();
+      if (static_cast<std::int64_t>(columns) < 2) {
+        throw InputError(fmt::format("{}: a row needs a label and at least one feature, found {} column", where(), columns));
+      }
+      if (label_column >= static_cast<std::int64_t>(columns)) {
+        throw InputError(fmt::format("{}: label_column {} is outside the file's {} columns", where(), label_column, columns));
+      }
+      out.sample_shape = Shape{static_cast<std::int64_t>(columns) - 1};
+      if (header) return;
+    }
+    if (cells.size() != columns) {
+      throw InputError(fmt::format("{}: row has {} columns but the first row has {}", where(), cells.size(), columns));
+    }
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      double v = 0;
+      if (!numeric(cells[c], v)) {
+        throw InputError(fmt::format("{}: column {}: '{}' is not a number", where(), c + 1, cells[c]));
+      }
+      if (!std::isfinite(v)) {
+        throw InputError(fmt::format("{}: column {}: '{}' is not a finite number", where(), c + 1, cells[c]));
+      }
+      if (static_cast<std::int64_t>(c) == label_column) {
+        if (v < 0 || v != std::floor(v) || v > 1e6) {
+          throw InputError(fmt::format("{}: column {}: label '{}' is not a class number (an integer >= 0)", where(),
+                                       c + 1, cells[c]));
+        }
+        out.labels.push_back(static_cast<std::int32_t>(v));
+      } else {
+        out.features.push_back(static_cast<float>(v));
+      }
+    }
+    ++out.count;
+  }
+};
+
+void on_field(void* s, std::size_t len, void* data) {
+  auto* rc = static_cast<RowCollector*>(data);
+  rc->row.emplace_back(static_cast<const char*>(s), len);
+}
+
+void on_row(int, void* data) {
+  auto* rc = static_cast<RowCollector*>(data);
+  rc->end_row();
+}
+
+}  // namespace
+
+Samples read_csv(const fs::path& file, std::int64_t label_column, const std::string& header) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) throw InputError(fmt::format("{}: is a directory, not a data file", file.string()));
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
+
+  RowCollector rc;
+  rc.file = file.string();
+  rc.label_column = label_column;
+  rc.header_mode = header;
+  rc.out.origin = rc.file;
+  rc.out.labels_origin = rc.file;
+
+  csv_parser parser;
+  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) throw Error("libcsv: cannot initialise");
+  std::exception_ptr failure;
+  struct Guard {
+    csv_parser* p;
+    ~Guard() { csv_free(p); }
+  } guard{&parser};
+
+  // libcsv calls back from C: an exception must not unwind through it, so the first one is
+  // stored and rethrown after csv_parse returns.
+  auto row_cb = [](int c, void* data) {
+    auto* pair = static_cast<std::pair<RowCollector*, std::exception_ptr*>*>(data);
+    if (*pair->second) return;
+    try {
+      on_row(c, pair->first);
+    } catch (...) {
+      *pair->second = std::current_exception();
+    }
+  };
+  auto field_cb = [](void* s, std::size_t len, void* data) {
+    auto* pair = static_cast<std::pair<RowCollector*, std::exception_ptr*>*>(data);
+    if (!*pair->second) on_field(s, len, pair->first);
+  };
+  std::pair<RowCollector*, std::exception_ptr*> ctx{&rc, &failure};
+
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n == 0) break;
+    if (csv_parse(&parser, buf.data(), n, field_cb, row_cb, &ctx) != n) {
+      throw InputError(fmt::format("{}:{}: malformed CSV: {}", rc.file, rc.line + 1, csv_strerror(csv_error(&parser))));
+    }
+    if (failure) std::rethrow_exception(failure);
+  }
+  if (csv_fini(&parser, field_cb, row_cb, &ctx) != 0) {
+    throw InputError(fmt::format("{}:{}: malformed CSV: {}", rc.file, rc.line + 1, csv_strerror(csv_error(&parser))));
+  }
+  if (failure) std::rethrow_exception(failure);
+  if (rc.out.count == 0) throw InputError(fmt::format("{}: no data rows", rc.file));
+  rc.out.scale = 1.0f;
+  return std::move(rc.out);
+}
+
+}  // namespace lamina

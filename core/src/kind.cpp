@@ -1,0 +1,17 @@
+#include "lamina/kind.hpp"
+
+namespace lamina {
+
+std::string_view kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::Layer: return "layer";
+    case Kind::Loss: return "loss";
+    case Kind::Regularizer: return "regularizer";
+    case Kind::Optimizer: return "optimizer";
+    case Kind::Initializer: return "initializer";
+    case Kind::Search: return "search";
+  }
+  return "unknown";
+}
+
+}  // namespace lamina

@@ -1,0 +1,220 @@
+#include "lamina/model.hpp"
+
+#include <fmt/format.h>
+
+#include "config_impl.hpp"
+#include "lamina/error.hpp"
+#include "lamina/layer.hpp"
+#include "model_impl.hpp"
+#include "suggest.hpp"
+
+namespace fs = std::filesystem;
+
+namespace lamina {
+
+const Schema& data_schema() {
+  static const Schema s{
+      Key::string("source", "where the samples come from").def("fashion-mnist").one_of({"fashion-mnist", "idx", "csv"}),
+      Key::string("dir", "fashion-mnist: folder holding the four IDX files (plain or .gz)")
+          .def("/usr/share/datasets/fashion-mnist"),
+      Key::string("train_images", "idx: training images (IDX, unsigned bytes, N x ...)"),
+      Key::string("train_labels", "idx: training labels (IDX, unsigned bytes, N)"),
+      Key::string("test_images", "idx: test images"),
+      Key::string("test_labels", "idx: test labels"),
+      Key::string("train", "csv: training file, one sample per row"),
+      Key::string("test", "csv: test file"),
+      Key::integer("label_column", "csv: 0-based column holding the class label").def(0).at_least(0).at_most(1 << 20),
+      Key::string("header", "csv: whether the first row is a header; auto = when it is not all numbers")
+          .def("auto")
+          .one_of({"auto", "true", "false"}),
+      Key::number("scale", "factor applied to every feature when a batch is made "
+                           "(default 1/255 for 8-bit sources, so pixels land in [0, 1]; 1 for csv)")
+          .above(0),
+      Key::integer("train_limit", "use only the first N training samples (0 = all)").def(0).at_least(0),
+      Key::integer("test_limit", "use only the first N test samples (0 = all)").def(0).at_least(0),
+      Key::number("validation_split", "fraction of the training samples held out for validation, drawn "
+                                      "with a seeded shuffle (0 = none)")
+          .def(0.0)
+          .at_least(0)
+          .below(1),
+  };
+  return s;
+}
+
+const Schema& train_schema() {
+  static const Schema s{
+      Key::integer("epochs", "passes over the training set").def(10).at_least(1).at_most(1000000),
+      Key::integer("batch_size", "samples per gradient step").def(100).at_least(1).at_most(1 << 20),
+      Key::integer("seed", "seeds initialization, shuffling, dropout masks and the validation split")
+          .def(42)
+          .at_least(0),
+      Key::boolean("shuffle", "draw each epoch's batches from a seeded shuffle").def(true),
+      Key::string("train_metrics", "how train loss/accuracy are measured: eval = a full pass in eval mode "
+                                   "after each epoch; running = averages over the epoch's batches (free)")
+          .def("eval")
+          .one_of({"eval", "running"}),
+      Key::integer("eval_batch_size", "batch size of evaluation passes (memory only; results do not depend on it "
+                                      "for layers without batch statistics in eval mode)")
+          .def(1000)
+          .at_least(1)
+          .at_most(1 << 20),
+  };
+  return s;
+}
+
+namespace {
+
+const std::vector<std::string> kSections{"name", "data", "layers", "loss", "regularizer", "optimizer", "train"};
+const std::vector<std::string> kLayerBuilderKeys{"regularizer"};
+
+Config section(const ModelFile::Impl& mf, const std::string& key, const Registry& registry) {
+  YAML::Node n = detail::lookup(mf.root, key);
+  if (!n.IsDefined() || n.IsNull()) n.reset(YAML::Node(YAML::NodeType::Map));
+  return detail::unbound(n, mf.source, key, &registry);
+}
+
+fs::path relative_to(const fs::path& model_file, const std::string& p) {
+  const fs::path path(p);
+  return path.is_absolute() ? path : model_file.parent_path() / path;
+}
+
+template <class T>
+std::unique_ptr<T> make(const Registry& registry, const Config& spec, YAML::Node& resolved,
+                        std::span<const std::string> builder_keys = {}) {
+  Config bound = registry.bind(T::kind, spec, builder_keys);
+  resolved = detail::resolved(bound, builder_keys);
+  return std::unique_ptr<T>(static_cast<T*>(registry.create_bound(T::kind, bound).release()));
+}
+
+DataSpec read_data_spec(const Config& cfg, const fs::path& model_file) {
+  DataSpec d;
+  d.source = cfg.get<std::string>("source");
+  d.dir = relative_to(model_file, cfg.get<std::string>("dir"));
+  auto need = [&](std::initializer_list<const char*> keys) {
+    for (const char* k : keys) {
+      if (!cfg.has(k)) cfg.fail("source", fmt::format("source '{}' needs data.{}", d.source, k));
+    }
+  };
+  if (d.source == "idx") {
+    need({"train_images", "train_labels", "test_images", "test_labels"});
+    d.train_images = relative_to(model_file, cfg.get<std::string>("train_images"));
+    d.train_labels = relative_to(model_file, cfg.get<std::string>("train_labels"));
+    d.test_images = relative_to(model_file, cfg.get<std::string>("test_images"));
+    d.test_labels = relative_to(model_file, cfg.get<std::string>("test_labels"));
+  } else if (d.source == "csv") {
+    need({"train", "test"});
+    d.train_csv = relative_to(model_file, cfg.get<std::string>("train"));
+    d.test_csv = relative_to(model_file, cfg.get<std::string>("test"));
+  }
+  d.label_column = cfg.get<std::int64_t>("label_column");
+  d.header = cfg.get<std::string>("header");
+  if (cfg.has("scale")) d.scale = cfg.get<float>("scale");
+  d.train_limit = cfg.get<std::int64_t>("train_limit");
+  d.test_limit = cfg.get<std::int64_t>("test_limit");
+  d.validation_split = cfg.get<double>("validation_split");
+  return d;
+}
+
+TrainSpec read_train_spec(const Config& cfg) {
+  TrainSpec t;
+  t.epochs = cfg.get<std::int64_t>("epochs");
+  t.batch_size = cfg.get<std::int64_t>("batch_size");
+  t.seed = static_cast<std::uint64_t>(cfg.get<std::int64_t>("seed"));
+  t.shuffle = cfg.get<bool>("shuffle");
+  t.train_metrics = cfg.get<std::string>("train_metrics");
+  t.eval_batch_size = cfg.get<std::int64_t>("eval_batch_size");
+  return t;
+}
+
+}  // namespace
+
+Model build_model(const ModelFile& file, const Registry& registry) {
+  const ModelFile::Impl& mf = file.impl();
+  const Source& src = *mf.source;
+  for (const auto& kv : mf.root) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(kSections.begin(), kSections.end(), key) == kSections.end()) {
+      detail::fail_at(src, "", kv.first,
+                      fmt::format("unknown section '{}'{}; a model file has: {}", key, detail::did_you_mean(key, kSections),
+                                  detail::join(kSections)));
+    }
+  }
+
+  Model m;
+  m.name = file.name();
+  YAML::Node out(YAML::NodeType::Map);
+  out["name"] = m.name;
+
+  Config data = detail::bind(section(mf, "data", registry), data_schema(), "", {}, "data");
+  m.data = read_data_spec(data, mf.file);
+  out["data"] = detail::resolved(data);
+
+  YAML::Node layers = detail::lookup(mf.root, "layers");
+  if (!layers.IsDefined() || !layers.IsSequence() || layers.size() == 0) {
+    detail::fail_at(src, "layers", layers.IsDefined() ? layers : mf.root,
+                    layers.IsDefined() ? fmt::format("expected a non-empty list of layers, found {}", detail::describe(layers))
+                                       : "the model has no `layers:` list");
+  }
+  std::size_t i = 0;
+  for (const auto& spec_node : layers) {
+    const std::string path = "layers." + std::to_string(i++);
+    Config spec = detail::unbound(spec_node, mf.source, path, &registry);
+    YAML::Node resolved;
+    auto layer = make<Layer>(registry, spec, resolved, kLayerBuilderKeys);
+    const std::string type = resolved["type"].as<std::string>();
+    std::unique_ptr<Regularizer> reg;
+    if (YAML::Node r = detail::lookup(spec_node, "regularizer"); r.IsDefined()) {
+      YAML::Node r_resolved;
+      reg = make<Regularizer>(registry, detail::unbound(r, mf.source, path + ".regularizer", &registry), r_resolved);
+      resolved["regularizer"] = r_resolved;
+    }
+    out["layers"].push_back(resolved);
+    m.network.add(std::move(layer), path, type);
+    m.layer_regularizers.push_back(std::move(reg));
+  }
+
+  auto required_component = [&](const char* key) {
+    YAML::Node n = detail::lookup(mf.root, key);
+    if (!n.IsDefined() || n.IsNull()) {
+      detail::fail_at(src, "", mf.root, fmt::format("the model has no `{}:` section", key));
+    }
+    return detail::unbound(n, mf.source, key, &registry);
+  };
+  YAML::Node resolved;
+  m.loss = make<Loss>(registry, required_component("loss"), resolved);
+  out["loss"] = resolved;
+  if (YAML::Node r = detail::lookup(mf.root, "regularizer"); r.IsDefined() && !r.IsNull()) {
+    m.regularizer = make<Regularizer>(registry, detail::unbound(r, mf.source, "regularizer", &registry), resolved);
+    out["regularizer"] = resolved;
+  }
+  m.optimizer = make<Optimizer>(registry, required_component("optimizer"), resolved);
+  out["optimizer"] = resolved;
+
+  Config train = detail::bind(section(mf, "train", registry), train_schema(), "", {}, "train");
+  m.train = read_train_spec(train);
+  out["train"] = detail::resolved(train);
+
+  YAML::Emitter emitter;
+  emitter << out;
+  m.resolved_yaml = std::string(emitter.c_str()) + "\n";
+  return m;
+}
+
+void build_network(Model& model, const DataSplits& data) {
+  Rng init(model.train.seed, Rng::Stream::Init);
+  const Shape out = model.network.build(data.sample_shape, init);
+  const std::size_t last = model.network.size() - 1;
+  if (out.rank() != 1) {
+    throw InputError(fmt::format("{} ({}): the last layer gives per-sample scores of shape {}; the loss needs one "
+                                 "score per class, e.g. end with an affine layer whose units is the number of classes",
+                                 model.network.path(last), model.network.type(last), out.str()));
+  }
+  if (out[0] <= data.max_label) {
+    throw InputError(fmt::format("{} ({}): the last layer gives {} scores per sample but the labels go up to {} "
+                                 "({} classes); set its units to {}",
+                                 model.network.path(last), model.network.type(last), out[0], data.max_label,
+                                 data.max_label + 1, data.max_label + 1));
+  }
+}
+
+}  // namespace lamina

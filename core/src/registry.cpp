@@ -1,0 +1,139 @@
+#include "lamina/registry.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "config_impl.hpp"
+#include "suggest.hpp"
+
+namespace lamina {
+namespace {
+
+bool is_lower_snake(std::string_view s) {
+  if (s.empty() || !std::islower(static_cast<unsigned char>(s.front()))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+std::string from_where(const Provider& p) {
+  return p.file.empty() ? std::string("the core") : fmt::format("plugin '{}' ({})", p.plugin, p.file);
+}
+
+}  // namespace
+
+void Registry::add_erased(Kind kind, std::string name, std::string summary, Schema keys,
+                          ErasedFactory factory) {
+  if (!is_lower_snake(name)) {
+    throw InputError(fmt::format("{}: {} type name '{}' is not lower_snake_case", from_where(provider_),
+                                 kind_name(kind), name));
+  }
+  for (const auto& k : keys) {
+    if (k.name() == "type") {
+      throw InputError(fmt::format("{}: {} '{}' declares the reserved key 'type'",
+                                   from_where(provider_), kind_name(kind), name));
+    }
+  }
+  auto key = std::make_pair(kind, name);
+  if (auto it = entries_.find(key); it != entries_.end()) {
+    throw InputError(fmt::format("{} type '{}' is registered twice: by {} and by {}", kind_name(kind), name,
+                                 from_where(it->second.info.provider), from_where(provider_)));
+  }
+  Entry e{TypeInfo{kind, name, std::move(summary), std::move(keys), provider_}, std::move(factory)};
+  entries_.emplace(std::move(key), std::move(e));
+}
+
+const TypeInfo* Registry::find(Kind kind, std::string_view name) const {
+  auto it = entries_.find(std::make_pair(kind, std::string(name)));
+  return it == entries_.end() ? nullptr : &it->second.info;
+}
+
+std::vector<const TypeInfo*> Registry::find_all(std::string_view name) const {
+  std::vector<const TypeInfo*> out;
+  for (const auto& [key, e] : entries_) {
+    if (key.second == name) out.push_back(&e.info);
+  }
+  return out;
+}
+
+std::vector<const TypeInfo*> Registry::list() const {
+  std::vector<const TypeInfo*> out;
+  for (const auto& [key, e] : entries_) out.push_back(&e.info);
+  return out;
+}
+
+std::vector<std::string> Registry::names(Kind kind) const {
+  std::vector<std::string> out;
+  for (const auto& [key, e] : entries_) {
+    if (key.first == kind) out.push_back(key.second);
+  }
+  return out;
+}
+
+Registry::Erased Registry::create_erased(Kind kind, const Config& spec,
+                                         std::span<const std::string> builder_keys) const {
+  return create_bound(kind, bind(kind, spec, builder_keys));
+}
+
+Config Registry::bind(Kind kind, const Config& spec, std::span<const std::string> builder_keys) const {
+  const auto& in = spec.impl();
+  const Source& src = *in.source;
+  std::string type;
+  YAML::Node type_node = in.node;
+  if (in.node.IsScalar() && !in.node.Scalar().empty()) {
+    type = in.node.Scalar();
+  } else if (in.node.IsMap()) {
+    type_node.reset(detail::lookup(in.node, "type"));  // reset: Node::operator= would overwrite the spec
+    if (!type_node.IsDefined()) {
+      detail::fail_at(src, in.path, in.node, fmt::format("missing key 'type' (the {} type to use)", kind_name(kind)));
+    }
+    if (!type_node.IsScalar() || type_node.Scalar().empty()) {
+      detail::fail_at(src, detail::child_path(in.path, "type"), type_node,
+                      fmt::format("expected a {} type name, found {}", kind_name(kind), detail::describe(type_node)));
+    }
+    type = type_node.Scalar();
+  } else {
+    detail::fail_at(src, in.path, in.node,
+                    fmt::format("expected a {} type name or a mapping with `type`, found {}", kind_name(kind),
+                                detail::describe(in.node)));
+  }
+
+  auto it = entries_.find(std::make_pair(kind, type));
+  if (it == entries_.end()) {
+    const std::string path = in.node.IsMap() ? detail::child_path(in.path, "type") : in.path;
+    for (const auto* other : find_all(type)) {
+      detail::fail_at(src, path, type_node,
+                      fmt::format("'{}' is a {}, not a {}{}", type, kind_name(other->kind), kind_name(kind),
+                                  other->kind == Kind::Loss ? "; put it under `loss:`" : ""));
+    }
+    const auto known = names(kind);
+    detail::fail_at(src, path, type_node,
+                    fmt::format("unknown {} type '{}'{}; known: {} (`lamina plugins` lists them with their plugins)",
+                                kind_name(kind), type, detail::did_you_mean(type, known),
+                                known.empty() ? "none loaded" : detail::join(known)));
+  }
+  const Entry& entry = it->second;
+  Config bound = detail::bind(spec, entry.info.keys, type, builder_keys, fmt::format("{} '{}'", kind_name(kind), type));
+  auto impl = std::make_shared<Config::Impl>(bound.impl());
+  impl->registry = this;
+  return Config(std::move(impl));
+}
+
+Registry::Erased Registry::create_bound(Kind kind, const Config& bound) const {
+  const std::string& type = bound.type();
+  auto it = entries_.find(std::make_pair(kind, type));
+  if (it == entries_.end()) throw Error(fmt::format("internal error: {} '{}' is not registered", kind_name(kind), type));
+  const Entry& entry = it->second;
+  try {
+    return entry.factory(bound);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("{}: {} '{}' from {} failed to build: {}", bound.where(), kind_name(kind), type,
+                            from_where(entry.info.provider), e.what()));
+  }
+}
+
+}  // namespace lamina

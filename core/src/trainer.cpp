@@ -1,0 +1,134 @@
+#include "lamina/trainer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+namespace lamina {
+
+Diverged::~Diverged() = default;
+
+namespace {
+
+std::int64_t count_correct(const Tensor& scores, std::span<const std::int32_t> labels) {
+  const std::int64_t n = scores.rows(), c = scores.cols();
+  std::int64_t correct = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* row = scores.data() + i * c;
+    const std::int64_t best = std::max_element(row, row + c) - row;
+    correct += best == labels[static_cast<std::size_t>(i)];
+  }
+  return correct;
+}
+
+}  // namespace
+
+Trainer::Trainer(Model& model, const DataSplits& data)
+    : model_(model),
+      data_(data),
+      shuffle_rng_(model.train.seed, Rng::Stream::Shuffle),
+      layer_rng_(model.train.seed, Rng::Stream::Layers) {
+  for (std::size_t i = 0; i < model.network.size(); ++i) {
+    const Regularizer* reg =
+        model.layer_regularizers[i] ? model.layer_regularizers[i].get() : model.regularizer.get();
+    for (auto& p : model.network.layer(i).params()) {
+      params_.push_back(&p);
+      param_regularizer_.push_back(p.decay ? reg : nullptr);
+    }
+  }
+  order_.resize(data.train.size());
+  std::iota(order_.begin(), order_.end(), 0u);
+}
+
+float Trainer::train_batch(std::span<const std::uint32_t> rows) {
+  data_.train.batch(rows, x_, labels_);
+  Context ctx{Mode::Train, &layer_rng_, true};
+  const Tensor& scores = model_.network.forward(x_, ctx);
+  const float loss = model_.loss->forward(scores, labels_);
+  if (!std::isfinite(loss)) return loss;
+  correct_ += count_correct(scores, labels_);
+  model_.loss->backward(dscores_);
+  model_.network.backward(dscores_, ctx);
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (param_regularizer_[i]) param_regularizer_[i]->add_gradient(*params_[i]);
+  }
+  model_.optimizer->step(params_);
+  return loss;
+}
+
+Evaluation Trainer::evaluate(const DataView& view) {
+  Evaluation e;
+  if (view.empty()) return e;
+  const auto bs = static_cast<std::size_t>(model_.train.eval_batch_size);
+  std::vector<std::uint32_t> rows;
+  double loss_sum = 0;
+  std::int64_t correct = 0;
+  Context ctx{Mode::Eval, &layer_rng_, false};
+  for (std::size_t begin = 0; begin < view.size(); begin += bs) {
+    const std::size_t end = std::min(view.size(), begin + bs);
+    rows.resize(end - begin);
+    std::iota(rows.begin(), rows.end(), static_cast<std::uint32_t>(begin));
+    view.batch(rows, x_, labels_);
+    const Tensor& scores = model_.network.forward(x_, ctx);
+    loss_sum += static_cast<double>(model_.loss->forward(scores, labels_)) * static_cast<double>(rows.size());
+    correct += count_correct(scores, labels_);
+  }
+  e.loss = loss_sum / static_cast<double>(view.size());
+  e.accuracy = static_cast<double>(correct) / static_cast<double>(view.size());
+  return e;
+}
+
+double Trainer::penalty() {
+  double total = 0;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (param_regularizer_[i]) total += param_regularizer_[i]->penalty(*params_[i]);
+  }
+  return total;
+}
+
+std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
+  std::vector<EpochMetrics> history;
+  const auto bs = static_cast<std::size_t>(model_.train.batch_size);
+  const std::size_t n = order_.size();
+  const auto batches = static_cast<std::int64_t>((n + bs - 1) / bs);
+  for (std::int64_t epoch = 1; epoch <= model_.train.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    if (model_.train.shuffle) {
+      for (std::size_t i = n; i > 1; --i) std::swap(order_[i - 1], order_[shuffle_rng_.below(i)]);
+    }
+    double loss_sum = 0;
+    correct_ = 0;
+    for (std::int64_t b = 0; b < batches; ++b) {
+      const std::size_t begin = static_cast<std::size_t>(b) * bs;
+      const std::size_t end = std::min(n, begin + bs);
+      const float loss = train_batch(std::span(order_).subspan(begin, end - begin));
+      if (!std::isfinite(loss)) {
+        throw Diverged(fmt::format("training diverged at epoch {}, batch {}: the loss is {}", epoch, b + 1, loss));
+      }
+      loss_sum += static_cast<double>(loss) * static_cast<double>(end - begin);
+      if (observer) observer->on_batch(epoch, b + 1, batches, loss);
+    }
+    EpochMetrics m;
+    m.epoch = epoch;
+    if (model_.train.train_metrics == "running") {
+      m.train = {loss_sum / static_cast<double>(n), static_cast<double>(correct_) / static_cast<double>(n)};
+    } else {
+      m.train = evaluate(data_.train);
+    }
+    m.penalty = penalty();
+    if (!data_.validation.empty()) m.validation = evaluate(data_.validation);
+    m.test = evaluate(data_.test);
+    if (!std::isfinite(m.train.loss) || !std::isfinite(m.test.loss)) {
+      throw Diverged(fmt::format("training diverged in epoch {}: the evaluation loss is not finite", epoch));
+    }
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    history.push_back(m);
+    if (observer) observer->on_epoch(m);
+  }
+  return history;
+}
+
+}  // namespace lamina

@@ -1,0 +1,155 @@
+// Reading a model file into a yaml-cpp tree with the checks yaml-cpp leaves to its users:
+// duplicate keys (yaml-cpp keeps both silently), runaway alias expansion, absurd nesting,
+// and --set overrides applied with the flag remembered for error messages.
+#include <fmt/format.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "config_impl.hpp"
+#include "lamina/error.hpp"
+#include "lamina/model.hpp"
+#include "model_impl.hpp"
+
+namespace fs = std::filesystem;
+
+namespace lamina {
+namespace {
+
+constexpr int kMaxDepth = 64;
+constexpr std::size_t kMaxNodes = 200000;
+
+void check_tree(const YAML::Node& node, const Source& src, const std::string& path, int depth, std::size_t& visited) {
+  if (++visited > kMaxNodes) {
+    detail::fail_at(src, path, node, fmt::format("the document expands to more than {} nodes (aliases?)", kMaxNodes));
+  }
+  if (depth > kMaxDepth) detail::fail_at(src, path, node, fmt::format("nesting deeper than {} levels", kMaxDepth));
+  if (node.IsMap()) {
+    std::map<std::string, YAML::Mark> seen;
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) detail::fail_at(src, path, kv.first, "a key must be a plain name, not a mapping or a list");
+      const std::string key = kv.first.Scalar();
+      if (auto [it, fresh] = seen.emplace(key, kv.first.Mark()); !fresh) {
+        detail::fail_at(src, path, kv.first, fmt::format("duplicate key '{}' (first at line {})", key, it->second.line + 1));
+      }
+      check_tree(kv.second, src, detail::child_path(path, key), depth + 1, visited);
+    }
+  } else if (node.IsSequence()) {
+    std::size_t i = 0;
+    for (const auto& item : node) check_tree(item, src, detail::child_path(path, std::to_string(i++)), depth + 1, visited);
+  }
+}
+
+YAML::Node parse_text(const std::string& text, const Source& src) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw InputError(fmt::format("{}:{}:{}: YAML syntax error: {}", src.file, e.mark.line + 1, e.mark.column + 1, e.msg));
+  } catch (const YAML::Exception& e) {
+    throw InputError(fmt::format("{}: cannot parse YAML: {}", src.file, e.what()));
+  }
+}
+
+void apply_override(YAML::Node& root, const std::string& flag, Source& src) {
+  const auto eq = flag.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw InputError(fmt::format("--set {}: expected KEY=VALUE, e.g. --set layers.0.units=50", flag));
+  }
+  const std::string path = flag.substr(0, eq);
+  const std::string text = flag.substr(eq + 1);
+  const std::string where = "--set " + flag;
+  YAML::Node value;
+  try {
+    value = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw InputError(fmt::format("{}: the value is not valid YAML: {}", where, e.what()));
+  }
+  if (!value.IsDefined() || value.IsNull()) value = YAML::Node(YAML::NodeType::Null);
+
+  std::vector<std::string> parts;
+  std::stringstream ss(path);
+  for (std::string part; std::getline(ss, part, '.');) parts.push_back(part);
+  if (parts.empty() || std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.empty(); })) {
+    throw InputError(fmt::format("{}: '{}' is not a key path like layers.0.units", where, path));
+  }
+  YAML::Node cur = root;
+  std::string walked;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    const bool last = i + 1 == parts.size();
+    if (cur.IsSequence()) {
+      std::size_t idx = 0;
+      auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), idx);
+      if (ec != std::errc() || p != part.data() + part.size() || idx >= cur.size()) {
+        throw InputError(fmt::format("{}: {} is a list of {} items; '{}' is not an index into it", where,
+                                     walked.empty() ? "the model" : walked, cur.size(), part));
+      }
+      if (last) {
+        cur[idx] = value;
+      } else {
+        YAML::Node next = cur[idx];
+        cur.reset(next);  // Node's operator= would overwrite the value, reset() rebinds
+      }
+    } else if (cur.IsMap() || (cur.IsNull() && !walked.empty())) {
+      YAML::Node existing = detail::lookup(cur, part);
+      if (last) {
+        cur[part] = value;
+      } else {
+        // A missing section is created (--epochs on a model without `train:`); a wrong name
+        // is still caught, by the schema check that follows, naming this flag.
+        if (!existing.IsDefined()) {
+          cur[part] = YAML::Node(YAML::NodeType::Map);
+          existing.reset(detail::lookup(cur, part));
+        }
+        cur.reset(existing);
+      }
+    } else {
+      throw InputError(fmt::format("{}: {} is a single value, it has no key '{}'", where, walked, part));
+    }
+    walked = detail::child_path(walked, part);
+  }
+  src.overrides[path] = where;
+}
+
+}  // namespace
+
+ModelFile ModelFile::parse(const std::string& text, const std::string& name, std::span<const std::string> overrides) {
+  ModelFile mf;
+  mf.impl_ = std::make_shared<Impl>();
+  auto src = std::make_shared<Source>();
+  src->file = name;
+  mf.impl_->file = name;
+  mf.impl_->root = parse_text(text, *src);
+  if (!mf.impl_->root.IsMap()) {
+    throw InputError(fmt::format("{}: a model file is a mapping with data, layers, loss, optimizer and train; found {}",
+                                 name, detail::describe(mf.impl_->root)));
+  }
+  std::size_t visited = 0;
+  check_tree(mf.impl_->root, *src, "", 0, visited);
+  for (const auto& o : overrides) apply_override(mf.impl_->root, o, *src);
+  mf.impl_->source = std::move(src);
+  return mf;
+}
+
+ModelFile ModelFile::load(const fs::path& file, std::span<const std::string> overrides) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) throw InputError(fmt::format("{}: is a directory, not a model file", file.string()));
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open model file: {}", file.string(), std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  ModelFile mf = parse(text.str(), file.string(), overrides);
+  mf.impl_->file = file;
+  return mf;
+}
+
+const fs::path& ModelFile::file() const { return impl_->file; }
+
+std::string ModelFile::name() const {
+  YAML::Node n = detail::lookup(impl_->root, "name");
+  if (n.IsScalar() && !n.Scalar().empty()) return n.Scalar();
+  return impl_->file.stem().string();
+}
+
+}  // namespace lamina

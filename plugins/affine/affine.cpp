@@ -1,0 +1,91 @@
+// Affine (fully connected) layer:  y = x W + b
+//   x: N x in (a sample of any shape is flattened), W: in x units, b: units.
+//   backward:  dW = x^T dy,  db = sum over the batch of dy,  dx = dy W^T.
+// W is initialized by the `init` initializer with fan_in = in, fan_out = units (He by
+// default); b starts at zero. W is marked for weight decay, b is not (the seed text decays
+// weight matrices only).
+#include <string>
+
+#include <lamina/eigen.hpp>
+#include <lamina/initializer.hpp>
+#include <lamina/layer.hpp>
+#include <lamina/plugin.hpp>
+
+namespace lamina_affine {
+
+using namespace lamina;
+
+// 2^28 floats = 1 GiB per weight matrix: far beyond a sane MLP, and it fails fast on typos
+// such as `units: 1e12` instead of trying to allocate them.
+constexpr std::int64_t kMaxWeights = std::int64_t{1} << 28;
+
+Schema keys() {
+  return {
+      Key::integer("units", "number of outputs per sample").required().at_least(1).at_most(1 << 20),
+      Key::component("init", Kind::Initializer, "weight initializer: a name (he, xavier) or {type: normal, std: 0.01}")
+          .def("he"),
+      Key::boolean("bias", "add a learnable bias b").def(true),
+  };
+}
+
+class Affine final : public Layer {
+ public:
+  explicit Affine(const Config& cfg)
+      : units_(cfg.get<std::int64_t>("units")),
+        bias_(cfg.get<bool>("bias")),
+        init_(cfg.make<Initializer>("init")),
+        where_(cfg.where("units")) {}
+
+  Shape build(const Shape& input, BuildContext& ctx) override {
+    in_ = input.numel();
+    if (in_ * units_ > kMaxWeights) {
+      throw InputError(where_ + ": a " + std::to_string(in_) + " x " + std::to_string(units_) +
+                       " weight matrix is larger than the limit of 2^28 weights (1 GiB)");
+    }
+    params_.clear();
+    params_.push_back({"W", Tensor(Shape{in_, units_}), Tensor(Shape{in_, units_}), true});
+    init_->fill(params_[0].value, in_, units_, *ctx.rng);
+    if (bias_) params_.push_back({"b", Tensor(Shape{units_}), Tensor(Shape{units_}), false});
+    return Shape{units_};
+  }
+
+  void forward(const Tensor& x, Tensor& y, Context&) override {
+    x_ = &x;
+    const auto n = x.rows();
+    y.resize(Shape{n, units_});
+    auto Y = matrix(y);
+    Y.noalias() = matrix(x, n, in_) * matrix(params_[0].value);
+    if (bias_) Y.rowwise() += matrix(params_[1].value, 1, units_).row(0);
+  }
+
+  void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
+    const auto n = x_->rows();
+    auto dY = matrix(dy, n, units_);
+    matrix(params_[0].grad).noalias() = matrix(*x_, n, in_).transpose() * dY;
+    if (bias_) matrix(params_[1].grad, 1, units_).noalias() = dY.colwise().sum();
+    if (ctx.need_input_grad) {
+      dx.resize(x_->shape());
+      matrix(dx, n, in_).noalias() = dY * matrix(params_[0].value).transpose();
+    }
+  }
+
+  std::span<Param> params() override { return params_; }
+
+ private:
+  std::int64_t units_;
+  bool bias_;
+  std::unique_ptr<Initializer> init_;
+  std::string where_;
+  std::int64_t in_ = 0;
+  std::vector<Param> params_;
+  const Tensor* x_ = nullptr;
+};
+
+void register_types(Registry& r) {
+  r.add<Layer>("affine", "fully connected layer y = xW + b", keys(),
+               [](const Config& c) { return std::make_unique<Affine>(c); });
+}
+
+}  // namespace lamina_affine
+
+LAMINA_PLUGIN("affine", LAMINA_VERSION_STRING, "Affine (fully connected) layer", lamina_affine::register_types)
