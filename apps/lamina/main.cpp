@@ -75,7 +75,9 @@ po::options_description plugins_options() {
 po::variables_map parse(const std::vector<std::string>& args, const po::options_description& desc,
                         const po::positional_options_description& pos) {
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  // No abbreviations: `--epoch` must be an error, not a silent guess at `--epochs`.
+  const auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).style(style).run(), vm);
   po::notify(vm);
   return vm;
 }

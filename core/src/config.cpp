@@ -27,6 +27,10 @@ std::string location(const Source& source, const std::string& path, const YAML::
   if (node.IsDefined() && !node.Mark().is_null()) {
     return fmt::format("{}:{}:{}", source.file, node.Mark().line + 1, node.Mark().column + 1);
   }
+  // A node without a mark was created by a flag that set a key below it.
+  for (const auto& [p, flag] : source.overrides) {
+    if (p.starts_with(path + ".")) return flag;
+  }
   return source.file;
 }
 
@@ -201,6 +205,18 @@ YAML::Node resolved(const Config& bound, std::span<const std::string> extra_keys
 using detail::lookup;
 
 Config::Config(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+Config Config::parse(const std::string& yaml, const std::string& name) {
+  auto src = std::make_shared<Source>();
+  src->file = name;
+  YAML::Node node;
+  try {
+    node = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    throw InputError(fmt::format("{}:{}:{}: YAML syntax error: {}", name, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  return detail::unbound(node, std::move(src), "", nullptr);
+}
 
 namespace {
 

@@ -75,11 +75,10 @@ IdxArray read_idx(const fs::path& file) {
     if (read_some(f.get(), file, b, 4) < 4) throw InputError(fmt::format("{}: truncated IDX header", name));
     const std::int64_t d = (std::int64_t{b[0]} << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
     out.dims.push_back(d);
-    elements *= std::max<std::int64_t>(d, 1);
-    if (d == 0) elements = 0;
-    if (elements > kMaxElements) {
+    if (d > 0 && elements > kMaxElements / d) {
       throw InputError(fmt::format("{}: IDX header declares more than 2^34 elements", name));
     }
+    elements *= d;
   }
   // Grow with the bytes that really arrive (see the header comment).
   std::size_t have = 0;

@@ -134,9 +134,8 @@ Model build_model(const ModelFile& file, const Registry& registry) {
   for (const auto& kv : mf.root) {
     const std::string key = kv.first.Scalar();
     if (std::find(kSections.begin(), kSections.end(), key) == kSections.end()) {
-      detail::fail_at(src, "", kv.first,
-                      fmt::format("unknown section '{}'{}; a model file has: {}", key, detail::did_you_mean(key, kSections),
-                                  detail::join(kSections)));
+      throw InputError(fmt::format("{}: unknown section '{}'{}; a model file has: {}", detail::location(src, key, kv.first),
+                                   key, detail::did_you_mean(key, kSections), detail::join(kSections)));
     }
   }
 

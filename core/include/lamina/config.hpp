@@ -29,6 +29,10 @@ class LAMINA_API Config {
   struct Impl;  // the YAML node, the file name, the schema: kept out of the SDK's headers
   explicit Config(std::shared_ptr<const Impl> impl);
 
+  // An unvalidated spec from YAML text, to hand to Registry::create — for tests and tools:
+  //   auto layer = registry.create<Layer>(Config::parse("{type: affine, units: 3}"));
+  static Config parse(const std::string& yaml, const std::string& name = "<inline>");
+
   template <class T>
   T get(std::string_view key) const;
   template <class T>

@@ -1,0 +1,180 @@
+// Config and the model builder's validation: every error names file:line:column, the key
+// path, what was expected and what was found. Uses in-test types registered directly.
+#define BOOST_TEST_MODULE config
+#include <boost/test/unit_test.hpp>
+#include <lamina/layer.hpp>
+#include <lamina/loss.hpp>
+#include <lamina/model.hpp>
+#include <lamina/optimizer.hpp>
+#include <lamina/registry.hpp>
+
+#include "test_support.hpp"
+
+using namespace lamina;
+
+namespace {
+
+struct Seen {
+  std::int64_t units = 0;
+  double rate = 0;
+  bool flag = false;
+  std::string mode;
+};
+Seen seen;
+
+class Probe final : public Layer {
+ public:
+  explicit Probe(const Config& c) {
+    seen.units = c.get<std::int64_t>("units");
+    seen.rate = c.get<double>("rate");
+    seen.flag = c.get<bool>("flag");
+    seen.mode = c.get<std::string>("mode");
+    if (seen.units == 13) c.fail("units", "is unlucky");
+  }
+  Shape build(const Shape& in, BuildContext&) override { return in; }
+  void forward(const Tensor&, Tensor&, Context&) override {}
+  void backward(const Tensor&, Tensor&, Context&) override {}
+};
+class NoLoss final : public Loss {
+ public:
+  float forward(const Tensor&, std::span<const std::int32_t>) override { return 0; }
+  void backward(Tensor&) override {}
+};
+class NoOpt final : public Optimizer {
+ public:
+  void step(std::span<Param* const>) override {}
+};
+
+Registry& registry() {
+  static Registry r = [] {
+    Registry r;
+    r.add<Layer>("probe", "records its options",
+                 {Key::integer("units", "outputs").required().at_least(1).at_most(1000),
+                  Key::number("rate", "a ratio").def(0.5).at_least(0).below(1),
+                  Key::boolean("flag", "a switch").def(false),
+                  Key::string("mode", "a choice").def("fast").one_of({"fast", "careful"})},
+                 [](const Config& c) { return std::make_unique<Probe>(c); });
+    r.add<Loss>("no_loss", "zero", {}, [](const Config&) { return std::make_unique<NoLoss>(); });
+    r.add<Optimizer>("no_opt", "nothing", {}, [](const Config&) { return std::make_unique<NoOpt>(); });
+    return r;
+  }();
+  return r;
+}
+
+const std::string kTail = "loss: {type: no_loss}\noptimizer: {type: no_opt}\n";
+
+std::string error_of(const std::string& yaml, std::vector<std::string> overrides = {}) {
+  try {
+    build_model(ModelFile::parse(yaml, "model.yaml", overrides), registry());
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(reads_values_and_fills_defaults) {
+  Model m = build_model(ModelFile::parse("layers:\n  - {type: probe, units: 7, flag: true}\n" + kTail, "model.yaml"),
+                        registry());
+  BOOST_TEST(seen.units == 7);
+  BOOST_TEST(seen.rate == 0.5);
+  BOOST_TEST(seen.flag);
+  BOOST_TEST(seen.mode == "fast");
+  // The resolved model writes every default out.
+  BOOST_TEST(m.resolved_yaml.find("rate: 0.5") != std::string::npos);
+  BOOST_TEST(m.resolved_yaml.find("epochs: 10") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_type_names_file_line_column_key_expected_and_found) {
+  const std::string e = error_of("layers:\n  - type: probe\n    units: abc\n" + kTail);
+  BOOST_TEST(e == "model.yaml:3:12: layers.0.units: expected an integer in [1, 1000], found 'abc'");
+}
+
+BOOST_AUTO_TEST_CASE(out_of_range_values_are_errors) {
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 0}\n" + kTail) ==
+             "model.yaml:2:26: layers.0.units: expected an integer in [1, 1000], found '0'");
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 1e12}\n" + kTail).find("found '1e12'") != std::string::npos);
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3, rate: 1}\n" + kTail) ==
+             "model.yaml:2:35: layers.0.rate: expected a number in [0, 1), found '1'");
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3, rate: .nan}\n" + kTail).find("expected a number") !=
+             std::string::npos);
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3, flag: maybe}\n" + kTail) ==
+             "model.yaml:2:35: layers.0.flag: expected true or false, found 'maybe'");
+}
+
+BOOST_AUTO_TEST_CASE(missing_required_key) {
+  BOOST_TEST(error_of("layers:\n  - {type: probe}\n" + kTail) ==
+             "model.yaml:2:5: layers.0: layer 'probe' needs key 'units' (an integer in [1, 1000]): outputs");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_key_suggests_the_close_one) {
+  BOOST_TEST(error_of("layers:\n  - {type: probe, unit: 3}\n" + kTail) ==
+             "model.yaml:2:19: layers.0: unknown key 'unit' for layer 'probe' (did you mean 'units'?); its keys "
+             "are: units, rate, flag, mode, regularizer");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_choice_suggests_the_close_one) {
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3, mode: carefull}\n" + kTail) ==
+             "model.yaml:2:35: layers.0.mode: expected one of: fast, careful, found 'carefull' (did you mean "
+             "'careful'?)");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_type_and_a_type_of_another_kind) {
+  BOOST_TEST(error_of("layers:\n  - {type: prob, units: 3}\n" + kTail).find(
+                 "model.yaml:2:12: layers.0.type: unknown layer type 'prob' (did you mean 'probe'?)") == 0u);
+  BOOST_TEST(error_of("layers:\n  - {type: no_loss}\n" + kTail) ==
+             "model.yaml:2:12: layers.0.type: 'no_loss' is a loss, not a layer; put it under `loss:`");
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_failure_in_the_factory_names_the_key) {
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 13}\n" + kTail) ==
+             "model.yaml:2:26: layers.0.units: is unlucky");
+}
+
+BOOST_AUTO_TEST_CASE(sections_are_checked) {
+  BOOST_TEST(error_of("layer:\n  - {type: probe, units: 3}\n" + kTail) ==
+             "model.yaml:1:1: unknown section 'layer' (did you mean 'layers'?); a model file has: name, data, "
+             "layers, loss, regularizer, optimizer, train");
+  BOOST_TEST(error_of("layers: []\n" + kTail) == "model.yaml:1:9: layers: expected a non-empty list of layers, found a list");
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\noptimizer: {type: no_opt}\n") ==
+             "model.yaml:1:1: the model has no `loss:` section");
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\n" + kTail + "train: {epochs: 0}\n") ==
+             "model.yaml:5:17: train.epochs: expected an integer in [1, 1000000], found '0'");
+}
+
+BOOST_AUTO_TEST_CASE(yaml_syntax_errors_and_duplicate_keys) {
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3\n" + kTail).find("model.yaml:") == 0u);
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3\n" + kTail).find("YAML syntax error") != std::string::npos);
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3, units: 4}\n" + kTail) ==
+             "model.yaml:2:29: layers.0: duplicate key 'units' (first at line 2)");
+  BOOST_TEST(error_of("- just\n- a list\n") ==
+             "model.yaml: a model file is a mapping with data, layers, loss, optimizer and train; found a list");
+}
+
+BOOST_AUTO_TEST_CASE(overrides_replace_values_and_errors_name_the_flag) {
+  build_model(ModelFile::parse("layers:\n  - {type: probe, units: 3}\n" + kTail, "model.yaml",
+                               std::vector<std::string>{"layers.0.units=50", "layers.0.mode=careful"}),
+              registry());
+  BOOST_TEST(seen.units == 50);
+  BOOST_TEST(seen.mode == "careful");
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\n" + kTail, {"layers.0.units=abc"}) ==
+             "--set layers.0.units=abc: layers.0.units: expected an integer in [1, 1000], found 'abc'");
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\n" + kTail, {"layers.4.units=5"}) ==
+             "--set layers.4.units=5: layers is a list of 1 items; '4' is not an index into it");
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\n" + kTail, {"trian.epochs=5"}) ==
+             "--set trian.epochs=5: unknown section 'trian' (did you mean 'train'?); a model file has: name, data, "
+             "layers, loss, regularizer, optimizer, train");
+  BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\n" + kTail, {"no-equals-sign"}) ==
+             "--set no-equals-sign: expected KEY=VALUE, e.g. --set layers.0.units=50");
+}
+
+BOOST_AUTO_TEST_CASE(alias_bombs_are_refused) {
+  std::string yaml = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'j'; ++c) {
+    yaml += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) yaml += std::string(i ? ", *" : "*") + static_cast<char>(c - 1);
+    yaml += "]\n";
+  }
+  BOOST_TEST(error_of(yaml).find("more than 200000 nodes") != std::string::npos);
+}

@@ -1,0 +1,68 @@
+#define BOOST_TEST_MODULE registry
+#include <boost/test/unit_test.hpp>
+#include <lamina/error.hpp>
+#include <lamina/initializer.hpp>
+#include <lamina/registry.hpp>
+
+using namespace lamina;
+
+namespace {
+class Zero final : public Initializer {
+ public:
+  void fill(Tensor& w, std::int64_t, std::int64_t, Rng&) const override { w.zero(); }
+};
+auto make_zero = [](const Config&) { return std::make_unique<Zero>(); };
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(adds_finds_and_lists_by_kind) {
+  Registry r;
+  r.add<Initializer>("zeros", "all zero", {}, make_zero);
+  r.add<Initializer>("ones_ish", "also zero", {Key::number("v", "a value").def(1.0)}, make_zero);
+  const TypeInfo* t = r.find(Kind::Initializer, "zeros");
+  BOOST_REQUIRE(t != nullptr);
+  BOOST_TEST(t->summary == "all zero");
+  BOOST_TEST(t->provider.file.empty());
+  BOOST_TEST(r.find(Kind::Layer, "zeros") == nullptr);
+  BOOST_TEST(r.names(Kind::Initializer).size() == 2u);
+  BOOST_TEST(r.find_all("zeros").size() == 1u);
+  BOOST_TEST(r.list().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(names_must_be_lower_snake_case) {
+  Registry r;
+  BOOST_CHECK_THROW(r.add<Initializer>("Zeros", "", {}, make_zero), InputError);
+  BOOST_CHECK_THROW(r.add<Initializer>("zero-init", "", {}, make_zero), InputError);
+  BOOST_CHECK_THROW(r.add<Initializer>("", "", {}, make_zero), InputError);
+  BOOST_CHECK_NO_THROW(r.add<Initializer>("zero_init2", "", {}, make_zero));
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_names_within_a_kind_are_refused_across_kinds_allowed) {
+  Registry r;
+  r.set_provider({"first", "1.0", "/plugins/first.so"});
+  r.add<Initializer>("zeros", "", {}, make_zero);
+  r.set_provider({"second", "1.0", "/plugins/second.so"});
+  try {
+    r.add<Initializer>("zeros", "", {}, make_zero);
+    BOOST_FAIL("a duplicate was accepted");
+  } catch (const InputError& e) {
+    BOOST_TEST(std::string(e.what()) ==
+               "initializer type 'zeros' is registered twice: by plugin 'first' (/plugins/first.so) and by plugin "
+               "'second' (/plugins/second.so)");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_key_type_is_reserved) {
+  Registry r;
+  BOOST_CHECK_THROW(r.add<Initializer>("zeros", "", {Key::string("type", "clash")}, make_zero), InputError);
+}
+
+BOOST_AUTO_TEST_CASE(key_expectations_read_well) {
+  BOOST_TEST(Key::integer("n", "").at_least(1).expectation() == "an integer >= 1");
+  BOOST_TEST(Key::number("p", "").at_least(0).below(1).expectation() == "a number in [0, 1)");
+  BOOST_TEST(Key::number("lr", "").above(0).expectation() == "a number > 0");
+  BOOST_TEST(Key::string("v", "").one_of({"a", "b"}).expectation() == "one of: a, b");
+  BOOST_TEST(Key::component("init", Kind::Initializer, "").expectation() ==
+             "an initializer type name or a mapping with `type`");
+  BOOST_TEST(*Key::number("lr", "").def(0.01).default_text() == "0.01");
+  BOOST_TEST(Key::integer("n", "").required().is_required());
+}
