@@ -1,0 +1,134 @@
+// Network, Trainer and the model builder together, with the built plugins plus an in-test
+// regularizer: parameter naming, the model-wide and per-layer regularizers, evaluation, NaN.
+#define BOOST_TEST_MODULE trainer
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <lamina/model.hpp>
+#include <lamina/regularizer.hpp>
+#include <lamina/trainer.hpp>
+
+#include "test_support.hpp"
+
+using namespace lamina;
+using namespace lamina::test;
+
+namespace {
+
+// penalty = lambda * sum W^2 (no 1/2, so the test can tell the formula apart from a real L2);
+// counts its calls so the test can see which parameters it was given.
+class SquareSum final : public Regularizer {
+ public:
+  explicit SquareSum(const Config& c) : lambda_(c.get<float>("lambda")) {}
+  float penalty(const Param& p) const override {
+    double s = 0;
+    for (float v : p.value.values()) s += static_cast<double>(v) * v;
+    return static_cast<float>(lambda_ * s);
+  }
+  void add_gradient(Param& p) const override {
+    for (std::int64_t i = 0; i < p.value.size(); ++i) p.grad[i] += 2 * lambda_ * p.value[i];
+    ++calls;
+  }
+  float lambda_;
+  static inline int calls = 0;
+};
+
+Registry& registry() {
+  static Registry& r = [&]() -> Registry& {
+    Registry& reg = builtin_registry();
+    reg.add<Regularizer>("square_sum", "lambda * sum W^2", {Key::number("lambda", "strength").def(0.1).at_least(0)},
+                         [](const Config& c) { return std::make_unique<SquareSum>(c); });
+    return reg;
+  }();
+  return r;
+}
+
+const std::string kData = "data: {source: idx, train_images: " + (kDataDir / "tiny-images-idx3-ubyte").string() +
+                          ", train_labels: " + (kDataDir / "tiny-labels-idx1-ubyte").string() +
+                          ", test_images: " + (kDataDir / "tiny-images-idx3-ubyte").string() +
+                          ", test_labels: " + (kDataDir / "tiny-labels-idx1-ubyte").string() + "}\n";
+
+struct Built {
+  Model model;
+  DataSplits data;
+};
+
+Built build(const std::string& yaml) {
+  Built b{build_model(ModelFile::parse(yaml, "model.yaml"), registry()), {}};
+  b.data = load_data(b.model.data, b.model.train.seed);
+  build_network(b.model, b.data);
+  return b;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(parameters_are_named_by_their_place) {
+  Built b = build(kData + "layers:\n  - {type: affine, units: 4}\n  - {type: relu}\n  - {type: affine, units: 3}\n"
+                          "loss: softmax_cross_entropy\noptimizer: sgd\n");
+  std::vector<std::string> names;
+  for (auto* p : b.model.network.params()) names.push_back(p->name);
+  BOOST_TEST(names == (std::vector<std::string>{"layers.0.W", "layers.0.b", "layers.2.W", "layers.2.b"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(b.model.network.parameter_count() == 6 * 4 + 4 + 4 * 3 + 3);
+}
+
+BOOST_AUTO_TEST_CASE(model_regularizer_acts_on_decayed_params_and_a_layer_may_override_it) {
+  Built b = build(kData +
+                  "layers:\n  - {type: affine, units: 4}\n  - {type: relu}\n"
+                  "  - {type: affine, units: 3, regularizer: {type: square_sum, lambda: 0.0}}\n"
+                  "loss: softmax_cross_entropy\nregularizer: {type: square_sum, lambda: 0.5}\n"
+                  "optimizer: sgd\ntrain: {epochs: 1, batch_size: 6}\n");
+  Trainer trainer(b.model, b.data);
+  // Expected penalty: only layers.0.W at lambda 0.5 (biases are not decayed; layers.2 has its
+  // own regularizer with lambda 0).
+  auto params = b.model.network.params();
+  double expected = 0;
+  for (float v : params[0]->value.values()) expected += 0.5 * static_cast<double>(v) * v;
+  BOOST_TEST(trainer.penalty() == expected, boost::test_tools::tolerance(1e-5));
+  SquareSum::calls = 0;
+  const auto history = trainer.run();
+  BOOST_TEST(SquareSum::calls == 2);  // one batch: layers.0.W and layers.2.W, never a bias
+  BOOST_TEST(history.size() == 1u);
+  BOOST_TEST(history[0].penalty > 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(the_regularizer_gradient_reaches_the_update) {
+  // With lr 1 and a huge lambda, one step must shrink the weights hard: W1 = W0 - (g + 2 lambda W0).
+  const std::string tail = "loss: softmax_cross_entropy\noptimizer: {type: sgd, lr: 0.1}\n"
+                           "train: {epochs: 1, batch_size: 6, train_metrics: running}\n";
+  Built plain = build(kData + "layers:\n  - {type: affine, units: 3}\n" + tail);
+  Built decayed = build(kData + "layers:\n  - {type: affine, units: 3}\nregularizer: {type: square_sum, lambda: 2.0}\n" + tail);
+  const std::vector<float> w0(plain.model.network.params()[0]->value.values().begin(),
+                              plain.model.network.params()[0]->value.values().end());
+  Trainer(plain.model, plain.data).run();
+  Trainer(decayed.model, decayed.data).run();
+  const Tensor& wp = plain.model.network.params()[0]->value;
+  const Tensor& wd = decayed.model.network.params()[0]->value;
+  for (std::size_t i = 0; i < w0.size(); ++i) {
+    // Same start (same seed), same data gradient; the decayed one also moved by -0.1 * 4 * w0.
+    BOOST_TEST(wd[static_cast<std::int64_t>(i)] == wp[static_cast<std::int64_t>(i)] - 0.4f * w0[i],
+               boost::test_tools::tolerance(1e-4f));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(training_reduces_the_loss_and_evaluation_is_consistent) {
+  Built b = build(kData + "layers:\n  - {type: affine, units: 8}\n  - {type: tanh}\n  - {type: affine, units: 3}\n"
+                          "loss: softmax_cross_entropy\noptimizer: {type: sgd, lr: 0.5}\n"
+                          "train: {epochs: 40, batch_size: 2}\n");
+  Trainer trainer(b.model, b.data);
+  const Evaluation before = trainer.evaluate(b.data.test);
+  const auto history = trainer.run();
+  BOOST_TEST(history.back().train.loss < before.loss);
+  // Train and test are the same file here, so the two evaluations must agree exactly.
+  BOOST_TEST(history.back().train.loss == history.back().test.loss);
+  BOOST_TEST(history.back().train.accuracy == history.back().test.accuracy);
+  const Evaluation again = trainer.evaluate(b.data.test);
+  BOOST_TEST(again.loss == history.back().test.loss, boost::test_tools::tolerance(1e-9));
+}
+
+BOOST_AUTO_TEST_CASE(a_nan_loss_throws_diverged) {
+  Built b = build(kData + "layers:\n  - {type: affine, units: 3, init: {type: normal, std: 1000}}\n"
+                          "loss: softmax_cross_entropy\noptimizer: {type: sgd, lr: 1e38}\n"
+                          "train: {epochs: 5, batch_size: 1}\n");
+  Trainer trainer(b.model, b.data);
+  BOOST_CHECK_THROW(trainer.run(), Diverged);
+}
