@@ -110,6 +110,7 @@ DataSplits load_data(const DataSpec& spec, std::uint64_t seed) {
   }
   if (rows.empty()) throw InputError(fmt::format("{}: no training samples", train.origin));
   auto train_ptr = std::make_shared<const Samples>(std::move(train));
+  if (test.count == 0) throw InputError(fmt::format("{}: no test samples", test.origin));
   auto test_rows = first_rows(test.count, spec.test_limit);
   auto test_ptr = std::make_shared<const Samples>(std::move(test));
   d.train = DataView(train_ptr, std::move(rows));

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "config_impl.hpp"
 #include "lamina/error.hpp"
 #include "lamina/layer.hpp"
@@ -141,12 +144,28 @@ Model build_model(const ModelFile& file, const Registry& registry) {
 
   Model m;
   m.name = file.name();
+  // The name becomes part of the run folder's path: no separators, no hidden or parent folders.
+  const bool name_ok = !m.name.empty() && m.name.size() <= 100 && m.name[0] != '.' &&
+                       std::all_of(m.name.begin(), m.name.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+                       });
+  if (YAML::Node n = detail::lookup(mf.root, "name"); n.IsDefined() && (!n.IsScalar() || !name_ok)) {
+    detail::fail_at(src, "name", n,
+                    fmt::format("expected a name of letters, digits, '_', '-' and '.' (not first), found {}",
+                                detail::describe(n)));
+  }
+  if (!name_ok) m.name = "model";
   YAML::Node out(YAML::NodeType::Map);
   out["name"] = m.name;
 
   Config data = detail::bind(section(mf, "data", registry), data_schema(), "", {}, "data");
   m.data = read_data_spec(data, mf.file);
   out["data"] = detail::resolved(data);
+  // The resolved model lives in the run folder: its paths must not depend on where the
+  // original file was.
+  for (const char* key : {"dir", "train_images", "train_labels", "test_images", "test_labels", "train", "test"}) {
+    if (out["data"][key]) out["data"][key] = fs::absolute(relative_to(mf.file, out["data"][key].as<std::string>())).lexically_normal().string();
+  }
 
   YAML::Node layers = detail::lookup(mf.root, "layers");
   if (!layers.IsDefined() || !layers.IsSequence() || layers.size() == 0) {

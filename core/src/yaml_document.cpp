@@ -19,6 +19,7 @@ namespace {
 
 constexpr int kMaxDepth = 64;
 constexpr std::size_t kMaxNodes = 200000;
+constexpr std::uintmax_t kMaxModelBytes = 16u << 20;
 
 void check_tree(const YAML::Node& node, const Source& src, const std::string& path, int depth, std::size_t& visited) {
   if (++visited > kMaxNodes) {
@@ -137,6 +138,13 @@ ModelFile ModelFile::load(const fs::path& file, std::span<const std::string> ove
   if (fs::is_directory(file, ec)) throw InputError(fmt::format("{}: is a directory, not a model file", file.string()));
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot open model file: {}", file.string(), std::strerror(errno)));
+  // A model is a few kilobytes; refusing devices, pipes and huge files keeps `lamina train
+  // /dev/zero` from hanging or exhausting memory.
+  if (!fs::is_regular_file(file, ec)) throw InputError(fmt::format("{}: not a regular file", file.string()));
+  if (fs::file_size(file, ec) > kMaxModelBytes) {
+    throw InputError(fmt::format("{}: {} bytes is too large for a model file (limit {})", file.string(),
+                                 fs::file_size(file, ec), kMaxModelBytes));
+  }
   std::ostringstream text;
   text << in.rdbuf();
   ModelFile mf = parse(text.str(), file.string(), overrides);

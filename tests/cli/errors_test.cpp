@@ -147,3 +147,26 @@ BOOST_AUTO_TEST_CASE(a_bad_plugin_folder) {
   Case d(with_data(kGood, kImg, kLab), "plugins --plugin-dir " + (kFixturePluginDir / "not_a_plugin").string());
   d.expect("libnotaplugin.so: not a Lamina plugin");
 }
+
+BOOST_AUTO_TEST_CASE(model_files_that_are_not_files) {
+  Case c("", "train /dev/zero");
+  c.expect("/dev/zero: not a regular file");
+  Case d("", "train .");
+  d.expect(".: is a directory, not a model file");
+}
+
+BOOST_AUTO_TEST_CASE(a_model_name_that_would_escape_the_runs_folder) {
+  Case c(with_data("name: ../../etc\n" + kGood, kImg, kLab), "train model.yaml");
+  c.expect("model.yaml:1:7: name: expected a name of letters, digits, '_', '-' and '.' (not first), found '../../etc'");
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_test_set) {
+  TempDir data;
+  write_file(data / "img", std::string("\0\0\x08\x03\0\0\0\0\0\0\0\x02\0\0\0\x03", 16));
+  write_file(data / "lab", std::string("\0\0\x08\x01\0\0\0\0", 8));
+  Case c("data: {source: idx, train_images: " + kImg.string() + ", train_labels: " + kLab.string() +
+             ", test_images: " + (data / "img").string() + ", test_labels: " + (data / "lab").string() + "}\n" +
+             kGood.substr(kGood.find("layers:")),
+         "train model.yaml");
+  c.expect((data / "img").string() + ": no test samples");
+}

@@ -121,6 +121,10 @@ BOOST_AUTO_TEST_CASE(csv_and_idx_sources_train_too) {
   const auto r = run_lamina("train " + (dir / "model.yaml").string() + " --no-progress --out " + (dir / "run").string());
   BOOST_TEST_REQUIRE(r.status == 0, r.output);
   BOOST_TEST(final_test_accuracy(dir / "run") > 0.8);  // chance is about 0.5
+  // The resolved model names its data by absolute paths, so it trains from anywhere.
+  const auto again = run("cd / && " + kLamina.string() + " train " + (dir / "run" / "model.yaml").string() +
+                         " --epochs 1 --no-progress --out " + (dir / "again").string());
+  BOOST_TEST(again.status == 0, again.output);
 
   write_file(dir / "idx.yaml",
              "data: {source: idx, train_images: " + (kDataDir / "tiny-images-idx3-ubyte").string() +
