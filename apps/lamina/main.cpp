@@ -53,8 +53,7 @@ std::vector<std::filesystem::path> plugin_dirs(const po::variables_map& vm) {
 
 po::options_description train_options() {
   po::options_description d("lamina train MODEL.yaml [options]");
-  d.add_options()("help,h", "show this help")(
-      "epochs", po::value<long long>(), "override train.epochs")(
+  d.add_options()("help,h", "show this help")("epochs", po::value<long long>(), "override train.epochs")(
       "seed", po::value<long long>(), "override train.seed")(
       "out", po::value<std::string>(), "run folder (default runs/<model>-<timestamp>; must not hold a run)")(
       "threads", po::value<int>(), "threads for the math (default: every core)")(

@@ -43,8 +43,8 @@ class Progress : public TrainObserver {
     const int width = 24;
     const int filled = static_cast<int>(width * batch / batches);
     fmt::print(stderr, "\r\033[Kepoch {}/{} [{}{}] {}/{} loss {:.4f} eta {:.0f}s", epoch, epochs_,
-               std::string(static_cast<std::size_t>(filled), '#'), std::string(static_cast<std::size_t>(width - filled), '.'),
-               batch, batches, loss, eta);
+               std::string(static_cast<std::size_t>(filled), '#'),
+               std::string(static_cast<std::size_t>(width - filled), '.'), batch, batches, loss, eta);
     std::fflush(stderr);
   }
 
@@ -86,7 +86,8 @@ void write_run_info(const fs::path& dir, const TrainRequest& req, const Model& m
   for (const auto& m : history) per_epoch.push_back(m.seconds);
   j["seconds_per_epoch"] = per_epoch;
   nlohmann::ordered_json plugins = nlohmann::ordered_json::array();
-  for (const auto& p : loader.loaded()) plugins.push_back({{"name", p.name}, {"version", p.version}, {"file", p.file.string()}});
+  for (const auto& p : loader.loaded())
+    plugins.push_back({{"name", p.name}, {"version", p.version}, {"file", p.file.string()}});
   j["plugins"] = plugins;
   detail::write_file_atomic(dir / "run.json", j.dump(2) + "\n");
 }
@@ -151,7 +152,8 @@ void run_plugins(const PluginsRequest& req, std::ostream& out) {
       bool header = false;
       for (const auto* t : registry.list()) {
         if (t->kind != kind) continue;
-        if (!header) out << fmt::format("{}:\n", kind == Kind::Loss ? std::string("losses") : std::string(kind_name(kind)) + "s");
+        if (!header)
+          out << fmt::format("{}:\n", kind == Kind::Loss ? std::string("losses") : std::string(kind_name(kind)) + "s");
         header = true;
         out << fmt::format("  {:<{}}  {}  [{} {}, {}]\n", t->name, w, t->summary, t->provider.plugin,
                            t->provider.version, t->provider.file);
@@ -173,7 +175,9 @@ void run_plugins(const PluginsRequest& req, std::ostream& out) {
     if (t->keys.empty()) out << "  keys: none\n";
     for (const auto& k : t->keys) {
       out << fmt::format("  {:<14} {:<9} {:<12} {}\n", k.name(), key_type_name(k.type()),
-                         k.is_required() ? "(required)" : k.default_text() ? "= " + *k.default_text() : "(optional)",
+                         k.is_required()    ? "(required)"
+                         : k.default_text() ? "= " + *k.default_text()
+                                            : "(optional)",
                          k.doc());
       out << fmt::format("  {:<14} {:<9} {:<12} expects {}\n", "", "", "", k.expectation());
     }

@@ -34,8 +34,7 @@ std::string location(const Source& source, const std::string& path, const YAML::
   return source.file;
 }
 
-void fail_at(const Source& source, const std::string& path, const YAML::Node& node,
-             std::string_view what) {
+void fail_at(const Source& source, const std::string& path, const YAML::Node& node, std::string_view what) {
   if (path.empty()) throw InputError(fmt::format("{}: {}", location(source, path, node), what));
   throw InputError(fmt::format("{}: {}: {}", location(source, path, node), path, what));
 }
@@ -58,8 +57,7 @@ YAML::Node lookup(const YAML::Node& mapping, std::string_view key) {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
-Config unbound(YAML::Node node, std::shared_ptr<const Source> source, std::string path,
-               const Registry* registry) {
+Config unbound(YAML::Node node, std::shared_ptr<const Source> source, std::string path, const Registry* registry) {
   auto impl = std::make_shared<Config::Impl>();
   impl->node = std::move(node);
   impl->source = std::move(source);
@@ -117,7 +115,8 @@ std::string check_value(const Key& k, const YAML::Node& v) {
   if (!v.IsScalar()) return bad;
   const std::string& s = v.Scalar();
   switch (k.type()) {
-    case KeyType::Bool: return parse_bool(s) ? std::string() : bad;
+    case KeyType::Bool:
+      return parse_bool(s) ? std::string() : bad;
     case KeyType::Int: {
       auto i = parse_integer(s);
       return i && in_range(k, static_cast<double>(*i)) ? std::string() : bad;
@@ -132,15 +131,16 @@ std::string check_value(const Key& k, const YAML::Node& v) {
         if (c == s) return {};
       }
       return bad + detail::did_you_mean(s, k.choices());
-    case KeyType::Component: break;
+    case KeyType::Component:
+      break;
   }
   return {};
 }
 
 }  // namespace
 
-Config bind(const Config& spec, const Schema& schema, std::string type,
-            std::span<const std::string> extra_keys, std::string_view owner) {
+Config bind(const Config& spec, const Schema& schema, std::string type, std::span<const std::string> extra_keys,
+            std::string_view owner) {
   const auto& in = spec.impl();
   const Source& src = *in.source;
   std::vector<std::string> known;
@@ -160,8 +160,8 @@ Config bind(const Config& spec, const Schema& schema, std::string type,
         std::vector<std::string> all = known;
         all.insert(all.end(), extra_keys.begin(), extra_keys.end());
         fail_at(src, in.path, kv.first,
-                fmt::format("unknown key '{}' for {}{}; its keys are: {}", key, owner,
-                            did_you_mean(key, all), all.empty() ? "(none)" : join(all)));
+                fmt::format("unknown key '{}' for {}{}; its keys are: {}", key, owner, did_you_mean(key, all),
+                            all.empty() ? "(none)" : join(all)));
       }
       if (auto problem = check_value(*k, kv.second); !problem.empty()) {
         fail_at(src, path, kv.second, problem);
@@ -223,13 +223,11 @@ namespace {
 // The value to read for `key`: the file's, or the parsed default.
 std::pair<YAML::Node, const Key*> value_of(const Config::Impl& impl, std::string_view key) {
   if (impl.schema == nullptr) {
-    throw Error(fmt::format("{}: internal error: reading key '{}' of an unvalidated mapping",
-                            impl.path, key));
+    throw Error(fmt::format("{}: internal error: reading key '{}' of an unvalidated mapping", impl.path, key));
   }
   const Key* k = find_key(*impl.schema, key);
   if (k == nullptr) {
-    throw Error(fmt::format("{}: internal error: key '{}' is not declared by type '{}'",
-                            impl.path, key, impl.type));
+    throw Error(fmt::format("{}: internal error: key '{}' is not declared by type '{}'", impl.path, key, impl.type));
   }
   YAML::Node v = lookup(impl.node, key);
   if (!v.IsDefined()) {
@@ -308,8 +306,7 @@ const Schema& Config::schema() const {
 std::string Config::where(std::string_view key) const {
   if (key.empty()) return detail::location(*impl_->source, impl_->path, impl_->node);
   YAML::Node v = lookup(impl_->node, key);
-  return detail::location(*impl_->source, detail::child_path(impl_->path, key),
-                          v.IsDefined() ? v : impl_->node);
+  return detail::location(*impl_->source, detail::child_path(impl_->path, key), v.IsDefined() ? v : impl_->node);
 }
 
 void Config::fail(std::string_view key, std::string_view what) const {
@@ -321,8 +318,8 @@ void Config::fail(std::string_view key, std::string_view what) const {
 std::unique_ptr<void, void (*)(void*)> Config::make_component(std::string_view key, Kind kind) const {
   auto [v, k] = value_of(*impl_, key);
   if (k->type() != KeyType::Component || k->component_kind() != kind) {
-    throw Error(fmt::format("{}: internal error: key '{}' is not declared as a {} component",
-                            impl_->path, key, kind_name(kind)));
+    throw Error(fmt::format("{}: internal error: key '{}' is not declared as a {} component", impl_->path, key,
+                            kind_name(kind)));
   }
   if (impl_->registry == nullptr) {
     throw Error(fmt::format("{}: internal error: no registry to build '{}'", impl_->path, key));

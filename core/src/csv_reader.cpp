@@ -49,10 +49,12 @@ struct RowCollector {
       const bool header = header_mode == "true" || (header_mode == "auto" && !all_numeric);
       columns = cells.size();
       if (static_cast<std::int64_t>(columns) < 2) {
-        throw InputError(fmt::format("{}: a row needs a label and at least one feature, found {} column", where(), columns));
+        throw InputError(
+            fmt::format("{}: a row needs a label and at least one feature, found {} column", where(), columns));
       }
       if (label_column >= static_cast<std::int64_t>(columns)) {
-        throw InputError(fmt::format("{}: label_column {} is outside the file's {} columns", where(), label_column, columns));
+        throw InputError(
+            fmt::format("{}: label_column {} is outside the file's {} columns", where(), label_column, columns));
       }
       out.sample_shape = Shape{static_cast<std::int64_t>(columns) - 1};
       if (header) return;

@@ -44,10 +44,10 @@ fs::path find_fashion_file(const fs::path& dir, const std::string& stem) {
     fs::path p = dir / (stem + ext);
     if (fs::exists(p, ec)) return p;
   }
-  throw InputError(fmt::format(
-      "Fashion-MNIST not found: {} has no {}(.gz). Install Debian's package with "
-      "`apt-get install dataset-fashion-mnist`, or point data.dir at a folder holding the four IDX files",
-      dir.string(), stem));
+  throw InputError(
+      fmt::format("Fashion-MNIST not found: {} has no {}(.gz). Install Debian's package with "
+                  "`apt-get install dataset-fashion-mnist`, or point data.dir at a folder holding the four IDX files",
+                  dir.string(), stem));
 }
 
 std::vector<std::uint32_t> first_rows(std::int64_t count, std::int64_t limit) {
@@ -97,9 +97,10 @@ DataSplits load_data(const DataSpec& spec, std::uint64_t seed) {
   if (spec.validation_split > 0) {
     const auto n_val = static_cast<std::size_t>(std::llround(spec.validation_split * static_cast<double>(rows.size())));
     if (n_val == 0 || n_val >= rows.size()) {
-      throw InputError(fmt::format("data.validation_split {} leaves {} of {} training samples for validation; "
-                                   "it must leave at least one for each side",
-                                   spec.validation_split, n_val, rows.size()));
+      throw InputError(
+          fmt::format("data.validation_split {} leaves {} of {} training samples for validation; "
+                      "it must leave at least one for each side",
+                      spec.validation_split, n_val, rows.size()));
     }
     Rng rng(seed, Rng::Stream::Split);
     for (std::size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[rng.below(i)]);

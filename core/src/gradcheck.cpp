@@ -98,4 +98,14 @@ GradCheckResult check_loss_gradients(Loss& loss, std::int64_t classes, const Gra
   return compare("scores", scores, analytic, o, [&] { return static_cast<double>(loss.forward(scores, labels)); });
 }
 
+GradCheckResult check_regularizer_gradients(const Regularizer& regularizer, const Shape& shape,
+                                            const GradCheckOptions& o) {
+  Rng rng(o.seed, Rng::Stream::User);
+  Param p{"w", Tensor(shape), Tensor(shape), true};
+  fill_away_from_zero(p.value, rng, o.input_min_abs);  // L1's kink is at 0
+  regularizer.add_gradient(p);                         // onto a zero grad: the penalty's gradient alone
+  const Tensor analytic = p.grad.clone();
+  return compare("penalty", p.value, analytic, o, [&] { return static_cast<double>(regularizer.penalty(p)); });
+}
+
 }  // namespace lamina

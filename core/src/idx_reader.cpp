@@ -62,11 +62,13 @@ IdxArray read_idx(const fs::path& file) {
   const std::size_t got = read_some(f.get(), file, magic, 4);
   if (got == 0) throw InputError(fmt::format("{}: empty file, expected an IDX header", name));
   if (got < 4 || magic[0] != 0 || magic[1] != 0 || magic[3] < 1 || magic[3] > 4) {
-    throw InputError(fmt::format("{}: not an IDX file (bad magic number{})", name,
-                                 got < 4 ? "" : fmt::format(" {:02x} {:02x} {:02x} {:02x}", magic[0], magic[1], magic[2], magic[3])));
+    throw InputError(fmt::format(
+        "{}: not an IDX file (bad magic number{})", name,
+        got < 4 ? "" : fmt::format(" {:02x} {:02x} {:02x} {:02x}", magic[0], magic[1], magic[2], magic[3])));
   }
   if (magic[2] != kUnsignedByte) {
-    throw InputError(fmt::format("{}: IDX element type 0x{:02x} is not supported (only unsigned bytes, 0x08)", name, magic[2]));
+    throw InputError(
+        fmt::format("{}: IDX element type 0x{:02x} is not supported (only unsigned bytes, 0x08)", name, magic[2]));
   }
   IdxArray out;
   std::int64_t elements = 1;
@@ -89,8 +91,8 @@ IdxArray read_idx(const fs::path& file) {
     const std::size_t r = read_some(f.get(), file, out.data.data() + have, step);
     have += r;
     if (r < step) {
-      throw InputError(fmt::format("{}: truncated: the header declares {} bytes of data, the file holds {}", name,
-                                   want, have));
+      throw InputError(
+          fmt::format("{}: truncated: the header declares {} bytes of data, the file holds {}", name, want, have));
     }
   }
   std::uint8_t extra;
@@ -104,12 +106,12 @@ Samples read_idx_pair(const fs::path& images, const fs::path& labels) {
   IdxArray img = read_idx(images);
   IdxArray lab = read_idx(labels);
   if (img.dims.size() < 2) {
-    throw InputError(fmt::format("{}: expected images (an IDX array of rank 2 or more), found rank {}",
-                                 images.string(), img.dims.size()));
+    throw InputError(fmt::format("{}: expected images (an IDX array of rank 2 or more), found rank {}", images.string(),
+                                 img.dims.size()));
   }
   if (lab.dims.size() != 1) {
-    throw InputError(fmt::format("{}: expected labels (an IDX array of rank 1), found rank {}", labels.string(),
-                                 lab.dims.size()));
+    throw InputError(
+        fmt::format("{}: expected labels (an IDX array of rank 1), found rank {}", labels.string(), lab.dims.size()));
   }
   if (img.dims[0] != lab.dims[0]) {
     throw InputError(fmt::format("{} holds {} images but {} holds {} labels", images.string(), img.dims[0],

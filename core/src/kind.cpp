@@ -4,12 +4,18 @@ namespace lamina {
 
 std::string_view kind_name(Kind kind) {
   switch (kind) {
-    case Kind::Layer: return "layer";
-    case Kind::Loss: return "loss";
-    case Kind::Regularizer: return "regularizer";
-    case Kind::Optimizer: return "optimizer";
-    case Kind::Initializer: return "initializer";
-    case Kind::Search: return "search";
+    case Kind::Layer:
+      return "layer";
+    case Kind::Loss:
+      return "loss";
+    case Kind::Regularizer:
+      return "regularizer";
+    case Kind::Optimizer:
+      return "optimizer";
+    case Kind::Initializer:
+      return "initializer";
+    case Kind::Search:
+      return "search";
   }
   return "unknown";
 }

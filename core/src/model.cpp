@@ -30,13 +30,15 @@ const Schema& data_schema() {
       Key::string("header", "csv: whether the first row is a header; auto = when it is not all numbers")
           .def("auto")
           .one_of({"auto", "true", "false"}),
-      Key::number("scale", "factor applied to every feature when a batch is made "
-                           "(default 1/255 for 8-bit sources, so pixels land in [0, 1]; 1 for csv)")
+      Key::number("scale",
+                  "factor applied to every feature when a batch is made "
+                  "(default 1/255 for 8-bit sources, so pixels land in [0, 1]; 1 for csv)")
           .above(0),
       Key::integer("train_limit", "use only the first N training samples (0 = all)").def(0).at_least(0),
       Key::integer("test_limit", "use only the first N test samples (0 = all)").def(0).at_least(0),
-      Key::number("validation_split", "fraction of the training samples held out for validation, drawn "
-                                      "with a seeded shuffle (0 = none)")
+      Key::number("validation_split",
+                  "fraction of the training samples held out for validation, drawn "
+                  "with a seeded shuffle (0 = none)")
           .def(0.0)
           .at_least(0)
           .below(1),
@@ -52,12 +54,14 @@ const Schema& train_schema() {
           .def(42)
           .at_least(0),
       Key::boolean("shuffle", "draw each epoch's batches from a seeded shuffle").def(true),
-      Key::string("train_metrics", "how train loss/accuracy are measured: eval = a full pass in eval mode "
-                                   "after each epoch; running = averages over the epoch's batches (free)")
+      Key::string("train_metrics",
+                  "how train loss/accuracy are measured: eval = a full pass in eval mode "
+                  "after each epoch; running = averages over the epoch's batches (free)")
           .def("eval")
           .one_of({"eval", "running"}),
-      Key::integer("eval_batch_size", "batch size of evaluation passes (memory only; results do not depend on it "
-                                      "for layers without batch statistics in eval mode)")
+      Key::integer("eval_batch_size",
+                   "batch size of evaluation passes (memory only; results do not depend on it "
+                   "for layers without batch statistics in eval mode)")
           .def(1000)
           .at_least(1)
           .at_most(1 << 20),
@@ -137,8 +141,9 @@ Model build_model(const ModelFile& file, const Registry& registry) {
   for (const auto& kv : mf.root) {
     const std::string key = kv.first.Scalar();
     if (std::find(kSections.begin(), kSections.end(), key) == kSections.end()) {
-      throw InputError(fmt::format("{}: unknown section '{}'{}; a model file has: {}", detail::location(src, key, kv.first),
-                                   key, detail::did_you_mean(key, kSections), detail::join(kSections)));
+      throw InputError(fmt::format("{}: unknown section '{}'{}; a model file has: {}",
+                                   detail::location(src, key, kv.first), key, detail::did_you_mean(key, kSections),
+                                   detail::join(kSections)));
     }
   }
 
@@ -150,9 +155,9 @@ Model build_model(const ModelFile& file, const Registry& registry) {
                          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
                        });
   if (YAML::Node n = detail::lookup(mf.root, "name"); n.IsDefined() && (!n.IsScalar() || !name_ok)) {
-    detail::fail_at(src, "name", n,
-                    fmt::format("expected a name of letters, digits, '_', '-' and '.' (not first), found {}",
-                                detail::describe(n)));
+    detail::fail_at(
+        src, "name", n,
+        fmt::format("expected a name of letters, digits, '_', '-' and '.' (not first), found {}", detail::describe(n)));
   }
   if (!name_ok) m.name = "model";
   YAML::Node out(YAML::NodeType::Map);
@@ -164,14 +169,17 @@ Model build_model(const ModelFile& file, const Registry& registry) {
   // The resolved model lives in the run folder: its paths must not depend on where the
   // original file was.
   for (const char* key : {"dir", "train_images", "train_labels", "test_images", "test_labels", "train", "test"}) {
-    if (out["data"][key]) out["data"][key] = fs::absolute(relative_to(mf.file, out["data"][key].as<std::string>())).lexically_normal().string();
+    if (out["data"][key])
+      out["data"][key] =
+          fs::absolute(relative_to(mf.file, out["data"][key].as<std::string>())).lexically_normal().string();
   }
 
   YAML::Node layers = detail::lookup(mf.root, "layers");
   if (!layers.IsDefined() || !layers.IsSequence() || layers.size() == 0) {
     detail::fail_at(src, "layers", layers.IsDefined() ? layers : mf.root,
-                    layers.IsDefined() ? fmt::format("expected a non-empty list of layers, found {}", detail::describe(layers))
-                                       : "the model has no `layers:` list");
+                    layers.IsDefined()
+                        ? fmt::format("expected a non-empty list of layers, found {}", detail::describe(layers))
+                        : "the model has no `layers:` list");
   }
   std::size_t i = 0;
   for (const auto& spec_node : layers) {
@@ -223,15 +231,17 @@ void build_network(Model& model, const DataSplits& data) {
   const Shape out = model.network.build(data.sample_shape, init);
   const std::size_t last = model.network.size() - 1;
   if (out.rank() != 1) {
-    throw InputError(fmt::format("{} ({}): the last layer gives per-sample scores of shape {}; the loss needs one "
-                                 "score per class, e.g. end with an affine layer whose units is the number of classes",
-                                 model.network.path(last), model.network.type(last), out.str()));
+    throw InputError(
+        fmt::format("{} ({}): the last layer gives per-sample scores of shape {}; the loss needs one "
+                    "score per class, e.g. end with an affine layer whose units is the number of classes",
+                    model.network.path(last), model.network.type(last), out.str()));
   }
   if (out[0] <= data.max_label) {
-    throw InputError(fmt::format("{} ({}): the last layer gives {} scores per sample but the labels go up to {} "
-                                 "({} classes); set its units to {}",
-                                 model.network.path(last), model.network.type(last), out[0], data.max_label,
-                                 data.max_label + 1, data.max_label + 1));
+    throw InputError(
+        fmt::format("{} ({}): the last layer gives {} scores per sample but the labels go up to {} "
+                    "({} classes); set its units to {}",
+                    model.network.path(last), model.network.type(last), out[0], data.max_label, data.max_label + 1,
+                    data.max_label + 1));
   }
 }
 

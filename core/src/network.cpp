@@ -19,7 +19,9 @@ void guarded(const std::string& path, const std::string& type, const char* what,
   } catch (const std::bad_alloc&) {
     throw Error(fmt::format("{} ({}): out of memory in {}", path, type, what));
   } catch (const std::exception& e) {
-    throw Error(fmt::format("{} ({}): {} failed: {}", path, type, what, e.what()));
+    // A plugin that throws something other than a Lamina error is a defective input, like a
+    // bad model file: exit status 2, naming the layer.
+    throw InputError(fmt::format("{} ({}): {} failed in plugin code: {}", path, type, what, e.what()));
   }
 }
 

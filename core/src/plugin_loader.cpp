@@ -42,9 +42,7 @@ std::vector<fs::path> env_plugin_dirs() {
 
 }  // namespace
 
-fs::path builtin_plugin_dir() {
-  return boost::dll::this_line_location().parent_path() / "lamina" / "plugins";
-}
+fs::path builtin_plugin_dir() { return boost::dll::this_line_location().parent_path() / "lamina" / "plugins"; }
 
 void PluginLoader::load_file(const fs::path& file) {
   std::error_code ec;
@@ -65,22 +63,25 @@ void PluginLoader::load_file(const fs::path& file) {
     throw InputError(fmt::format("{}: cannot load as a shared library: {}", name, e.what()));
   }
   if (!lib.has(LAMINA_PLUGIN_ENTRY_SYMBOL)) {
-    throw InputError(fmt::format("{}: not a Lamina plugin (it exports no '{}'; plugins are declared "
-                                 "with LAMINA_PLUGIN in <lamina/plugin.hpp>)",
-                                 name, LAMINA_PLUGIN_ENTRY_SYMBOL));
+    throw InputError(
+        fmt::format("{}: not a Lamina plugin (it exports no '{}'; plugins are declared "
+                    "with LAMINA_PLUGIN in <lamina/plugin.hpp>)",
+                    name, LAMINA_PLUGIN_ENTRY_SYMBOL));
   }
   const lamina_plugin_info* info = lib.get<const lamina_plugin_info*()>(LAMINA_PLUGIN_ENTRY_SYMBOL)();
   if (info == nullptr) throw InputError(fmt::format("{}: plugin entry returned no info record", name));
   if (info->abi_version != kAbiVersion) {
-    throw InputError(fmt::format("{}: plugin ABI version {} does not match this Lamina's ABI version {}; "
-                                 "rebuild the plugin against Lamina {}",
-                                 name, info->abi_version, kAbiVersion, LAMINA_VERSION_STRING));
+    throw InputError(
+        fmt::format("{}: plugin ABI version {} does not match this Lamina's ABI version {}; "
+                    "rebuild the plugin against Lamina {}",
+                    name, info->abi_version, kAbiVersion, LAMINA_VERSION_STRING));
   }
   if (info->info_size != sizeof(lamina_plugin_info) || info->fingerprint == nullptr ||
       std::strcmp(info->fingerprint, kFingerprint) != 0) {
-    throw InputError(fmt::format("{}: plugin was built as '{}' but this Lamina as '{}'; rebuild the plugin "
-                                 "with the same compiler and C++ library against this Lamina",
-                                 name, info->fingerprint ? info->fingerprint : "(none)", kFingerprint));
+    throw InputError(
+        fmt::format("{}: plugin was built as '{}' but this Lamina as '{}'; rebuild the plugin "
+                    "with the same compiler and C++ library against this Lamina",
+                    name, info->fingerprint ? info->fingerprint : "(none)", kFingerprint));
   }
   if (info->name == nullptr || info->version == nullptr || info->register_types == nullptr) {
     throw InputError(fmt::format("{}: plugin info record is incomplete", name));

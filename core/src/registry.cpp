@@ -24,16 +24,15 @@ std::string from_where(const Provider& p) {
 
 }  // namespace
 
-void Registry::add_erased(Kind kind, std::string name, std::string summary, Schema keys,
-                          ErasedFactory factory) {
+void Registry::add_erased(Kind kind, std::string name, std::string summary, Schema keys, ErasedFactory factory) {
   if (!is_lower_snake(name)) {
-    throw InputError(fmt::format("{}: {} type name '{}' is not lower_snake_case", from_where(provider_),
-                                 kind_name(kind), name));
+    throw InputError(
+        fmt::format("{}: {} type name '{}' is not lower_snake_case", from_where(provider_), kind_name(kind), name));
   }
   for (const auto& k : keys) {
     if (k.name() == "type") {
-      throw InputError(fmt::format("{}: {} '{}' declares the reserved key 'type'",
-                                   from_where(provider_), kind_name(kind), name));
+      throw InputError(
+          fmt::format("{}: {} '{}' declares the reserved key 'type'", from_where(provider_), kind_name(kind), name));
     }
   }
   auto key = std::make_pair(kind, name);
@@ -124,15 +123,18 @@ Config Registry::bind(Kind kind, const Config& spec, std::span<const std::string
 Registry::Erased Registry::create_bound(Kind kind, const Config& bound) const {
   const std::string& type = bound.type();
   auto it = entries_.find(std::make_pair(kind, type));
-  if (it == entries_.end()) throw Error(fmt::format("internal error: {} '{}' is not registered", kind_name(kind), type));
+  if (it == entries_.end())
+    throw Error(fmt::format("internal error: {} '{}' is not registered", kind_name(kind), type));
   const Entry& entry = it->second;
   try {
     return entry.factory(bound);
   } catch (const Error&) {
     throw;
+  } catch (const std::bad_alloc&) {
+    throw;
   } catch (const std::exception& e) {
-    throw Error(fmt::format("{}: {} '{}' from {} failed to build: {}", bound.where(), kind_name(kind), type,
-                            from_where(entry.info.provider), e.what()));
+    throw InputError(fmt::format("{}: {} '{}' from {} failed to build: {}", bound.where(), kind_name(kind), type,
+                                 from_where(entry.info.provider), e.what()));
   }
 }
 

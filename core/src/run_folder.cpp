@@ -19,8 +19,8 @@ fs::path create_run_dir(const std::string& model_name, const fs::path* out) {
   std::error_code ec;
   if (out != nullptr) {
     if (fs::exists(*out / "metrics.csv", ec)) {
-      throw InputError(fmt::format("--out {}: the folder already holds a run (metrics.csv); choose another folder",
-                                   out->string()));
+      throw InputError(
+          fmt::format("--out {}: the folder already holds a run (metrics.csv); choose another folder", out->string()));
     }
     fs::create_directories(*out, ec);
     if (ec || !fs::is_directory(*out)) {
@@ -36,8 +36,8 @@ fs::path create_run_dir(const std::string& model_name, const fs::path* out) {
   fs::create_directories("runs", ec);
   if (ec) throw InputError(fmt::format("runs/: cannot create the runs folder: {}", ec.message()));
   for (int k = 1;; ++k) {
-    fs::path dir = fs::path("runs") / (k == 1 ? fmt::format("{}-{}", model_name, stamp)
-                                              : fmt::format("{}-{}-{}", model_name, stamp, k));
+    fs::path dir = fs::path("runs") /
+                   (k == 1 ? fmt::format("{}-{}", model_name, stamp) : fmt::format("{}-{}-{}", model_name, stamp, k));
     // create_directory is the atomic claim: two runs started in the same second get two folders.
     if (fs::create_directory(dir, ec)) return dir;
     if (ec) throw InputError(fmt::format("{}: cannot create the run folder: {}", dir.string(), ec.message()));

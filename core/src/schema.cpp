@@ -8,17 +8,21 @@ namespace lamina {
 
 std::string_view key_type_name(KeyType type) {
   switch (type) {
-    case KeyType::Bool: return "bool";
-    case KeyType::Int: return "int";
-    case KeyType::Float: return "float";
-    case KeyType::String: return "string";
-    case KeyType::Component: return "component";
+    case KeyType::Bool:
+      return "bool";
+    case KeyType::Int:
+      return "int";
+    case KeyType::Float:
+      return "float";
+    case KeyType::String:
+      return "string";
+    case KeyType::Component:
+      return "component";
   }
   return "unknown";
 }
 
-Key::Key(std::string name, KeyType type, std::string doc)
-    : name_(std::move(name)), type_(type), doc_(std::move(doc)) {}
+Key::Key(std::string name, KeyType type, std::string doc) : name_(std::move(name)), type_(type), doc_(std::move(doc)) {}
 
 Key Key::boolean(std::string name, std::string doc) { return {std::move(name), KeyType::Bool, std::move(doc)}; }
 Key Key::integer(std::string name, std::string doc) { return {std::move(name), KeyType::Int, std::move(doc)}; }
@@ -44,10 +48,26 @@ Key& Key::def(std::string value) {
   required_ = false;
   return *this;
 }
-Key& Key::at_least(double lo) { lo_ = lo; lo_open_ = false; return *this; }
-Key& Key::above(double lo) { lo_ = lo; lo_open_ = true; return *this; }
-Key& Key::at_most(double hi) { hi_ = hi; hi_open_ = false; return *this; }
-Key& Key::below(double hi) { hi_ = hi; hi_open_ = true; return *this; }
+Key& Key::at_least(double lo) {
+  lo_ = lo;
+  lo_open_ = false;
+  return *this;
+}
+Key& Key::above(double lo) {
+  lo_ = lo;
+  lo_open_ = true;
+  return *this;
+}
+Key& Key::at_most(double hi) {
+  hi_ = hi;
+  hi_open_ = false;
+  return *this;
+}
+Key& Key::below(double hi) {
+  hi_ = hi;
+  hi_open_ = true;
+  return *this;
+}
 Key& Key::one_of(std::vector<std::string> choices) {
   choices_ = std::move(choices);
   return *this;
@@ -56,13 +76,19 @@ Key& Key::one_of(std::vector<std::string> choices) {
 std::string Key::expectation() const {
   std::string what;
   switch (type_) {
-    case KeyType::Bool: return "true or false";
+    case KeyType::Bool:
+      return "true or false";
     case KeyType::String:
       return choices_.empty() ? "a string" : "one of: " + detail::join(choices_);
     case KeyType::Component:
-      return fmt::format("{} {} type name or a mapping with `type`", kind_ == Kind::Initializer ? "an" : "a", kind_name(kind_));
-    case KeyType::Int: what = "an integer"; break;
-    case KeyType::Float: what = "a number"; break;
+      return fmt::format("{} {} type name or a mapping with `type`", kind_ == Kind::Initializer ? "an" : "a",
+                         kind_name(kind_));
+    case KeyType::Int:
+      what = "an integer";
+      break;
+    case KeyType::Float:
+      what = "a number";
+      break;
   }
   if (lo_ && hi_) {
     what += fmt::format(" in {}{}, {}{}", lo_open_ ? "(" : "[", *lo_, *hi_, hi_open_ ? ")" : "]");

@@ -32,8 +32,7 @@ Trainer::Trainer(Model& model, const DataSplits& data)
       shuffle_rng_(model.train.seed, Rng::Stream::Shuffle),
       layer_rng_(model.train.seed, Rng::Stream::Layers) {
   for (std::size_t i = 0; i < model.network.size(); ++i) {
-    const Regularizer* reg =
-        model.layer_regularizers[i] ? model.layer_regularizers[i].get() : model.regularizer.get();
+    const Regularizer* reg = model.layer_regularizers[i] ? model.layer_regularizers[i].get() : model.regularizer.get();
     for (auto& p : model.network.layer(i).params()) {
       params_.push_back(&p);
       param_regularizer_.push_back(p.decay ? reg : nullptr);

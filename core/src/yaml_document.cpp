@@ -29,16 +29,19 @@ void check_tree(const YAML::Node& node, const Source& src, const std::string& pa
   if (node.IsMap()) {
     std::map<std::string, YAML::Mark> seen;
     for (const auto& kv : node) {
-      if (!kv.first.IsScalar()) detail::fail_at(src, path, kv.first, "a key must be a plain name, not a mapping or a list");
+      if (!kv.first.IsScalar())
+        detail::fail_at(src, path, kv.first, "a key must be a plain name, not a mapping or a list");
       const std::string key = kv.first.Scalar();
       if (auto [it, fresh] = seen.emplace(key, kv.first.Mark()); !fresh) {
-        detail::fail_at(src, path, kv.first, fmt::format("duplicate key '{}' (first at line {})", key, it->second.line + 1));
+        detail::fail_at(src, path, kv.first,
+                        fmt::format("duplicate key '{}' (first at line {})", key, it->second.line + 1));
       }
       check_tree(kv.second, src, detail::child_path(path, key), depth + 1, visited);
     }
   } else if (node.IsSequence()) {
     std::size_t i = 0;
-    for (const auto& item : node) check_tree(item, src, detail::child_path(path, std::to_string(i++)), depth + 1, visited);
+    for (const auto& item : node)
+      check_tree(item, src, detail::child_path(path, std::to_string(i++)), depth + 1, visited);
   }
 }
 
@@ -46,7 +49,8 @@ YAML::Node parse_text(const std::string& text, const Source& src) {
   try {
     return YAML::Load(text);
   } catch (const YAML::ParserException& e) {
-    throw InputError(fmt::format("{}:{}:{}: YAML syntax error: {}", src.file, e.mark.line + 1, e.mark.column + 1, e.msg));
+    throw InputError(
+        fmt::format("{}:{}:{}: YAML syntax error: {}", src.file, e.mark.line + 1, e.mark.column + 1, e.msg));
   } catch (const YAML::Exception& e) {
     throw InputError(fmt::format("{}: cannot parse YAML: {}", src.file, e.what()));
   }

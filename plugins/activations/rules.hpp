@@ -15,9 +15,7 @@ using lamina::ConstArrayView;
 
 struct Relu {
   static void forward(ConstArrayView x, ArrayView y) { y = x.max(0.0f); }
-  static void backward(ConstArrayView y, ConstArrayView dy, ArrayView dx) {
-    dx = (y > 0.0f).select(dy, 0.0f);
-  }
+  static void backward(ConstArrayView y, ConstArrayView dy, ArrayView dx) { dx = (y > 0.0f).select(dy, 0.0f); }
 };
 
 struct Sigmoid {

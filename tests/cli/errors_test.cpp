@@ -75,16 +75,18 @@ BOOST_AUTO_TEST_CASE(unknown_key) {
 }
 
 BOOST_AUTO_TEST_CASE(a_loss_among_the_layers) {
-  Case c("layers:\n  - {type: affine, units: 3}\n  - {type: softmax_cross_entropy}\nloss: softmax_cross_entropy\n"
-         "optimizer: sgd\n",
-         "train model.yaml");
+  Case c(
+      "layers:\n  - {type: affine, units: 3}\n  - {type: softmax_cross_entropy}\nloss: softmax_cross_entropy\n"
+      "optimizer: sgd\n",
+      "train model.yaml");
   c.expect("model.yaml:3:12: layers.1.type: 'softmax_cross_entropy' is a loss, not a layer; put it under `loss:`");
 }
 
 BOOST_AUTO_TEST_CASE(output_units_that_do_not_fit_the_labels) {
   Case c(with_data(kGood, kImg, kLab), "train model.yaml --set layers.0.units=2");
-  c.expect("layers.0 (affine): the last layer gives 2 scores per sample but the labels go up to 2 (3 classes); "
-           "set its units to 3");
+  c.expect(
+      "layers.0 (affine): the last layer gives 2 scores per sample but the labels go up to 2 (3 classes); "
+      "set its units to 3");
 }
 
 BOOST_AUTO_TEST_CASE(missing_data_file) {
@@ -169,4 +171,28 @@ BOOST_AUTO_TEST_CASE(an_empty_test_set) {
              kGood.substr(kGood.find("layers:")),
          "train model.yaml");
   c.expect((data / "img").string() + ": no test samples");
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_that_throws_is_reported_naming_the_layer) {
+  const std::string plugin = " --plugin-dir " + (kFixturePluginDir / "second_valid").string();
+  auto model = [](const std::string& at) {
+    return with_data(kGood.substr(0, kGood.find("layers:")), kImg, kLab) + "layers:\n  - {type: explode, at: " + at +
+           "}\n  - {type: affine, units: 3}\nloss: softmax_cross_entropy\noptimizer: sgd\n";
+  };
+  Case factory(model("factory"), "train model.yaml" + plugin);
+  factory.expect("model.yaml:3:5: layer 'explode' from plugin 'second_valid' (");
+  factory.expect("failed to build: boom in the factory");
+  Case build(model("build"), "train model.yaml" + plugin);
+  build.expect("layers.0 (explode): build failed in plugin code: boom in build");
+  for (const char* stage : {"forward", "backward"}) {
+    // The run folder exists by then (its files are complete); the message still names the layer.
+    TempDir dir;
+    write_file(dir / "model.yaml", model(stage));
+    const auto r =
+        run(kLamina.string() + " train " + (dir / "model.yaml").string() + plugin + " --out " + (dir / "run").string());
+    BOOST_TEST(r.status == 2, r.output);
+    BOOST_TEST(r.output.find("layers.0 (explode): " + std::string(stage) + " failed in plugin code: boom in " +
+                             stage) != std::string::npos,
+               r.output);
+  }
 }

@@ -11,8 +11,7 @@ using namespace lamina::test;
 
 namespace {
 
-const std::string kSlice =
-    " --set data.train_limit=3000 --set data.test_limit=1000 --epochs 3 --no-progress";
+const std::string kSlice = " --set data.train_limit=3000 --set data.test_limit=1000 --epochs 3 --no-progress";
 
 double final_test_accuracy(const fs::path& run_dir) {
   const auto j = nlohmann::json::parse(read_file(run_dir / "metrics.json"));
@@ -24,7 +23,7 @@ double final_test_accuracy(const fs::path& run_dir) {
 BOOST_AUTO_TEST_CASE(trains_the_default_model_on_a_slice_of_fashion_mnist) {
   TempDir dir;
   const auto r = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice + " --threads 1 --out " +
-                        (dir / "run").string());
+                            (dir / "run").string());
   BOOST_TEST_REQUIRE(r.status == 0, r.output);
   BOOST_TEST(r.output.find("epoch 3/3") != std::string::npos);
   BOOST_TEST(r.output.find("test accuracy: 0.") != std::string::npos);
@@ -40,10 +39,11 @@ BOOST_AUTO_TEST_CASE(trains_the_default_model_on_a_slice_of_fashion_mnist) {
   BOOST_TEST(r.output.find("on 2700 samples (+300 validation), testing on 1000") != std::string::npos);
   // The resolved model is itself a valid model file: it trains again.
   const auto again = run_lamina("train " + (dir / "run" / "model.yaml").string() + " --epochs 1 --no-progress --out " +
-                            (dir / "again").string());
+                                (dir / "again").string());
   BOOST_TEST(again.status == 0, again.output);
   // No temporary files are left beside the results.
-  for (const auto& e : fs::directory_iterator(dir / "run")) BOOST_TEST(e.path().string().find(".tmp") == std::string::npos);
+  for (const auto& e : fs::directory_iterator(dir / "run"))
+    BOOST_TEST(e.path().string().find(".tmp") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(same_seed_and_threads_give_byte_identical_metrics) {
@@ -51,7 +51,7 @@ BOOST_AUTO_TEST_CASE(same_seed_and_threads_give_byte_identical_metrics) {
     TempDir dir;
     for (const char* name : {"a", "b"}) {
       const auto r = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice + " --threads " + threads +
-                            " --out " + (dir / name).string());
+                                " --out " + (dir / name).string());
       BOOST_TEST_REQUIRE(r.status == 0, r.output);
     }
     BOOST_TEST(read_file(dir / "a" / "metrics.csv") == read_file(dir / "b" / "metrics.csv"));
@@ -61,18 +61,18 @@ BOOST_AUTO_TEST_CASE(same_seed_and_threads_give_byte_identical_metrics) {
   // And another seed gives other numbers.
   TempDir dir;
   const auto a = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice + " --threads 1 --seed 1 --out " +
-                        (dir / "a").string());
+                            (dir / "a").string());
   const auto b = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice + " --threads 1 --seed 2 --out " +
-                        (dir / "b").string());
+                            (dir / "b").string());
   BOOST_TEST_REQUIRE(a.status + b.status == 0);
   BOOST_TEST(read_file(dir / "a" / "metrics.csv") != read_file(dir / "b" / "metrics.csv"));
 }
 
 BOOST_AUTO_TEST_CASE(default_run_folder_is_under_runs) {
   TempDir dir;
-  const auto r = run("cd " + dir.path().string() + " && " + kLamina.string() + " train " +
-                     (kModelsDir / "mlp.yaml").string() + " --set data.train_limit=500 --set data.test_limit=100 " +
-                     "--epochs 1 --no-progress");
+  const auto r =
+      run("cd " + dir.path().string() + " && " + kLamina.string() + " train " + (kModelsDir / "mlp.yaml").string() +
+          " --set data.train_limit=500 --set data.test_limit=100 " + "--epochs 1 --no-progress");
   BOOST_TEST_REQUIRE(r.status == 0, r.output);
   std::vector<fs::path> runs;
   for (const auto& e : fs::directory_iterator(dir / "runs")) runs.push_back(e.path());
@@ -84,8 +84,8 @@ BOOST_AUTO_TEST_CASE(default_run_folder_is_under_runs) {
 BOOST_AUTO_TEST_CASE(overrides_change_the_model) {
   TempDir dir;
   const auto r = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice +
-                        " --set layers.0.units=50 --set layers.2.units=20 --set optimizer.lr=0.05 --out " +
-                        (dir / "run").string());
+                            " --set layers.0.units=50 --set layers.2.units=20 --set optimizer.lr=0.05 --out " +
+                            (dir / "run").string());
   BOOST_TEST_REQUIRE(r.status == 0, r.output);
   // 784*50+50 + 50*20+20 + 20*10+10 parameters.
   BOOST_TEST(r.output.find("(40480 parameters)") != std::string::npos);
@@ -96,8 +96,8 @@ BOOST_AUTO_TEST_CASE(overrides_change_the_model) {
 
 BOOST_AUTO_TEST_CASE(a_diverging_run_stops_with_status_1_and_keeps_its_metrics) {
   TempDir dir;
-  const auto r = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice +
-                        " --set optimizer.lr=1e30 --out " + (dir / "run").string());
+  const auto r = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice + " --set optimizer.lr=1e30 --out " +
+                            (dir / "run").string());
   BOOST_TEST(r.status == 1, r.output);
   BOOST_TEST(r.output.find("training diverged at epoch 1") != std::string::npos, r.output);
   BOOST_TEST(fs::exists(dir / "run" / "model.yaml"));
@@ -118,7 +118,8 @@ BOOST_AUTO_TEST_CASE(csv_and_idx_sources_train_too) {
              "data: {source: csv, train: train.csv, test: train.csv}\n"
              "layers:\n  - {type: affine, units: 2}\n"
              "loss: softmax_cross_entropy\noptimizer: {type: sgd, lr: 0.5}\ntrain: {epochs: 30, batch_size: 10}\n");
-  const auto r = run_lamina("train " + (dir / "model.yaml").string() + " --no-progress --out " + (dir / "run").string());
+  const auto r =
+      run_lamina("train " + (dir / "model.yaml").string() + " --no-progress --out " + (dir / "run").string());
   BOOST_TEST_REQUIRE(r.status == 0, r.output);
   BOOST_TEST(final_test_accuracy(dir / "run") > 0.8);  // chance is about 0.5
   // The resolved model names its data by absolute paths, so it trains from anywhere.
@@ -130,7 +131,8 @@ BOOST_AUTO_TEST_CASE(csv_and_idx_sources_train_too) {
              "data: {source: idx, train_images: " + (kDataDir / "tiny-images-idx3-ubyte").string() +
                  ", train_labels: " + (kDataDir / "tiny-labels-idx1-ubyte").string() +
                  ", test_images: " + (kDataDir / "tiny-images-idx3-ubyte.gz").string() +
-                 ", test_labels: " + (kDataDir / "tiny-labels-idx1-ubyte.gz").string() + "}\n"
+                 ", test_labels: " + (kDataDir / "tiny-labels-idx1-ubyte.gz").string() +
+                 "}\n"
                  "layers:\n  - {type: affine, units: 3}\nloss: softmax_cross_entropy\noptimizer: sgd\n"
                  "train: {epochs: 2, batch_size: 4}\n");
   const auto i = run_lamina("train " + (dir / "idx.yaml").string() + " --no-progress --out " + (dir / "idx").string());
@@ -140,8 +142,8 @@ BOOST_AUTO_TEST_CASE(csv_and_idx_sources_train_too) {
 BOOST_AUTO_TEST_CASE(a_plugin_from_plugin_dir_is_usable_without_rebuilding) {
   TempDir dir;
   const auto r = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice +
-                        " --set layers.1.type=scale2 --set optimizer.lr=0.01 --plugin-dir " + (kFixturePluginDir / "second_valid").string() +
-                        " --out " + (dir / "run").string());
+                            " --set layers.1.type=scale2 --set optimizer.lr=0.01 --plugin-dir " +
+                            (kFixturePluginDir / "second_valid").string() + " --out " + (dir / "run").string());
   BOOST_TEST(r.status == 0, r.output);
   BOOST_TEST(read_file(dir / "run" / "model.yaml").find("type: scale2") != std::string::npos);
 }

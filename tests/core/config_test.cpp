@@ -48,12 +48,12 @@ class NoOpt final : public Optimizer {
 Registry& registry() {
   static Registry r = [] {
     Registry r;
-    r.add<Layer>("probe", "records its options",
-                 {Key::integer("units", "outputs").required().at_least(1).at_most(1000),
-                  Key::number("rate", "a ratio").def(0.5).at_least(0).below(1),
-                  Key::boolean("flag", "a switch").def(false),
-                  Key::string("mode", "a choice").def("fast").one_of({"fast", "careful"})},
-                 [](const Config& c) { return std::make_unique<Probe>(c); });
+    r.add<Layer>(
+        "probe", "records its options",
+        {Key::integer("units", "outputs").required().at_least(1).at_most(1000),
+         Key::number("rate", "a ratio").def(0.5).at_least(0).below(1), Key::boolean("flag", "a switch").def(false),
+         Key::string("mode", "a choice").def("fast").one_of({"fast", "careful"})},
+        [](const Config& c) { return std::make_unique<Probe>(c); });
     r.add<Loss>("no_loss", "zero", {}, [](const Config&) { return std::make_unique<NoLoss>(); });
     r.add<Optimizer>("no_opt", "nothing", {}, [](const Config&) { return std::make_unique<NoOpt>(); });
     return r;
@@ -121,8 +121,8 @@ BOOST_AUTO_TEST_CASE(unknown_choice_suggests_the_close_one) {
 }
 
 BOOST_AUTO_TEST_CASE(unknown_type_and_a_type_of_another_kind) {
-  BOOST_TEST(error_of("layers:\n  - {type: prob, units: 3}\n" + kTail).find(
-                 "model.yaml:2:12: layers.0.type: unknown layer type 'prob' (did you mean 'probe'?)") == 0u);
+  BOOST_TEST(error_of("layers:\n  - {type: prob, units: 3}\n" + kTail)
+                 .find("model.yaml:2:12: layers.0.type: unknown layer type 'prob' (did you mean 'probe'?)") == 0u);
   BOOST_TEST(error_of("layers:\n  - {type: no_loss}\n" + kTail) ==
              "model.yaml:2:12: layers.0.type: 'no_loss' is a loss, not a layer; put it under `loss:`");
 }
@@ -136,7 +136,8 @@ BOOST_AUTO_TEST_CASE(sections_are_checked) {
   BOOST_TEST(error_of("layer:\n  - {type: probe, units: 3}\n" + kTail) ==
              "model.yaml:1:1: unknown section 'layer' (did you mean 'layers'?); a model file has: name, data, "
              "layers, loss, regularizer, optimizer, train");
-  BOOST_TEST(error_of("layers: []\n" + kTail) == "model.yaml:1:9: layers: expected a non-empty list of layers, found a list");
+  BOOST_TEST(error_of("layers: []\n" + kTail) ==
+             "model.yaml:1:9: layers: expected a non-empty list of layers, found a list");
   BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\noptimizer: {type: no_opt}\n") ==
              "model.yaml:1:1: the model has no `loss:` section");
   BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\n" + kTail + "train: {epochs: 0}\n") ==

@@ -101,8 +101,9 @@ BOOST_AUTO_TEST_CASE(image_and_label_counts_must_agree) {
   BOOST_TEST(error_of([&] { read_idx_pair(kDataDir / "tiny-images-idx3-ubyte", dir / "labels"); }) ==
              (kDataDir / "tiny-images-idx3-ubyte").string() + " holds 6 images but " + (dir / "labels").string() +
                  " holds 5 labels");
-  BOOST_TEST(error_of([&] { read_idx_pair(kDataDir / "tiny-labels-idx1-ubyte", kDataDir / "tiny-labels-idx1-ubyte"); })
-                 .find("expected images") != std::string::npos);
+  BOOST_TEST(error_of([&] {
+               read_idx_pair(kDataDir / "tiny-labels-idx1-ubyte", kDataDir / "tiny-labels-idx1-ubyte");
+             }).find("expected images") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(reads_csv_with_and_without_header) {
@@ -141,7 +142,8 @@ BOOST_AUTO_TEST_CASE(bad_csv_names_file_line_and_column) {
   BOOST_TEST(error_of([&] { read_csv(f, 5, "auto"); }) == name + ":1: label_column 5 is outside the file's 2 columns");
   write_file(f, "1,\"2\n");
   BOOST_TEST(error_of([&] { read_csv(f, 0, "false"); }).find("malformed CSV") != std::string::npos);
-  BOOST_TEST(error_of([&] { read_csv(dir.path(), 0, "auto"); }) == dir.path().string() + ": is a directory, not a data file");
+  BOOST_TEST(error_of([&] { read_csv(dir.path(), 0, "auto"); }) ==
+             dir.path().string() + ": is a directory, not a data file");
 }
 
 BOOST_AUTO_TEST_CASE(validation_split_is_seeded_disjoint_and_limits_apply) {

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 
 #include <boost/test/unit_test.hpp>
-#include <lamina/error.hpp>
 #include <lamina/abi.hpp>
+#include <lamina/error.hpp>
 #include <lamina/layer.hpp>
 #include <lamina/plugin_loader.hpp>
 
@@ -63,7 +63,8 @@ BOOST_AUTO_TEST_CASE(another_abi_version_is_refused_naming_file_and_both_version
 BOOST_AUTO_TEST_CASE(another_fingerprint_is_refused_naming_both) {
   const std::string e = load_error(kFixturePluginDir / "wrong_fingerprint");
   BOOST_TEST(e.find("lamina_fixture_wrong_fingerprint.so: plugin was built as 'msvc-19 msvcprt lamina-0.1' but this "
-                    "Lamina as '" + std::string(kFingerprint) + "'") != std::string::npos);
+                    "Lamina as '" +
+                    std::string(kFingerprint) + "'") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_library_that_is_not_a_plugin_is_refused) {

@@ -62,8 +62,9 @@ Built build(const std::string& yaml) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(parameters_are_named_by_their_place) {
-  Built b = build(kData + "layers:\n  - {type: affine, units: 4}\n  - {type: relu}\n  - {type: affine, units: 3}\n"
-                          "loss: softmax_cross_entropy\noptimizer: sgd\n");
+  Built b = build(kData +
+                  "layers:\n  - {type: affine, units: 4}\n  - {type: relu}\n  - {type: affine, units: 3}\n"
+                  "loss: softmax_cross_entropy\noptimizer: sgd\n");
   std::vector<std::string> names;
   for (auto* p : b.model.network.params()) names.push_back(p->name);
   BOOST_TEST(names == (std::vector<std::string>{"layers.0.W", "layers.0.b", "layers.2.W", "layers.2.b"}),
@@ -93,10 +94,12 @@ BOOST_AUTO_TEST_CASE(model_regularizer_acts_on_decayed_params_and_a_layer_may_ov
 
 BOOST_AUTO_TEST_CASE(the_regularizer_gradient_reaches_the_update) {
   // With lr 1 and a huge lambda, one step must shrink the weights hard: W1 = W0 - (g + 2 lambda W0).
-  const std::string tail = "loss: softmax_cross_entropy\noptimizer: {type: sgd, lr: 0.1}\n"
-                           "train: {epochs: 1, batch_size: 6, train_metrics: running}\n";
+  const std::string tail =
+      "loss: softmax_cross_entropy\noptimizer: {type: sgd, lr: 0.1}\n"
+      "train: {epochs: 1, batch_size: 6, train_metrics: running}\n";
   Built plain = build(kData + "layers:\n  - {type: affine, units: 3}\n" + tail);
-  Built decayed = build(kData + "layers:\n  - {type: affine, units: 3}\nregularizer: {type: square_sum, lambda: 2.0}\n" + tail);
+  Built decayed =
+      build(kData + "layers:\n  - {type: affine, units: 3}\nregularizer: {type: square_sum, lambda: 2.0}\n" + tail);
   const std::vector<float> w0(plain.model.network.params()[0]->value.values().begin(),
                               plain.model.network.params()[0]->value.values().end());
   Trainer(plain.model, plain.data).run();
@@ -111,9 +114,10 @@ BOOST_AUTO_TEST_CASE(the_regularizer_gradient_reaches_the_update) {
 }
 
 BOOST_AUTO_TEST_CASE(training_reduces_the_loss_and_evaluation_is_consistent) {
-  Built b = build(kData + "layers:\n  - {type: affine, units: 8}\n  - {type: tanh}\n  - {type: affine, units: 3}\n"
-                          "loss: softmax_cross_entropy\noptimizer: {type: sgd, lr: 0.5}\n"
-                          "train: {epochs: 40, batch_size: 2}\n");
+  Built b = build(kData +
+                  "layers:\n  - {type: affine, units: 8}\n  - {type: tanh}\n  - {type: affine, units: 3}\n"
+                  "loss: softmax_cross_entropy\noptimizer: {type: sgd, lr: 0.5}\n"
+                  "train: {epochs: 40, batch_size: 2}\n");
   Trainer trainer(b.model, b.data);
   const Evaluation before = trainer.evaluate(b.data.test);
   const auto history = trainer.run();
@@ -126,9 +130,10 @@ BOOST_AUTO_TEST_CASE(training_reduces_the_loss_and_evaluation_is_consistent) {
 }
 
 BOOST_AUTO_TEST_CASE(a_nan_loss_throws_diverged) {
-  Built b = build(kData + "layers:\n  - {type: affine, units: 3, init: {type: normal, std: 1000}}\n"
-                          "loss: softmax_cross_entropy\noptimizer: {type: sgd, lr: 1e38}\n"
-                          "train: {epochs: 5, batch_size: 1}\n");
+  Built b = build(kData +
+                  "layers:\n  - {type: affine, units: 3, init: {type: normal, std: 1000}}\n"
+                  "loss: softmax_cross_entropy\noptimizer: {type: sgd, lr: 1e38}\n"
+                  "train: {epochs: 5, batch_size: 1}\n");
   Trainer trainer(b.model, b.data);
   BOOST_CHECK_THROW(trainer.run(), Diverged);
 }

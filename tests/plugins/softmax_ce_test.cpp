@@ -10,9 +10,7 @@ using namespace lamina;
 using lamina::test::builtin_registry;
 
 namespace {
-std::unique_ptr<Loss> make() {
-  return builtin_registry().create<Loss>(Config::parse("{type: softmax_cross_entropy}"));
-}
+std::unique_ptr<Loss> make() { return builtin_registry().create<Loss>(Config::parse("{type: softmax_cross_entropy}")); }
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(gradient_matches_central_differences) {
@@ -50,8 +48,8 @@ BOOST_AUTO_TEST_CASE(matches_the_textbook_formula) {
 BOOST_AUTO_TEST_CASE(huge_scores_stay_finite) {
   auto loss = make();
   Tensor s(Shape{2, 3});
-  s[0] = 1e30f;   // a confident right answer
-  s[4] = 1e30f;   // a confident wrong answer (label 0, score on class 1)
+  s[0] = 1e30f;  // a confident right answer
+  s[4] = 1e30f;  // a confident wrong answer (label 0, score on class 1)
   const std::vector<std::int32_t> labels{0, 0};
   const float l = loss->forward(s, labels);
   BOOST_TEST(std::isfinite(l));

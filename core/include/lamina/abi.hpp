@@ -51,9 +51,10 @@
 #define LAMINA_FP_SANITIZER ""
 #endif
 
-#define LAMINA_FINGERPRINT                                                                   \
-  LAMINA_FP_COMPILER " " LAMINA_FP_STDLIB " lamina-" LAMINA_STR(LAMINA_VERSION_MAJOR) "." \
-      LAMINA_STR(LAMINA_VERSION_MINOR) LAMINA_FP_SANITIZER
+#define LAMINA_FINGERPRINT                                                                            \
+  LAMINA_FP_COMPILER " " LAMINA_FP_STDLIB                                                             \
+                     " lamina-" LAMINA_STR(LAMINA_VERSION_MAJOR) "." LAMINA_STR(LAMINA_VERSION_MINOR) \
+                         LAMINA_FP_SANITIZER
 
 namespace lamina {
 inline constexpr std::uint32_t kAbiVersion = LAMINA_ABI_VERSION;

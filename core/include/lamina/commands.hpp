@@ -19,7 +19,7 @@ struct TrainRequest {
   std::optional<std::filesystem::path> out;  // default: runs/<model>-<timestamp>
   int threads = 0;                           // 0 = OpenMP's default (every core)
   std::vector<std::filesystem::path> plugin_dirs;
-  bool progress = true;                      // a live progress line, when stderr is a terminal
+  bool progress = true;  // a live progress line, when stderr is a terminal
 };
 
 struct TrainResult {

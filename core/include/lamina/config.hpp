@@ -45,8 +45,8 @@ class LAMINA_API Config {
     return std::unique_ptr<T>(static_cast<T*>(make_component(key, T::kind).release()));
   }
 
-  const std::string& type() const;  // the `type:` of this mapping
-  const std::string& path() const;  // "layers.0", "optimizer", ...
+  const std::string& type() const;                     // the `type:` of this mapping
+  const std::string& path() const;                     // "layers.0", "optimizer", ...
   std::string where(std::string_view key = {}) const;  // "model.yaml:3:14"
   [[noreturn]] void fail(std::string_view key, std::string_view what) const;
 

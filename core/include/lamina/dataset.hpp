@@ -21,14 +21,14 @@
 namespace lamina {
 
 struct Samples {
-  std::string origin;                  // the file(s) they came from, for messages
-  Shape sample_shape;                  // per-sample shape as the network sees it, (784)
+  std::string origin;  // the file(s) they came from, for messages
+  Shape sample_shape;  // per-sample shape as the network sees it, (784)
   std::int64_t count = 0;
-  std::vector<std::uint8_t> pixels;    // count x dim, for 8-bit sources
-  std::vector<float> features;         // count x dim, otherwise
-  float scale = 1.0f;                  // applied when a batch is made
-  std::vector<std::int32_t> labels;    // count, each >= 0
-  std::string labels_origin;           // the labels' file, for messages
+  std::vector<std::uint8_t> pixels;  // count x dim, for 8-bit sources
+  std::vector<float> features;       // count x dim, otherwise
+  float scale = 1.0f;                // applied when a batch is made
+  std::vector<std::int32_t> labels;  // count, each >= 0
+  std::string labels_origin;         // the labels' file, for messages
 
   std::int64_t dim() const { return sample_shape.numel(); }
 };
@@ -55,9 +55,9 @@ struct DataSpec {
   std::filesystem::path train_images, train_labels, test_images, test_labels;  // idx
   std::filesystem::path train_csv, test_csv;                                   // csv
   std::int64_t label_column = 0;
-  std::string header = "auto";           // csv: auto | true | false
-  std::optional<float> scale;            // default: 1/255 for 8-bit sources, 1 for csv
-  std::int64_t train_limit = 0;          // 0 = all
+  std::string header = "auto";   // csv: auto | true | false
+  std::optional<float> scale;    // default: 1/255 for 8-bit sources, 1 for csv
+  std::int64_t train_limit = 0;  // 0 = all
   std::int64_t test_limit = 0;
   double validation_split = 0.0;
 };

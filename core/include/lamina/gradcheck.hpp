@@ -19,23 +19,24 @@
 #include "lamina/export.hpp"
 #include "lamina/layer.hpp"
 #include "lamina/loss.hpp"
+#include "lamina/regularizer.hpp"
 
 namespace lamina {
 
 struct GradCheckOptions {
   std::int64_t batch = 4;
-  float step = 1e-2f;              // h; float math needs a large one
+  float step = 1e-2f;  // h; float math needs a large one
   double tolerance = 1e-2;
-  double floor = 1e-2;             // denominators below this count as this (near-zero gradients)
-  std::int64_t max_checks = 256;   // elements checked per tensor (spread evenly)
-  float input_min_abs = 0.1f;      // inputs lie in ±[min_abs, 1]: away from the kinks at 0
+  double floor = 1e-2;            // denominators below this count as this (near-zero gradients)
+  std::int64_t max_checks = 256;  // elements checked per tensor (spread evenly)
+  float input_min_abs = 0.1f;     // inputs lie in ±[min_abs, 1]: away from the kinks at 0
   Mode mode = Mode::Train;
   std::uint64_t seed = 1;
 };
 
 struct GradCheckResult {
-  std::string tensor;        // "input", "W", "b", "scores"
-  double max_error = 0;      // the largest relative error found
+  std::string tensor;    // "input", "W", "b", "scores"
+  double max_error = 0;  // the largest relative error found
   std::int64_t checked = 0;
   bool ok = false;
 };
@@ -44,5 +45,8 @@ struct GradCheckResult {
 LAMINA_API std::vector<GradCheckResult> check_layer_gradients(Layer& layer, const Shape& sample_shape,
                                                               const GradCheckOptions& options);
 LAMINA_API GradCheckResult check_loss_gradients(Loss& loss, std::int64_t classes, const GradCheckOptions& options);
+// add_gradient against differences of penalty, on a decayed parameter of `shape`.
+LAMINA_API GradCheckResult check_regularizer_gradients(const Regularizer& regularizer, const Shape& shape,
+                                                       const GradCheckOptions& options);
 
 }  // namespace lamina

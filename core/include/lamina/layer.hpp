@@ -1,9 +1,9 @@
 // Layer: one differentiable transformation of a batch, N x ... -> N x ...
 //
 // Life cycle (Caffe's SetUp/Reshape split): the factory reads options from a Config; build()
-// sizes the layer from the shape of ONE sample (no batch dimension: (784) for Fashion-MNIST), allocates and initializes every parameter and buffer,
-// and returns the shape of one output sample; forward()/backward() then run once per batch and allocate
-// nothing in steady state (they may resize() their outputs, which reuses capacity).
+// sizes the layer from the shape of ONE sample (no batch dimension: (784) for Fashion-MNIST), allocates and initializes
+// every parameter and buffer, and returns the shape of one output sample; forward()/backward() then run once per batch
+// and allocate nothing in steady state (they may resize() their outputs, which reuses capacity).
 //
 // Contract of forward(x, y, ctx):
 //   x: N x input_shape (N may differ between calls, e.g. the last batch of an epoch).
@@ -36,8 +36,8 @@ class LAMINA_API Layer {
   virtual void forward(const Tensor& x, Tensor& y, Context& ctx) = 0;
   virtual void backward(const Tensor& dy, Tensor& dx, Context& ctx) = 0;
 
-  virtual std::span<Param> params() { return {}; }   // learnable
-  virtual std::span<Buffer> state() { return {}; }   // persistent, not learnable
+  virtual std::span<Param> params() { return {}; }  // learnable
+  virtual std::span<Buffer> state() { return {}; }  // persistent, not learnable
 };
 
 }  // namespace lamina

@@ -46,8 +46,7 @@ class LAMINA_API ModelFile {
   // Reads and parses `file`, then applies each override "path.to.key=value" (value in YAML).
   static ModelFile load(const std::filesystem::path& file, std::span<const std::string> overrides = {});
   // Parses YAML text; `name` stands for the file in messages.
-  static ModelFile parse(const std::string& text, const std::string& name,
-                         std::span<const std::string> overrides = {});
+  static ModelFile parse(const std::string& text, const std::string& name, std::span<const std::string> overrides = {});
 
   const std::filesystem::path& file() const;
   std::string name() const;  // `name:` if given, else the file's stem

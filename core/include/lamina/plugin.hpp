@@ -32,10 +32,9 @@ struct lamina_plugin_info {
 
 #define LAMINA_PLUGIN_ENTRY_SYMBOL "lamina_plugin_entry"
 
-#define LAMINA_PLUGIN(NAME, VERSION, DESCRIPTION, REGISTER_FN)                              \
-  extern "C" BOOST_SYMBOL_EXPORT const lamina_plugin_info* lamina_plugin_entry() {           \
-    static const lamina_plugin_info info = {LAMINA_ABI_VERSION, sizeof(lamina_plugin_info), \
-                                            LAMINA_FINGERPRINT, NAME, VERSION, DESCRIPTION,  \
-                                            &REGISTER_FN};                                   \
-    return &info;                                                                            \
+#define LAMINA_PLUGIN(NAME, VERSION, DESCRIPTION, REGISTER_FN)                                                         \
+  extern "C" BOOST_SYMBOL_EXPORT const lamina_plugin_info* lamina_plugin_entry() {                                     \
+    static const lamina_plugin_info info = {                                                                           \
+        LAMINA_ABI_VERSION, sizeof(lamina_plugin_info), LAMINA_FINGERPRINT, NAME, VERSION, DESCRIPTION, &REGISTER_FN}; \
+    return &info;                                                                                                      \
   }

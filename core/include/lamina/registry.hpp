@@ -59,8 +59,7 @@ class LAMINA_API Registry {
   std::unique_ptr<T> create(const Config& spec, std::span<const std::string> builder_keys = {}) const {
     return std::unique_ptr<T>(static_cast<T*>(create_erased(T::kind, spec, builder_keys).release()));
   }
-  Erased create_erased(Kind kind, const Config& spec,
-                       std::span<const std::string> builder_keys = {}) const;
+  Erased create_erased(Kind kind, const Config& spec, std::span<const std::string> builder_keys = {}) const;
 
   // The two halves of create(): bind() finds the type and validates the mapping against its
   // keys; create_bound() runs the factory on the bound Config.
@@ -80,8 +79,7 @@ class LAMINA_API Registry {
     TypeInfo info;
     ErasedFactory factory;
   };
-  void add_erased(Kind kind, std::string name, std::string summary, Schema keys,
-                  ErasedFactory factory);
+  void add_erased(Kind kind, std::string name, std::string summary, Schema keys, ErasedFactory factory);
   std::map<std::pair<Kind, std::string>, Entry, std::less<>> entries_;
   Provider provider_;
 };

@@ -23,10 +23,10 @@ class LAMINA_API Rng {
   explicit Rng(std::uint64_t seed = 0, Stream stream = Stream::User);
   Rng(std::uint64_t seed, std::uint64_t stream);
 
-  float uniform();                          // [0, 1)
+  float uniform();  // [0, 1)
   float normal(float mean, float stddev);
   std::uint64_t next() { return engine_(); }
-  std::uint64_t below(std::uint64_t n);     // uniform integer in [0, n)
+  std::uint64_t below(std::uint64_t n);  // uniform integer in [0, n)
   std::mt19937_64& engine() { return engine_; }
 
  private:

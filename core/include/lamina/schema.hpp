@@ -39,10 +39,10 @@ class LAMINA_API Key {
   Key& def(double value);
   Key& def(const char* value);
   Key& def(std::string value);
-  Key& at_least(double lo);        // lo <= value
-  Key& above(double lo);           // lo <  value
-  Key& at_most(double hi);         // value <= hi
-  Key& below(double hi);           // value <  hi
+  Key& at_least(double lo);  // lo <= value
+  Key& above(double lo);     // lo <  value
+  Key& at_most(double hi);   // value <= hi
+  Key& below(double hi);     // value <  hi
   Key& one_of(std::vector<std::string> choices);
 
   const std::string& name() const { return name_; }

@@ -34,9 +34,7 @@ class LAMINA_API Shape {
   std::int64_t numel() const;
   std::string str() const;  // "(100, 784)"
 
-  friend bool operator==(const Shape& a, const Shape& b) {
-    return a.rank_ == b.rank_ && a.dims_ == b.dims_;
-  }
+  friend bool operator==(const Shape& a, const Shape& b) { return a.rank_ == b.rank_ && a.dims_ == b.dims_; }
 
  private:
   std::array<std::int64_t, kMaxRank> dims_{};

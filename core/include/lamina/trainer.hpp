@@ -25,10 +25,10 @@ struct Evaluation {
 struct EpochMetrics {
   std::int64_t epoch = 0;  // 1-based
   Evaluation train;
-  double penalty = 0;      // regularizer penalty at the end of the epoch (0 without one)
+  double penalty = 0;  // regularizer penalty at the end of the epoch (0 without one)
   std::optional<Evaluation> validation;
   Evaluation test;
-  double seconds = 0;      // wall time of the epoch, evaluation included
+  double seconds = 0;  // wall time of the epoch, evaluation included
 };
 
 class TrainObserver {

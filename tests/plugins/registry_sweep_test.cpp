@@ -1,0 +1,126 @@
+// Every registered type, built from its defaults (required keys get a small valid value), must
+// pass the generic checks of its kind. A new plugin is covered here the day it is added.
+#define BOOST_TEST_MODULE registry_sweep
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <lamina/gradcheck.hpp>
+#include <lamina/initializer.hpp>
+#include <lamina/optimizer.hpp>
+
+#include "test_support.hpp"
+
+using namespace lamina;
+using lamina::test::builtin_registry;
+
+namespace {
+
+// A small value inside the key's range, as YAML.
+std::string sample(const Key& k) {
+  switch (k.type()) {
+    case KeyType::Int:
+      return std::to_string(std::max<long long>(3, k.lo() ? static_cast<long long>(*k.lo()) + 1 : 3));
+    case KeyType::Float:
+      if (k.lo() && k.hi()) return std::to_string((*k.lo() + *k.hi()) / 2);
+      return std::to_string(k.lo() ? *k.lo() + 0.5 : 0.5);
+    case KeyType::Bool:
+      return "true";
+    case KeyType::String:
+      return k.choices().empty() ? "x" : k.choices().front();
+    case KeyType::Component:
+      return "x";
+  }
+  return "x";
+}
+
+std::string spec_of(const TypeInfo& t) {
+  std::string s = "{type: " + t.name;
+  for (const auto& k : t.keys) {
+    if (k.is_required()) s += ", " + k.name() + ": " + sample(k);
+  }
+  return s + "}";
+}
+
+std::vector<std::string> types_of(Kind kind) { return builtin_registry().names(kind); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_builtin_plugins_provide_every_kind_of_the_foundation) {
+  for (Kind k : {Kind::Layer, Kind::Loss, Kind::Optimizer, Kind::Initializer}) {
+    BOOST_TEST(!types_of(k).empty(), kind_name(k));
+  }
+  for (const auto* t : builtin_registry().list()) {
+    BOOST_TEST(!t->summary.empty(), t->name);
+    for (const auto& k : t->keys) BOOST_TEST(!k.doc().empty(), t->name << "." << k.name());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_layer_has_correct_gradients_and_handles_odd_batches) {
+  for (const std::string& type : types_of(Kind::Layer)) {
+    BOOST_TEST_CONTEXT(type) {
+      const TypeInfo& info = *builtin_registry().find(Kind::Layer, type);
+      auto layer = builtin_registry().create<Layer>(Config::parse(spec_of(info)));
+      for (const auto& r : check_layer_gradients(*layer, Shape{5}, {})) {
+        BOOST_TEST(r.ok, type << " " << r.tensor << " max relative error " << r.max_error);
+      }
+      // Batch of one, and eval mode twice on the same input gives the same output.
+      Rng rng(1);
+      Context eval{Mode::Eval, &rng, true};
+      Tensor x(Shape{1, 5}), y1, y2;
+      for (std::int64_t i = 0; i < 5; ++i) x[i] = 0.1f * static_cast<float>(i) - 0.2f;
+      layer->forward(x, y1, eval);
+      layer->forward(x, y2, eval);
+      BOOST_TEST(y1.rows() == 1);
+      BOOST_TEST(std::equal(y1.data(), y1.data() + y1.size(), y2.data()));
+      for (float v : y1.values()) BOOST_TEST(std::isfinite(v));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_loss_has_correct_gradients) {
+  for (const std::string& type : types_of(Kind::Loss)) {
+    BOOST_TEST_CONTEXT(type) {
+      auto loss = builtin_registry().create<Loss>(Config::parse(spec_of(*builtin_registry().find(Kind::Loss, type))));
+      const auto r = check_loss_gradients(*loss, 4, {});
+      BOOST_TEST(r.ok, type << " max relative error " << r.max_error);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_optimizer_descends_on_a_quadratic) {
+  for (const std::string& type : types_of(Kind::Optimizer)) {
+    BOOST_TEST_CONTEXT(type) {
+      auto opt =
+          builtin_registry().create<Optimizer>(Config::parse(spec_of(*builtin_registry().find(Kind::Optimizer, type))));
+      // f(w) = 0.5 * sum_j (j+1) w_j^2 from w = 1: every optimizer with its default settings must
+      // lower f within 300 steps.
+      Param p{"layers.0.W", Tensor(Shape{4}), Tensor(Shape{4}), true};
+      p.value.fill(1.0f);
+      auto f = [&] {
+        double s = 0;
+        for (int j = 0; j < 4; ++j) s += 0.5 * (j + 1) * p.value[j] * p.value[j];
+        return s;
+      };
+      const double f0 = f();
+      Param* list[] = {&p};
+      for (int step = 0; step < 300; ++step) {
+        for (int j = 0; j < 4; ++j) p.grad[j] = static_cast<float>(j + 1) * p.value[j];
+        opt->step(list);
+      }
+      BOOST_TEST(f() < 0.9 * f0, type << " went from " << f0 << " to " << f());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_initializer_fills_finite_varied_values) {
+  for (const std::string& type : types_of(Kind::Initializer)) {
+    BOOST_TEST_CONTEXT(type) {
+      auto init = builtin_registry().create<Initializer>(
+          Config::parse(spec_of(*builtin_registry().find(Kind::Initializer, type))));
+      Tensor w(Shape{50, 20});
+      Rng rng(4);
+      init->fill(w, 50, 20, rng);
+      for (float v : w.values()) BOOST_TEST_REQUIRE(std::isfinite(v));
+      BOOST_TEST(*std::max_element(w.data(), w.data() + w.size()) > *std::min_element(w.data(), w.data() + w.size()));
+    }
+  }
+}
