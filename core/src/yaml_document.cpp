@@ -49,8 +49,14 @@ YAML::Node parse_text(const std::string& text, const Source& src) {
   try {
     return YAML::Load(text);
   } catch (const YAML::ParserException& e) {
-    throw InputError(
-        fmt::format("{}:{}:{}: YAML syntax error: {}", src.file, e.mark.line + 1, e.mark.column + 1, e.msg));
+    // yaml-cpp's message for a tab in the indentation ("illegal block entry") does not say why.
+    std::istringstream lines(text);
+    std::string line;
+    for (int i = 0; i <= e.mark.line && std::getline(lines, line); ++i) {
+    }
+    const bool tab = e.mark.line >= 0 && line.find('\t') != std::string::npos;
+    throw InputError(fmt::format("{}:{}:{}: YAML syntax error: {}{}", src.file, e.mark.line + 1, e.mark.column + 1,
+                                 e.msg, tab ? " (YAML does not allow tabs for indentation)" : ""));
   } catch (const YAML::Exception& e) {
     throw InputError(fmt::format("{}: cannot parse YAML: {}", src.file, e.what()));
   }

@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(malformed_yaml) {
 
 BOOST_AUTO_TEST_CASE(tabs_in_indentation) {
   Case c("layers:\n\t- {type: affine, units: 3}\n", "train model.yaml --out out");
-  c.expect("model.yaml:2:");
+  c.expect("model.yaml:2:2: YAML syntax error: illegal block entry (YAML does not allow tabs for indentation)");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_layer_type) {
