@@ -7,6 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libboost-dev libboost-program-options-dev libboost-test-dev   # Boost 1.74: DLL, Program_options, Test
   libyaml-cpp-dev libeigen3-dev nlohmann-json3-dev libfmt-dev libcsv-dev zlib1g-dev
+  gnuplot-nox                                                   # lamina plot
   dataset-fashion-mnist                                         # /usr/share/datasets/fashion-mnist
 )
 

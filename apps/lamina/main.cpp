@@ -21,6 +21,7 @@ commands:
   train MODEL.yaml        train a model, write a run folder, print test accuracy
   plugins                 list every type the loaded plugins provide
   plugins info TYPE       show a type's keys, their types, defaults and docs
+  plot RUN_DIR... --out F draw the curves of one or several runs (PNG or SVG, with gnuplot)
   help [COMMAND]          show help (also: lamina COMMAND --help)
 
 options:
@@ -68,6 +69,15 @@ po::options_description plugins_options() {
   po::options_description d("lamina plugins [info TYPE] [options]");
   d.add_options()("help,h", "show this help");
   d.add(plugin_options());
+  return d;
+}
+
+po::options_description plot_options() {
+  po::options_description d("lamina plot RUN_DIR... --out FILE.png|FILE.svg [options]");
+  d.add_options()("help,h", "show this help")("out", po::value<std::string>(), "the image to write (.png or .svg)")(
+      "metric", po::value<std::string>()->default_value("accuracy"),
+      "accuracy or loss per epoch (train solid, validation dashed, test dotted), or iterations: the batch "
+      "loss every train.log_every steps")("title", po::value<std::string>()->default_value(""), "the plot's title");
   return d;
 }
 
@@ -140,6 +150,28 @@ int plugins(const std::vector<std::string>& args) {
   return 0;
 }
 
+int plot(const std::vector<std::string>& args) {
+  const auto desc = plot_options();
+  po::options_description all;
+  all.add(desc).add_options()("runs", po::value<std::vector<std::string>>());
+  po::positional_options_description pos;
+  pos.add("runs", -1);
+  const auto vm = parse(args, all, pos);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  if (!vm.count("runs")) throw UsageError("lamina plot: name at least one run folder");
+  if (!vm.count("out")) throw UsageError("lamina plot: --out FILE.png or FILE.svg is required");
+  lamina::PlotRequest req;
+  for (const auto& r : vm["runs"].as<std::vector<std::string>>()) req.runs.emplace_back(r);
+  req.out = vm["out"].as<std::string>();
+  req.metric = vm["metric"].as<std::string>();
+  req.title = vm["title"].as<std::string>();
+  lamina::run_plot(req, std::cout);
+  return 0;
+}
+
 int help(const std::vector<std::string>& args) {
   if (args.empty()) {
     std::cout << kUsage;
@@ -147,6 +179,8 @@ int help(const std::vector<std::string>& args) {
     std::cout << train_options();
   } else if (args[0] == "plugins") {
     std::cout << plugins_options();
+  } else if (args[0] == "plot") {
+    std::cout << plot_options();
   } else {
     throw UsageError("lamina help: unknown command '" + args[0] + "'");
   }
@@ -169,7 +203,8 @@ int dispatch(const std::vector<std::string>& argv) {
   if (cmd == "help") return help(rest);
   if (cmd == "train") return train(rest);
   if (cmd == "plugins") return plugins(rest);
-  throw UsageError("unknown command '" + cmd + "'; commands: train, plugins, help");
+  if (cmd == "plot") return plot(rest);
+  throw UsageError("unknown command '" + cmd + "'; commands: train, plugins, plot, help");
 }
 
 }  // namespace

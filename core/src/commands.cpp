@@ -29,10 +29,14 @@ std::string fmt_eval(const char* label, const Evaluation& e) {
 // second (throttled so that printing never costs measurable training time).
 class Progress : public TrainObserver {
  public:
-  Progress(std::ostream& out, fs::path dir, std::int64_t epochs, bool live)
-      : out_(out), dir_(std::move(dir)), epochs_(epochs), live_(live) {}
+  Progress(std::ostream& out, fs::path dir, std::int64_t epochs, std::int64_t log_every, bool live)
+      : out_(out), dir_(std::move(dir)), epochs_(epochs), log_every_(log_every), live_(live) {}
 
   void on_batch(std::int64_t epoch, std::int64_t batch, std::int64_t batches, float loss) override {
+    ++step_;
+    if (log_every_ > 0 && step_ % log_every_ == 0) {
+      iterations_ += fmt::format("{},{},{:.6f}\n", step_, epoch, loss);
+    }
     if (!live_) return;
     const auto now = std::chrono::steady_clock::now();
     if (batch == 1) epoch_start_ = now;
@@ -52,6 +56,7 @@ class Progress : public TrainObserver {
     if (live_) fmt::print(stderr, "\r\033[K");
     history_.push_back(m);
     detail::write_metrics(dir_, history_);
+    write_iterations();
     std::string line = fmt::format("epoch {:>{}}/{}  {}", m.epoch, std::to_string(epochs_).size(), epochs_,
                                    fmt_eval("train", m.train));
     if (m.penalty != 0) line += fmt::format(" penalty {:.4f}", m.penalty);
@@ -62,11 +67,19 @@ class Progress : public TrainObserver {
 
   const std::vector<EpochMetrics>& history() const { return history_; }
 
+  // The per-step losses (train.log_every), rewritten with each epoch and on divergence.
+  void write_iterations() const {
+    if (log_every_ > 0) detail::write_file_atomic(dir_ / "iterations.csv", "step,epoch,loss\n" + iterations_);
+  }
+
  private:
   std::ostream& out_;
   fs::path dir_;
   std::int64_t epochs_;
+  std::int64_t log_every_;
   bool live_;
+  std::int64_t step_ = 0;
+  std::string iterations_;
   std::vector<EpochMetrics> history_;
   std::chrono::steady_clock::time_point epoch_start_, last_draw_;
 };
@@ -126,12 +139,14 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
       << std::endl;
 
   const auto start = std::chrono::steady_clock::now();
-  Progress progress(out, result.run_dir, model.train.epochs, req.progress && ::isatty(STDERR_FILENO));
+  Progress progress(out, result.run_dir, model.train.epochs, model.train.log_every,
+                    req.progress && ::isatty(STDERR_FILENO));
   Trainer trainer(model, data);
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   try {
     result.epochs = trainer.run(&progress);
   } catch (const Diverged& e) {
+    progress.write_iterations();
     write_run_info(result.run_dir, req, model, loader, progress.history(), seconds(), "diverged");
     throw Diverged(fmt::format("{}; the metrics of the {} finished epoch(s) are in {}", e.what(),
                                progress.history().size(), (result.run_dir / "metrics.csv").string()));

@@ -65,6 +65,13 @@ const Schema& train_schema() {
           .def(1000)
           .at_least(1)
           .at_most(1 << 20),
+      Key::boolean("drop_last",
+                   "skip each epoch's last batch when it is smaller than batch_size (batchnorm "
+                   "cannot train on a batch of one)")
+          .def(false),
+      Key::integer("log_every", "also record the training loss every N steps in iterations.csv (0 = off)")
+          .def(0)
+          .at_least(0),
   };
   return s;
 }
@@ -130,6 +137,8 @@ TrainSpec read_train_spec(const Config& cfg) {
   t.shuffle = cfg.get<bool>("shuffle");
   t.train_metrics = cfg.get<std::string>("train_metrics");
   t.eval_batch_size = cfg.get<std::int64_t>("eval_batch_size");
+  t.drop_last = cfg.get<bool>("drop_last");
+  t.log_every = cfg.get<std::int64_t>("log_every");
   return t;
 }
 

@@ -92,7 +92,12 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
   std::vector<EpochMetrics> history;
   const auto bs = static_cast<std::size_t>(model_.train.batch_size);
   const std::size_t n = order_.size();
-  const auto batches = static_cast<std::int64_t>((n + bs - 1) / bs);
+  const auto full = static_cast<std::int64_t>(n / bs);
+  const auto batches = model_.train.drop_last || n % bs == 0 ? full : full + 1;
+  if (batches == 0) {
+    throw InputError(fmt::format("train.drop_last: the {} training samples make no full batch of {}", n, bs));
+  }
+  const std::size_t used = std::min(n, static_cast<std::size_t>(batches) * bs);
   for (std::int64_t epoch = 1; epoch <= model_.train.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     if (model_.train.shuffle) {
@@ -113,7 +118,7 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
     EpochMetrics m;
     m.epoch = epoch;
     if (model_.train.train_metrics == "running") {
-      m.train = {loss_sum / static_cast<double>(n), static_cast<double>(correct_) / static_cast<double>(n)};
+      m.train = {loss_sum / static_cast<double>(used), static_cast<double>(correct_) / static_cast<double>(used)};
     } else {
       m.train = evaluate(data_.train);
     }

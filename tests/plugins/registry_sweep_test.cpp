@@ -6,6 +6,7 @@
 #include <lamina/gradcheck.hpp>
 #include <lamina/initializer.hpp>
 #include <lamina/optimizer.hpp>
+#include <lamina/regularizer.hpp>
 
 #include "test_support.hpp"
 
@@ -44,8 +45,8 @@ std::vector<std::string> types_of(Kind kind) { return builtin_registry().names(k
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(the_builtin_plugins_provide_every_kind_of_the_foundation) {
-  for (Kind k : {Kind::Layer, Kind::Loss, Kind::Optimizer, Kind::Initializer}) {
+BOOST_AUTO_TEST_CASE(the_builtin_plugins_provide_every_kind) {
+  for (Kind k : {Kind::Layer, Kind::Loss, Kind::Regularizer, Kind::Optimizer, Kind::Initializer}) {
     BOOST_TEST(!types_of(k).empty(), kind_name(k));
   }
   for (const auto* t : builtin_registry().list()) {
@@ -121,6 +122,18 @@ BOOST_AUTO_TEST_CASE(every_initializer_fills_finite_varied_values) {
       init->fill(w, 50, 20, rng);
       for (float v : w.values()) BOOST_TEST_REQUIRE(std::isfinite(v));
       BOOST_TEST(*std::max_element(w.data(), w.data() + w.size()) > *std::min_element(w.data(), w.data() + w.size()));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_regularizer_has_a_matching_gradient) {
+  for (const std::string& type : types_of(Kind::Regularizer)) {
+    BOOST_TEST_CONTEXT(type) {
+      // A strong lambda so the penalty is far above float rounding.
+      auto reg = builtin_registry().create<Regularizer>(Config::parse(
+          builtin_registry().find(Kind::Regularizer, type)->keys.empty() ? type : "{type: " + type + ", lambda: 0.5}"));
+      const auto r = check_regularizer_gradients(*reg, Shape{4, 3}, {});
+      BOOST_TEST(r.ok, type << " max relative error " << r.max_error);
     }
   }
 }

@@ -37,6 +37,16 @@ struct PluginsRequest {
 };
 LAMINA_API void run_plugins(const PluginsRequest& request, std::ostream& out);
 
+struct PlotRequest {
+  std::vector<std::filesystem::path> runs;  // run folders of `lamina train`
+  std::filesystem::path out;                // .png or .svg
+  std::string metric = "accuracy";          // accuracy | loss | iterations
+  std::string title;
+};
+// Draws per-epoch train/validation/test curves (or the per-step loss of iterations.csv) of
+// one or several runs with gnuplot. Throws InputError for a folder that is not a run.
+LAMINA_API void run_plot(const PlotRequest& request, std::ostream& out);
+
 // Loads the plugins of the search path (see plugin_loader.hpp) into `registry`.
 LAMINA_API void load_plugins(class Registry& registry, const std::vector<std::filesystem::path>& plugin_dirs);
 

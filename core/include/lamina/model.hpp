@@ -38,6 +38,8 @@ struct TrainSpec {
   bool shuffle = true;
   std::string train_metrics = "eval";  // eval: a full Eval-mode pass; running: batch averages
   std::int64_t eval_batch_size = 1000;
+  bool drop_last = false;      // skip an epoch's last batch when it is smaller than batch_size
+  std::int64_t log_every = 0;  // record the batch loss every N steps in iterations.csv (0 = off)
 };
 
 class LAMINA_API ModelFile {

@@ -1,0 +1,29 @@
+// Per-parameter optimizer state ("slots": velocities, squared-gradient sums, moments), keyed by
+// the parameter's stable name, created zero-filled on first use with the parameter's shape.
+// Keying by name, not address, is what lets the state be saved and resumed.
+//
+//   lamina::Slots velocity_;
+//   Tensor& v = velocity_.get(param);    // zeros of param.value's shape on the first step
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "lamina/param.hpp"
+
+namespace lamina {
+
+class Slots {
+ public:
+  Tensor& get(const Param& p) {
+    auto it = slots_.find(p.name);
+    if (it == slots_.end()) it = slots_.emplace(p.name, Tensor(p.value.shape())).first;
+    return it->second;
+  }
+  const std::map<std::string, Tensor, std::less<>>& all() const { return slots_; }
+
+ private:
+  std::map<std::string, Tensor, std::less<>> slots_;
+};
+
+}  // namespace lamina

@@ -1,0 +1,127 @@
+// Batch normalization (Ioffe & Szegedy 2015, arXiv:1502.03167), per feature of an N x D batch:
+//   train:  mu = mean_n x,  var = mean_n (x - mu)^2   (biased: divided by N, as the seed text)
+//           xhat = (x - mu) / sqrt(var + eps),  y = gamma * xhat + beta
+//           running = momentum * running + (1 - momentum) * batch     (for mu and var)
+//   eval:   xhat = (x - running_mean) / sqrt(running_var + eps)
+//   backward (train), with dxhat = dy * gamma:
+//           dx = (1/N) / sqrt(var + eps) * (N*dxhat - sum_n dxhat - xhat * sum_n dxhat*xhat)
+//           dgamma = sum_n dy * xhat,  dbeta = sum_n dy
+// `momentum` is the weight of the OLD running value (default 0.9, the seed's convention);
+// PyTorch's BatchNorm momentum=0.1 weights the NEW batch value, so PyTorch 0.1 = Lamina 0.9.
+// gamma starts at 1, beta at 0; neither is decayed. Running statistics start at mean 0, var 1
+// and are state (saved in checkpoints, never seen by an optimizer).
+#include <cmath>
+#include <lamina/eigen.hpp>
+#include <lamina/error.hpp>
+#include <lamina/layer.hpp>
+#include <lamina/plugin.hpp>
+#include <string>
+
+namespace lamina_batchnorm {
+
+using namespace lamina;
+
+class BatchNorm final : public Layer {
+ public:
+  explicit BatchNorm(const Config& c)
+      : momentum_(c.get<float>("momentum")), eps_(c.get<float>("eps")), where_(c.where()) {}
+
+  Shape build(const Shape& input, BuildContext&) override {
+    d_ = input.numel();
+    params_.clear();
+    params_.push_back({"gamma", Tensor(Shape{d_}), Tensor(Shape{d_}), false});
+    params_.push_back({"beta", Tensor(Shape{d_}), Tensor(Shape{d_}), false});
+    params_[0].value.fill(1.0f);
+    state_.clear();
+    state_.push_back({"running_mean", Tensor(Shape{d_})});
+    state_.push_back({"running_var", Tensor(Shape{d_})});
+    state_[1].value.fill(1.0f);
+    mean_.resize(Shape{d_});
+    inv_std_.resize(Shape{d_});
+    return input;
+  }
+
+  void forward(const Tensor& x, Tensor& y, Context& ctx) override {
+    const auto n = x.rows();
+    mode_ = ctx.mode;
+    xhat_.resize(Shape{n, d_});
+    y.resize(x.shape());
+    auto X = matrix(x, n, d_);
+    auto XH = matrix(xhat_);
+    auto mean = matrix(mean_, 1, d_).row(0);
+    auto inv_std = matrix(inv_std_, 1, d_).row(0);
+    auto rmean = matrix(state_[0].value, 1, d_).row(0);
+    auto rvar = matrix(state_[1].value, 1, d_).row(0);
+    if (ctx.mode == Mode::Train) {
+      if (n < 2) {
+        throw InputError(where_ + ": batchnorm needs at least 2 samples per batch in training (a batch of " +
+                         std::to_string(n) + " has no variance); set train.drop_last: true or change batch_size");
+      }
+      mean = X.colwise().mean();
+      XH = X.rowwise() - mean;
+      const RowMatrix var = XH.array().square().colwise().mean().matrix();
+      inv_std = (var.array() + eps_).rsqrt().matrix();
+      rmean = momentum_ * rmean + (1 - momentum_) * mean;
+      rvar = momentum_ * rvar + (1 - momentum_) * var.row(0);
+    } else {
+      mean = rmean;
+      inv_std = (rvar.array() + eps_).rsqrt().matrix();
+      XH = X.rowwise() - mean;
+    }
+    XH = XH.array().rowwise() * inv_std.array();
+    auto gamma = matrix(params_[0].value, 1, d_).row(0);
+    auto beta = matrix(params_[1].value, 1, d_).row(0);
+    matrix(y, n, d_) = (XH.array().rowwise() * gamma.array()).rowwise() + beta.array();
+  }
+
+  void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
+    const auto n = xhat_.rows();
+    auto dY = matrix(dy, n, d_);
+    auto XH = matrix(xhat_);
+    auto gamma = matrix(params_[0].value, 1, d_).row(0);
+    auto inv_std = matrix(inv_std_, 1, d_).row(0);
+    matrix(params_[0].grad, 1, d_) = (dY.array() * XH.array()).colwise().sum().matrix();
+    matrix(params_[1].grad, 1, d_) = dY.colwise().sum();
+    if (!ctx.need_input_grad) return;
+    dx.resize(dy.shape());
+    auto dX = matrix(dx, n, d_);
+    const auto scale = (gamma.array() * inv_std.array()).eval();
+    if (mode_ == Mode::Eval) {
+      dX = dY.array().rowwise() * scale;
+      return;
+    }
+    // dxhat = dy * gamma; the two batch sums, per feature.
+    const auto sum_dxhat = (dY.colwise().sum().array() * gamma.array()).eval();
+    const auto sum_dxhat_xhat = matrix(params_[0].grad, 1, d_).row(0).array() * gamma.array();
+    const float inv_n = 1.0f / static_cast<float>(n);
+    dX = ((dY.array().rowwise() * gamma.array()) * static_cast<float>(n)).rowwise() - sum_dxhat;
+    dX = dX.array() - (XH.array().rowwise() * sum_dxhat_xhat.eval());
+    dX = (dX.array().rowwise() * inv_std.array()) * inv_n;
+  }
+
+  std::span<Param> params() override { return params_; }
+  std::span<Buffer> state() override { return state_; }
+
+ private:
+  float momentum_, eps_;
+  std::string where_;
+  std::int64_t d_ = 0;
+  Mode mode_ = Mode::Train;
+  std::vector<Param> params_;
+  std::vector<Buffer> state_;
+  Tensor mean_, inv_std_, xhat_;
+};
+
+void register_types(Registry& r) {
+  r.add<Layer>("batchnorm", "batch normalization per feature, running statistics for eval",
+               {Key::number("momentum", "weight of the OLD running statistic (PyTorch's 0.1 = Lamina's 0.9)")
+                    .def(0.9)
+                    .at_least(0)
+                    .below(1),
+                Key::number("eps", "added to the variance against division by zero").def(1e-6).above(0)},
+               [](const Config& c) { return std::make_unique<BatchNorm>(c); });
+}
+
+}  // namespace lamina_batchnorm
+
+LAMINA_PLUGIN("batchnorm", LAMINA_VERSION_STRING, "Batch normalization", lamina_batchnorm::register_types)

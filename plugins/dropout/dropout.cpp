@@ -1,0 +1,69 @@
+// Dropout (Srivastava et al. 2014, JMLR 15; Hinton et al. 2012, arXiv:1207.0580).
+// In training each unit is dropped with probability `ratio` (a new mask every forward, drawn
+// from the run's seeded stream, reused by backward):
+//   inverted (default):  y = x * mask / (1 - ratio)  in training,  y = x          in eval
+//   scale_at_eval:       y = x * mask                in training,  y = x*(1-ratio) in eval
+// scale_at_eval is the seed text's form; inverted is what PyTorch and Keras do: the expected
+// activation is the same in both modes and eval costs nothing.
+#include <lamina/eigen.hpp>
+#include <lamina/layer.hpp>
+#include <lamina/plugin.hpp>
+
+namespace lamina_dropout {
+
+using namespace lamina;
+
+class Dropout final : public Layer {
+ public:
+  explicit Dropout(const Config& c)
+      : ratio_(c.get<float>("ratio")), inverted_(c.get<std::string>("variant") == "inverted") {}
+
+  Shape build(const Shape& input, BuildContext&) override { return input; }
+
+  void forward(const Tensor& x, Tensor& y, Context& ctx) override {
+    y.resize(x.shape());
+    mode_ = ctx.mode;
+    if (ctx.mode == Mode::Eval) {
+      array(y) = array(x) * eval_scale();
+      return;
+    }
+    // mask_ holds the factor of each unit: 0 if dropped, else the kept scale.
+    mask_.resize(x.shape());
+    const float keep = inverted_ ? 1.0f / (1.0f - ratio_) : 1.0f;
+    for (auto& m : mask_.values()) m = ctx.rng->uniform() >= ratio_ ? keep : 0.0f;
+    array(y) = array(x) * array(mask_);
+  }
+
+  void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
+    if (!ctx.need_input_grad) return;
+    dx.resize(dy.shape());
+    if (mode_ == Mode::Eval) {
+      array(dx) = array(dy) * eval_scale();
+    } else {
+      array(dx) = array(dy) * array(mask_);
+    }
+  }
+
+ private:
+  float eval_scale() const { return inverted_ ? 1.0f : 1.0f - ratio_; }
+
+  float ratio_;
+  bool inverted_;
+  Mode mode_ = Mode::Train;
+  Tensor mask_;
+};
+
+void register_types(Registry& r) {
+  r.add<Layer>("dropout", "drops units with probability ratio in training (inverted by default)",
+               {Key::number("ratio", "probability of dropping a unit").def(0.5).at_least(0).below(1),
+                Key::string("variant",
+                            "inverted: scale kept units by 1/(1-ratio) in training; scale_at_eval: "
+                            "the seed text's form, outputs times (1-ratio) in eval")
+                    .def("inverted")
+                    .one_of({"inverted", "scale_at_eval"})},
+               [](const Config& c) { return std::make_unique<Dropout>(c); });
+}
+
+}  // namespace lamina_dropout
+
+LAMINA_PLUGIN("dropout", LAMINA_VERSION_STRING, "Dropout", lamina_dropout::register_types)

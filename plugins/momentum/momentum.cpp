@@ -1,0 +1,40 @@
+// Momentum SGD (Polyak 1964; the seed text's form):
+//   v <- m * v - lr * g
+//   W <- W + v
+// Defaults lr 0.01, momentum 0.9. v starts at zero for each parameter, keyed by its name.
+#include <lamina/eigen.hpp>
+#include <lamina/optimizer.hpp>
+#include <lamina/plugin.hpp>
+#include <lamina/slots.hpp>
+
+namespace lamina_momentum {
+
+using namespace lamina;
+
+class Momentum final : public Optimizer {
+ public:
+  explicit Momentum(const Config& c) : lr_(c.get<float>("lr")), m_(c.get<float>("momentum")) {}
+
+  void step(std::span<Param* const> params) override {
+    for (Param* p : params) {
+      auto v = array(velocity_.get(*p));
+      v = m_ * v - lr_ * array(p->grad);
+      array(p->value) += v;
+    }
+  }
+
+ private:
+  float lr_, m_;
+  Slots velocity_;
+};
+
+void register_types(Registry& r) {
+  r.add<Optimizer>("momentum", "SGD with momentum: v = m*v - lr*g; W += v",
+                   {Key::number("lr", "learning rate").def(0.01).above(0),
+                    Key::number("momentum", "weight m of the previous velocity").def(0.9).at_least(0).below(1)},
+                   [](const Config& c) { return std::make_unique<Momentum>(c); });
+}
+
+}  // namespace lamina_momentum
+
+LAMINA_PLUGIN("momentum", LAMINA_VERSION_STRING, "Momentum SGD", lamina_momentum::register_types)

@@ -1,0 +1,106 @@
+// The seed's techniques from the command line: swapping regularizers and optimizers is an
+// edit of the YAML (or a --set), never a rebuild; drop_last, per-step logging, and plots.
+#define BOOST_TEST_MODULE cli_techniques
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+using namespace lamina::test;
+
+namespace {
+
+const std::string kSlice =
+    " --set data.train_limit=1000 --set data.test_limit=500 --epochs 2 --no-progress --threads 1";
+
+CommandResult train(const fs::path& out, const std::string& extra) {
+  return run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice + extra + " --out " + out.string());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(swapping_regularizer_and_optimizer_types_changes_the_run) {
+  TempDir dir;
+  const std::vector<std::pair<std::string, std::string>> runs{
+      {"l2", " --set 'regularizer={type: l2, lambda: 0.01}'"},
+      {"l1", " --set 'regularizer={type: l2, lambda: 0.01}' --set regularizer.type=l1"},
+      {"adam", " --set 'regularizer={type: l2, lambda: 0.01}' --set 'optimizer={type: adam}'"},
+      {"adamw", " --set 'optimizer={type: adamw, weight_decay: 0.01}'"},
+      {"momentum", " --set optimizer.type=momentum"},
+  };
+  std::vector<std::string> metrics;
+  for (const auto& [name, flags] : runs) {
+    const auto r = train(dir / name, flags);
+    BOOST_TEST_REQUIRE(r.status == 0, name << ": " << r.output);
+    metrics.push_back(read_file(dir / name / "metrics.csv"));
+  }
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    for (std::size_t j = i + 1; j < metrics.size(); ++j) BOOST_TEST(metrics[i] != metrics[j], i << " vs " << j);
+  }
+  // The penalty is reported apart from the data loss.
+  const auto j = nlohmann::json::parse(read_file(dir / "l2" / "metrics.json"));
+  BOOST_TEST(j["epochs"][0]["penalty"].get<double>() > 0.0);
+  BOOST_TEST(read_file(dir / "l1" / "model.yaml").find("type: l1") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_layer_can_opt_out_of_the_model_regularizer) {
+  TempDir dir;
+  const auto all = train(dir / "all", " --set 'regularizer={type: l2, lambda: 0.1}'");
+  const auto some = train(dir / "some", " --set 'regularizer={type: l2, lambda: 0.1}' --set layers.4.regularizer=none");
+  BOOST_TEST_REQUIRE(all.status + some.status == 0, all.output << some.output);
+  BOOST_TEST(read_file(dir / "all" / "metrics.csv") != read_file(dir / "some" / "metrics.csv"));
+}
+
+BOOST_AUTO_TEST_CASE(batchnorm_and_dropout_train_and_a_batch_of_one_is_refused_unless_dropped) {
+  TempDir dir;
+  const std::string bn =
+      " --set 'layers.1={type: batchnorm}' --set 'layers.3={type: dropout, ratio: 0.2}' --set data.validation_split=0";
+  // 1001 samples in batches of 100 leave a last batch of one.
+  const auto bad = train(dir / "bad", bn + " --set data.train_limit=1001");
+  BOOST_TEST(bad.status == 2, bad.output);
+  BOOST_TEST(bad.output.find("batchnorm needs at least 2 samples per batch in training") != std::string::npos,
+             bad.output);
+  const auto good = train(dir / "good", bn + " --set data.train_limit=1001 --set train.drop_last=true");
+  BOOST_TEST(good.status == 0, good.output);
+  const auto j = nlohmann::json::parse(read_file(dir / "good" / "metrics.json"));
+  BOOST_TEST(j["epochs"][1]["test"]["accuracy"].get<double>() > 0.6);
+}
+
+BOOST_AUTO_TEST_CASE(per_step_losses_and_plots) {
+  TempDir dir;
+  const auto a = train(dir / "a", " --set train.log_every=5");
+  const auto b = train(dir / "b", " --set optimizer.type=adagrad --set train.log_every=5");
+  BOOST_TEST_REQUIRE(a.status + b.status == 0, a.output << b.output);
+  const std::string it = read_file(dir / "a" / "iterations.csv");
+  BOOST_TEST(it.starts_with("step,epoch,loss\n5,1,"));
+  // 900 training samples (10% held out) in batches of 100: 9 steps an epoch, 18 in all;
+  // logged at steps 5, 10 and 15.
+  BOOST_TEST(count_lines(it) == 4u);
+  BOOST_TEST(it.find("\n15,2,") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(plot_draws_png_and_svg) {
+  TempDir dir;
+  const auto a = train(dir / "a", " --set train.log_every=3");
+  BOOST_TEST_REQUIRE(a.status == 0, a.output);
+  const auto png = run_lamina("plot " + (dir / "a").string() + " " + (dir / "a").string() + " --out " +
+                              (dir / "acc.png").string() + " --title accuracy");
+  BOOST_TEST(png.status == 0, png.output);
+  BOOST_TEST(read_file(dir / "acc.png").substr(1, 3) == "PNG");
+  const auto svg =
+      run_lamina("plot " + (dir / "a").string() + " --metric iterations --out " + (dir / "it.svg").string());
+  BOOST_TEST(svg.status == 0, svg.output);
+  BOOST_TEST(read_file(dir / "it.svg").find("<svg") != std::string::npos);
+  const auto loss = run_lamina("plot " + (dir / "a").string() + " --metric loss --out " + (dir / "loss.svg").string());
+  BOOST_TEST(loss.status == 0, loss.output);
+
+  const auto not_run = run_lamina("plot " + dir.path().string() + " --out " + (dir / "x.png").string());
+  BOOST_TEST(not_run.status == 2);
+  BOOST_TEST(not_run.output.find("metrics.json: cannot read") != std::string::npos, not_run.output);
+  BOOST_TEST(!fs::exists(dir / "x.png"));
+  const auto bad_ext = run_lamina("plot " + (dir / "a").string() + " --out " + (dir / "x.jpg").string());
+  BOOST_TEST(bad_ext.status == 2);
+  const auto bad_metric =
+      run_lamina("plot " + (dir / "a").string() + " --metric speed --out " + (dir / "x.png").string());
+  BOOST_TEST(bad_metric.status == 2);
+}
