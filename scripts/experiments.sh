@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Reproduces the seed text's experiments on Fashion-MNIST with `lamina train` and `lamina plot`,
+# printing a Markdown summary (docs/experiments.md records one run of it).
+#   usage: scripts/experiments.sh [OUT_DIR] [LAMINA]      (defaults: runs/experiments, build/bin/lamina)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-runs/experiments}
+lamina=${2:-build/bin/lamina}
+threads=${THREADS:-2}
+mkdir -p "$out/plots"
+
+train() {  # train NAME MODEL [flags...]
+  local name=$1 model=$2
+  shift 2
+  if [[ ! -f $out/$name/run.json ]]; then
+    rm -rf "${out:?}/$name"
+    # Status 1 is a diverged run (NaN loss): a result to report, not a reason to stop.
+    "$lamina" train "models/$model.yaml" --out "$out/$name" --threads "$threads" --no-progress "$@" \
+      > "$out/$name.log" 2>&1 || [[ $? -eq 1 ]]
+  fi
+}
+diverged() { grep -q '"status": "diverged"' "$out/$1/run.json"; }
+last() {  # last RUN COLUMN: a column of the final epoch in metrics.csv, or "diverged"
+  if diverged "$1"; then echo "diverged"; else tail -1 "$out/$1/metrics.csv" | cut -d, -f"$2"; fi
+}
+first_epoch_above() {  # first epoch whose train accuracy reaches $2 ("-" if never)
+  [[ -f $out/$1/metrics.csv ]] || { echo "-"; return; }
+  awk -F, -v t="$2" 'NR > 1 && $3 >= t { print $1; found = 1; exit } END { if (!found) print "-" }' "$out/$1/metrics.csv"
+}
+init_flags() {  # init_flags "INDEXES" INIT_YAML: sets flags=(--set layers.K.init=INIT ...)
+  flags=()
+  for k in $1; do flags+=(--set "layers.$k.init=$2"); done
+}
+
+echo "## (a) BatchNorm and the initial weight scale (1000 samples, 20 epochs)"
+echo
+echo "| weight std | train acc, BatchNorm | train acc, plain | epoch >= 0.6, BatchNorm | epoch >= 0.6, plain |"
+echo "|---|---|---|---|---|"
+for i in $(seq 0 15); do
+  std=$(awk -v i="$i" 'BEGIN { printf "%.3g", 10 ^ (-4 * i / 15) }')
+  init_flags "0 3 6 9 12 15" "{type: normal, std: $std}"
+  train "bn-$i" bn-compare "${flags[@]}"
+  init_flags "0 2 4 6 8 10" "{type: normal, std: $std}"
+  train "plain-$i" bn-compare-plain "${flags[@]}"
+  echo "| $std | $(last "bn-$i" 3) | $(last "plain-$i" 3) | $(first_epoch_above "bn-$i" 0.6) | $(first_epoch_above "plain-$i" 0.6) |"
+done
+"$lamina" plot "$out/bn-4" "$out/plain-4" --out "$out/plots/batchnorm.png" --title "BatchNorm vs plain, weight std 0.0858" > /dev/null
+
+echo
+echo "## (b, c) Overfitting, weight decay and dropout (300 samples)"
+echo
+train overfit overfit
+train overfit-l2 overfit --set "regularizer={type: l2, lambda: 0.1}"
+train dropout-015 overfit-dropout --set layers.2.ratio=0.15 --set layers.5.ratio=0.15 --set layers.8.ratio=0.15 \
+  --set layers.11.ratio=0.15 --set layers.14.ratio=0.15 --set layers.17.ratio=0.15
+train dropout-020 overfit-dropout
+echo "| run | epochs | train acc | test acc | gap | best test acc |"
+echo "|---|---|---|---|---|---|"
+for r in overfit overfit-l2 dropout-015 dropout-020; do
+  tr=$(last $r 3)
+  te=$(last $r 8)
+  best=$(awk -F, 'NR > 1 && $8 > b { b = $8 } END { printf "%.4f", b }' "$out/$r/metrics.csv")
+  echo "| $r | $(last $r 1) | $tr | $te | $(awk -v a="$tr" -v b="$te" 'BEGIN { printf "%.4f", a - b }') | $best |"
+done
+"$lamina" plot "$out/overfit" "$out/overfit-l2" --out "$out/plots/weight-decay.png" --title "300 samples: no decay vs L2 0.1" > /dev/null
+"$lamina" plot "$out/overfit" "$out/dropout-015" "$out/dropout-020" --out "$out/plots/dropout.png" --title "300 samples: dropout" > /dev/null
+
+echo
+echo "## (d) Optimizers (full training set, batch 128, 1876 steps)"
+echo
+echo "| optimizer | loss at step 100 | loss at step 500 | loss at step 1870 | final test acc |"
+echo "|---|---|---|---|---|"
+for o in sgd momentum adagrad adam adamw; do
+  train "opt-$o" optimizers --set optimizer.type=$o
+  at() { awk -F, -v s="$1" '$1 == s { print $3 }' "$out/opt-$o/iterations.csv"; }
+  echo "| $o | $(at 100) | $(at 500) | $(at 1870) | $(last "opt-$o" 8) |"
+done
+"$lamina" plot "$out"/opt-{sgd,momentum,adagrad,adam,adamw} --metric iterations --out "$out/plots/optimizers.png" \
+  --title "optimizers: batch loss every 10 steps" > /dev/null
+
+echo
+echo "## (e) Initialization (SGD lr 0.01, same network)"
+echo
+echo "| init | loss at step 100 | loss at step 500 | loss at step 1870 | final test acc |"
+echo "|---|---|---|---|---|"
+for init in std-0.01 xavier he; do
+  spec=$init
+  [[ $init == std-0.01 ]] && spec="{type: normal, std: 0.01}"
+  init_flags "0 2 4 6 8" "$spec"
+  train "init-$init" init-compare "${flags[@]}"
+  at() { awk -F, -v s="$1" '$1 == s { print $3 }' "$out/init-$init/iterations.csv"; }
+  echo "| $init | $(at 100) | $(at 500) | $(at 1870) | $(last "init-$init" 8) |"
+done
+"$lamina" plot "$out"/init-{std-0.01,xavier,he} --metric iterations --out "$out/plots/init.png" \
+  --title "initialization: batch loss every 10 steps" > /dev/null
+echo
+echo "plots: $out/plots"
