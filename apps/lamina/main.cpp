@@ -5,6 +5,7 @@
 #include <lamina/abi.hpp>
 #include <lamina/commands.hpp>
 #include <lamina/error.hpp>
+#include <lamina/search.hpp>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ and initializer is a plugin loaded at run time.
 
 commands:
   train MODEL.yaml        train a model, write a run folder, print test accuracy
+  search SEARCH.yaml      run a hyperparameter search (resumable: rerun the same command)
   plugins                 list every type the loaded plugins provide
   plugins info TYPE       show a type's keys, their types, defaults and docs
   plot RUN_DIR... --out F draw the curves of one or several runs (PNG or SVG, with gnuplot)
@@ -68,6 +70,16 @@ po::options_description train_options() {
 po::options_description plugins_options() {
   po::options_description d("lamina plugins [info TYPE] [options]");
   d.add_options()("help,h", "show this help");
+  d.add(plugin_options());
+  return d;
+}
+
+po::options_description search_options() {
+  po::options_description d("lamina search SEARCH.yaml [options]");
+  d.add_options()("help,h", "show this help")("out", po::value<std::string>(),
+                                              "search folder (default runs/search-<file>; an existing one is resumed)")(
+      "workers", po::value<int>(), "trials run in parallel (overrides the file's `workers`)")(
+      "no-progress", "no live progress line, even on a terminal");
   d.add(plugin_options());
   return d;
 }
@@ -150,6 +162,31 @@ int plugins(const std::vector<std::string>& args) {
   return 0;
 }
 
+int search(const std::vector<std::string>& args) {
+  const auto desc = search_options();
+  po::options_description all;
+  all.add(desc).add_options()("file", po::value<std::string>());
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  const auto vm = parse(args, all, pos);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  if (!vm.count("file")) throw UsageError("lamina search: missing the search file (lamina search SEARCH.yaml)");
+  lamina::SearchRequest req;
+  req.file = vm["file"].as<std::string>();
+  if (vm.count("out")) req.out = vm["out"].as<std::string>();
+  if (vm.count("workers")) {
+    req.workers = vm["workers"].as<int>();
+    if (*req.workers < 1 || *req.workers > 256) throw UsageError("lamina search: --workers must be between 1 and 256");
+  }
+  req.progress = !vm.count("no-progress");
+  req.plugin_dirs = plugin_dirs(vm);
+  const auto result = lamina::run_search(req, std::cout);
+  return result.interrupted ? 130 : 0;
+}
+
 int plot(const std::vector<std::string>& args) {
   const auto desc = plot_options();
   po::options_description all;
@@ -179,6 +216,8 @@ int help(const std::vector<std::string>& args) {
     std::cout << train_options();
   } else if (args[0] == "plugins") {
     std::cout << plugins_options();
+  } else if (args[0] == "search") {
+    std::cout << search_options();
   } else if (args[0] == "plot") {
     std::cout << plot_options();
   } else {
@@ -204,7 +243,8 @@ int dispatch(const std::vector<std::string>& argv) {
   if (cmd == "train") return train(rest);
   if (cmd == "plugins") return plugins(rest);
   if (cmd == "plot") return plot(rest);
-  throw UsageError("unknown command '" + cmd + "'; commands: train, plugins, plot, help");
+  if (cmd == "search") return search(rest);
+  throw UsageError("unknown command '" + cmd + "'; commands: train, search, plugins, plot, help");
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
-// `lamina plot`: curves of one or several runs, drawn by gnuplot (Debian's gnuplot-nox). The
-// data travel inline in the script (gnuplot 5 datablocks), so nothing but the image is written,
-// and the image is written under a temporary name and renamed into place.
+// `lamina plot`: curves of one or several runs, or the picture of a search, drawn by gnuplot
+// (Debian's gnuplot-nox). The data travel inline in the script (gnuplot 5 datablocks), so
+// nothing but the image is written, and the image is written under a temporary name and
+// renamed into place.
 #include <fmt/format.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +16,7 @@
 #include "lamina/error.hpp"
 
 namespace fs = std::filesystem;
+using json = nlohmann::json;
 
 namespace lamina {
 namespace {
@@ -27,20 +30,34 @@ struct Series {
 
 std::string read_text(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot read (is this a run folder of `lamina train`?)", file.string()));
+  if (!in) {
+    throw InputError(
+        fmt::format("{}: cannot read (is this a run folder of `lamina train` or `lamina search`?)", file.string()));
+  }
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
 }
 
-std::vector<Series> epoch_series(const fs::path& run, int color, const std::string& metric) {
-  const fs::path file = run / "metrics.json";
-  nlohmann::json j;
+json read_json(const fs::path& file) {
   try {
-    j = nlohmann::json::parse(read_text(file));
-  } catch (const nlohmann::json::exception& e) {
+    return json::parse(read_text(file));
+  } catch (const json::exception& e) {
     throw InputError(fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
   }
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') q += '\\';
+    q += c;
+  }
+  return q + "\"";
+}
+
+std::vector<Series> epoch_series(const fs::path& run, int color, const std::string& metric) {
+  const json j = read_json(run / "metrics.json");
   const std::string key = metric == "loss" ? "loss" : "accuracy";
   std::vector<Series> out;
   int dash = 1;
@@ -51,8 +68,9 @@ std::vector<Series> epoch_series(const fs::path& run, int color, const std::stri
         if (e.contains(split))
           s.data += fmt::format("{} {}\n", e.at("epoch").get<long>(), e.at(split).at(key).get<double>());
       }
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(fmt::format("{}: not a metrics file of `lamina train`: {}", file.string(), e.what()));
+    } catch (const json::exception& e) {
+      throw InputError(
+          fmt::format("{}: not a metrics file of `lamina train`: {}", (run / "metrics.json").string(), e.what()));
     }
     if (!s.data.empty()) out.push_back(std::move(s));
   }
@@ -76,13 +94,88 @@ Series iteration_series(const fs::path& run, int color) {
   return s;
 }
 
-std::string quote(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') q += '\\';
-    q += c;
+std::string curves_script(const std::vector<Series>& series, const std::string& metric) {
+  std::string script = "set grid\nset key outside right\n";
+  script += metric == "iterations" ? "set xlabel 'step'\nset ylabel 'training loss (batch)'\n"
+                                   : fmt::format("set xlabel 'epoch'\nset ylabel '{}'\n", metric);
+  for (std::size_t i = 0; i < series.size(); ++i) script += fmt::format("$d{} << EOD\n{}EOD\n", i, series[i].data);
+  script += "plot ";
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    script += fmt::format("{}$d{} using 1:2 with lines lw 1.5 dt {} lc {} title {}", i ? ", " : "", i, series[i].dash,
+                          series[i].color + 1, quote(series[i].name));
   }
-  return q + "\"";
+  return script + "\n";
+}
+
+// A search folder: the score against each hyperparameter (log axes where it was sampled on a
+// log scale), and the validation curves of the five best trials.
+std::string search_script(const fs::path& dir, const std::string& title) {
+  const json rounds = read_json(dir / "rounds.json");
+  std::vector<json> trials;
+  std::istringstream lines(read_text(dir / "journal.jsonl"));
+  std::string line;
+  std::getline(lines, line);  // the header
+  while (std::getline(lines, line)) {
+    try {
+      json t = json::parse(line);
+      if (!t["score"].is_null()) trials.push_back(std::move(t));
+    } catch (const json::exception&) {
+      break;  // a torn last line
+    }
+  }
+  if (trials.empty()) throw InputError(fmt::format("{}: no finished trial to plot", dir.string()));
+  std::stable_sort(trials.begin(), trials.end(),
+                   [](const json& a, const json& b) { return a["score"].get<double>() > b["score"].get<double>(); });
+  const json& dims = rounds.at(0).at("space");
+  std::string blocks, plots;
+  std::size_t k = 0;
+  for (const auto& [path, d] : dims.items()) {
+    std::string data;
+    for (const auto& t : trials) {
+      data += fmt::format("{} {}\n", t["values"][path]["number"].get<double>(), t["score"].get<double>());
+    }
+    blocks += fmt::format("$s{} << EOD\n{}EOD\n", k, data);
+    plots += fmt::format(
+        "set xlabel {}\n{}\nunset key\nplot $s{} using 1:2 with points pt 7 ps 0.6 lc 1\n", quote(path),
+        d.at("type") == "log_uniform" ? "set logscale x\nset format x '1e%L'" : "unset logscale x\nset format x '% g'",
+        k);
+    ++k;
+  }
+  plots += "unset logscale x\nset format x '% g'\nset xlabel 'epoch'\nset key bottom right\nplot ";
+  for (std::size_t i = 0; i < trials.size() && i < 5; ++i) {
+    std::string data;
+    std::size_t e = 0;
+    for (const auto& s : trials[i]["scores"]) data += fmt::format("{} {}\n", ++e, s.get<double>());
+    blocks += fmt::format("$c{} << EOD\n{}EOD\n", i, data);
+    plots += fmt::format("{}$c{} using 1:2 with lines lw 1.5 title 'trial {}'", i ? ", " : "", i,
+                         trials[i]["trial"].get<long>());
+  }
+  return blocks +
+         fmt::format("set multiplot layout 1,{} title {}\nset grid\nset ylabel 'score (validation)'\n", k + 1,
+                     quote(title)) +
+         plots + "\nunset multiplot\n";
+}
+
+void draw(const std::string& body, const std::string& terminal, const fs::path& target, std::ostream& out,
+          const std::string& what) {
+  const fs::path tmp = target.string() + ".tmp";
+  const std::string script = fmt::format("set terminal {}\nset output {}\n", terminal, quote(tmp.string())) + body;
+  FILE* gp = ::popen("gnuplot 2>&1", "w");
+  if (gp == nullptr) throw Error("cannot start gnuplot");
+  std::fwrite(script.data(), 1, script.size(), gp);
+  const int status = ::pclose(gp);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !fs::exists(tmp)) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+      throw Error("gnuplot is not installed: apt-get install gnuplot-nox");
+    }
+    throw Error(fmt::format("gnuplot failed to draw {}", target.string()));
+  }
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec) throw Error(fmt::format("{}: cannot write: {}", target.string(), ec.message()));
+  out << fmt::format("wrote {} ({})", target.string(), what) << std::endl;
 }
 
 }  // namespace
@@ -101,47 +194,24 @@ void run_plot(const PlotRequest& req, std::ostream& out) {
   } else {
     throw InputError(fmt::format("--out {}: the image must end in .png or .svg", req.out.string()));
   }
+  for (const auto& run : req.runs) {
+    if (!fs::is_directory(run)) throw InputError(fmt::format("{}: not a run folder", run.string()));
+  }
+  const std::string title = fmt::format("set title {}\n", quote(req.title));
+  if (req.runs.size() == 1 && fs::exists(req.runs[0] / "journal.jsonl")) {
+    draw(search_script(req.runs[0], req.title), terminal, req.out, out, "a search");
+    return;
+  }
   std::vector<Series> series;
   int color = 0;
   for (const auto& run : req.runs) {
-    if (!fs::is_directory(run)) throw InputError(fmt::format("{}: not a run folder", run.string()));
     if (req.metric == "iterations") {
       series.push_back(iteration_series(run, color++));
     } else {
       for (auto& s : epoch_series(run, color++, req.metric)) series.push_back(std::move(s));
     }
   }
-
-  const fs::path tmp = req.out.string() + ".tmp";
-  std::string script =
-      fmt::format("set terminal {}\nset output {}\nset grid\nset key outside right\n", terminal, quote(tmp.string()));
-  script += fmt::format("set title {}\n", quote(req.title));
-  script += req.metric == "iterations" ? "set xlabel 'step'\nset ylabel 'training loss (batch)'\n"
-                                       : fmt::format("set xlabel 'epoch'\nset ylabel '{}'\n", req.metric);
-  for (std::size_t i = 0; i < series.size(); ++i) script += fmt::format("$d{} << EOD\n{}EOD\n", i, series[i].data);
-  script += "plot ";
-  for (std::size_t i = 0; i < series.size(); ++i) {
-    script += fmt::format("{}$d{} using 1:2 with lines lw 1.5 dt {} lc {} title {}", i ? ", " : "", i, series[i].dash,
-                          series[i].color + 1, quote(series[i].name));
-  }
-  script += "\n";
-
-  FILE* gp = ::popen("gnuplot 2>&1", "w");
-  if (gp == nullptr) throw Error("cannot start gnuplot");
-  std::fwrite(script.data(), 1, script.size(), gp);
-  const int status = ::pclose(gp);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !fs::exists(tmp)) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-      throw Error("gnuplot is not installed: apt-get install gnuplot-nox");
-    }
-    throw Error(fmt::format("gnuplot failed to draw {}", req.out.string()));
-  }
-  std::error_code ec;
-  fs::rename(tmp, req.out, ec);
-  if (ec) throw Error(fmt::format("{}: cannot write: {}", req.out.string(), ec.message()));
-  out << fmt::format("wrote {} ({} curves)", req.out.string(), series.size()) << std::endl;
+  draw(title + curves_script(series, req.metric), terminal, req.out, out, fmt::format("{} curves", series.size()));
 }
 
 }  // namespace lamina

@@ -26,9 +26,10 @@ std::int64_t count_correct(const Tensor& scores, std::span<const std::int32_t> l
 
 }  // namespace
 
-Trainer::Trainer(Model& model, const DataSplits& data)
+Trainer::Trainer(Model& model, const DataSplits& data, TrainerOptions options)
     : model_(model),
       data_(data),
+      options_(options),
       shuffle_rng_(model.train.seed, Rng::Stream::Shuffle),
       layer_rng_(model.train.seed, Rng::Stream::Layers) {
   for (std::size_t i = 0; i < model.network.size(); ++i) {
@@ -113,7 +114,10 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
         throw Diverged(fmt::format("training diverged at epoch {}, batch {}: the loss is {}", epoch, b + 1, loss));
       }
       loss_sum += static_cast<double>(loss) * static_cast<double>(end - begin);
-      if (observer) observer->on_batch(epoch, b + 1, batches, loss);
+      if (observer) {
+        observer->on_batch(epoch, b + 1, batches, loss);
+        if (observer->should_stop()) return history;
+      }
     }
     EpochMetrics m;
     m.epoch = epoch;
@@ -124,13 +128,16 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
     }
     m.penalty = penalty();
     if (!data_.validation.empty()) m.validation = evaluate(data_.validation);
-    m.test = evaluate(data_.test);
+    if (options_.evaluate_test) m.test = evaluate(data_.test);
     if (!std::isfinite(m.train.loss) || !std::isfinite(m.test.loss)) {
       throw Diverged(fmt::format("training diverged in epoch {}: the evaluation loss is not finite", epoch));
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history.push_back(m);
-    if (observer) observer->on_epoch(m);
+    if (observer) {
+      observer->on_epoch(m);
+      if (observer->should_stop()) return history;
+    }
   }
   return history;
 }

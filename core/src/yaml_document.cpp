@@ -143,6 +143,35 @@ ModelFile ModelFile::parse(const std::string& text, const std::string& name, std
   return mf;
 }
 
+ModelFile ModelFile::parse_section(const std::string& text, const std::string& name, const std::string& key) {
+  ModelFile doc = parse(text, name);
+  YAML::Node node = detail::lookup(doc.impl_->root, key);
+  if (!node.IsMap()) {
+    detail::fail_at(
+        *doc.impl_->source, key, node.IsDefined() ? node : doc.impl_->root,
+        fmt::format("expected a model (a mapping with layers, loss, optimizer...), found {}", detail::describe(node)));
+  }
+  doc.impl_->root.reset(node);
+  return doc;
+}
+
+ModelFile ModelFile::with(std::span<const std::string> overrides) const {
+  ModelFile mf;
+  mf.impl_ = std::make_shared<Impl>();
+  mf.impl_->file = impl_->file;
+  mf.impl_->root = YAML::Clone(impl_->root);
+  auto src = std::make_shared<Source>(*impl_->source);
+  for (const auto& o : overrides) apply_override(mf.impl_->root, o, *src);
+  mf.impl_->source = std::move(src);
+  return mf;
+}
+
+std::string ModelFile::text() const {
+  YAML::Emitter e;
+  e << impl_->root;
+  return std::string(e.c_str()) + "\n";
+}
+
 ModelFile ModelFile::load(const fs::path& file, std::span<const std::string> overrides) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) throw InputError(fmt::format("{}: is a directory, not a model file", file.string()));

@@ -50,6 +50,14 @@ class LAMINA_API ModelFile {
   // Parses YAML text; `name` stands for the file in messages.
   static ModelFile parse(const std::string& text, const std::string& name, std::span<const std::string> overrides = {});
 
+  // The model held at `key` of another YAML document (a search file's inline `model:`);
+  // error locations point into that document.
+  static ModelFile parse_section(const std::string& text, const std::string& name, const std::string& key);
+  // A copy of this model with more overrides applied (the tree is cloned; this one is unchanged).
+  ModelFile with(std::span<const std::string> overrides) const;
+  // The model as YAML text, overrides included (comments and defaults are not kept).
+  std::string text() const;
+
   const std::filesystem::path& file() const;
   std::string name() const;  // `name:` if given, else the file's stem
   const Impl& impl() const { return *impl_; }

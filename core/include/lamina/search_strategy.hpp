@@ -23,7 +23,7 @@ namespace lamina {
 
 struct Dimension {
   enum class Type { Uniform, LogUniform, IntUniform, Choice };
-  std::string path;                  // a dotted path into the model, "optimizer.lr"
+  std::string path;  // a dotted path into the model, "optimizer.lr"
   Type type = Type::Uniform;
   double lo = 0, hi = 0;             // numeric types: the range (LogUniform: lo > 0)
   std::vector<std::string> choices;  // Choice: the values, as YAML text
@@ -47,7 +47,7 @@ struct TrialReport {
   std::vector<Value> values;   // one per dimension
   std::vector<double> scores;  // per finished epoch, higher is better
   bool finished = false;
-  std::string status;          // ok | pruned | diverged | failed, once finished
+  std::string status;  // ok | pruned | diverged | failed, once finished
 };
 
 // Successive halving at rungs of epochs: at epochs min_epochs * reduction^k a trial continues
@@ -67,8 +67,7 @@ class LAMINA_API SearchStrategy {
   // `earlier` holds the trials with a smaller id, each with the scores it reached (a trial
   // reaching the same epoch later never changes an earlier decision: the search is the same
   // for any number of workers).
-  virtual bool should_stop(const TrialReport& trial, std::span<const TrialReport> earlier,
-                           const PruningRule& rule) = 0;
+  virtual bool should_stop(const TrialReport& trial, std::span<const TrialReport> earlier, const PruningRule& rule) = 0;
   // `finished` holds the round's trials; keep is the top fraction whose span becomes the range.
   virtual SearchSpace narrow(const SearchSpace& space, std::span<const TrialReport> finished, double keep) = 0;
 };

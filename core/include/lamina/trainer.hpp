@@ -36,6 +36,12 @@ class TrainObserver {
   virtual ~TrainObserver() = default;
   virtual void on_batch(std::int64_t /*epoch*/, std::int64_t /*batch*/, std::int64_t /*batches*/, float /*loss*/) {}
   virtual void on_epoch(const EpochMetrics& /*m*/) {}
+  // Asked after every batch and every epoch: true ends run() early, returning the epochs done.
+  virtual bool should_stop() { return false; }
+};
+
+struct TrainerOptions {
+  bool evaluate_test = true;  // a search never looks at the test set: it skips the pass
 };
 
 // Thrown when the loss stops being a finite number.
@@ -47,7 +53,7 @@ class LAMINA_API Diverged : public Error {
 
 class LAMINA_API Trainer {
  public:
-  Trainer(Model& model, const DataSplits& data);
+  Trainer(Model& model, const DataSplits& data, TrainerOptions options = {});
 
   std::vector<EpochMetrics> run(TrainObserver* observer = nullptr);
   Evaluation evaluate(const DataView& view);
@@ -58,6 +64,7 @@ class LAMINA_API Trainer {
 
   Model& model_;
   const DataSplits& data_;
+  TrainerOptions options_;
   std::vector<Param*> params_;
   std::vector<const Regularizer*> param_regularizer_;  // per entry of params_
   Rng shuffle_rng_;

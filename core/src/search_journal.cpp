@@ -1,0 +1,88 @@
+#include "search_journal.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "lamina/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace lamina::detail {
+
+Journal::Journal(const fs::path& file, const std::string& fingerprint) : file_(file) {
+  std::string text;
+  {
+    std::ifstream in(file, std::ios::binary);
+    if (in) {
+      std::ostringstream s;
+      s << in.rdbuf();
+      text = s.str();
+    }
+  }
+  // Only complete lines count: whatever follows the last newline is a torn write.
+  const auto end = text.rfind('\n');
+  const std::size_t complete = end == std::string::npos ? 0 : end + 1;
+  std::istringstream lines(text.substr(0, complete));
+  std::string line;
+  std::int64_t n = 0;
+  while (std::getline(lines, line)) {
+    ++n;
+    nlohmann::ordered_json j;
+    try {
+      j = nlohmann::ordered_json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(fmt::format("{}:{}: not a journal line: {}", file.string(), n, e.what()));
+    }
+    if (n == 1) {
+      if (!j.contains("lamina_search") || j.value("fingerprint", "") != fingerprint) {
+        throw InputError(
+            fmt::format("{}: this journal belongs to another search (the search file, its base model or "
+                        "its budget changed); use another --out folder or remove it",
+                        file.string()));
+      }
+      continue;
+    }
+    if (!j.contains("trial") || !j["trial"].is_number_integer()) {
+      throw InputError(fmt::format("{}:{}: a journal line without a trial number", file.string(), n));
+    }
+    finished_[j["trial"].get<std::int64_t>()] = j;
+  }
+
+  fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw InputError(fmt::format("{}: cannot write the journal: {}", file.string(), std::strerror(errno)));
+  if (::ftruncate(fd_, static_cast<off_t>(complete)) != 0 || ::lseek(fd_, 0, SEEK_END) < 0) {
+    throw Error(fmt::format("{}: cannot repair the journal: {}", file.string(), std::strerror(errno)));
+  }
+  if (complete == 0) {
+    nlohmann::ordered_json header;
+    header["lamina_search"] = 1;
+    header["fingerprint"] = fingerprint;
+    append(header);
+  }
+}
+
+Journal::~Journal() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Journal::append(const nlohmann::ordered_json& trial) {
+  const std::string line = trial.dump() + "\n";
+  std::lock_guard lock(mu_);
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t w = ::write(fd_, line.data() + done, line.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) throw Error(fmt::format("{}: cannot append: {}", file_.string(), std::strerror(errno)));
+    done += static_cast<std::size_t>(w);
+  }
+  if (::fsync(fd_) != 0) throw Error(fmt::format("{}: cannot sync: {}", file_.string(), std::strerror(errno)));
+  if (trial.contains("trial")) finished_[trial["trial"].get<std::int64_t>()] = trial;
+}
+
+}  // namespace lamina::detail

@@ -1,0 +1,34 @@
+// The search journal: journal.jsonl, one JSON object per line. The first line identifies the
+// search (its fingerprint); each further line is one finished trial. Lines are appended with
+// write + fsync, so a killed search leaves every finished trial readable; a torn last line
+// (the kill hit mid-write) is dropped on resume and the file is cut back to its last newline.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace lamina::detail {
+
+class Journal {
+ public:
+  // Opens (creating if needed) the journal; throws InputError if it belongs to another search
+  // or a complete line is not valid.
+  Journal(const std::filesystem::path& file, const std::string& fingerprint);
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  const std::map<std::int64_t, nlohmann::ordered_json>& finished() const { return finished_; }
+  void append(const nlohmann::ordered_json& trial);  // thread-safe
+
+ private:
+  std::filesystem::path file_;
+  int fd_ = -1;
+  std::mutex mu_;
+  std::map<std::int64_t, nlohmann::ordered_json> finished_;
+};
+
+}  // namespace lamina::detail

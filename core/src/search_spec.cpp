@@ -1,0 +1,263 @@
+#include "search_spec.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "config_impl.hpp"
+#include "lamina/error.hpp"
+#include "model_impl.hpp"
+#include "suggest.hpp"
+
+namespace fs = std::filesystem;
+
+namespace lamina::detail {
+namespace {
+
+const std::vector<std::string> kKeys{"model",   "space",  "trials", "epochs",  "seed",
+                                     "workers", "metric", "rounds", "pruning", "strategy"};
+
+const Schema& scalar_schema() {
+  static const Schema s{
+      Key::integer("trials", "trials per round").def(20).at_least(1).at_most(100000),
+      Key::integer("epochs", "epochs per trial (sets train.epochs)").def(5).at_least(1).at_most(100000),
+      Key::integer("seed", "seeds the proposals and each trial's training (with the trial number)").def(1).at_least(0),
+      Key::integer("workers", "trials run in parallel threads, one thread each").def(1).at_least(1).at_most(256),
+      Key::string("metric", "what ranks the trials, measured on the validation split")
+          .def("val_accuracy")
+          .one_of({"val_accuracy", "val_loss"}),
+  };
+  return s;
+}
+
+const Schema& rounds_schema() {
+  static const Schema s{
+      Key::integer("count", "rounds; each after the first samples from the narrowed ranges")
+          .def(1)
+          .at_least(1)
+          .at_most(100),
+      Key::number("keep", "fraction of a round's best trials whose span becomes the next round's range")
+          .def(0.25)
+          .above(0)
+          .at_most(1),
+  };
+  return s;
+}
+
+const Schema& pruning_schema() {
+  static const Schema s{
+      Key::string("type", "none, or asha: successive halving at rungs of epochs").def("none").one_of({"none", "asha"}),
+      Key::integer("min_epochs", "the first rung; later rungs at min_epochs * reduction^k").def(1).at_least(1),
+      Key::integer("reduction", "keep the top 1/reduction at each rung").def(3).at_least(2).at_most(100),
+  };
+  return s;
+}
+
+std::string read_text(const fs::path& file) {
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) throw InputError(fmt::format("{}: no such search file", file.string()));
+  if (fs::file_size(file, ec) > (16u << 20))
+    throw InputError(fmt::format("{}: too large for a search file", file.string()));
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open search file", file.string()));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::optional<double> number(const YAML::Node& n) {
+  if (!n.IsScalar()) return std::nullopt;
+  double v = 0;
+  const std::string& s = n.Scalar();
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+Dimension parse_dimension(const Source& src, const std::string& path, const YAML::Node& spec) {
+  const std::string where = "space." + path;
+  if (!spec.IsMap() || spec.size() != 1) {
+    fail_at(src, where, spec,
+            fmt::format("expected one of {{uniform: [lo, hi]}}, {{log_uniform: [lo, hi]}}, {{int_uniform: [lo, hi]}}, "
+                        "{{choice: [a, b, ...]}}, found {}",
+                        describe(spec)));
+  }
+  const auto kv = *spec.begin();
+  const std::string kind = kv.first.Scalar();
+  const YAML::Node& args = kv.second;
+  Dimension d;
+  d.path = path;
+  if (kind == "choice") {
+    d.type = Dimension::Type::Choice;
+    if (!args.IsSequence() || args.size() == 0) {
+      fail_at(src, where, args, fmt::format("expected a non-empty list of values, found {}", describe(args)));
+    }
+    for (const auto& c : args) {
+      YAML::Emitter e;
+      e << YAML::Flow << c;
+      d.choices.emplace_back(e.c_str());
+    }
+    return d;
+  }
+  const std::vector<std::string> kinds{"uniform", "log_uniform", "int_uniform", "choice"};
+  if (kind == "uniform") {
+    d.type = Dimension::Type::Uniform;
+  } else if (kind == "log_uniform") {
+    d.type = Dimension::Type::LogUniform;
+  } else if (kind == "int_uniform") {
+    d.type = Dimension::Type::IntUniform;
+  } else {
+    fail_at(src, where, kv.first,
+            fmt::format("unknown distribution '{}'{}; use one of: {}", kind, did_you_mean(kind, kinds), join(kinds)));
+  }
+  double lo = 0, hi = 0;
+  bool ok = args.IsSequence() && args.size() == 2;
+  if (ok) {
+    const auto a = number(args[0]), b = number(args[1]);
+    ok = a.has_value() && b.has_value();
+    lo = a.value_or(0);
+    hi = b.value_or(0);
+  }
+  if (!ok) fail_at(src, where, args, fmt::format("expected [lo, hi], two numbers, found {}", describe(args)));
+  if (!(lo < hi)) fail_at(src, where, args, fmt::format("lo must be below hi, found [{}, {}]", lo, hi));
+  if (d.type == Dimension::Type::LogUniform && lo <= 0) {
+    fail_at(src, where, args, fmt::format("a log range must be above zero, found [{}, {}]", lo, hi));
+  }
+  if (d.type == Dimension::Type::IntUniform && (std::floor(lo) != lo || std::floor(hi) != hi)) {
+    fail_at(src, where, args, fmt::format("int_uniform needs integer bounds, found [{}, {}]", lo, hi));
+  }
+  d.lo = lo;
+  d.hi = hi;
+  return d;
+}
+
+std::string probe_text(const Dimension& d, double v) {
+  if (d.type == Dimension::Type::IntUniform) return std::to_string(static_cast<long long>(v));
+  return fmt::format("{}", v);
+}
+
+}  // namespace
+
+SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
+  const std::string text = read_text(file);
+  SearchSpec spec;
+  spec.file = file;
+  spec.name = file.stem().string();
+  // The whole file goes through the model reader once for its YAML checks (syntax, duplicate
+  // keys, alias bombs), then the search's own keys are read here.
+  ModelFile doc = ModelFile::parse(text, file.string());
+  const YAML::Node root = doc.impl().root;
+  const Source& src = *doc.impl().source;
+
+  YAML::Node scalars(YAML::NodeType::Map);
+  for (const auto& kv : root) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+      throw InputError(fmt::format("{}: unknown key '{}'{}; a search file has: {}", location(src, key, kv.first), key,
+                                   did_you_mean(key, kKeys), join(kKeys)));
+    }
+    if (find_key(scalar_schema(), key)) scalars[key] = kv.second;
+  }
+  Config cfg = bind(unbound(scalars, doc.impl().source, "", &registry), scalar_schema(), "", {}, "the search");
+  spec.trials = cfg.get<std::int64_t>("trials");
+  spec.epochs = cfg.get<std::int64_t>("epochs");
+  spec.seed = static_cast<std::uint64_t>(cfg.get<std::int64_t>("seed"));
+  spec.workers = cfg.get<std::int64_t>("workers");
+  spec.metric = cfg.get<std::string>("metric");
+
+  YAML::Node rounds = lookup(root, "rounds");
+  if (rounds.IsScalar()) {
+    YAML::Node m(YAML::NodeType::Map);
+    m["count"] = rounds;
+    rounds.reset(m);
+  }
+  Config rc = bind(
+      unbound(rounds.IsDefined() ? rounds : YAML::Node(YAML::NodeType::Map), doc.impl().source, "rounds", &registry),
+      rounds_schema(), "", {}, "rounds");
+  spec.rounds = rc.get<std::int64_t>("count");
+  spec.keep = rc.get<double>("keep");
+
+  YAML::Node pruning = lookup(root, "pruning");
+  if (pruning.IsScalar()) {
+    YAML::Node m(YAML::NodeType::Map);
+    m["type"] = pruning;
+    pruning.reset(m);
+  }
+  Config pc = bind(
+      unbound(pruning.IsDefined() ? pruning : YAML::Node(YAML::NodeType::Map), doc.impl().source, "pruning", &registry),
+      pruning_schema(), "", {}, "pruning");
+  spec.pruning.enabled = pc.get<std::string>("type") == "asha";
+  spec.pruning.min_epochs = pc.get<std::int64_t>("min_epochs");
+  spec.pruning.reduction = pc.get<std::int64_t>("reduction");
+
+  YAML::Node strategy = lookup(root, "strategy");
+  if (!strategy.IsDefined()) strategy.reset(YAML::Node("random_search"));
+  spec.strategy = registry.create<SearchStrategy>(unbound(strategy, doc.impl().source, "strategy", &registry));
+  YAML::Emitter se;
+  se << YAML::Flow << strategy;
+  spec.strategy_yaml = se.c_str();
+
+  // The base model: a path relative to the search file, or a mapping written inline.
+  YAML::Node model = lookup(root, "model");
+  if (!model.IsDefined()) fail_at(src, "", root, "the search has no `model:` (a model file's path, or a model inline)");
+  if (model.IsScalar()) {
+    spec.base = ModelFile::load(model.Scalar().starts_with("/") ? fs::path(model.Scalar())
+                                                                : file.parent_path() / model.Scalar());
+  } else {
+    spec.base = ModelFile::parse_section(text, file.string(), "model");
+  }
+  Model probe = build_model(spec.base, registry);
+  if (probe.data.validation_split <= 0) {
+    fail_at(src, "model", model,
+            "the base model has no validation split: set data.validation_split (e.g. 0.2); trials are scored on "
+            "validation data, never on the test set");
+  }
+
+  YAML::Node space = lookup(root, "space");
+  if (!space.IsMap() || space.size() == 0) {
+    fail_at(src, "space", space.IsDefined() ? space : root,
+            "the search needs a `space:` mapping of model paths to distributions, e.g. optimizer.lr: "
+            "{log_uniform: [1.0e-6, 1.0e-2]}");
+  }
+  for (const auto& kv : space) {
+    const std::string path = kv.first.Scalar();
+    if (path.starts_with("data.") || path == "data" || path == "train.epochs" || path == "train.seed") {
+      fail_at(src, "space." + path, kv.first,
+              "the search sets train.epochs and train.seed itself and loads the data once; it cannot vary this path");
+    }
+    Dimension d = parse_dimension(src, path, kv.second);
+    spec.dim_where.push_back(location(src, "space." + path, kv.first));
+    // Every candidate edge must fit the model before any training starts: an unknown path, a
+    // value its type refuses (a learning rate <= 0, a choice of the wrong type) fails here.
+    std::vector<std::string> candidates = d.choices;
+    if (d.type != Dimension::Type::Choice) candidates = {probe_text(d, d.lo), probe_text(d, d.hi)};
+    for (const auto& c : candidates) {
+      try {
+        const std::vector<std::string> set{path + "=" + c};
+        build_model(spec.base.with(set), registry);
+      } catch (const InputError& e) {
+        std::string why = e.what();
+        const std::string flag = "--set " + path + "=" + c + ": ";
+        if (why.starts_with(flag)) why = why.substr(flag.size());
+        throw InputError(fmt::format("{}: space.{}: the value {} does not fit the model: {}",
+                                     location(src, "space." + path, kv.first), path, c, why));
+      }
+    }
+    spec.space.dims.push_back(std::move(d));
+  }
+
+  spec.fingerprint =
+      fmt::format("trials={} epochs={} seed={} metric={} rounds={} keep={} pruning={}/{}/{} strategy={}\n", spec.trials,
+                  spec.epochs, spec.seed, spec.metric, spec.rounds, spec.keep, spec.pruning.enabled,
+                  spec.pruning.min_epochs, spec.pruning.reduction, spec.strategy_yaml);
+  for (const auto& d : spec.space.dims) {
+    spec.fingerprint += fmt::format("{} {} {} {} {}\n", d.path, static_cast<int>(d.type), d.lo, d.hi, join(d.choices));
+  }
+  spec.fingerprint += spec.base.text();
+  return spec;
+}
+
+}  // namespace lamina::detail

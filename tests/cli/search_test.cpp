@@ -1,0 +1,237 @@
+// `lamina search` end to end on a slice of Fashion-MNIST: identical results for any worker
+// count, resuming after SIGKILL, pruning, narrowing, and bad search files.
+#define BOOST_TEST_MODULE cli_search
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "test_support.hpp"
+
+using namespace lamina::test;
+
+namespace {
+
+const std::string kModel =
+    "model:\n"
+    "  data: {source: fashion-mnist, train_limit: 300, test_limit: 100, validation_split: 0.2}\n"
+    "  layers:\n"
+    "    - {type: affine, units: 30}\n"
+    "    - {type: relu}\n"
+    "    - {type: affine, units: 10}\n"
+    "  loss: softmax_cross_entropy\n"
+    "  regularizer: {type: l2, lambda: 1.0e-6}\n"
+    "  optimizer: {type: sgd, lr: 0.01}\n"
+    "  train: {batch_size: 50}\n"
+    "space:\n"
+    "  optimizer.lr: {log_uniform: [1.0e-4, 1.0]}\n"
+    "  regularizer.lambda: {log_uniform: [1.0e-8, 1.0e-2]}\n";
+
+std::string search_file(const TempDir& dir, const std::string& extra, const std::string& name = "s.yaml") {
+  write_file(dir / name, kModel + extra);
+  return (dir / name).string();
+}
+
+// The journal's trial lines without their timings, by trial number.
+std::map<long, nlohmann::json> journal(const fs::path& dir) {
+  std::map<long, nlohmann::json> out;
+  std::istringstream lines(read_file(dir / "journal.jsonl"));
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    j.erase("seconds");
+    BOOST_TEST_REQUIRE(out.count(j["trial"].get<long>()) == 0u, "trial run twice: " << line);
+    out[j["trial"].get<long>()] = j;
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(one_or_two_workers_give_the_same_search) {
+  TempDir dir;
+  const auto s =
+      search_file(dir, "trials: 8\nepochs: 6\nseed: 3\npruning: {type: asha, min_epochs: 2, reduction: 2}\n");
+  const auto a = run_lamina("search " + s + " --workers 1 --no-progress --out " + (dir / "w1").string());
+  const auto b = run_lamina("search " + s + " --workers 2 --no-progress --out " + (dir / "w2").string());
+  BOOST_TEST_REQUIRE(a.status == 0, a.output);
+  BOOST_TEST_REQUIRE(b.status == 0, b.output);
+  BOOST_TEST(journal(dir / "w1") == journal(dir / "w2"));
+  BOOST_TEST(read_file(dir / "w1" / "results.csv") == read_file(dir / "w2" / "results.csv"));
+  BOOST_TEST(journal(dir / "w1").size() == 8u);
+  // The text's table and a runnable best model.
+  BOOST_TEST(a.output.find("Best-1 (val acc ") != std::string::npos);
+  BOOST_TEST(a.output.find(" | optimizer.lr ") != std::string::npos);
+  const auto best = run_lamina("train " + (dir / "w1" / "best.yaml").string() + " --epochs 1 --no-progress --out " +
+                               (dir / "best-run").string());
+  BOOST_TEST(best.status == 0, best.output);
+}
+
+BOOST_AUTO_TEST_CASE(pruning_stops_the_worst_trials_at_rungs) {
+  TempDir dir;
+  const auto s =
+      search_file(dir, "trials: 9\nepochs: 8\nseed: 5\npruning: {type: asha, min_epochs: 2, reduction: 3}\n");
+  const auto r = run_lamina("search " + s + " --no-progress --out " + (dir / "out").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  int pruned = 0;
+  for (const auto& [id, t] : journal(dir / "out")) {
+    const auto epochs = t["scores"].size();
+    if (t["status"] == "pruned") {
+      ++pruned;
+      BOOST_TEST((epochs == 2u || epochs == 6u), "pruned off a rung: " << t.dump());
+    } else if (t["status"] == "ok") {
+      BOOST_TEST(epochs == 8u);
+    }
+  }
+  BOOST_TEST(pruned >= 3);
+}
+
+BOOST_AUTO_TEST_CASE(narrowing_rounds_sample_inside_the_top_span) {
+  TempDir dir;
+  const auto s = search_file(dir, "trials: 6\nepochs: 2\nrounds: {count: 2, keep: 0.5}\n");
+  const auto r = run_lamina("search " + s + " --no-progress --out " + (dir / "out").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  BOOST_TEST(r.output.find("round 2: optimizer.lr [") != std::string::npos);
+  const auto rounds = nlohmann::json::parse(read_file(dir / "out" / "rounds.json"));
+  const auto range = rounds[1]["space"]["optimizer.lr"]["range"];
+  const auto j = journal(dir / "out");
+  BOOST_TEST(j.size() == 12u);
+  for (const auto& [id, t] : j) {
+    if (t["round"] != 1) continue;
+    const double lr = t["values"]["optimizer.lr"]["number"].get<double>();
+    BOOST_TEST((lr >= range[0].get<double>() && lr <= range[1].get<double>()));
+  }
+  BOOST_TEST(range[1].get<double>() - range[0].get<double>() < 1.0 - 1e-4);
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_search_resumes_without_losing_or_rerunning_a_trial) {
+  TempDir dir;
+  const auto s = search_file(dir, "trials: 24\nepochs: 6\nworkers: 2\n");
+  const auto whole = run_lamina("search " + s + " --no-progress --out " + (dir / "whole").string());
+  BOOST_TEST_REQUIRE(whole.status == 0, whole.output);
+
+  const fs::path out = dir / "killed";
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::cout.flush();
+    std::fflush(nullptr);  // or the child would print the parent's buffered output again
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const std::string o = out.string();
+      ::freopen("/dev/null", "w", stdout);
+      ::execl(kLamina.c_str(), "lamina", "search", s.c_str(), "--no-progress", "--out", o.c_str(), nullptr);
+      ::_exit(127);
+    }
+    // Kill it once a few trials (a different number each time) are in the journal.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (fs::exists(out / "journal.jsonl") && count_lines(read_file(out / "journal.jsonl")) >= 3u + 5u * attempt)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+  const auto before = journal(out).size();
+  BOOST_TEST(before < 24u, "the search finished before it could be killed");
+  const auto resumed = run_lamina("search " + s + " --no-progress --out " + out.string());
+  BOOST_TEST_REQUIRE(resumed.status == 0, resumed.output);
+  BOOST_TEST(resumed.output.find("resuming with ") != std::string::npos);
+  BOOST_TEST(journal(out) == journal(dir / "whole"));
+  BOOST_TEST(read_file(out / "results.csv") == read_file(dir / "whole" / "results.csv"));
+}
+
+BOOST_AUTO_TEST_CASE(a_torn_last_line_is_dropped_and_a_changed_search_refused) {
+  TempDir dir;
+  const auto s = search_file(dir, "trials: 3\nepochs: 1\n");
+  BOOST_TEST_REQUIRE(run_lamina("search " + s + " --no-progress --out " + (dir / "o").string()).status == 0);
+  const std::string full = read_file(dir / "o" / "journal.jsonl");
+  write_file(dir / "o" / "journal.jsonl", full.substr(0, full.size() - 20));  // tear the last line
+  const auto r = run_lamina("search " + s + " --no-progress --out " + (dir / "o").string());
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(r.output.find("resuming with 2 finished trials") != std::string::npos, r.output);
+  BOOST_TEST(journal(dir / "o").size() == 3u);  // the torn trial was rerun, once
+  const auto changed = search_file(dir, "trials: 3\nepochs: 2\n");
+  const auto c = run_lamina("search " + changed + " --no-progress --out " + (dir / "o").string());
+  BOOST_TEST(c.status == 2);
+  BOOST_TEST(c.output.find("journal.jsonl: this journal belongs to another search") != std::string::npos, c.output);
+}
+
+BOOST_AUTO_TEST_CASE(bad_search_files_name_the_line) {
+  TempDir dir;
+  auto error_of = [&](const std::string& text) {
+    write_file(dir / "bad.yaml", text);
+    const auto r = run_lamina("search " + (dir / "bad.yaml").string() + " --no-progress --out " + (dir / "o").string());
+    BOOST_TEST(r.status == 2, r.output);
+    BOOST_TEST(!fs::exists(dir / "o"), "a search folder was left behind");
+    return r.output;
+  };
+  const std::string head = kModel.substr(0, kModel.find("space:"));
+  BOOST_TEST(error_of(head + "space:\n  optimizer.rate: {uniform: [0.1, 0.2]}\n")
+                 .find("bad.yaml:12:3: space.optimizer.rate: the value 0.1 does not fit the model") !=
+             std::string::npos);
+  BOOST_TEST(error_of(head + "space:\n  optimizer.lr: {uniform: [0.2, 0.1]}\n")
+                 .find("bad.yaml:12:27: space.optimizer.lr: lo must be below hi, found [0.2, 0.1]") !=
+             std::string::npos);
+  BOOST_TEST(error_of(head + "space:\n  optimizer.lr: {log_uniform: [0, 0.1]}\n")
+                 .find("space.optimizer.lr: a log range must be above zero") != std::string::npos);
+  BOOST_TEST(error_of(head + "space:\n  layers.0.units: {choice: [10, many]}\n")
+                 .find("space.layers.0.units: the value many does not fit the model") != std::string::npos);
+  BOOST_TEST(error_of(head + "space:\n  optimizer.lr: {gaussian: [0, 1]}\n").find("unknown distribution 'gaussian'") !=
+             std::string::npos);
+  BOOST_TEST(error_of(kModel + "trails: 5\n").find("unknown key 'trails' (did you mean 'trials'?)") !=
+             std::string::npos);
+  BOOST_TEST(error_of(kModel + "workers: 0\n").find("workers: expected an integer in [1, 256], found '0'") !=
+             std::string::npos);
+  std::string no_val = kModel;
+  no_val.replace(no_val.find(", validation_split: 0.2"), 22, "");
+  BOOST_TEST(error_of(no_val).find("the base model has no validation split") != std::string::npos);
+  BOOST_TEST(error_of(head + "space:\n  data.train_limit: {int_uniform: [10, 20]}\n").find("cannot vary this path") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(plot_draws_a_search) {
+  TempDir dir;
+  const auto s = search_file(dir, "trials: 4\nepochs: 2\n");
+  BOOST_TEST_REQUIRE(run_lamina("search " + s + " --no-progress --out " + (dir / "o").string()).status == 0);
+  const auto r = run_lamina("plot " + (dir / "o").string() + " --out " + (dir / "s.png").string());
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(read_file(dir / "s.png").substr(1, 3) == "PNG");
+}
+
+BOOST_AUTO_TEST_CASE(ctrl_c_stops_cleanly_and_the_search_resumes) {
+  TempDir dir;
+  const auto s = search_file(dir, "trials: 40\nepochs: 6\n");
+  const fs::path out = dir / "o";
+  const fs::path log = dir / "log";
+  std::cout.flush();
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::freopen(log.c_str(), "w", stdout);
+    ::execl(kLamina.c_str(), "lamina", "search", s.c_str(), "--no-progress", "--out", out.c_str(), nullptr);
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         !(fs::exists(out / "journal.jsonl") && count_lines(read_file(out / "journal.jsonl")) >= 4u)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 130);
+  BOOST_TEST(read_file(log).find("interrupted: ") != std::string::npos, read_file(log));
+  BOOST_TEST(!fs::exists(out / "results.csv"));
+  const auto r = run_lamina("search " + s + " --no-progress --out " + out.string());
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(journal(out).size() == 40u);
+}
