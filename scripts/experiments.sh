@@ -93,5 +93,18 @@ for init in std-0.01 xavier he; do
 done
 "$lamina" plot "$out"/init-{std-0.01,xavier,he} --metric iterations --out "$out/plots/init.png" \
   --title "initialization: batch loss every 10 steps" > /dev/null
+
 echo
+echo "## Hyperparameter search (500 samples, 20% validation, 100 trials of 50 epochs)"
+echo
+for v in search-text search-text-narrow search-text-asha; do
+  [[ -f $out/$v/summary.json ]] || "$lamina" search "models/$v.yaml" --out "$out/$v" --no-progress > "$out/$v.log"
+  echo "### $v"
+  echo
+  echo '```'
+  sed -n '/finished trials ranked/,$p' "$out/$v.log"
+  echo '```'
+  echo
+done
+"$lamina" plot "$out/search-text" --out "$out/plots/search.png" --title "search-text: 100 trials" > /dev/null
 echo "plots: $out/plots"

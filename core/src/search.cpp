@@ -328,6 +328,28 @@ void write_results(const fs::path& dir, const detail::SearchSpec& spec, const st
   }
   detail::write_file_atomic(dir / "rounds.json", rounds_json.dump(2) + "\n");
 
+  // Compute spent, in trial-epochs, and when the best score was first reached, in trial order
+  // (the order a serial search runs them): what pruning and narrowing are meant to save.
+  std::int64_t spent = 0, spent_at_best = 0, pruned = 0;
+  double best = -INFINITY;
+  for (const auto& r : rounds) {
+    for (const auto& [id, t] : r) {
+      spent += static_cast<std::int64_t>(t.scores.size());
+      pruned += t.status == "pruned";
+      if ((t.status == "ok" || t.status == "pruned") && !t.scores.empty() && t.scores.back() > best) {
+        best = t.scores.back();
+        spent_at_best = spent;
+      }
+    }
+  }
+  json summary;
+  summary["trials"] = static_cast<std::int64_t>(ranked.size());
+  summary["pruned"] = pruned;
+  summary["trial_epochs"] = spent;
+  summary["best_score"] = ranked.empty() ? json() : json(std::abs(best));
+  summary["trial_epochs_to_best"] = spent_at_best;
+  detail::write_file_atomic(dir / "summary.json", summary.dump(2) + "\n");
+
   const std::string metric_name = loss ? "val loss" : "val acc";
   out << fmt::format("\n{} finished trials ranked by {} (top {}):\n", ranked.size(), spec.metric,
                      std::min<std::size_t>(20, ranked.size()));
@@ -352,6 +374,8 @@ void write_results(const fs::path& dir, const detail::SearchSpec& spec, const st
     build_model(best, registry);  // the best model must itself be a valid model
     detail::write_file_atomic(dir / "best.yaml", "# The base model with the best trial's values (trial " +
                                                      std::to_string(ranked[0]->id) + ").\n" + best.text());
+    out << fmt::format("compute: {} trial-epochs ({} trials pruned); the best score was reached after {}\n", spent,
+                       pruned, spent_at_best);
     out << fmt::format("best model: {}\n", (dir / "best.yaml").string());
   }
   out.flush();
