@@ -235,3 +235,21 @@ BOOST_AUTO_TEST_CASE(ctrl_c_stops_cleanly_and_the_search_resumes) {
   BOOST_TEST(r.status == 0, r.output);
   BOOST_TEST(journal(out).size() == 40u);
 }
+
+BOOST_AUTO_TEST_CASE(a_diverging_trial_is_recorded_and_the_search_goes_on) {
+  TempDir dir;
+  std::string text = kModel;
+  text.replace(text.find("{log_uniform: [1.0e-4, 1.0]}"), 28, "{log_uniform: [1.0e-2, 1.0e+6]}");
+  write_file(dir / "s.yaml", text + "trials: 6\nepochs: 2\n");
+  const auto r = run_lamina("search " + (dir / "s.yaml").string() + " --no-progress --out " + (dir / "o").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  int diverged = 0, ok = 0;
+  for (const auto& [id, t] : journal(dir / "o")) {
+    diverged += t["status"] == "diverged";
+    ok += t["status"] == "ok";
+    if (t["status"] == "diverged") BOOST_TEST(t["score"].is_null());
+  }
+  BOOST_TEST(diverged > 0);
+  BOOST_TEST(ok > 0);
+  BOOST_TEST(count_lines(read_file(dir / "o" / "results.csv")) == 1u + static_cast<std::size_t>(ok));
+}
