@@ -1,8 +1,11 @@
-# lamina_add_plugin(NAME SOURCES file.cpp ...)
+# lamina_add_plugin(NAME SOURCES file.cpp ... [LIBRARIES lib ...] [OUTPUT_DIRECTORY dir])
 #
-# Builds one plugin: a shared library that links only lamina::core, exports nothing but the
-# plugin's info record (hidden visibility), lands in the folder the core scans, and installs
-# beside the core's own plugins.
+# Builds one plugin: a shared library that links only lamina::core (plus LIBRARIES), exports
+# nothing but the plugin's entry point (hidden visibility), is compiled the way the core was
+# (C++20; AddressSanitizer if the core has it, since the build fingerprint must match), lands
+# in LAMINA_PLUGIN_OUTPUT_DIR (a folder to name in LAMINA_PLUGIN_PATH or --plugin-dir) and
+# installs to LAMINA_PLUGIN_INSTALL_DIR. The same file serves Lamina's own build and, installed
+# under lib/cmake/Lamina, third-party plugins built with find_package(Lamina).
 function(lamina_add_plugin name)
   cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
   if(NOT ARG_SOURCES)
@@ -10,6 +13,11 @@ function(lamina_add_plugin name)
   endif()
   add_library(${name} MODULE ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE lamina::core ${ARG_LIBRARIES})
+  target_compile_features(${name} PRIVATE cxx_std_20)
+  if(LAMINA_SANITIZE)
+    target_compile_options(${name} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(${name} PRIVATE -fsanitize=address,undefined)
+  endif()
   if(NOT ARG_OUTPUT_DIRECTORY)
     set(ARG_OUTPUT_DIRECTORY ${LAMINA_PLUGIN_OUTPUT_DIR})
   endif()
