@@ -6,6 +6,7 @@
 #include <lamina/commands.hpp>
 #include <lamina/error.hpp>
 #include <lamina/search.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ and initializer is a plugin loaded at run time.
 commands:
   train MODEL.yaml        train a model, write a run folder, print test accuracy
   search SEARCH.yaml      run a hyperparameter search (resumable: rerun the same command)
+  check TYPE              check a layer, loss, regularizer, optimizer or initializer plugin
+                          (numerical gradients, modes, batch of one, determinism, save/reload)
   plugins                 list every type the loaded plugins provide
   plugins info TYPE       show a type's keys, their types, defaults and docs
   plot RUN_DIR... --out F draw the curves of one or several runs (PNG or SVG, with gnuplot)
@@ -80,6 +83,18 @@ po::options_description search_options() {
                                               "search folder (default runs/search-<file>; an existing one is resumed)")(
       "workers", po::value<int>(), "trials run in parallel (overrides the file's `workers`)")(
       "no-progress", "no live progress line, even on a terminal");
+  d.add(plugin_options());
+  return d;
+}
+
+po::options_description check_options() {
+  po::options_description d("lamina check TYPE [options]");
+  d.add_options()("help,h", "show this help")("set", po::value<std::vector<std::string>>()->composing(),
+                                              "a key of the type, e.g. --set units=3 (repeatable)")(
+      "input-shape", po::value<std::string>()->default_value("5"),
+      "per-sample input shape, e.g. 5 or 3,4 (layers); classes (losses); tensor shape (regularizers)")(
+      "batch", po::value<int>()->default_value(4), "batch size of the checks")(
+      "seed", po::value<long long>()->default_value(1), "seed of the inputs and the layer's streams");
   d.add(plugin_options());
   return d;
 }
@@ -187,6 +202,48 @@ int search(const std::vector<std::string>& args) {
   return result.interrupted ? 130 : 0;
 }
 
+int check(const std::vector<std::string>& args) {
+  const auto desc = check_options();
+  po::options_description all;
+  all.add(desc).add_options()("type", po::value<std::string>());
+  po::positional_options_description pos;
+  pos.add("type", 1);
+  const auto vm = parse(args, all, pos);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  if (!vm.count("type")) throw UsageError("lamina check: missing the type to check (lamina check TYPE)");
+  lamina::CheckRequest req;
+  req.type = vm["type"].as<std::string>();
+  if (vm.count("set")) req.overrides = vm["set"].as<std::vector<std::string>>();
+  std::vector<std::int64_t> dims;
+  std::stringstream ss(vm["input-shape"].as<std::string>());
+  for (std::string part; std::getline(ss, part, ',');) {
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != part.size() || v < 1 || v > 4096) {
+      throw UsageError(
+          "lamina check: --input-shape takes 1 to 3 sizes in [1, 4096] separated by commas, e.g. 5 or 3,4");
+    }
+    dims.push_back(v);
+  }
+  if (dims.empty() || dims.size() > 3)
+    throw UsageError("lamina check: --input-shape takes 1 to 3 sizes, e.g. 5 or 3,4");
+  req.input_shape = lamina::Shape::from(dims);
+  req.batch = vm["batch"].as<int>();
+  if (req.batch < 1 || req.batch > 4096) throw UsageError("lamina check: --batch must be between 1 and 4096");
+  if (vm["seed"].as<long long>() < 0) throw UsageError("lamina check: --seed must be >= 0");
+  req.seed = static_cast<std::uint64_t>(vm["seed"].as<long long>());
+  req.plugin_dirs = plugin_dirs(vm);
+  return lamina::run_check(req, std::cout) ? 0 : 1;
+}
+
 int plot(const std::vector<std::string>& args) {
   const auto desc = plot_options();
   po::options_description all;
@@ -216,6 +273,8 @@ int help(const std::vector<std::string>& args) {
     std::cout << train_options();
   } else if (args[0] == "plugins") {
     std::cout << plugins_options();
+  } else if (args[0] == "check") {
+    std::cout << check_options();
   } else if (args[0] == "search") {
     std::cout << search_options();
   } else if (args[0] == "plot") {
@@ -244,7 +303,8 @@ int dispatch(const std::vector<std::string>& argv) {
   if (cmd == "plugins") return plugins(rest);
   if (cmd == "plot") return plot(rest);
   if (cmd == "search") return search(rest);
-  throw UsageError("unknown command '" + cmd + "'; commands: train, search, plugins, plot, help");
+  if (cmd == "check") return check(rest);
+  throw UsageError("unknown command '" + cmd + "'; commands: train, search, check, plugins, plot, help");
 }
 
 }  // namespace

@@ -28,8 +28,9 @@ std::string location(const Source& source, const std::string& path, const YAML::
     return fmt::format("{}:{}:{}", source.file, node.Mark().line + 1, node.Mark().column + 1);
   }
   // A node without a mark was created by a flag that set a key below it.
+  const std::string below = path.empty() ? std::string() : path + ".";
   for (const auto& [p, flag] : source.overrides) {
-    if (p.starts_with(path + ".")) return flag;
+    if (p.starts_with(below)) return flag;
   }
   return source.file;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lamina/export.hpp"
+#include "lamina/tensor.hpp"
 #include "lamina/trainer.hpp"
 
 namespace lamina {
@@ -46,6 +47,17 @@ struct PlotRequest {
 // Draws per-epoch train/validation/test curves (or the per-step loss of iterations.csv) of
 // one or several runs with gnuplot. Throws InputError for a folder that is not a run.
 LAMINA_API void run_plot(const PlotRequest& request, std::ostream& out);
+
+struct CheckRequest {
+  std::string type;
+  std::vector<std::string> overrides;  // --set key=value, into the type's mapping
+  Shape input_shape{5};                // per-sample input (layers), classes (losses), tensor (regularizers)
+  std::int64_t batch = 4;
+  std::uint64_t seed = 1;
+  std::vector<std::filesystem::path> plugin_dirs;
+};
+// Conformance checks of one registered type; true when every check passed.
+LAMINA_API bool run_check(const CheckRequest& request, std::ostream& out);
 
 // Loads the plugins of the search path (see plugin_loader.hpp) into `registry`.
 LAMINA_API void load_plugins(class Registry& registry, const std::vector<std::filesystem::path>& plugin_dirs);
