@@ -21,6 +21,8 @@ and initializer is a plugin loaded at run time.
 
 commands:
   train MODEL.yaml        train a model, write a run folder, print test accuracy
+  train --resume RUN_DIR  continue an interrupted run from its last complete epoch
+  eval RUN_DIR...         rebuild trained models and report test accuracy (several: an ensemble)
   search SEARCH.yaml      run a hyperparameter search (resumable: rerun the same command)
   check TYPE              check a layer, loss, regularizer, optimizer or initializer plugin
                           (numerical gradients, modes, batch of one, determinism, save/reload)
@@ -65,7 +67,18 @@ po::options_description train_options() {
       "threads", po::value<int>(), "threads for the math (default: every core)")(
       "set", po::value<std::vector<std::string>>()->composing(),
       "override any key of the model file, e.g. --set layers.0.units=50 --set optimizer.lr=0.1 (repeatable)")(
-      "no-progress", "no live progress line, even on a terminal");
+      "no-progress", "no live progress line, even on a terminal")(
+      "resume", po::value<std::string>(), "continue this run folder from its last complete epoch (no MODEL.yaml)");
+  d.add(plugin_options());
+  return d;
+}
+
+po::options_description eval_options() {
+  po::options_description d("lamina eval RUN_DIR... [options]");
+  d.add_options()("help,h", "show this help")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override a key of the runs' model.yaml, e.g. --set data.test_limit=1000 (repeatable)")(
+      "threads", po::value<int>(), "threads for the math (default: every core)");
   d.add(plugin_options());
   return d;
 }
@@ -129,10 +142,16 @@ int train(const std::vector<std::string>& args) {
     std::cout << desc;
     return 0;
   }
-  if (!vm.count("model")) throw UsageError("lamina train: missing the model file (lamina train MODEL.yaml)");
-
   lamina::TrainRequest req;
-  req.model = vm["model"].as<std::string>();
+  if (vm.count("resume")) {
+    if (vm.count("model")) throw UsageError("lamina train: give a model file or --resume RUN_DIR, not both");
+    if (vm.count("out")) throw UsageError("lamina train: --resume continues in the run's own folder; drop --out");
+    req.resume = vm["resume"].as<std::string>();
+  } else if (!vm.count("model")) {
+    throw UsageError("lamina train: missing the model file (lamina train MODEL.yaml)");
+  } else {
+    req.model = vm["model"].as<std::string>();
+  }
   if (vm.count("set")) req.overrides = vm["set"].as<std::vector<std::string>>();
   if (vm.count("epochs")) {
     if (vm["epochs"].as<long long>() < 1) throw UsageError("lamina train: --epochs must be at least 1");
@@ -150,6 +169,30 @@ int train(const std::vector<std::string>& args) {
   req.progress = !vm.count("no-progress");
   req.plugin_dirs = plugin_dirs(vm);
   lamina::run_train(req, std::cout);
+  return 0;
+}
+
+int eval(const std::vector<std::string>& args) {
+  const auto desc = eval_options();
+  po::options_description all;
+  all.add(desc).add_options()("runs", po::value<std::vector<std::string>>());
+  po::positional_options_description pos;
+  pos.add("runs", -1);
+  const auto vm = parse(args, all, pos);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  if (!vm.count("runs")) throw UsageError("lamina eval: name at least one run folder (lamina eval RUN_DIR...)");
+  lamina::EvalRequest req;
+  for (const auto& r : vm["runs"].as<std::vector<std::string>>()) req.runs.emplace_back(r);
+  if (vm.count("set")) req.overrides = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("threads")) {
+    req.threads = vm["threads"].as<int>();
+    if (req.threads < 1 || req.threads > 1024) throw UsageError("lamina eval: --threads must be between 1 and 1024");
+  }
+  req.plugin_dirs = plugin_dirs(vm);
+  lamina::run_eval(req, std::cout, std::cerr);
   return 0;
 }
 
@@ -273,6 +316,8 @@ int help(const std::vector<std::string>& args) {
     std::cout << train_options();
   } else if (args[0] == "plugins") {
     std::cout << plugins_options();
+  } else if (args[0] == "eval") {
+    std::cout << eval_options();
   } else if (args[0] == "check") {
     std::cout << check_options();
   } else if (args[0] == "search") {
@@ -304,7 +349,8 @@ int dispatch(const std::vector<std::string>& argv) {
   if (cmd == "plot") return plot(rest);
   if (cmd == "search") return search(rest);
   if (cmd == "check") return check(rest);
-  throw UsageError("unknown command '" + cmd + "'; commands: train, search, check, plugins, plot, help");
+  if (cmd == "eval") return eval(rest);
+  throw UsageError("unknown command '" + cmd + "'; commands: train, eval, search, check, plugins, plot, help");
 }
 
 }  // namespace

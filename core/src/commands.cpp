@@ -6,11 +6,17 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <ostream>
 
 #include "atomic_file.hpp"
+#include "checkpoint.hpp"
 #include "lamina/abi.hpp"
 #include "lamina/plugin_loader.hpp"
 #include "run_folder.hpp"
@@ -29,8 +35,15 @@ std::string fmt_eval(const char* label, const Evaluation& e) {
 // second (throttled so that printing never costs measurable training time).
 class Progress : public TrainObserver {
  public:
-  Progress(std::ostream& out, fs::path dir, std::int64_t epochs, std::int64_t log_every, bool live)
-      : out_(out), dir_(std::move(dir)), epochs_(epochs), log_every_(log_every), live_(live) {}
+  Progress(std::ostream& out, fs::path dir, std::int64_t epochs, std::int64_t log_every, bool live,
+           std::vector<EpochMetrics> history, std::function<void()> checkpoint)
+      : out_(out),
+        dir_(std::move(dir)),
+        epochs_(epochs),
+        log_every_(log_every),
+        live_(live),
+        history_(std::move(history)),
+        checkpoint_(std::move(checkpoint)) {}
 
   void on_batch(std::int64_t epoch, std::int64_t batch, std::int64_t batches, float loss) override {
     ++step_;
@@ -55,8 +68,11 @@ class Progress : public TrainObserver {
   void on_epoch(const EpochMetrics& m) override {
     if (live_) fmt::print(stderr, "\r\033[K");
     history_.push_back(m);
+    // Metrics first, then the checkpoint: a kill between the two leaves a checkpoint one epoch
+    // behind, and a resume redoes that epoch and rewrites its metrics line.
     detail::write_metrics(dir_, history_);
     write_iterations();
+    checkpoint_();
     std::string line = fmt::format("epoch {:>{}}/{}  {}", m.epoch, std::to_string(epochs_).size(), epochs_,
                                    fmt_eval("train", m.train));
     if (m.penalty != 0) line += fmt::format(" penalty {:.4f}", m.penalty);
@@ -81,6 +97,7 @@ class Progress : public TrainObserver {
   std::int64_t step_ = 0;
   std::string iterations_;
   std::vector<EpochMetrics> history_;
+  std::function<void()> checkpoint_;
   std::chrono::steady_clock::time_point epoch_start_, last_draw_;
 };
 
@@ -116,6 +133,35 @@ void load_plugins(Registry& registry, const std::vector<fs::path>& plugin_dirs) 
   loader.load_search_path(plugin_dirs);
 }
 
+namespace {
+
+std::vector<EpochMetrics> read_history(const fs::path& dir, std::int64_t epochs) {
+  std::vector<EpochMetrics> history;
+  std::ifstream in(dir / "metrics.json");
+  if (!in) return history;
+  try {
+    const auto j = nlohmann::json::parse(in);
+    for (const auto& e : j.at("epochs")) {
+      if (e.at("epoch").get<std::int64_t>() > epochs) break;
+      EpochMetrics m;
+      m.epoch = e.at("epoch").get<std::int64_t>();
+      m.train = {e.at("train").at("loss").get<double>(), e.at("train").at("accuracy").get<double>()};
+      m.penalty = e.at("penalty").get<double>();
+      if (e.contains("validation")) {
+        m.validation =
+            Evaluation{e["validation"].at("loss").get<double>(), e["validation"].at("accuracy").get<double>()};
+      }
+      m.test = {e.at("test").at("loss").get<double>(), e.at("test").at("accuracy").get<double>()};
+      history.push_back(m);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: not a metrics file: {}", (dir / "metrics.json").string(), e.what()));
+  }
+  return history;
+}
+
+}  // namespace
+
 TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   set_threads(req.threads);
   Registry registry;
@@ -123,13 +169,33 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   loader.load_search_path(req.plugin_dirs);
 
   // Everything that can be wrong with the input is found before the run folder exists.
-  ModelFile file = ModelFile::load(req.model, req.overrides);
+  const fs::path model_file = req.resume ? *req.resume / "model.yaml" : req.model;
+  if (req.resume && !fs::exists(model_file)) {
+    throw InputError(fmt::format("--resume {}: not a run folder (no model.yaml)", req.resume->string()));
+  }
+  ModelFile file = ModelFile::load(model_file, req.overrides);
   Model model = build_model(file, registry);
   DataSplits data = load_data(model.data, model.train.seed);
   build_network(model, data);
+  Trainer trainer(model, data);
+  std::vector<EpochMetrics> history;
 
   TrainResult result;
-  result.run_dir = detail::create_run_dir(model.name, req.out ? &*req.out : nullptr);
+  if (req.resume) {
+    result.run_dir = *req.resume;
+    for (const auto& w : detail::check_manifest(result.run_dir, registry)) std::cerr << w << std::endl;
+    detail::load_weights(result.run_dir, model);
+    detail::load_training_state(result.run_dir, model, trainer);
+    const std::int64_t done = trainer.state().epoch;
+    if (done >= model.train.epochs) {
+      throw InputError(fmt::format("--resume {}: the run already has {} of {} epochs; pass --epochs N to train longer",
+                                   result.run_dir.string(), done, model.train.epochs));
+    }
+    history = read_history(result.run_dir, done);
+    out << fmt::format("resuming {} after epoch {}", result.run_dir.string(), done) << std::endl;
+  } else {
+    result.run_dir = detail::create_run_dir(model.name, req.out ? &*req.out : nullptr);
+  }
   detail::write_file_atomic(result.run_dir / "model.yaml", model.resolved_yaml);
   out << fmt::format("training {} ({} parameters) on {} samples{}, testing on {}; {} thread{}; run folder {}",
                      model.name, model.network.parameter_count(), data.train.size(),
@@ -140,20 +206,90 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
 
   const auto start = std::chrono::steady_clock::now();
   Progress progress(out, result.run_dir, model.train.epochs, model.train.log_every,
-                    req.progress && ::isatty(STDERR_FILENO));
-  Trainer trainer(model, data);
+                    req.progress && ::isatty(STDERR_FILENO), history,
+                    [&] { detail::save_checkpoint(result.run_dir, model, trainer); });
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   try {
-    result.epochs = trainer.run(&progress);
+    trainer.run(&progress);
   } catch (const Diverged& e) {
     progress.write_iterations();
     write_run_info(result.run_dir, req, model, loader, progress.history(), seconds(), "diverged");
     throw Diverged(fmt::format("{}; the metrics of the {} finished epoch(s) are in {}", e.what(),
                                progress.history().size(), (result.run_dir / "metrics.csv").string()));
   }
+  result.epochs = progress.history();
   write_run_info(result.run_dir, req, model, loader, result.epochs, seconds(), "finished");
   out << fmt::format("test accuracy: {:.4f}", result.epochs.back().test.accuracy) << std::endl;
   return result;
+}
+
+void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
+  if (req.runs.empty()) throw InputError("lamina eval: name at least one run folder");
+  set_threads(req.threads);
+  Registry registry;
+  PluginLoader loader(registry);
+  loader.load_search_path(req.plugin_dirs);
+  struct Member {
+    fs::path dir;
+    Model model;
+  };
+  std::vector<Member> members;
+  for (const auto& dir : req.runs) {
+    if (!fs::exists(dir / "model.yaml"))
+      throw InputError(fmt::format("{}: not a run folder (no model.yaml)", dir.string()));
+    for (const auto& w : detail::check_manifest(dir, registry)) err << dir.string() << ": " << w << std::endl;
+    members.push_back({dir, build_model(ModelFile::load(dir / "model.yaml", req.overrides), registry)});
+  }
+  // Every member is evaluated on the first member's test data.
+  DataSplits data = load_data(members[0].model.data, members[0].model.train.seed);
+  for (auto& m : members) {
+    build_network(m.model, data);
+    detail::load_weights(m.dir, m.model);
+    Trainer trainer(m.model, data);
+    const Evaluation e = trainer.evaluate(data.test);
+    out << fmt::format("{}: test loss {:.6f} accuracy {:.6f}", m.dir.string(), e.loss, e.accuracy) << std::endl;
+  }
+  if (members.size() < 2) return;
+  // The ensemble averages the members' softmax probabilities, sample by sample.
+  const std::size_t n = data.test.size();
+  std::vector<std::uint32_t> rows(n);
+  std::iota(rows.begin(), rows.end(), 0u);
+  Tensor x;
+  std::vector<std::int32_t> labels;
+  data.test.batch(rows, x, labels);
+  std::vector<double> avg;
+  std::int64_t classes = 0;
+  for (auto& m : members) {
+    Rng rng(0);
+    Context ctx{Mode::Eval, &rng, false};
+    const Tensor& scores = m.model.network.forward(x, ctx);
+    if (classes == 0) {
+      classes = scores.cols();
+      avg.assign(static_cast<std::size_t>(scores.size()), 0.0);
+    }
+    if (scores.cols() != classes) {
+      throw InputError(fmt::format("{}: its model gives {} scores per sample, the first member's {}", m.dir.string(),
+                                   scores.cols(), classes));
+    }
+    for (std::int64_t i = 0; i < scores.rows(); ++i) {
+      const float* s = scores.data() + i * classes;
+      const float mx = *std::max_element(s, s + classes);
+      double z = 0;
+      for (std::int64_t j = 0; j < classes; ++j) z += std::exp(static_cast<double>(s[j] - mx));
+      for (std::int64_t j = 0; j < classes; ++j) {
+        avg[static_cast<std::size_t>(i * classes + j)] +=
+            std::exp(static_cast<double>(s[j] - mx)) / z / static_cast<double>(members.size());
+      }
+    }
+  }
+  std::int64_t correct = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double* row = avg.data() + i * static_cast<std::size_t>(classes);
+    correct += std::max_element(row, row + classes) - row == labels[i];
+  }
+  out << fmt::format("ensemble of {} (averaged probabilities): test accuracy {:.4f}", members.size(),
+                     static_cast<double>(correct) / static_cast<double>(n))
+      << std::endl;
 }
 
 void run_plugins(const PluginsRequest& req, std::ostream& out) {

@@ -94,9 +94,15 @@ fs::path relative_to(const fs::path& model_file, const std::string& p) {
 
 template <class T>
 std::unique_ptr<T> make(const Registry& registry, const Config& spec, YAML::Node& resolved,
-                        std::span<const std::string> builder_keys = {}) {
+                        std::span<const std::string> builder_keys = {}, std::vector<TypeUse>* uses = nullptr) {
   Config bound = registry.bind(T::kind, spec, builder_keys);
   resolved = detail::resolved(bound, builder_keys);
+  if (uses != nullptr) {
+    const TypeInfo* info = registry.find(T::kind, bound.type());
+    const bool seen = std::any_of(uses->begin(), uses->end(),
+                                  [&](const TypeUse& u) { return u.kind == T::kind && u.type == bound.type(); });
+    if (info != nullptr && !seen) uses->push_back({T::kind, info->name, info->provider.plugin, info->provider.version});
+  }
   return std::unique_ptr<T>(static_cast<T*>(registry.create_bound(T::kind, bound).release()));
 }
 
@@ -195,12 +201,13 @@ Model build_model(const ModelFile& file, const Registry& registry) {
     const std::string path = "layers." + std::to_string(i++);
     Config spec = detail::unbound(spec_node, mf.source, path, &registry);
     YAML::Node resolved;
-    auto layer = make<Layer>(registry, spec, resolved, kLayerBuilderKeys);
+    auto layer = make<Layer>(registry, spec, resolved, kLayerBuilderKeys, &m.types);
     const std::string type = resolved["type"].as<std::string>();
     std::unique_ptr<Regularizer> reg;
     if (YAML::Node r = detail::lookup(spec_node, "regularizer"); r.IsDefined()) {
       YAML::Node r_resolved;
-      reg = make<Regularizer>(registry, detail::unbound(r, mf.source, path + ".regularizer", &registry), r_resolved);
+      reg = make<Regularizer>(registry, detail::unbound(r, mf.source, path + ".regularizer", &registry), r_resolved, {},
+                              &m.types);
       resolved["regularizer"] = r_resolved;
     }
     out["layers"].push_back(resolved);
@@ -216,13 +223,14 @@ Model build_model(const ModelFile& file, const Registry& registry) {
     return detail::unbound(n, mf.source, key, &registry);
   };
   YAML::Node resolved;
-  m.loss = make<Loss>(registry, required_component("loss"), resolved);
+  m.loss = make<Loss>(registry, required_component("loss"), resolved, {}, &m.types);
   out["loss"] = resolved;
   if (YAML::Node r = detail::lookup(mf.root, "regularizer"); r.IsDefined() && !r.IsNull()) {
-    m.regularizer = make<Regularizer>(registry, detail::unbound(r, mf.source, "regularizer", &registry), resolved);
+    m.regularizer =
+        make<Regularizer>(registry, detail::unbound(r, mf.source, "regularizer", &registry), resolved, {}, &m.types);
     out["regularizer"] = resolved;
   }
-  m.optimizer = make<Optimizer>(registry, required_component("optimizer"), resolved);
+  m.optimizer = make<Optimizer>(registry, required_component("optimizer"), resolved, {}, &m.types);
   out["optimizer"] = resolved;
 
   Config train = detail::bind(section(mf, "train", registry), train_schema(), "", {}, "train");

@@ -1,6 +1,9 @@
 #include "lamina/rng.hpp"
 
 #include <cmath>
+#include <sstream>
+
+#include "lamina/error.hpp"
 
 namespace lamina {
 namespace {
@@ -40,6 +43,20 @@ std::uint64_t Rng::below(std::uint64_t n) {
     r = engine_();
   } while (r < limit);
   return n == 0 ? 0 : r % n;
+}
+
+std::string Rng::state() const {
+  std::ostringstream s;
+  s << engine_;
+  return s.str();
+}
+
+void Rng::set_state(const std::string& state) {
+  std::istringstream s(state);
+  std::mt19937_64 e;
+  s >> e;
+  if (s.fail()) throw InputError("not a random stream state");
+  engine_ = e;
 }
 
 }  // namespace lamina

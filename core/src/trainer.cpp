@@ -81,6 +81,14 @@ Evaluation Trainer::evaluate(const DataView& view) {
   return e;
 }
 
+TrainerState Trainer::state() const { return {epoch_, shuffle_rng_.state(), layer_rng_.state()}; }
+
+void Trainer::restore(const TrainerState& state) {
+  epoch_ = state.epoch;
+  shuffle_rng_.set_state(state.shuffle_rng);
+  layer_rng_.set_state(state.layer_rng);
+}
+
 double Trainer::penalty() {
   double total = 0;
   for (std::size_t i = 0; i < params_.size(); ++i) {
@@ -99,8 +107,10 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
     throw InputError(fmt::format("train.drop_last: the {} training samples make no full batch of {}", n, bs));
   }
   const std::size_t used = std::min(n, static_cast<std::size_t>(batches) * bs);
-  for (std::int64_t epoch = 1; epoch <= model_.train.epochs; ++epoch) {
+  for (std::int64_t epoch = epoch_ + 1; epoch <= model_.train.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
+    // Each epoch shuffles the rows afresh, so the stream's state is all a resume needs.
+    std::iota(order_.begin(), order_.end(), 0u);
     if (model_.train.shuffle) {
       for (std::size_t i = n; i > 1; --i) std::swap(order_[i - 1], order_[shuffle_rng_.below(i)]);
     }
@@ -134,6 +144,7 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history.push_back(m);
+    epoch_ = epoch;
     if (observer) {
       observer->on_epoch(m);
       if (observer->should_stop()) return history;

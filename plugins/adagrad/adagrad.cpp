@@ -3,6 +3,7 @@
 //   W <- W - lr * g / (sqrt(h) + eps)
 // Defaults lr 0.01, eps 1e-7. h starts at zero for each parameter, keyed by its name.
 #include <lamina/eigen.hpp>
+#include <lamina/error.hpp>
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
 #include <lamina/slots.hpp>
@@ -21,6 +22,13 @@ class AdaGrad final : public Optimizer {
       auto g = array(p->grad);
       h += g.square();
       array(p->value) -= lr_ * g / (h.sqrt() + eps_);
+    }
+  }
+
+  void save_state(std::vector<Buffer>& out) const override { squares_.save("h", out); }
+  void load_state(std::span<const Buffer> state) override {
+    for (const auto& b : state) {
+      if (!(squares_.load(b, "h"))) throw InputError("unexpected optimizer state '" + b.name + "'");
     }
   }
 

@@ -11,6 +11,7 @@
 // parameter groups. Compare with coupled L2 (`regularizer: l2` + `adam`) by editing the YAML.
 #include <cmath>
 #include <lamina/eigen.hpp>
+#include <lamina/error.hpp>
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
 #include <lamina/slots.hpp>
@@ -41,6 +42,24 @@ class Adam final : public Optimizer {
       m += (1 - b1_) * (g - m);
       v += (1 - b2_) * (g.square() - v);
       w -= lr_t * m / (v.sqrt() + eps_);
+    }
+  }
+
+  void save_state(std::vector<Buffer>& out) const override {
+    first_.save("m", out);
+    second_.save("v", out);
+    Tensor t(Shape{1});
+    t[0] = static_cast<float>(t_);  // exact up to 2^24 steps
+    out.push_back({"step", std::move(t)});
+  }
+  void load_state(std::span<const Buffer> state) override {
+    for (const auto& b : state) {
+      if (b.name == "step" && b.value.size() == 1) {
+        t_ = static_cast<long long>(b.value[0]);
+        continue;
+      }
+      if (!(first_.load(b, "m") || second_.load(b, "v")))
+        throw InputError("unexpected optimizer state '" + b.name + "'");
     }
   }
 

@@ -3,6 +3,7 @@
 //   W <- W + v
 // Defaults lr 0.01, momentum 0.9. v starts at zero for each parameter, keyed by its name.
 #include <lamina/eigen.hpp>
+#include <lamina/error.hpp>
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
 #include <lamina/slots.hpp>
@@ -20,6 +21,13 @@ class Momentum final : public Optimizer {
       auto v = array(velocity_.get(*p));
       v = m_ * v - lr_ * array(p->grad);
       array(p->value) += v;
+    }
+  }
+
+  void save_state(std::vector<Buffer>& out) const override { velocity_.save("v", out); }
+  void load_state(std::span<const Buffer> state) override {
+    for (const auto& b : state) {
+      if (!(velocity_.load(b, "v"))) throw InputError("unexpected optimizer state '" + b.name + "'");
     }
   }
 

@@ -4,6 +4,7 @@
 //   v <- m*v - lr*g
 // Defaults lr 0.01, momentum 0.9.
 #include <lamina/eigen.hpp>
+#include <lamina/error.hpp>
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
 #include <lamina/slots.hpp>
@@ -22,6 +23,13 @@ class Nesterov final : public Optimizer {
       auto g = array(p->grad);
       array(p->value) += m_ * m_ * v - (1 + m_) * lr_ * g;
       v = m_ * v - lr_ * g;
+    }
+  }
+
+  void save_state(std::vector<Buffer>& out) const override { velocity_.save("v", out); }
+  void load_state(std::span<const Buffer> state) override {
+    for (const auto& b : state) {
+      if (!(velocity_.load(b, "v"))) throw InputError("unexpected optimizer state '" + b.name + "'");
     }
   }
 

@@ -3,6 +3,7 @@
 //   W <- W - lr * g / (sqrt(h) + eps)
 // Defaults lr 0.01, decay 0.99, eps 1e-7.
 #include <lamina/eigen.hpp>
+#include <lamina/error.hpp>
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
 #include <lamina/slots.hpp>
@@ -22,6 +23,13 @@ class RmsProp final : public Optimizer {
       auto g = array(p->grad);
       h = decay_ * h + (1 - decay_) * g.square();
       array(p->value) -= lr_ * g / (h.sqrt() + eps_);
+    }
+  }
+
+  void save_state(std::vector<Buffer>& out) const override { squares_.save("h", out); }
+  void load_state(std::span<const Buffer> state) override {
+    for (const auto& b : state) {
+      if (!(squares_.load(b, "h"))) throw InputError("unexpected optimizer state '" + b.name + "'");
     }
   }
 

@@ -21,6 +21,9 @@ struct TrainRequest {
   int threads = 0;                           // 0 = OpenMP's default (every core)
   std::vector<std::filesystem::path> plugin_dirs;
   bool progress = true;  // a live progress line, when stderr is a terminal
+  // Continue this run folder from its last complete epoch (model, optimizer and random streams
+  // restored); `model` is then ignored and the overrides apply to the run's model.yaml.
+  std::optional<std::filesystem::path> resume;
 };
 
 struct TrainResult {
@@ -31,6 +34,16 @@ struct TrainResult {
 // Trains and writes the run folder. Throws InputError before creating anything when the
 // model, the data or a flag is wrong; throws Diverged (metrics so far kept) on a NaN loss.
 LAMINA_API TrainResult run_train(const TrainRequest& request, std::ostream& out);
+
+struct EvalRequest {
+  std::vector<std::filesystem::path> runs;  // one run, or several: an ensemble
+  std::vector<std::string> overrides;       // --set, e.g. data.test_limit=1000
+  int threads = 0;
+  std::vector<std::filesystem::path> plugin_dirs;
+};
+// Rebuilds each run's model from model.yaml + model.safetensors and reports its test loss and
+// accuracy; with several runs, also the accuracy of their averaged probabilities.
+LAMINA_API void run_eval(const EvalRequest& request, std::ostream& out, std::ostream& err);
 
 struct PluginsRequest {
   std::vector<std::filesystem::path> plugin_dirs;

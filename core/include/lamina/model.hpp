@@ -66,6 +66,12 @@ class LAMINA_API ModelFile {
   std::shared_ptr<Impl> impl_;
 };
 
+// A type the model uses and the plugin that provided it: the checkpoint's manifest.
+struct TypeUse {
+  Kind kind;
+  std::string type, plugin, version;
+};
+
 struct LAMINA_API Model {
   std::string name;
   Network network;
@@ -75,7 +81,8 @@ struct LAMINA_API Model {
   std::unique_ptr<Optimizer> optimizer;
   DataSpec data;
   TrainSpec train;
-  std::string resolved_yaml;  // the model with every default written out
+  std::string resolved_yaml;   // the model with every default written out
+  std::vector<TypeUse> types;  // layers, loss, regularizers, optimizer (deduplicated)
 };
 
 LAMINA_API Model build_model(const ModelFile& file, const Registry& registry);

@@ -3,11 +3,14 @@
 // the state can be saved and resumed (ensmallen's update policies).
 //
 // step(params) updates each value in place from its grad; the list holds the same parameters
-// in the same order at every step.
+// in the same order at every step. Per-parameter state lives in lamina::Slots (slots.hpp).
 #pragma once
 
 #include <span>
+#include <string>
+#include <vector>
 
+#include "lamina/error.hpp"
 #include "lamina/export.hpp"
 #include "lamina/kind.hpp"
 #include "lamina/param.hpp"
@@ -20,6 +23,16 @@ class LAMINA_API Optimizer {
   virtual ~Optimizer() = default;
 
   virtual void step(std::span<Param* const> params) = 0;
+
+  // Checkpoints. save_state() appends the state as named tensors — per-parameter slots as
+  // "<param>.<slot>" ("layers.0.W.v"), scalars such as Adam's step count as 1-element tensors;
+  // load_state() restores what save_state() wrote and throws InputError on a name it does not
+  // know. Stateless optimizers keep these defaults.
+  virtual void save_state(std::vector<Buffer>& out) const { (void)out; }
+  virtual void load_state(std::span<const Buffer> state) {
+    if (!state.empty())
+      throw InputError("this optimizer keeps no state, but the checkpoint holds '" + state[0].name + "'");
+  }
 };
 
 }  // namespace lamina

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 
 #include "lamina/export.hpp"
 
@@ -28,6 +29,9 @@ class LAMINA_API Rng {
   std::uint64_t next() { return engine_(); }
   std::uint64_t below(std::uint64_t n);  // uniform integer in [0, n)
   std::mt19937_64& engine() { return engine_; }
+  // The full state as text, for checkpoints (the standard's textual form of the engine).
+  std::string state() const;
+  void set_state(const std::string& state);  // throws InputError on text that is not a state
 
  private:
   std::mt19937_64 engine_;

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "lamina/param.hpp"
 
@@ -21,6 +22,19 @@ class Slots {
     return it->second;
   }
   const std::map<std::string, Tensor, std::less<>>& all() const { return slots_; }
+
+  // Checkpoints: each slot as "<param>.<suffix>".
+  void save(const std::string& suffix, std::vector<Buffer>& out) const {
+    for (const auto& [name, t] : slots_) out.push_back({name + "." + suffix, t.clone()});
+  }
+  // Takes `b` if its name ends in ".<suffix>"; returns whether it did.
+  bool load(const Buffer& b, const std::string& suffix) {
+    const std::string tail = "." + suffix;
+    if (b.name.size() <= tail.size() || b.name.compare(b.name.size() - tail.size(), tail.size(), tail) != 0)
+      return false;
+    slots_[b.name.substr(0, b.name.size() - tail.size())] = b.value.clone();
+    return true;
+  }
 
  private:
   std::map<std::string, Tensor, std::less<>> slots_;

@@ -51,11 +51,20 @@ class LAMINA_API Diverged : public Error {
   ~Diverged() override;
 };
 
+// Where a run stands after an epoch: what a checkpoint needs besides the tensors.
+struct TrainerState {
+  std::int64_t epoch = 0;  // epochs finished
+  std::string shuffle_rng, layer_rng;
+};
+
 class LAMINA_API Trainer {
  public:
   Trainer(Model& model, const DataSplits& data, TrainerOptions options = {});
 
+  // Trains from the epoch after state().epoch up to train.epochs.
   std::vector<EpochMetrics> run(TrainObserver* observer = nullptr);
+  TrainerState state() const;
+  void restore(const TrainerState& state);
   Evaluation evaluate(const DataView& view);
   double penalty();
 
@@ -73,6 +82,7 @@ class LAMINA_API Trainer {
   std::vector<std::int32_t> labels_;
   std::vector<std::uint32_t> order_;
   std::int64_t correct_ = 0;  // running accuracy of the current epoch
+  std::int64_t epoch_ = 0;    // epochs finished
 };
 
 }  // namespace lamina

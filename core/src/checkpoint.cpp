@@ -1,0 +1,147 @@
+#include "checkpoint.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "atomic_file.hpp"
+#include "lamina/error.hpp"
+#include "lamina/safetensors.hpp"
+#include "lamina/version.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace lamina::detail {
+namespace {
+
+json manifest(const Model& model) {
+  json m = json::array();
+  for (const auto& t : model.types) {
+    m.push_back({{"kind", kind_name(t.kind)}, {"type", t.type}, {"plugin", t.plugin}, {"version", t.version}});
+  }
+  return m;
+}
+
+std::string minor_of(const std::string& version) {
+  const auto dot = version.find('.', version.find('.') + 1);
+  return version.substr(0, dot);
+}
+
+}  // namespace
+
+void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) {
+  const TrainerState st = trainer.state();
+  std::vector<std::pair<std::string, const Tensor*>> tensors;
+  for (auto* p : model.network.params()) tensors.emplace_back(p->name, &p->value);
+  for (auto* b : model.network.state()) tensors.emplace_back(b->name, &b->value);
+  write_safetensors(dir / "model.safetensors", tensors,
+                    {{"format", "lamina-model"},
+                     {"lamina_version", LAMINA_VERSION_STRING},
+                     {"seed", std::to_string(model.train.seed)},
+                     {"epoch", std::to_string(st.epoch)},
+                     {"plugins", manifest(model).dump()}});
+  std::vector<Buffer> opt;
+  model.optimizer->save_state(opt);
+  std::vector<std::pair<std::string, const Tensor*>> opt_tensors;
+  for (const auto& b : opt) opt_tensors.emplace_back(b.name, &b.value);
+  write_safetensors(dir / "optimizer.safetensors", opt_tensors, {{"format", "lamina-optimizer"}});
+  json t;
+  t["epoch"] = st.epoch;
+  t["shuffle_rng"] = st.shuffle_rng;
+  t["layer_rng"] = st.layer_rng;
+  write_file_atomic(dir / "trainer.json", t.dump() + "\n");
+}
+
+void load_weights(const fs::path& dir, Model& model) {
+  const fs::path file = dir / "model.safetensors";
+  SafetensorsFile f = read_safetensors(file);
+  std::size_t used = 0;
+  auto take = [&](const std::string& name, Tensor& into) {
+    auto it = f.tensors.find(name);
+    if (it == f.tensors.end())
+      throw InputError(fmt::format("{}: no tensor '{}', which the model needs", file.string(), name));
+    if (!(it->second.shape() == into.shape())) {
+      throw InputError(fmt::format("{}: tensor '{}' has shape {} but the model's is {}", file.string(), name,
+                                   it->second.shape().str(), into.shape().str()));
+    }
+    into.copy_from(it->second);
+    ++used;
+  };
+  for (auto* p : model.network.params()) take(p->name, p->value);
+  for (auto* b : model.network.state()) take(b->name, b->value);
+  if (used != f.tensors.size()) {
+    for (const auto& [name, t] : f.tensors) {
+      bool known = false;
+      for (auto* p : model.network.params()) known = known || p->name == name;
+      for (auto* b : model.network.state()) known = known || b->name == name;
+      if (!known) throw InputError(fmt::format("{}: tensor '{}' does not belong to the model", file.string(), name));
+    }
+  }
+}
+
+std::vector<std::string> check_manifest(const fs::path& dir, const Registry& registry) {
+  const fs::path file = dir / "model.safetensors";
+  const SafetensorsFile f = read_safetensors(file);
+  std::vector<std::string> warnings;
+  auto it = f.metadata.find("plugins");
+  if (it == f.metadata.end()) throw InputError(fmt::format("{}: no plugin manifest in the metadata", file.string()));
+  nlohmann::json m;
+  try {
+    m = nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: the plugin manifest is not valid JSON: {}", file.string(), e.what()));
+  }
+  for (const auto& use : m) {
+    const std::string type = use.value("type", ""), plugin = use.value("plugin", ""),
+                      version = use.value("version", "");
+    const TypeInfo* found = nullptr;
+    for (const auto* t : registry.find_all(type)) {
+      if (kind_name(t->kind) == use.value("kind", "")) found = t;
+    }
+    if (found == nullptr) {
+      throw InputError(fmt::format("{}: the model needs {} '{}' from plugin {} {}, which is not loaded", file.string(),
+                                   use.value("kind", ""), type, plugin, version));
+    }
+    if (minor_of(found->provider.version) != minor_of(version)) {
+      throw InputError(fmt::format("{}: {} '{}' was trained with plugin {} {} but {} {} is loaded ({})", file.string(),
+                                   use.value("kind", ""), type, plugin, version, found->provider.plugin,
+                                   found->provider.version, found->provider.file));
+    }
+    if (found->provider.version != version) {
+      warnings.push_back(fmt::format("warning: {} '{}' was trained with plugin {} {}, {} is loaded",
+                                     use.value("kind", ""), type, plugin, version, found->provider.version));
+    }
+  }
+  return warnings;
+}
+
+void load_training_state(const fs::path& dir, Model& model, Trainer& trainer) {
+  const SafetensorsFile opt = read_safetensors(dir / "optimizer.safetensors");
+  std::vector<Buffer> state;
+  for (const auto& [name, t] : opt.tensors) state.push_back({name, t.clone()});
+  try {
+    model.optimizer->load_state(state);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: {}", (dir / "optimizer.safetensors").string(), e.what()));
+  }
+  const fs::path file = dir / "trainer.json";
+  std::ifstream in(file);
+  if (!in) throw InputError(fmt::format("{}: missing: not a resumable run folder", file.string()));
+  std::ostringstream s;
+  s << in.rdbuf();
+  try {
+    const auto j = nlohmann::json::parse(s.str());
+    TrainerState st{j.at("epoch").get<std::int64_t>(), j.at("shuffle_rng").get<std::string>(),
+                    j.at("layer_rng").get<std::string>()};
+    trainer.restore(st);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: not a trainer state: {}", file.string(), e.what()));
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: {}", file.string(), e.what()));
+  }
+}
+
+}  // namespace lamina::detail

@@ -1,0 +1,96 @@
+// Run folders as checkpoints: eval reproduces a run, resume continues it exactly, ensembles
+// average members, and damaged checkpoints are refused.
+#define BOOST_TEST_MODULE cli_checkpoint
+#include <boost/test/unit_test.hpp>
+
+#include "test_support.hpp"
+
+using namespace lamina::test;
+
+namespace {
+
+// BatchNorm (state), dropout (the layer stream), Adam (optimizer state): everything a resume
+// must restore.
+const std::string kFlags =
+    " --set data.train_limit=2000 --set data.test_limit=500 --set 'layers.1={type: batchnorm}'"
+    " --set 'layers.3={type: dropout, ratio: 0.2}' --set 'optimizer={type: adam}' --threads 1 --no-progress";
+
+CommandResult train(const fs::path& out, int epochs, const std::string& extra = "") {
+  return run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kFlags + " --epochs " + std::to_string(epochs) +
+                    extra + " --out " + out.string());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_resumed_run_equals_an_uninterrupted_one) {
+  TempDir dir;
+  BOOST_TEST_REQUIRE(train(dir / "whole", 4).status == 0);
+  BOOST_TEST_REQUIRE(train(dir / "part", 2).status == 0);
+  const auto r = run_lamina("train --resume " + (dir / "part").string() + " --epochs 4 --threads 1 --no-progress");
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  BOOST_TEST(r.output.find("resuming " + (dir / "part").string() + " after epoch 2") != std::string::npos);
+  BOOST_TEST(read_file(dir / "part" / "metrics.csv") == read_file(dir / "whole" / "metrics.csv"));
+  BOOST_TEST(read_file(dir / "part" / "model.safetensors") == read_file(dir / "whole" / "model.safetensors"));
+  // Nothing left to do: a clear refusal.
+  const auto again = run_lamina("train --resume " + (dir / "part").string() + " --no-progress");
+  BOOST_TEST(again.status == 2);
+  BOOST_TEST(again.output.find("the run already has 4 of 4 epochs") != std::string::npos, again.output);
+}
+
+BOOST_AUTO_TEST_CASE(eval_reproduces_the_final_test_accuracy_and_ensembles_average) {
+  TempDir dir;
+  const auto a = train(dir / "a", 2);
+  const auto b = train(dir / "b", 2, " --seed 7");
+  BOOST_TEST_REQUIRE(a.status + b.status == 0);
+  // The last line of metrics.csv ends with test_loss,test_acc (6 decimals), as eval prints them.
+  std::string csv = read_file(dir / "a" / "metrics.csv");
+  csv.pop_back();
+  const std::string last = csv.substr(csv.rfind('\n') + 1);
+  const auto comma = last.rfind(',');
+  const std::string loss = last.substr(last.rfind(',', comma - 1) + 1, comma - last.rfind(',', comma - 1) - 1);
+  const std::string acc = last.substr(comma + 1);
+  const auto e = run_lamina("eval " + (dir / "a").string() + " --threads 1");
+  BOOST_TEST_REQUIRE(e.status == 0, e.output);
+  BOOST_TEST(e.output.find("test loss " + loss + " accuracy " + acc) != std::string::npos, e.output << " vs " << last);
+  const auto ens = run_lamina("eval " + (dir / "a").string() + " " + (dir / "b").string() + " --threads 1");
+  BOOST_TEST_REQUIRE(ens.status == 0, ens.output);
+  BOOST_TEST(ens.output.find("ensemble of 2 (averaged probabilities): test accuracy 0.") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(damaged_or_mismatched_checkpoints_exit_2) {
+  TempDir dir;
+  BOOST_TEST_REQUIRE(train(dir / "a", 1).status == 0);
+  const std::string good = read_file(dir / "a" / "model.safetensors");
+  write_file(dir / "a" / "model.safetensors", good.substr(0, good.size() / 2));
+  auto r = run_lamina("eval " + (dir / "a").string());
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(r.output.find("model.safetensors: tensor '") != std::string::npos, r.output);
+  write_file(dir / "a" / "model.safetensors", good);
+  r = run_lamina("eval " + (dir / "a").string() + " --set layers.0.units=64");
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(
+      r.output.find("tensor 'layers.0.W' has shape (784, 256) but the model's is (784, 64)") != std::string::npos,
+      r.output);
+  r = run_lamina("eval " + dir.path().string());
+  BOOST_TEST(r.status == 2);
+  r = run_lamina("train --resume " + dir.path().string());
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(r.output.find("not a run folder") != std::string::npos, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(a_checkpoint_whose_plugin_is_missing_is_refused_naming_it) {
+  TempDir dir;
+  const auto t = run_lamina("train " + (kModelsDir / "mlp.yaml").string() +
+                            " --set data.train_limit=500 --set data.test_limit=100 --epochs 1 --no-progress"
+                            " --set layers.1.type=scale2 --set optimizer.lr=0.01 --plugin-dir " +
+                            (kFixturePluginDir / "second_valid").string() + " --out " + (dir / "a").string());
+  BOOST_TEST_REQUIRE(t.status == 0, t.output);
+  const auto r = run_lamina("eval " + (dir / "a").string());
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(r.output.find("the model needs layer 'scale2' from plugin second_valid 2.3.4, which is not loaded") !=
+                 std::string::npos,
+             r.output);
+  const auto ok =
+      run_lamina("eval " + (dir / "a").string() + " --plugin-dir " + (kFixturePluginDir / "second_valid").string());
+  BOOST_TEST(ok.status == 0, ok.output);
+}
