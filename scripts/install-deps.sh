@@ -8,6 +8,7 @@ packages=(
   libboost-dev libboost-program-options-dev libboost-test-dev   # Boost 1.74: DLL, Program_options, Test
   libyaml-cpp-dev libeigen3-dev nlohmann-json3-dev libfmt-dev libcsv-dev zlib1g-dev
   gnuplot-nox                                                   # lamina plot
+  python3                                                       # the safetensors format test
   dataset-fashion-mnist                                         # /usr/share/datasets/fashion-mnist
 )
 

@@ -23,6 +23,8 @@ commands:
   train MODEL.yaml        train a model, write a run folder, print test accuracy
   train --resume RUN_DIR  continue an interrupted run from its last complete epoch
   eval RUN_DIR...         rebuild trained models and report test accuracy (several: an ensemble)
+  predict RUN_DIR... --input F --out P.csv   class and probabilities per row (several runs: averaged)
+  dump RUN_DIR [TENSOR]   list a checkpoint's tensors, or print one's values
   search SEARCH.yaml      run a hyperparameter search (resumable: rerun the same command)
   check TYPE              check a layer, loss, regularizer, optimizer or initializer plugin
                           (numerical gradients, modes, batch of one, determinism, save/reload)
@@ -79,6 +81,15 @@ po::options_description eval_options() {
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a key of the runs' model.yaml, e.g. --set data.test_limit=1000 (repeatable)")(
       "threads", po::value<int>(), "threads for the math (default: every core)");
+  d.add(plugin_options());
+  return d;
+}
+
+po::options_description predict_options() {
+  po::options_description d("lamina predict RUN_DIR... --input FILE --out PREDS.csv [options]");
+  d.add_options()("help,h", "show this help")("input", po::value<std::string>(),
+                                              "IDX images (unsigned bytes, plain or .gz) or a .csv of features")(
+      "out", po::value<std::string>(), "the CSV to write: row, class, one probability per class");
   d.add(plugin_options());
   return d;
 }
@@ -193,6 +204,42 @@ int eval(const std::vector<std::string>& args) {
   }
   req.plugin_dirs = plugin_dirs(vm);
   lamina::run_eval(req, std::cout, std::cerr);
+  return 0;
+}
+
+int predict(const std::vector<std::string>& args) {
+  const auto desc = predict_options();
+  po::options_description all;
+  all.add(desc).add_options()("runs", po::value<std::vector<std::string>>());
+  po::positional_options_description pos;
+  pos.add("runs", -1);
+  const auto vm = parse(args, all, pos);
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  if (!vm.count("runs")) throw UsageError("lamina predict: name at least one run folder");
+  if (!vm.count("input") || !vm.count("out"))
+    throw UsageError("lamina predict: --input FILE and --out FILE are required");
+  lamina::PredictRequest req;
+  for (const auto& r : vm["runs"].as<std::vector<std::string>>()) req.runs.emplace_back(r);
+  req.input = vm["input"].as<std::string>();
+  req.out = vm["out"].as<std::string>();
+  req.plugin_dirs = plugin_dirs(vm);
+  lamina::run_predict(req, std::cout, std::cerr);
+  return 0;
+}
+
+int dump(const std::vector<std::string>& args) {
+  if (args.empty() || args.size() > 2 || args[0].starts_with("-")) {
+    if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
+      std::cout
+          << "lamina dump RUN_DIR|FILE.safetensors [TENSOR]: list a checkpoint's tensors, or print one's values\n";
+      return 0;
+    }
+    throw UsageError("lamina dump: expected RUN_DIR (or a .safetensors file) and optionally a tensor name");
+  }
+  lamina::run_dump(args[0], args.size() == 2 ? args[1] : "", std::cout);
   return 0;
 }
 
@@ -316,6 +363,8 @@ int help(const std::vector<std::string>& args) {
     std::cout << train_options();
   } else if (args[0] == "plugins") {
     std::cout << plugins_options();
+  } else if (args[0] == "predict") {
+    std::cout << predict_options();
   } else if (args[0] == "eval") {
     std::cout << eval_options();
   } else if (args[0] == "check") {
@@ -350,7 +399,10 @@ int dispatch(const std::vector<std::string>& argv) {
   if (cmd == "search") return search(rest);
   if (cmd == "check") return check(rest);
   if (cmd == "eval") return eval(rest);
-  throw UsageError("unknown command '" + cmd + "'; commands: train, eval, search, check, plugins, plot, help");
+  if (cmd == "predict") return predict(rest);
+  if (cmd == "dump") return dump(rest);
+  throw UsageError("unknown command '" + cmd +
+                   "'; commands: train, eval, predict, search, check, plugins, plot, dump, help");
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// CSV data: one sample per row, an integer class label in `label_column` and numeric features
+// CSV data: one sample per row, an integer class label in `label_column` (none when it is -1,
+// for prediction inputs) and numeric features
 // in every other column. Parsing (quotes, delimiters, line ends) is libcsv's; this file only
 // checks what the rows mean, naming the file and line of the first bad cell.
 #include <csv.h>
@@ -48,7 +49,7 @@ struct RowCollector {
       for (const auto& c : cells) all_numeric = all_numeric && numeric(c, v);
       const bool header = header_mode == "true" || (header_mode == "auto" && !all_numeric);
       columns = cells.size();
-      if (static_cast<std::int64_t>(columns) < 2) {
+      if (static_cast<std::int64_t>(columns) < (label_column >= 0 ? 2 : 1)) {
         throw InputError(
             fmt::format("{}: a row needs a label and at least one feature, found {} column", where(), columns));
       }
@@ -56,7 +57,7 @@ struct RowCollector {
         throw InputError(
             fmt::format("{}: label_column {} is outside the file's {} columns", where(), label_column, columns));
       }
-      out.sample_shape = Shape{static_cast<std::int64_t>(columns) - 1};
+      out.sample_shape = Shape{static_cast<std::int64_t>(columns) - (label_column >= 0 ? 1 : 0)};
       if (header) return;
     }
     if (cells.size() != columns) {

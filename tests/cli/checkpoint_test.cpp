@@ -94,3 +94,32 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_whose_plugin_is_missing_is_refused_naming_it) 
       run_lamina("eval " + (dir / "a").string() + " --plugin-dir " + (kFixturePluginDir / "second_valid").string());
   BOOST_TEST(ok.status == 0, ok.output);
 }
+
+BOOST_AUTO_TEST_CASE(predict_writes_classes_and_probabilities) {
+  TempDir dir;
+  BOOST_TEST_REQUIRE(train(dir / "a", 1).status == 0);
+  BOOST_TEST_REQUIRE(train(dir / "b", 1, " --seed 3").status == 0);
+  // The Fashion-MNIST test images as the IDX input: 10000 rows, probabilities averaged over two runs.
+  const auto r =
+      run_lamina("predict " + (dir / "a").string() + " " + (dir / "b").string() + " --input " +
+                 (kFashionDir / "t10k-images-idx3-ubyte.gz").string() + " --out " + (dir / "p.csv").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  const std::string p = read_file(dir / "p.csv");
+  BOOST_TEST(p.starts_with("row,class,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9\n0,"));
+  BOOST_TEST(count_lines(p) == 10001u);
+  // Probabilities of a row sum to 1.
+  const std::string row = p.substr(p.find('\n') + 1, p.find('\n', p.find('\n') + 1) - p.find('\n') - 1);
+  double sum = 0;
+  std::stringstream ss(row);
+  std::string cell;
+  for (int i = 0; std::getline(ss, cell, ','); ++i) {
+    if (i >= 2) sum += std::stod(cell);
+  }
+  BOOST_TEST(sum == 1.0, boost::test_tools::tolerance(1e-4));
+  write_file(dir / "x.csv", "0.1,0.2\n");
+  const auto bad = run_lamina("predict " + (dir / "a").string() + " --input " + (dir / "x.csv").string() + " --out " +
+                              (dir / "q.csv").string());
+  BOOST_TEST(bad.status == 2);
+  BOOST_TEST(bad.output.find("samples of shape (2) do not fit the model") != std::string::npos, bad.output);
+  BOOST_TEST(!fs::exists(dir / "q.csv"));
+}

@@ -45,6 +45,17 @@ struct EvalRequest {
 // accuracy; with several runs, also the accuracy of their averaged probabilities.
 LAMINA_API void run_eval(const EvalRequest& request, std::ostream& out, std::ostream& err);
 
+struct PredictRequest {
+  std::vector<std::filesystem::path> runs;  // several: their probabilities are averaged
+  std::filesystem::path input;              // IDX images (unsigned bytes) or CSV features (no label column)
+  std::filesystem::path out;                // CSV: row, class, one probability per class
+  std::vector<std::filesystem::path> plugin_dirs;
+};
+LAMINA_API void run_predict(const PredictRequest& request, std::ostream& out, std::ostream& err);
+
+// Prints a checkpoint's tensors (name, shape), or one tensor's values, one per line.
+LAMINA_API void run_dump(const std::filesystem::path& run, const std::string& tensor, std::ostream& out);
+
 struct PluginsRequest {
   std::vector<std::filesystem::path> plugin_dirs;
   std::string type;  // empty: list everything; else describe this type's keys

@@ -79,6 +79,7 @@ struct IdxArray {
 };
 LAMINA_API IdxArray read_idx(const std::filesystem::path& file);  // plain or gzip, unsigned-byte IDX
 LAMINA_API Samples read_idx_pair(const std::filesystem::path& images, const std::filesystem::path& labels);
+// label_column -1: every column is a feature and the samples have no labels.
 LAMINA_API Samples read_csv(const std::filesystem::path& file, std::int64_t label_column, const std::string& header);
 
 }  // namespace lamina
