@@ -107,4 +107,22 @@ for v in search-text search-text-narrow search-text-asha; do
   echo
 done
 "$lamina" plot "$out/search-text" --out "$out/plots/search.png" --title "search-text: 100 trials" > /dev/null
+
+echo "## Ensembles against dropout"
+echo
+echo '```'
+for s in 1 2 3 4 5; do
+  train "ens300-$s" overfit --seed "$s"
+  train "ensfull-$s" mlp --seed "$s"
+done
+train drop300 overfit-dropout
+train dropfull mlp-dropout
+echo "# 300 samples: five plain networks (models/overfit.yaml, seeds 1-5), then one with dropout 0.2"
+"$lamina" eval "$out"/ens300-{1,2,3,4,5} --threads "$threads"
+"$lamina" eval "$out/drop300" --threads "$threads"
+echo "# full data: five plain networks (models/mlp.yaml, seeds 1-5), then one with dropout 0.2"
+"$lamina" eval "$out"/ensfull-{1,2,3,4,5} --threads "$threads"
+"$lamina" eval "$out/dropfull" --threads "$threads"
+echo '```'
+echo
 echo "plots: $out/plots"
