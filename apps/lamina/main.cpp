@@ -6,6 +6,7 @@
 #include <lamina/commands.hpp>
 #include <lamina/error.hpp>
 #include <lamina/search.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -142,17 +143,31 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
   return vm;
 }
 
-int train(const std::vector<std::string>& args) {
-  const auto desc = train_options();
+// A command's flags plus its positional arguments: `count` of them (-1: any number) stored
+// under `positional`. Returns nothing when --help was asked for (and printed).
+std::optional<po::variables_map> parse_command(const std::vector<std::string>& args,
+                                               const po::options_description& desc, const char* positional, int count) {
   po::options_description all;
-  all.add(desc).add_options()("model", po::value<std::string>());
+  all.add(desc);
+  if (count == 1) {
+    all.add_options()(positional, po::value<std::string>());
+  } else {
+    all.add_options()(positional, po::value<std::vector<std::string>>());
+  }
   po::positional_options_description pos;
-  pos.add("model", 1);
-  const auto vm = parse(args, all, pos);
+  pos.add(positional, count);
+  auto vm = parse(args, all, pos);
   if (vm.count("help")) {
     std::cout << desc;
-    return 0;
+    return std::nullopt;
   }
+  return vm;
+}
+
+int train(const std::vector<std::string>& args) {
+  const auto parsed = parse_command(args, train_options(), "model", 1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   lamina::TrainRequest req;
   if (vm.count("resume")) {
     if (vm.count("model")) throw UsageError("lamina train: give a model file or --resume RUN_DIR, not both");
@@ -184,16 +199,9 @@ int train(const std::vector<std::string>& args) {
 }
 
 int eval(const std::vector<std::string>& args) {
-  const auto desc = eval_options();
-  po::options_description all;
-  all.add(desc).add_options()("runs", po::value<std::vector<std::string>>());
-  po::positional_options_description pos;
-  pos.add("runs", -1);
-  const auto vm = parse(args, all, pos);
-  if (vm.count("help")) {
-    std::cout << desc;
-    return 0;
-  }
+  const auto parsed = parse_command(args, eval_options(), "runs", -1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("runs")) throw UsageError("lamina eval: name at least one run folder (lamina eval RUN_DIR...)");
   lamina::EvalRequest req;
   for (const auto& r : vm["runs"].as<std::vector<std::string>>()) req.runs.emplace_back(r);
@@ -208,16 +216,9 @@ int eval(const std::vector<std::string>& args) {
 }
 
 int predict(const std::vector<std::string>& args) {
-  const auto desc = predict_options();
-  po::options_description all;
-  all.add(desc).add_options()("runs", po::value<std::vector<std::string>>());
-  po::positional_options_description pos;
-  pos.add("runs", -1);
-  const auto vm = parse(args, all, pos);
-  if (vm.count("help")) {
-    std::cout << desc;
-    return 0;
-  }
+  const auto parsed = parse_command(args, predict_options(), "runs", -1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("runs")) throw UsageError("lamina predict: name at least one run folder");
   if (!vm.count("input") || !vm.count("out"))
     throw UsageError("lamina predict: --input FILE and --out FILE are required");
@@ -244,16 +245,9 @@ int dump(const std::vector<std::string>& args) {
 }
 
 int plugins(const std::vector<std::string>& args) {
-  const auto desc = plugins_options();
-  po::options_description all;
-  all.add(desc).add_options()("words", po::value<std::vector<std::string>>());
-  po::positional_options_description pos;
-  pos.add("words", -1);
-  const auto vm = parse(args, all, pos);
-  if (vm.count("help")) {
-    std::cout << desc;
-    return 0;
-  }
+  const auto parsed = parse_command(args, plugins_options(), "words", -1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   lamina::PluginsRequest req;
   req.plugin_dirs = plugin_dirs(vm);
   if (vm.count("words")) {
@@ -268,16 +262,9 @@ int plugins(const std::vector<std::string>& args) {
 }
 
 int search(const std::vector<std::string>& args) {
-  const auto desc = search_options();
-  po::options_description all;
-  all.add(desc).add_options()("file", po::value<std::string>());
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  const auto vm = parse(args, all, pos);
-  if (vm.count("help")) {
-    std::cout << desc;
-    return 0;
-  }
+  const auto parsed = parse_command(args, search_options(), "file", 1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("file")) throw UsageError("lamina search: missing the search file (lamina search SEARCH.yaml)");
   lamina::SearchRequest req;
   req.file = vm["file"].as<std::string>();
@@ -293,16 +280,9 @@ int search(const std::vector<std::string>& args) {
 }
 
 int check(const std::vector<std::string>& args) {
-  const auto desc = check_options();
-  po::options_description all;
-  all.add(desc).add_options()("type", po::value<std::string>());
-  po::positional_options_description pos;
-  pos.add("type", 1);
-  const auto vm = parse(args, all, pos);
-  if (vm.count("help")) {
-    std::cout << desc;
-    return 0;
-  }
+  const auto parsed = parse_command(args, check_options(), "type", 1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("type")) throw UsageError("lamina check: missing the type to check (lamina check TYPE)");
   lamina::CheckRequest req;
   req.type = vm["type"].as<std::string>();
@@ -335,16 +315,9 @@ int check(const std::vector<std::string>& args) {
 }
 
 int plot(const std::vector<std::string>& args) {
-  const auto desc = plot_options();
-  po::options_description all;
-  all.add(desc).add_options()("runs", po::value<std::vector<std::string>>());
-  po::positional_options_description pos;
-  pos.add("runs", -1);
-  const auto vm = parse(args, all, pos);
-  if (vm.count("help")) {
-    std::cout << desc;
-    return 0;
-  }
+  const auto parsed = parse_command(args, plot_options(), "runs", -1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("runs")) throw UsageError("lamina plot: name at least one run folder");
   if (!vm.count("out")) throw UsageError("lamina plot: --out FILE.png or FILE.svg is required");
   lamina::PlotRequest req;

@@ -17,6 +17,7 @@
 
 #include "atomic_file.hpp"
 #include "checkpoint.hpp"
+#include "ensemble.hpp"
 #include "lamina/abi.hpp"
 #include "lamina/plugin_loader.hpp"
 #include "run_folder.hpp"
@@ -271,16 +272,7 @@ void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
       throw InputError(fmt::format("{}: its model gives {} scores per sample, the first member's {}", m.dir.string(),
                                    scores.cols(), classes));
     }
-    for (std::int64_t i = 0; i < scores.rows(); ++i) {
-      const float* s = scores.data() + i * classes;
-      const float mx = *std::max_element(s, s + classes);
-      double z = 0;
-      for (std::int64_t j = 0; j < classes; ++j) z += std::exp(static_cast<double>(s[j] - mx));
-      for (std::int64_t j = 0; j < classes; ++j) {
-        avg[static_cast<std::size_t>(i * classes + j)] +=
-            std::exp(static_cast<double>(s[j] - mx)) / z / static_cast<double>(members.size());
-      }
-    }
+    detail::add_softmax(scores, 1.0 / static_cast<double>(members.size()), avg.data());
   }
   std::int64_t correct = 0;
   for (std::size_t i = 0; i < n; ++i) {

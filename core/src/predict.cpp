@@ -7,6 +7,7 @@
 
 #include "atomic_file.hpp"
 #include "checkpoint.hpp"
+#include "ensemble.hpp"
 #include "lamina/commands.hpp"
 #include "lamina/error.hpp"
 #include "lamina/plugin_loader.hpp"
@@ -92,16 +93,8 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
         throw InputError(fmt::format("{}: its model gives {} scores per sample, the first run's {}", dir.string(),
                                      scores.cols(), classes));
       }
-      for (std::int64_t i = 0; i < scores.rows(); ++i) {
-        const float* s = scores.data() + i * classes;
-        const float mx = *std::max_element(s, s + classes);
-        double z = 0;
-        for (std::int64_t j = 0; j < classes; ++j) z += std::exp(static_cast<double>(s[j] - mx));
-        double* row = avg.data() + (static_cast<std::int64_t>(begin) + i) * classes;
-        for (std::int64_t j = 0; j < classes; ++j) {
-          row[j] += std::exp(static_cast<double>(s[j] - mx)) / z / static_cast<double>(req.runs.size());
-        }
-      }
+      detail::add_softmax(scores, 1.0 / static_cast<double>(req.runs.size()),
+                          avg.data() + static_cast<std::int64_t>(begin) * classes);
     }
   }
   std::string csv_out = "row,class";
