@@ -178,6 +178,9 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
   out << fmt::format("check {} {} (plugin {} {}, {})", kind_name(info.kind), info.name, info.provider.plugin,
                      info.provider.version, info.provider.file)
       << "\n";
+  out << fmt::format("gradients: central differences in float, step {}, pass at relative error <= {} (floor {})",
+                     GradCheckOptions{}.step, GradCheckOptions{}.tolerance, GradCheckOptions{}.floor)
+      << "\n";
   Report report(out);
   GradCheckOptions o;
   o.batch = req.batch;
