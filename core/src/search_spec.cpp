@@ -193,8 +193,18 @@ SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
   spec.pruning.min_epochs = pc.get<std::int64_t>("min_epochs");
   spec.pruning.reduction = pc.get<std::int64_t>("reduction");
 
+  // No strategy named: the one search plugin loaded, if there is exactly one (the core names
+  // no plugin, not even a default one).
   YAML::Node strategy = lookup(root, "strategy");
-  if (!strategy.IsDefined()) strategy.reset(YAML::Node("random_search"));
+  if (!strategy.IsDefined()) {
+    const auto loaded = registry.names(Kind::Search);
+    if (loaded.size() != 1) {
+      fail_at(src, "", root,
+              fmt::format("the search names no `strategy:` and {} search plugins are loaded ({}); name one",
+                          loaded.size(), loaded.empty() ? std::string("none") : join(loaded)));
+    }
+    strategy.reset(YAML::Node(loaded.front()));
+  }
   spec.strategy = registry.create<SearchStrategy>(unbound(strategy, doc.impl().source, "strategy", &registry));
   YAML::Emitter se;
   se << YAML::Flow << strategy;
