@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "lamina/error.hpp"
 
@@ -38,6 +40,18 @@ void write_file_atomic(const std::filesystem::path& file, std::string_view conte
     ::unlink(tmp.c_str());
     throw Error(fmt::format("{}: cannot write: {}", file.string(), std::strerror(err)));
   }
+}
+
+std::string read_whole_file(const std::filesystem::path& file, std::string_view what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    throw InputError(fmt::format("{}: cannot read {}: it is a directory", file.string(), what));
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot read {}: {}", file.string(), what, std::strerror(errno)));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 }  // namespace lamina::detail

@@ -3,10 +3,14 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace lamina::detail {
 
 void write_file_atomic(const std::filesystem::path& file, std::string_view content);
+
+// The whole file as bytes; an InputError "FILE: cannot read WHAT: reason" when it cannot be read.
+std::string read_whole_file(const std::filesystem::path& file, std::string_view what);
 
 }  // namespace lamina::detail

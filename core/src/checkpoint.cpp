@@ -128,12 +128,10 @@ void load_training_state(const fs::path& dir, Model& model, Trainer& trainer) {
     throw InputError(fmt::format("{}: {}", (dir / "optimizer.safetensors").string(), e.what()));
   }
   const fs::path file = dir / "trainer.json";
-  std::ifstream in(file);
-  if (!in) throw InputError(fmt::format("{}: missing: not a resumable run folder", file.string()));
-  std::ostringstream s;
-  s << in.rdbuf();
+  if (!fs::exists(file)) throw InputError(fmt::format("{}: missing: not a resumable run folder", file.string()));
+  const std::string text = read_whole_file(file, "the trainer state");
   try {
-    const auto j = nlohmann::json::parse(s.str());
+    const auto j = nlohmann::json::parse(text);
     TrainerState st{j.at("epoch").get<std::int64_t>(), j.at("shuffle_rng").get<std::string>(),
                     j.at("layer_rng").get<std::string>()};
     trainer.restore(st);

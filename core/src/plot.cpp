@@ -12,6 +12,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "atomic_file.hpp"
 #include "lamina/commands.hpp"
 #include "lamina/error.hpp"
 
@@ -29,14 +30,7 @@ struct Series {
 };
 
 std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw InputError(
-        fmt::format("{}: cannot read (is this a run folder of `lamina train` or `lamina search`?)", file.string()));
-  }
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return detail::read_whole_file(file, "(is this a run folder of `lamina train` or `lamina search`?)");
 }
 
 json read_json(const fs::path& file) {

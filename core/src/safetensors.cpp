@@ -42,10 +42,7 @@ SafetensorsFile read_safetensors(const fs::path& file) {
   const std::string name = file.string();
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) throw InputError(fmt::format("{}: no such checkpoint file", name));
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  const std::string bytes = s.str();
+  const std::string bytes = detail::read_whole_file(file, "the checkpoint");
   if (bytes.size() < 8)
     throw InputError(fmt::format("{}: truncated: {} bytes, not even a header length", name, bytes.size()));
   std::uint64_t n = 0;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "atomic_file.hpp"
 #include "lamina/error.hpp"
 
 namespace fs = std::filesystem;
@@ -16,15 +17,7 @@ namespace fs = std::filesystem;
 namespace lamina::detail {
 
 Journal::Journal(const fs::path& file, const std::string& fingerprint) : file_(file) {
-  std::string text;
-  {
-    std::ifstream in(file, std::ios::binary);
-    if (in) {
-      std::ostringstream s;
-      s << in.rdbuf();
-      text = s.str();
-    }
-  }
+  const std::string text = fs::exists(file) ? read_whole_file(file, "the journal") : std::string();
   // Only complete lines count: whatever follows the last newline is a torn write.
   const auto end = text.rfind('\n');
   const std::size_t complete = end == std::string::npos ? 0 : end + 1;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "atomic_file.hpp"
 #include "config_impl.hpp"
 #include "lamina/error.hpp"
 #include "model_impl.hpp"
@@ -61,11 +62,7 @@ std::string read_text(const fs::path& file) {
   if (!fs::is_regular_file(file, ec)) throw InputError(fmt::format("{}: no such search file", file.string()));
   if (fs::file_size(file, ec) > (16u << 20))
     throw InputError(fmt::format("{}: too large for a search file", file.string()));
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open search file", file.string()));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return read_whole_file(file, "the search file");
 }
 
 std::optional<double> number(const YAML::Node& n) {
