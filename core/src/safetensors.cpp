@@ -4,9 +4,7 @@
 
 #include <bit>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "atomic_file.hpp"
 #include "lamina/error.hpp"

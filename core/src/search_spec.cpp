@@ -4,8 +4,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "atomic_file.hpp"
 #include "config_impl.hpp"
