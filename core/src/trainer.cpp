@@ -49,7 +49,7 @@ float Trainer::train_batch(std::span<const std::uint32_t> rows) {
   const Tensor& scores = model_.network.forward(x_, ctx);
   const float loss = model_.loss->forward(scores, labels_);
   if (!std::isfinite(loss)) return loss;
-  correct_ += count_correct(scores, labels_);
+  if (model_.train.train_metrics == "running") correct_ += count_correct(scores, labels_);  // else unused
   model_.loss->backward(dscores_);
   model_.network.backward(dscores_, ctx);
   for (std::size_t i = 0; i < params_.size(); ++i) {
