@@ -50,16 +50,19 @@ po::options_description plugin_options() {
   po::options_description d("plugin options");
   d.add_options()("plugin-dir", po::value<std::vector<std::string>>()->composing(),
                   "also load the plugins in this folder (repeatable; after the built-in folder and "
-                  "LAMINA_PLUGIN_PATH)");
+                  "LAMINA_PLUGIN_PATH)")(
+      "allow-writable-plugins",
+      "load plugins even from files or folders that users other than their owner (or root) can write");
   return d;
 }
 
-std::vector<std::filesystem::path> plugin_dirs(const po::variables_map& vm) {
-  std::vector<std::filesystem::path> dirs;
+lamina::PluginOptions plugin_settings(const po::variables_map& vm) {
+  lamina::PluginOptions options;
   if (vm.count("plugin-dir")) {
-    for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) dirs.emplace_back(d);
+    for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) options.dirs.emplace_back(d);
   }
-  return dirs;
+  options.allow_writable = vm.count("allow-writable-plugins") > 0;
+  return options;
 }
 
 po::options_description train_options() {
@@ -97,7 +100,8 @@ po::options_description predict_options() {
 
 po::options_description plugins_options() {
   po::options_description d("lamina plugins [info TYPE] [options]");
-  d.add_options()("help,h", "show this help");
+  d.add_options()("help,h", "show this help")(
+      "verbose,v", "also list each plugin: its file, where it was found, its owner and mode, and its types");
   d.add(plugin_options());
   return d;
 }
@@ -193,7 +197,7 @@ int train(const std::vector<std::string>& args) {
   }
   if (vm.count("out")) req.out = vm["out"].as<std::string>();
   req.progress = !vm.count("no-progress");
-  req.plugin_dirs = plugin_dirs(vm);
+  req.plugins = plugin_settings(vm);
   lamina::run_train(req, std::cout);
   return 0;
 }
@@ -210,7 +214,7 @@ int eval(const std::vector<std::string>& args) {
     req.threads = vm["threads"].as<int>();
     if (req.threads < 1 || req.threads > 1024) throw UsageError("lamina eval: --threads must be between 1 and 1024");
   }
-  req.plugin_dirs = plugin_dirs(vm);
+  req.plugins = plugin_settings(vm);
   lamina::run_eval(req, std::cout, std::cerr);
   return 0;
 }
@@ -226,7 +230,7 @@ int predict(const std::vector<std::string>& args) {
   for (const auto& r : vm["runs"].as<std::vector<std::string>>()) req.runs.emplace_back(r);
   req.input = vm["input"].as<std::string>();
   req.out = vm["out"].as<std::string>();
-  req.plugin_dirs = plugin_dirs(vm);
+  req.plugins = plugin_settings(vm);
   lamina::run_predict(req, std::cout, std::cerr);
   return 0;
 }
@@ -249,7 +253,8 @@ int plugins(const std::vector<std::string>& args) {
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   lamina::PluginsRequest req;
-  req.plugin_dirs = plugin_dirs(vm);
+  req.plugins = plugin_settings(vm);
+  req.verbose = vm.count("verbose") > 0;
   if (vm.count("words")) {
     const auto words = vm["words"].as<std::vector<std::string>>();
     if (words.size() != 2 || words[0] != "info") {
@@ -274,7 +279,7 @@ int search(const std::vector<std::string>& args) {
     if (*req.workers < 1 || *req.workers > 256) throw UsageError("lamina search: --workers must be between 1 and 256");
   }
   req.progress = !vm.count("no-progress");
-  req.plugin_dirs = plugin_dirs(vm);
+  req.plugins = plugin_settings(vm);
   const auto result = lamina::run_search(req, std::cout);
   return result.interrupted ? 130 : 0;
 }
@@ -310,7 +315,7 @@ int check(const std::vector<std::string>& args) {
   if (req.batch < 1 || req.batch > 4096) throw UsageError("lamina check: --batch must be between 1 and 4096");
   if (vm["seed"].as<long long>() < 0) throw UsageError("lamina check: --seed must be >= 0");
   req.seed = static_cast<std::uint64_t>(vm["seed"].as<long long>());
-  req.plugin_dirs = plugin_dirs(vm);
+  req.plugins = plugin_settings(vm);
   return lamina::run_check(req, std::cout) ? 0 : 1;
 }
 

@@ -152,8 +152,8 @@ void check_layer(const Registry& registry, const Config& spec, const CheckReques
 
 bool run_check(const CheckRequest& req, std::ostream& out) {
   Registry registry;
-  PluginLoader loader(registry);
-  loader.load_search_path(req.plugin_dirs);
+  PluginLoader loader(registry, req.plugins);
+  loader.load_search_path();
   const auto found = registry.find_all(req.type);
   if (found.empty()) {
     throw InputError(fmt::format("lamina check: no type named '{}'; `lamina plugins` lists them", req.type));

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <omp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -129,11 +131,6 @@ void set_threads(int threads) {
   if (threads > 0) omp_set_num_threads(threads);
 }
 
-void load_plugins(Registry& registry, const std::vector<fs::path>& plugin_dirs) {
-  PluginLoader loader(registry);
-  loader.load_search_path(plugin_dirs);
-}
-
 namespace {
 
 std::vector<EpochMetrics> read_history(const fs::path& dir, std::int64_t epochs) {
@@ -166,8 +163,8 @@ std::vector<EpochMetrics> read_history(const fs::path& dir, std::int64_t epochs)
 TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   set_threads(req.threads);
   Registry registry;
-  PluginLoader loader(registry);
-  loader.load_search_path(req.plugin_dirs);
+  PluginLoader loader(registry, req.plugins);
+  loader.load_search_path();
 
   // Everything that can be wrong with the input is found before the run folder exists.
   const fs::path model_file = req.resume ? *req.resume / "model.yaml" : req.model;
@@ -228,8 +225,8 @@ void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
   if (req.runs.empty()) throw InputError("lamina eval: name at least one run folder");
   set_threads(req.threads);
   Registry registry;
-  PluginLoader loader(registry);
-  loader.load_search_path(req.plugin_dirs);
+  PluginLoader loader(registry, req.plugins);
+  loader.load_search_path();
   struct Member {
     fs::path dir;
     Model model;
@@ -284,10 +281,34 @@ void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
       << std::endl;
 }
 
+namespace {
+
+// Where each plugin came from, for judging what code a run executes.
+void print_plugin_origins(const PluginLoader& loader, const Registry& registry, std::ostream& out) {
+  out << "plugins, in load order:\n";
+  for (const auto& p : loader.loaded()) {
+    struct stat st {};
+    std::string owner = "?", mode = "?";
+    if (::stat(p.file.c_str(), &st) == 0) {
+      const passwd* pw = ::getpwuid(st.st_uid);
+      owner = pw ? pw->pw_name : std::to_string(st.st_uid);
+      mode = fmt::format("{:04o}", static_cast<unsigned>(st.st_mode & 07777));
+    }
+    std::string types;
+    for (const auto* t : registry.list()) {
+      if (t->provider.file == p.file.string()) types += (types.empty() ? "" : ", ") + t->name;
+    }
+    out << fmt::format("  {} {}  {}\n    file {} (owner {}, mode {})\n    from the {}\n    types: {}\n", p.name,
+                       p.version, p.description, p.file.string(), owner, mode, p.origin, types);
+  }
+}
+
+}  // namespace
+
 void run_plugins(const PluginsRequest& req, std::ostream& out) {
   Registry registry;
-  PluginLoader loader(registry);
-  loader.load_search_path(req.plugin_dirs);
+  PluginLoader loader(registry, req.plugins);
+  loader.load_search_path();
   if (req.type.empty()) {
     std::size_t w = 4;
     for (const auto* t : registry.list()) w = std::max(w, t->name.size());
@@ -296,12 +317,15 @@ void run_plugins(const PluginsRequest& req, std::ostream& out) {
       for (const auto* t : registry.list()) {
         if (t->kind != kind) continue;
         if (!header)
-          out << fmt::format("{}:\n", kind == Kind::Loss ? std::string("losses") : std::string(kind_name(kind)) + "s");
+          out << fmt::format("{}:\n", kind == Kind::Loss     ? std::string("losses")
+                                      : kind == Kind::Search ? std::string("search strategies")
+                                                             : std::string(kind_name(kind)) + "s");
         header = true;
         out << fmt::format("  {:<{}}  {}  [{} {}, {}]\n", t->name, w, t->summary, t->provider.plugin,
                            t->provider.version, t->provider.file);
       }
     }
+    if (req.verbose) print_plugin_origins(loader, registry, out);
     out << fmt::format("{} plugins loaded; `lamina plugins info TYPE` shows a type's keys\n", loader.loaded().size());
     return;
   }

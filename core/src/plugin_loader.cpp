@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
@@ -40,11 +44,47 @@ std::vector<fs::path> env_plugin_dirs() {
   return dirs;
 }
 
+// A user-private group (named after its only member, the owner) may write: it is the owner.
+bool is_owners_private_group(uid_t uid, gid_t gid) {
+  const group* g = ::getgrgid(gid);
+  if (g == nullptr || (g->gr_mem != nullptr && g->gr_mem[0] != nullptr)) return false;
+  const std::string group_name = g->gr_name;
+  const passwd* p = ::getpwuid(uid);
+  return p != nullptr && group_name == p->pw_name;
+}
+
+// Why `path` could be changed by someone other than its owner or root, or "" when it cannot.
+std::string loose_permissions(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";  // reported by the caller as missing
+  const uid_t me = ::geteuid();
+  if (st.st_uid != me && st.st_uid != 0) {
+    const passwd* p = ::getpwuid(st.st_uid);
+    return fmt::format("is owned by {} (uid {}), neither you nor root", p ? p->pw_name : "another user", st.st_uid);
+  }
+  const auto mode = static_cast<unsigned>(st.st_mode & 07777);
+  if ((st.st_mode & S_IWOTH) != 0) return fmt::format("is writable by every user (mode {:04o})", mode);
+  if ((st.st_mode & S_IWGRP) != 0 && !is_owners_private_group(st.st_uid, st.st_gid)) {
+    const group* g = ::getgrgid(st.st_gid);
+    return fmt::format("is writable by group {} (mode {:04o})", g ? g->gr_name : std::to_string(st.st_gid), mode);
+  }
+  return "";
+}
+
+void refuse_loose_permissions(const fs::path& path, const char* what) {
+  if (const std::string why = loose_permissions(path); !why.empty()) {
+    throw InputError(
+        fmt::format("{}: refusing to load plugins: the {} {}, so others could make Lamina run their code; "
+                    "`chmod go-w {}` (or pass --allow-writable-plugins)",
+                    path.string(), what, why, path.string()));
+  }
+}
+
 }  // namespace
 
 fs::path builtin_plugin_dir() { return boost::dll::this_line_location().parent_path() / "lamina" / "plugins"; }
 
-void PluginLoader::load_file(const fs::path& file) {
+void PluginLoader::load_file(const fs::path& file, const std::string& origin) {
   std::error_code ec;
   const fs::path path = fs::weakly_canonical(file, ec);
   const std::string name = path.string();
@@ -53,6 +93,10 @@ void PluginLoader::load_file(const fs::path& file) {
   }
   if (!fs::is_regular_file(path, ec)) {
     throw InputError(fmt::format("{}: plugin file does not exist or is not a regular file", name));
+  }
+  if (!options_.allow_writable) {
+    refuse_loose_permissions(path.parent_path(), "folder");
+    refuse_loose_permissions(path, "file");
   }
 
   boost::dll::shared_library lib;
@@ -98,11 +142,11 @@ void PluginLoader::load_file(const fs::path& file) {
     throw InputError(fmt::format("{}: plugin '{}' failed to register its types: {}", name, info->name, e.what()));
   }
   registry_.set_provider({});
-  loaded_.push_back({info->name, info->version, info->description ? info->description : "", path});
+  loaded_.push_back({info->name, info->version, info->description ? info->description : "", path, origin});
   libraries().push_back(std::move(lib));
 }
 
-void PluginLoader::load_directory(const fs::path& dir) {
+void PluginLoader::load_directory(const fs::path& dir, const std::string& origin) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     throw InputError(fmt::format("{}: plugin folder does not exist or is not a directory", dir.string()));
@@ -113,19 +157,21 @@ void PluginLoader::load_directory(const fs::path& dir) {
   }
   if (ec) throw InputError(fmt::format("{}: cannot list plugin folder: {}", dir.string(), ec.message()));
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) load_file(f);
+  for (const auto& f : files) load_file(f, origin);
 }
 
-void PluginLoader::load_search_path(std::span<const fs::path> extra_dirs) {
+void PluginLoader::load_search_path() {
   std::error_code ec;
-  if (const fs::path builtin = builtin_plugin_dir(); fs::is_directory(builtin, ec)) load_directory(builtin);
+  if (const fs::path builtin = builtin_plugin_dir(); fs::is_directory(builtin, ec)) {
+    load_directory(builtin, "built-in folder");
+  }
   for (const auto& dir : env_plugin_dirs()) {
     if (!fs::is_directory(dir, ec)) {
       throw InputError(fmt::format("LAMINA_PLUGIN_PATH names '{}', which is not a directory", dir.string()));
     }
-    load_directory(dir);
+    load_directory(dir, "LAMINA_PLUGIN_PATH");
   }
-  for (const auto& dir : extra_dirs) load_directory(dir);
+  for (const auto& dir : options_.dirs) load_directory(dir, "--plugin-dir");
 }
 
 }  // namespace lamina

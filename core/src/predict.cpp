@@ -20,8 +20,8 @@ namespace lamina {
 void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err) {
   if (req.runs.empty()) throw InputError("lamina predict: name at least one run folder");
   Registry registry;
-  PluginLoader loader(registry);
-  loader.load_search_path(req.plugin_dirs);
+  PluginLoader loader(registry, req.plugins);
+  loader.load_search_path();
 
   // The input: IDX images, or CSV rows of features; scaled as the first run's training data were.
   std::error_code ec;

@@ -385,8 +385,8 @@ void write_results(const fs::path& dir, const detail::SearchSpec& spec, const st
 
 SearchResult run_search(const SearchRequest& req, std::ostream& out) {
   Registry registry;
-  PluginLoader loader(registry);
-  loader.load_search_path(req.plugin_dirs);
+  PluginLoader loader(registry, req.plugins);
+  loader.load_search_path();
   detail::SearchSpec spec = detail::load_search_spec(req.file, registry);
   const std::int64_t workers = req.workers ? *req.workers : spec.workers;
   if (workers < 1 || workers > 256) throw InputError("--workers must be between 1 and 256");

@@ -3,6 +3,8 @@
 #include <boost/test/unit_test.hpp>
 #include <lamina/abi.hpp>
 
+#include <grp.h>
+
 #include "test_support.hpp"
 
 using namespace lamina::test;
@@ -50,4 +52,78 @@ BOOST_AUTO_TEST_CASE(help_and_version) {
   BOOST_TEST(v.status == 0);
   BOOST_TEST(v.output.find(std::string("plugin ABI ") + std::to_string(lamina::kAbiVersion)) != std::string::npos);
   BOOST_TEST(run_lamina("").status == 2);
+}
+
+namespace {
+
+// A copy of the second_valid fixture plugin in a folder of its own, for changing modes.
+struct PluginCopy {
+  TempDir dir;
+  fs::path folder = dir / "plugins";
+  fs::path file = folder / "lamina_fixture_second_valid.so";
+  PluginCopy() {
+    fs::create_directory(folder);
+    fs::permissions(folder, fs::perms(0755));
+    fs::copy_file(kFixturePluginDir / "second_valid" / "lamina_fixture_second_valid.so", file);
+    fs::permissions(file, fs::perms(0755));
+  }
+  CommandResult list(const std::string& flags = "") const {
+    return run_lamina("plugins --plugin-dir " + folder.string() + " " + flags);
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(plugins_that_others_can_write_are_refused_unless_allowed) {
+  PluginCopy p;
+  BOOST_TEST(p.list().status == 0);
+
+  fs::permissions(p.folder, fs::perms(0777));
+  auto r = p.list();
+  BOOST_TEST(r.status == 2, r.output);
+  BOOST_TEST(r.output == "lamina plugins: error: " + p.folder.string() +
+                             ": refusing to load plugins: the folder is writable by every user (mode 0777), so others "
+                             "could make Lamina run their code; `chmod go-w " +
+                             p.folder.string() + "` (or pass --allow-writable-plugins)\n");
+  r = p.list("--allow-writable-plugins");
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(r.output.find("scale2") != std::string::npos);
+
+  fs::permissions(p.folder, fs::perms(0755));
+  fs::permissions(p.file, fs::perms(0666));
+  r = p.list();
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(r.output.find(p.file.string() + ": refusing to load plugins: the file is writable by every user (mode "
+                                             "0666)") != std::string::npos,
+             r.output);
+
+  // Group-writable is refused unless the group is the owner's own (a user-private group).
+  fs::permissions(p.file, fs::perms(0775));
+  if (::getgrnam("users") != nullptr && ::chown(p.file.c_str(), ::geteuid(), ::getgrnam("users")->gr_gid) == 0) {
+    r = p.list();
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.output.find("the file is writable by group users (mode 0775)") != std::string::npos, r.output);
+  }
+  // The same refusal holds for a folder named in LAMINA_PLUGIN_PATH.
+  fs::permissions(p.file, fs::perms(0755));
+  fs::permissions(p.folder, fs::perms(0757));
+  r = run("LAMINA_PLUGIN_PATH=" + p.folder.string() + " " + kLamina.string() + " plugins");
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(r.output.find("the folder is writable by every user (mode 0757)") != std::string::npos, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(verbose_shows_where_each_plugin_came_from) {
+  PluginCopy p;
+  const auto ok = run("LAMINA_PLUGIN_PATH=" + p.folder.string() + " " + kLamina.string() + " plugins --verbose");
+  BOOST_TEST_REQUIRE(ok.status == 0, ok.output);
+  BOOST_TEST(ok.output.find("  affine 0.1.0  ") != std::string::npos, ok.output);
+  BOOST_TEST(ok.output.find("    file " + (kPluginDir / "lamina_affine.so").string() + " (owner ") !=
+             std::string::npos);
+  BOOST_TEST(ok.output.find("    from the built-in folder\n    types: affine\n") != std::string::npos, ok.output);
+  BOOST_TEST(ok.output.find("    file " + p.file.string() + " (owner ") != std::string::npos);
+  BOOST_TEST(ok.output.find(", mode 0755)\n    from the LAMINA_PLUGIN_PATH\n    types: explode, scale2\n") !=
+                 std::string::npos,
+             ok.output);
+  const auto flag = run_lamina("plugins -v --plugin-dir " + p.folder.string());
+  BOOST_TEST(flag.output.find("from the --plugin-dir\n") != std::string::npos, flag.output);
 }

@@ -96,8 +96,7 @@ BOOST_AUTO_TEST_CASE(search_path_takes_the_environment_then_the_flags) {
   Registry r;
   PluginLoader loader(r);
   ::setenv("LAMINA_PLUGIN_PATH", (kFixturePluginDir / "second_valid").c_str(), 1);
-  std::vector<fs::path> none;
-  loader.load_search_path(none);
+  loader.load_search_path();
   ::unsetenv("LAMINA_PLUGIN_PATH");
   const TypeInfo* t = r.find(Kind::Layer, "scale2");
   BOOST_REQUIRE(t != nullptr);
@@ -106,7 +105,7 @@ BOOST_AUTO_TEST_CASE(search_path_takes_the_environment_then_the_flags) {
   Registry r2;
   PluginLoader loader2(r2);
   ::setenv("LAMINA_PLUGIN_PATH", "/nonexistent/env/dir", 1);
-  BOOST_CHECK_THROW(loader2.load_search_path(none), InputError);
+  BOOST_CHECK_THROW(loader2.load_search_path(), InputError);
   ::unsetenv("LAMINA_PLUGIN_PATH");
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lamina/export.hpp"
+#include "lamina/plugin_loader.hpp"
 #include "lamina/tensor.hpp"
 #include "lamina/trainer.hpp"
 
@@ -19,8 +20,8 @@ struct TrainRequest {
   std::vector<std::string> overrides;        // --set KEY=VALUE (and --epochs/--seed, as overrides)
   std::optional<std::filesystem::path> out;  // default: runs/<model>-<timestamp>
   int threads = 0;                           // 0 = OpenMP's default (every core)
-  std::vector<std::filesystem::path> plugin_dirs;
-  bool progress = true;  // a live progress line, when stderr is a terminal
+  PluginOptions plugins;                     // --plugin-dir, --allow-writable-plugins
+  bool progress = true;                      // a live progress line, when stderr is a terminal
   // Continue this run folder from its last complete epoch (model, optimizer and random streams
   // restored); `model` is then ignored and the overrides apply to the run's model.yaml.
   std::optional<std::filesystem::path> resume;
@@ -39,7 +40,7 @@ struct EvalRequest {
   std::vector<std::filesystem::path> runs;  // one run, or several: an ensemble
   std::vector<std::string> overrides;       // --set, e.g. data.test_limit=1000
   int threads = 0;
-  std::vector<std::filesystem::path> plugin_dirs;
+  PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
 };
 // Rebuilds each run's model from model.yaml + model.safetensors and reports its test loss and
 // accuracy; with several runs, also the accuracy of their averaged probabilities.
@@ -49,7 +50,7 @@ struct PredictRequest {
   std::vector<std::filesystem::path> runs;  // several: their probabilities are averaged
   std::filesystem::path input;              // IDX images (unsigned bytes) or CSV features (no label column)
   std::filesystem::path out;                // CSV: row, class, one probability per class
-  std::vector<std::filesystem::path> plugin_dirs;
+  PluginOptions plugins;                    // --plugin-dir, --allow-writable-plugins
 };
 LAMINA_API void run_predict(const PredictRequest& request, std::ostream& out, std::ostream& err);
 
@@ -57,8 +58,9 @@ LAMINA_API void run_predict(const PredictRequest& request, std::ostream& out, st
 LAMINA_API void run_dump(const std::filesystem::path& run, const std::string& tensor, std::ostream& out);
 
 struct PluginsRequest {
-  std::vector<std::filesystem::path> plugin_dirs;
-  std::string type;  // empty: list everything; else describe this type's keys
+  PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
+  std::string type;       // empty: list everything; else describe this type's keys
+  bool verbose = false;   // with the list: each plugin's file, origin, owner and mode
 };
 LAMINA_API void run_plugins(const PluginsRequest& request, std::ostream& out);
 
@@ -78,13 +80,10 @@ struct CheckRequest {
   Shape input_shape{5};                // per-sample input (layers), classes (losses), tensor (regularizers)
   std::int64_t batch = 4;
   std::uint64_t seed = 1;
-  std::vector<std::filesystem::path> plugin_dirs;
+  PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
 };
 // Conformance checks of one registered type; true when every check passed.
 LAMINA_API bool run_check(const CheckRequest& request, std::ostream& out);
-
-// Loads the plugins of the search path (see plugin_loader.hpp) into `registry`.
-LAMINA_API void load_plugins(class Registry& registry, const std::vector<std::filesystem::path>& plugin_dirs);
 
 // Sets the thread count of OpenMP (and so of Eigen's GEMM) for this process.
 LAMINA_API void set_threads(int threads);

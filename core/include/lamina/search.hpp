@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "lamina/export.hpp"
+#include "lamina/plugin_loader.hpp"
 
 namespace lamina {
 
@@ -31,7 +32,7 @@ struct SearchRequest {
   std::filesystem::path file;
   std::optional<std::filesystem::path> out;  // default runs/search-<file stem>
   std::optional<int> workers;                // overrides the file's `workers`
-  std::vector<std::filesystem::path> plugin_dirs;
+  PluginOptions plugins;                     // --plugin-dir, --allow-writable-plugins
   bool progress = true;
 };
 
