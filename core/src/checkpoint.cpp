@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.hpp"
@@ -28,14 +30,52 @@ std::string minor_of(const std::string& version) {
   return version.substr(0, dot);
 }
 
+// The three files of a checkpoint change together: they are written into checkpoint.next/,
+// which is renamed to checkpoint.commit/ once complete (the commit point), whose files are then
+// renamed over the old ones. A kill before the commit point leaves the old set; after it,
+// recover_checkpoint() finishes the moves. Each single file is at all times a complete version.
+constexpr const char* kNext = "checkpoint.next";
+constexpr const char* kCommitting = "checkpoint.commit";
+
+void finish_commit(const fs::path& dir) {
+  const fs::path committing = dir / kCommitting;
+  for (const char* name : {"model.safetensors", "optimizer.safetensors", "trainer.json"}) {
+    const fs::path from = committing / name;
+    if (fs::exists(from) && ::rename(from.c_str(), (dir / name).c_str()) != 0) {
+      throw Error(fmt::format("{}: cannot finish the checkpoint: {}", from.string(), std::strerror(errno)));
+    }
+  }
+  sync_folder(dir);
+  std::error_code ec;
+  fs::remove_all(committing, ec);
+}
+
 }  // namespace
 
+void recover_checkpoint(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::is_directory(dir / kCommitting, ec)) finish_commit(dir);
+  fs::remove_all(dir / kNext, ec);
+  remove_temporaries(dir);
+}
+
+bool has_checkpoint(const fs::path& dir) {
+  std::error_code ec;
+  return fs::exists(dir / "trainer.json", ec) || fs::is_directory(dir / kCommitting, ec);
+}
+
 void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) {
+  const fs::path next = dir / kNext;
+  std::error_code ec;
+  fs::remove_all(next, ec);
+  if (!fs::create_directory(next, ec)) {
+    throw Error(fmt::format("{}: cannot write the checkpoint: {}", next.string(), ec.message()));
+  }
   const TrainerState st = trainer.state();
   std::vector<std::pair<std::string, const Tensor*>> tensors;
   for (auto* p : model.network.params()) tensors.emplace_back(p->name, &p->value);
   for (auto* b : model.network.state()) tensors.emplace_back(b->name, &b->value);
-  write_safetensors(dir / "model.safetensors", tensors,
+  write_safetensors(next / "model.safetensors", tensors,
                     {{"format", "lamina-model"},
                      {"lamina_version", LAMINA_VERSION_STRING},
                      {"seed", std::to_string(model.train.seed)},
@@ -45,12 +85,19 @@ void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) 
   model.optimizer->save_state(opt);
   std::vector<std::pair<std::string, const Tensor*>> opt_tensors;
   for (const auto& b : opt) opt_tensors.emplace_back(b.name, &b.value);
-  write_safetensors(dir / "optimizer.safetensors", opt_tensors, {{"format", "lamina-optimizer"}});
+  write_safetensors(next / "optimizer.safetensors", opt_tensors, {{"format", "lamina-optimizer"}});
   json t;
   t["epoch"] = st.epoch;
   t["shuffle_rng"] = st.shuffle_rng;
   t["layer_rng"] = st.layer_rng;
-  write_file_atomic(dir / "trainer.json", t.dump() + "\n");
+  write_file_atomic(next / "trainer.json", t.dump() + "\n");
+  sync_folder(next);
+  // The commit point: once the folder has this name, every file in it is complete.
+  if (::rename(next.c_str(), (dir / kCommitting).c_str()) != 0) {
+    throw Error(fmt::format("{}: cannot commit the checkpoint: {}", dir.string(), std::strerror(errno)));
+  }
+  sync_folder(dir);
+  finish_commit(dir);
 }
 
 void load_weights(const fs::path& dir, Model& model) {

@@ -4,7 +4,8 @@
 //                          version, the seed, the epoch, and the plugin manifest;
 //   optimizer.safetensors  the optimizer's state ("layers.0.W.v", "step");
 //   trainer.json           the epoch and the random streams' states.
-// With model.yaml (the resolved model) they rebuild the model exactly.
+// With model.yaml (the resolved model) they rebuild the model exactly. The three change together
+// (see checkpoint.cpp): a kill at any moment leaves the previous set or the new one.
 #pragma once
 
 #include <filesystem>
@@ -16,6 +17,11 @@
 namespace lamina::detail {
 
 void save_checkpoint(const std::filesystem::path& dir, Model& model, const Trainer& trainer);
+// Finishes a checkpoint a killed run committed but did not finish moving into place, drops one it
+// had not committed, and removes leftover temporaries. Readers of a run folder call it first.
+void recover_checkpoint(const std::filesystem::path& dir);
+// Whether the run folder holds a checkpoint (a run killed in its first epoch has none).
+bool has_checkpoint(const std::filesystem::path& dir);
 // Loads model.safetensors into a built model: every tensor must be there, with its shape.
 void load_weights(const std::filesystem::path& dir, Model& model);
 // Refuses a checkpoint whose plugins are missing or of another major.minor version; returns

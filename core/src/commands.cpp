@@ -39,12 +39,14 @@ std::string fmt_eval(const char* label, const Evaluation& e) {
 class Progress : public TrainObserver {
  public:
   Progress(std::ostream& out, fs::path dir, std::int64_t epochs, std::int64_t log_every, bool live,
-           std::vector<EpochMetrics> history, std::function<void()> checkpoint)
+           std::vector<EpochMetrics> history, std::string iterations, std::function<void()> checkpoint)
       : out_(out),
         dir_(std::move(dir)),
         epochs_(epochs),
         log_every_(log_every),
         live_(live),
+        step_(steps_before(history, iterations)),
+        iterations_(std::move(iterations)),
         history_(std::move(history)),
         checkpoint_(std::move(checkpoint)) {}
 
@@ -85,6 +87,14 @@ class Progress : public TrainObserver {
   }
 
   const std::vector<EpochMetrics>& history() const { return history_; }
+
+  // A resumed run counts steps on from the last line of iterations.csv it kept.
+  static std::int64_t steps_before(const std::vector<EpochMetrics>& history, const std::string& iterations) {
+    if (history.empty() || iterations.empty()) return 0;
+    const auto start = iterations.rfind('\n', iterations.size() - 2);
+    const std::string last = iterations.substr(start == std::string::npos ? 0 : start + 1);
+    return std::stoll(last.substr(0, last.find(',')));
+  }
 
   // The per-step losses (train.log_every), rewritten with each epoch and on divergence.
   void write_iterations() const {
@@ -158,6 +168,25 @@ std::vector<EpochMetrics> read_history(const fs::path& dir, std::int64_t epochs)
   return history;
 }
 
+// The lines of iterations.csv (without its header) of the epochs a resumed run keeps.
+std::string read_iterations(const fs::path& dir, std::int64_t epochs) {
+  std::ifstream in(dir / "iterations.csv");
+  std::string line, kept;
+  if (!in || !std::getline(in, line)) return kept;
+  while (std::getline(in, line)) {
+    const auto a = line.find(','), b = line.find(',', a + 1);
+    if (a == std::string::npos || b == std::string::npos) break;
+    try {
+      if (std::stoll(line.substr(0, a)) <= 0 || std::stoll(line.substr(a + 1, b - a - 1)) > epochs) break;
+    } catch (const std::exception&) {
+      throw InputError(
+          fmt::format("{}: not a per-step loss file (line '{}')", (dir / "iterations.csv").string(), line));
+    }
+    kept += line + "\n";
+  }
+  return kept;
+}
+
 }  // namespace
 
 TrainResult run_train(const TrainRequest& req, std::ostream& out) {
@@ -177,19 +206,25 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   build_network(model, data);
   Trainer trainer(model, data);
   std::vector<EpochMetrics> history;
+  std::string iterations;
 
   TrainResult result;
   if (req.resume) {
     result.run_dir = *req.resume;
-    for (const auto& w : detail::check_manifest(result.run_dir, registry)) std::cerr << w << std::endl;
-    detail::load_weights(result.run_dir, model);
-    detail::load_training_state(result.run_dir, model, trainer);
+    detail::recover_checkpoint(result.run_dir);
+    // A run killed in its first epoch has no checkpoint: it starts again from its seed.
+    if (detail::has_checkpoint(result.run_dir)) {
+      for (const auto& w : detail::check_manifest(result.run_dir, registry)) std::cerr << w << std::endl;
+      detail::load_weights(result.run_dir, model);
+      detail::load_training_state(result.run_dir, model, trainer);
+    }
     const std::int64_t done = trainer.state().epoch;
     if (done >= model.train.epochs) {
       throw InputError(fmt::format("--resume {}: the run already has {} of {} epochs; pass --epochs N to train longer",
                                    result.run_dir.string(), done, model.train.epochs));
     }
     history = read_history(result.run_dir, done);
+    iterations = read_iterations(result.run_dir, done);
     out << fmt::format("resuming {} after epoch {}", result.run_dir.string(), done) << std::endl;
   } else {
     result.run_dir = detail::create_run_dir(model.name, req.out ? &*req.out : nullptr);
@@ -204,7 +239,7 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
 
   const auto start = std::chrono::steady_clock::now();
   Progress progress(out, result.run_dir, model.train.epochs, model.train.log_every,
-                    req.progress && ::isatty(STDERR_FILENO), history,
+                    req.progress && ::isatty(STDERR_FILENO), history, iterations,
                     [&] { detail::save_checkpoint(result.run_dir, model, trainer); });
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   try {
@@ -235,6 +270,7 @@ void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
   for (const auto& dir : req.runs) {
     if (!fs::exists(dir / "model.yaml"))
       throw InputError(fmt::format("{}: not a run folder (no model.yaml)", dir.string()));
+    detail::recover_checkpoint(dir);
     for (const auto& w : detail::check_manifest(dir, registry)) err << dir.string() << ": " << w << std::endl;
     members.push_back({dir, build_model(ModelFile::load(dir / "model.yaml", req.overrides), registry)});
   }

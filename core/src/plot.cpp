@@ -151,7 +151,7 @@ std::string search_script(const fs::path& dir, const std::string& title) {
 
 void draw(const std::string& body, const std::string& terminal, const fs::path& target, std::ostream& out,
           const std::string& what) {
-  const fs::path tmp = target.string() + ".tmp";
+  const fs::path tmp = detail::temp_name(target);
   const std::string script = fmt::format("set terminal {}\nset output {}\n", terminal, quote(tmp.string())) + body;
   FILE* gp = ::popen("gnuplot 2>&1", "w");
   if (gp == nullptr) throw Error("cannot start gnuplot");

@@ -48,6 +48,7 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   for (const auto& dir : req.runs) {
     if (!fs::exists(dir / "model.yaml"))
       throw InputError(fmt::format("{}: not a run folder (no model.yaml)", dir.string()));
+    detail::recover_checkpoint(dir);
     for (const auto& w : detail::check_manifest(dir, registry)) err << dir.string() << ": " << w << std::endl;
     Model model = build_model(ModelFile::load(dir / "model.yaml"), registry);
     if (first) {
