@@ -115,12 +115,14 @@ class Progress : public TrainObserver {
 };
 
 void write_run_info(const fs::path& dir, const TrainRequest& req, const Model& model, const PluginLoader& loader,
-                    const std::vector<EpochMetrics>& history, double total_seconds, const std::string& status) {
+                    const std::vector<EpochMetrics>& history, double total_seconds, const std::string& status,
+                    const nlohmann::ordered_json& failure = {}) {
   nlohmann::ordered_json j;
   j["lamina_version"] = LAMINA_VERSION_STRING;
   j["model"] = req.model.string();
   j["name"] = model.name;
   j["status"] = status;
+  if (!failure.is_null()) j["diverged"] = failure;
   j["threads"] = omp_get_max_threads();
   j["seed"] = model.train.seed;
   j["overrides"] = req.overrides;
@@ -245,10 +247,18 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   try {
     trainer.run(&progress);
   } catch (const Diverged& e) {
+    // The finished epochs' metrics and checkpoint stay as they were; run.json says where it broke.
+    detail::write_metrics(result.run_dir, progress.history());
     progress.write_iterations();
-    write_run_info(result.run_dir, req, model, loader, progress.history(), seconds(), "diverged");
-    throw Diverged(fmt::format("{}; the metrics of the {} finished epoch(s) are in {}", e.what(),
-                               progress.history().size(), (result.run_dir / "metrics.csv").string()));
+    write_run_info(result.run_dir, req, model, loader, progress.history(), seconds(), "diverged",
+                   {{"epoch", e.epoch}, {"batch", e.batch}, {"loss", fmt::format("{}", e.loss)}});
+    const std::size_t kept = progress.history().size();
+    throw Diverged(fmt::format("{}; {} in {}", e.what(),
+                               kept == 0 ? std::string("no epoch had finished (run.json records the failure)")
+                                         : fmt::format("the metrics of the {} finished epoch{} are kept", kept,
+                                                       kept == 1 ? "" : "s"),
+                               result.run_dir.string()),
+                   e.epoch, e.batch, e.loss);
   }
   result.epochs = progress.history();
   write_run_info(result.run_dir, req, model, loader, result.epochs, seconds(), "finished");

@@ -121,7 +121,8 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
       const std::size_t end = std::min(n, begin + bs);
       const float loss = train_batch(std::span(order_).subspan(begin, end - begin));
       if (!std::isfinite(loss)) {
-        throw Diverged(fmt::format("training diverged at epoch {}, batch {}: the loss is {}", epoch, b + 1, loss));
+        throw Diverged(fmt::format("training diverged at epoch {}, batch {}: the loss is {}", epoch, b + 1, loss),
+                       epoch, b + 1, loss);
       }
       loss_sum += static_cast<double>(loss) * static_cast<double>(end - begin);
       if (observer) {
@@ -140,7 +141,10 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
     if (!data_.validation.empty()) m.validation = evaluate(data_.validation);
     if (options_.evaluate_test) m.test = evaluate(data_.test);
     if (!std::isfinite(m.train.loss) || !std::isfinite(m.test.loss)) {
-      throw Diverged(fmt::format("training diverged in epoch {}: the evaluation loss is not finite", epoch));
+      throw Diverged(fmt::format("training diverged at epoch {}, in the evaluation after its last batch: the "
+                                 "loss is {}",
+                                 epoch, !std::isfinite(m.train.loss) ? m.train.loss : m.test.loss),
+                     epoch, 0, !std::isfinite(m.train.loss) ? m.train.loss : m.test.loss);
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history.push_back(m);

@@ -96,12 +96,38 @@ BOOST_AUTO_TEST_CASE(overrides_change_the_model) {
 
 BOOST_AUTO_TEST_CASE(a_diverging_run_stops_with_status_1_and_keeps_its_metrics) {
   TempDir dir;
-  const auto r = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice + " --set optimizer.lr=1e30 --out " +
-                            (dir / "run").string());
+  auto train = [&](const std::string& lr, const fs::path& run) {
+    return run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice + " --threads 2 --set optimizer.lr=" + lr +
+                      " --out " + run.string());
+  };
+  const std::string header = "epoch,train_loss,train_acc,penalty,val_loss,val_acc,test_loss,test_acc\n";
+  // lr 1e3 survives the first epoch here and breaks in a later one: the finished epochs stay.
+  const fs::path run = dir / "run";
+  const auto r = train("1e3", run);
   BOOST_TEST(r.status == 1, r.output);
-  BOOST_TEST(r.output.find("training diverged at epoch 1") != std::string::npos, r.output);
-  BOOST_TEST(fs::exists(dir / "run" / "model.yaml"));
-  BOOST_TEST(read_file(dir / "run" / "run.json").find("\"status\": \"diverged\"") != std::string::npos);
+  const auto at = r.output.find("lamina train: failed: training diverged at epoch ");
+  BOOST_TEST_REQUIRE(at != std::string::npos, r.output);
+  const int epoch = std::stoi(r.output.substr(at + 49));
+  BOOST_TEST_REQUIRE(epoch >= 2, r.output);
+  BOOST_TEST(r.output.find(", batch ", at) != std::string::npos, r.output);
+  BOOST_TEST(r.output.find("the metrics of the " + std::to_string(epoch - 1) + " finished epoch") != std::string::npos,
+             r.output);
+  BOOST_TEST(count_lines(read_file(run / "metrics.csv")) == static_cast<std::size_t>(epoch));
+  BOOST_TEST(read_file(run / "metrics.csv").starts_with(header + "1,"));
+  BOOST_TEST(fs::exists(run / "model.safetensors"));  // the last finished epoch's checkpoint
+  const auto info = nlohmann::json::parse(read_file(run / "run.json"));
+  BOOST_TEST(info["status"] == "diverged");
+  BOOST_TEST(info["diverged"]["epoch"] == epoch);
+  BOOST_TEST(info["diverged"]["batch"].get<int>() >= 1);
+
+  // Diverging in the first epoch leaves the header alone, and says so.
+  const auto early = train("1e30", dir / "early");
+  BOOST_TEST(early.status == 1, early.output);
+  BOOST_TEST(early.output.find("training diverged at epoch 1, batch ") != std::string::npos, early.output);
+  BOOST_TEST(early.output.find("no epoch had finished (run.json records the failure) in " + (dir / "early").string()) !=
+                 std::string::npos,
+             early.output);
+  BOOST_TEST(read_file(dir / "early" / "metrics.csv") == header);
 }
 
 BOOST_AUTO_TEST_CASE(csv_and_idx_sources_train_too) {

@@ -44,11 +44,15 @@ struct TrainerOptions {
   bool evaluate_test = true;  // a search never looks at the test set: it skips the pass
 };
 
-// Thrown when the loss stops being a finite number.
+// Thrown when the loss stops being a finite number: in a batch (batch >= 1) or in the
+// evaluation after an epoch (batch 0).
 class LAMINA_API Diverged : public Error {
  public:
-  using Error::Error;
+  Diverged(const std::string& message, std::int64_t epoch, std::int64_t batch, double loss)
+      : Error(message), epoch(epoch), batch(batch), loss(loss) {}
   ~Diverged() override;
+  std::int64_t epoch, batch;
+  double loss;
 };
 
 // Where a run stands after an epoch: what a checkpoint needs besides the tensors.
