@@ -174,26 +174,26 @@ int train(const std::vector<std::string>& args) {
   const po::variables_map& vm = *parsed;
   lamina::TrainRequest req;
   if (vm.count("resume")) {
-    if (vm.count("model")) throw UsageError("lamina train: give a model file or --resume RUN_DIR, not both");
-    if (vm.count("out")) throw UsageError("lamina train: --resume continues in the run's own folder; drop --out");
+    if (vm.count("model")) throw UsageError("give a model file or --resume RUN_DIR, not both");
+    if (vm.count("out")) throw UsageError("--resume continues in the run's own folder; drop --out");
     req.resume = vm["resume"].as<std::string>();
   } else if (!vm.count("model")) {
-    throw UsageError("lamina train: missing the model file (lamina train MODEL.yaml)");
+    throw UsageError("missing the model file (lamina train MODEL.yaml)");
   } else {
     req.model = vm["model"].as<std::string>();
   }
   if (vm.count("set")) req.overrides = vm["set"].as<std::vector<std::string>>();
   if (vm.count("epochs")) {
-    if (vm["epochs"].as<long long>() < 1) throw UsageError("lamina train: --epochs must be at least 1");
+    if (vm["epochs"].as<long long>() < 1) throw UsageError("--epochs must be at least 1");
     req.overrides.push_back("train.epochs=" + std::to_string(vm["epochs"].as<long long>()));
   }
   if (vm.count("seed")) {
-    if (vm["seed"].as<long long>() < 0) throw UsageError("lamina train: --seed must be >= 0");
+    if (vm["seed"].as<long long>() < 0) throw UsageError("--seed must be >= 0");
     req.overrides.push_back("train.seed=" + std::to_string(vm["seed"].as<long long>()));
   }
   if (vm.count("threads")) {
     req.threads = vm["threads"].as<int>();
-    if (req.threads < 1 || req.threads > 1024) throw UsageError("lamina train: --threads must be between 1 and 1024");
+    if (req.threads < 1 || req.threads > 1024) throw UsageError("--threads must be between 1 and 1024");
   }
   if (vm.count("out")) req.out = vm["out"].as<std::string>();
   req.progress = !vm.count("no-progress");
@@ -206,13 +206,13 @@ int eval(const std::vector<std::string>& args) {
   const auto parsed = parse_command(args, eval_options(), "runs", -1);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
-  if (!vm.count("runs")) throw UsageError("lamina eval: name at least one run folder (lamina eval RUN_DIR...)");
+  if (!vm.count("runs")) throw UsageError("name at least one run folder (lamina eval RUN_DIR...)");
   lamina::EvalRequest req;
   for (const auto& r : vm["runs"].as<std::vector<std::string>>()) req.runs.emplace_back(r);
   if (vm.count("set")) req.overrides = vm["set"].as<std::vector<std::string>>();
   if (vm.count("threads")) {
     req.threads = vm["threads"].as<int>();
-    if (req.threads < 1 || req.threads > 1024) throw UsageError("lamina eval: --threads must be between 1 and 1024");
+    if (req.threads < 1 || req.threads > 1024) throw UsageError("--threads must be between 1 and 1024");
   }
   req.plugins = plugin_settings(vm);
   lamina::run_eval(req, std::cout, std::cerr);
@@ -223,9 +223,8 @@ int predict(const std::vector<std::string>& args) {
   const auto parsed = parse_command(args, predict_options(), "runs", -1);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
-  if (!vm.count("runs")) throw UsageError("lamina predict: name at least one run folder");
-  if (!vm.count("input") || !vm.count("out"))
-    throw UsageError("lamina predict: --input FILE and --out FILE are required");
+  if (!vm.count("runs")) throw UsageError("name at least one run folder");
+  if (!vm.count("input") || !vm.count("out")) throw UsageError("--input FILE and --out FILE are required");
   lamina::PredictRequest req;
   for (const auto& r : vm["runs"].as<std::vector<std::string>>()) req.runs.emplace_back(r);
   req.input = vm["input"].as<std::string>();
@@ -242,7 +241,7 @@ int dump(const std::vector<std::string>& args) {
           << "lamina dump RUN_DIR|FILE.safetensors [TENSOR]: list a checkpoint's tensors, or print one's values\n";
       return 0;
     }
-    throw UsageError("lamina dump: expected RUN_DIR (or a .safetensors file) and optionally a tensor name");
+    throw UsageError("expected RUN_DIR (or a .safetensors file) and optionally a tensor name");
   }
   lamina::run_dump(args[0], args.size() == 2 ? args[1] : "", std::cout);
   return 0;
@@ -258,7 +257,7 @@ int plugins(const std::vector<std::string>& args) {
   if (vm.count("words")) {
     const auto words = vm["words"].as<std::vector<std::string>>();
     if (words.size() != 2 || words[0] != "info") {
-      throw UsageError("lamina plugins: expected `lamina plugins` or `lamina plugins info TYPE`");
+      throw UsageError("expected `lamina plugins` or `lamina plugins info TYPE`");
     }
     req.type = words[1];
   }
@@ -270,13 +269,13 @@ int search(const std::vector<std::string>& args) {
   const auto parsed = parse_command(args, search_options(), "file", 1);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
-  if (!vm.count("file")) throw UsageError("lamina search: missing the search file (lamina search SEARCH.yaml)");
+  if (!vm.count("file")) throw UsageError("missing the search file (lamina search SEARCH.yaml)");
   lamina::SearchRequest req;
   req.file = vm["file"].as<std::string>();
   if (vm.count("out")) req.out = vm["out"].as<std::string>();
   if (vm.count("workers")) {
     req.workers = vm["workers"].as<int>();
-    if (*req.workers < 1 || *req.workers > 256) throw UsageError("lamina search: --workers must be between 1 and 256");
+    if (*req.workers < 1 || *req.workers > 256) throw UsageError("--workers must be between 1 and 256");
   }
   req.progress = !vm.count("no-progress");
   req.plugins = plugin_settings(vm);
@@ -288,7 +287,7 @@ int check(const std::vector<std::string>& args) {
   const auto parsed = parse_command(args, check_options(), "type", 1);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
-  if (!vm.count("type")) throw UsageError("lamina check: missing the type to check (lamina check TYPE)");
+  if (!vm.count("type")) throw UsageError("missing the type to check (lamina check TYPE)");
   lamina::CheckRequest req;
   req.type = vm["type"].as<std::string>();
   if (vm.count("set")) req.overrides = vm["set"].as<std::vector<std::string>>();
@@ -303,17 +302,15 @@ int check(const std::vector<std::string>& args) {
       used = 0;
     }
     if (used != part.size() || v < 1 || v > 4096) {
-      throw UsageError(
-          "lamina check: --input-shape takes 1 to 3 sizes in [1, 4096] separated by commas, e.g. 5 or 3,4");
+      throw UsageError("--input-shape takes 1 to 3 sizes in [1, 4096] separated by commas, e.g. 5 or 3,4");
     }
     dims.push_back(v);
   }
-  if (dims.empty() || dims.size() > 3)
-    throw UsageError("lamina check: --input-shape takes 1 to 3 sizes, e.g. 5 or 3,4");
+  if (dims.empty() || dims.size() > 3) throw UsageError("--input-shape takes 1 to 3 sizes, e.g. 5 or 3,4");
   req.input_shape = lamina::Shape::from(dims);
   req.batch = vm["batch"].as<int>();
-  if (req.batch < 1 || req.batch > 4096) throw UsageError("lamina check: --batch must be between 1 and 4096");
-  if (vm["seed"].as<long long>() < 0) throw UsageError("lamina check: --seed must be >= 0");
+  if (req.batch < 1 || req.batch > 4096) throw UsageError("--batch must be between 1 and 4096");
+  if (vm["seed"].as<long long>() < 0) throw UsageError("--seed must be >= 0");
   req.seed = static_cast<std::uint64_t>(vm["seed"].as<long long>());
   req.plugins = plugin_settings(vm);
   return lamina::run_check(req, std::cout) ? 0 : 1;
@@ -323,8 +320,8 @@ int plot(const std::vector<std::string>& args) {
   const auto parsed = parse_command(args, plot_options(), "runs", -1);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
-  if (!vm.count("runs")) throw UsageError("lamina plot: name at least one run folder");
-  if (!vm.count("out")) throw UsageError("lamina plot: --out FILE.png or FILE.svg is required");
+  if (!vm.count("runs")) throw UsageError("name at least one run folder");
+  if (!vm.count("out")) throw UsageError("--out FILE.png or FILE.svg is required");
   lamina::PlotRequest req;
   for (const auto& r : vm["runs"].as<std::vector<std::string>>()) req.runs.emplace_back(r);
   req.out = vm["out"].as<std::string>();
@@ -352,10 +349,12 @@ int help(const std::vector<std::string>& args) {
   } else if (args[0] == "plot") {
     std::cout << plot_options();
   } else {
-    throw UsageError("lamina help: unknown command '" + args[0] + "'");
+    throw UsageError("unknown command '" + args[0] + "'");
   }
   return 0;
 }
+
+const std::string kCommands = " train eval predict search check plugins plot dump help ";
 
 int dispatch(const std::vector<std::string>& argv) {
   if (argv.empty()) {
@@ -387,14 +386,17 @@ int dispatch(const std::vector<std::string>& argv) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  const std::string who = args.empty() || args[0].starts_with("-") ? "lamina" : "lamina " + args[0];
+  // Every message starts with the command it concerns: "lamina train: error: ...".
+  const bool known = !args.empty() && kCommands.find(" " + args[0] + " ") != std::string::npos;
+  const std::string who = known ? "lamina " + args[0] : "lamina";
+  const std::string hint = " (see `" + who + " --help`)";
   try {
     return dispatch(args);
   } catch (const po::error& e) {
-    std::cerr << who << ": " << e.what() << " (see `" << who << " --help`)\n";
+    std::cerr << who << ": error: " << e.what() << hint << "\n";
     return 2;
   } catch (const UsageError& e) {
-    std::cerr << "lamina: " << e.what() << "\n";
+    std::cerr << who << ": error: " << e.what() << hint << "\n";
     return 2;
   } catch (const lamina::InputError& e) {
     std::cerr << who << ": error: " << e.what() << "\n";

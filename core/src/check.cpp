@@ -156,11 +156,10 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
   loader.load_search_path();
   const auto found = registry.find_all(req.type);
   if (found.empty()) {
-    throw InputError(fmt::format("lamina check: no type named '{}'; `lamina plugins` lists them", req.type));
+    throw InputError(fmt::format("no type named '{}'; `lamina plugins` lists them", req.type));
   }
   const TypeInfo& info = *found.front();
-  if (req.batch < 1 || req.input_shape.rank() == 0)
-    throw InputError("lamina check: --batch and --input-shape must be positive");
+  if (req.batch < 1 || req.input_shape.rank() == 0) throw InputError("--batch and --input-shape must be positive");
 
   // The spec: {type: TYPE} with each --set applied, located by its flag in messages.
   std::vector<std::string> sets;
@@ -170,7 +169,7 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
 
   if (info.kind == Kind::Search) {
     throw InputError(
-        fmt::format("lamina check: '{}' is a search strategy; `lamina check` checks layers, losses, "
+        fmt::format("'{}' is a search strategy; `lamina check` checks layers, losses, "
                     "regularizers, optimizers and initializers",
                     req.type));
   }

@@ -209,6 +209,7 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   Trainer trainer(model, data);
   std::vector<EpochMetrics> history;
   std::string iterations;
+  fs::path created_dir;  // what to remove if the run fails before anything worth keeping exists
 
   TrainResult result;
   if (req.resume) {
@@ -229,7 +230,9 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
     iterations = read_iterations(result.run_dir, done);
     out << fmt::format("resuming {} after epoch {}", result.run_dir.string(), done) << std::endl;
   } else {
-    result.run_dir = detail::create_run_dir(model.name, req.out ? &*req.out : nullptr);
+    const auto created = detail::create_run_dir(model.name, req.out ? &*req.out : nullptr);
+    result.run_dir = created.path;
+    created_dir = created.created;
   }
   detail::write_file_atomic(result.run_dir / "model.yaml", model.resolved_yaml);
   out << fmt::format("training {} ({} parameters) on {} samples{}, testing on {}; {} thread{}; run folder {}",
@@ -259,6 +262,19 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
                                                        kept == 1 ? "" : "s"),
                                result.run_dir.string()),
                    e.epoch, e.batch, e.loss);
+  } catch (const Error&) {
+    // Bad input found only by running (a plugin that throws in forward): with no epoch finished
+    // the run folder holds nothing of value, and leaving it would look like a run.
+    if (progress.history().empty() && !req.resume) {
+      std::error_code ec;
+      if (!created_dir.empty()) {
+        fs::remove_all(created_dir, ec);
+      } else {
+        for (const char* f : {"model.yaml", "metrics.csv", "metrics.json", "iterations.csv"})
+          fs::remove(result.run_dir / f, ec);
+      }
+    }
+    throw;
   }
   result.epochs = progress.history();
   write_run_info(result.run_dir, req, model, loader, result.epochs, seconds(), "finished");
@@ -267,7 +283,7 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
 }
 
 void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
-  if (req.runs.empty()) throw InputError("lamina eval: name at least one run folder");
+  if (req.runs.empty()) throw InputError("name at least one run folder");
   set_threads(req.threads);
   Registry registry;
   PluginLoader loader(registry, req.plugins);
@@ -379,7 +395,7 @@ void run_plugins(const PluginsRequest& req, std::ostream& out) {
   if (found.empty()) {
     std::vector<std::string> all;
     for (const auto* t : registry.list()) all.push_back(t->name);
-    throw InputError(fmt::format("lamina plugins info: no type named '{}'{}; `lamina plugins` lists them", req.type,
+    throw InputError(fmt::format("no type named '{}'{}; `lamina plugins` lists them", req.type,
                                  detail::did_you_mean(req.type, all)));
   }
   for (const auto* t : found) {

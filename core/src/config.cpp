@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "config_impl.hpp"
+#include "printable.hpp"
 #include "suggest.hpp"
 
 namespace lamina {
@@ -43,10 +44,8 @@ void fail_at(const Source& source, const std::string& path, const YAML::Node& no
 std::string describe(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing";
   if (node.IsMap()) return "a mapping";
-  if (node.IsSequence()) return "a list";
-  std::string s = node.Scalar();
-  if (s.size() > 40) s = s.substr(0, 37) + "...";
-  return "'" + s + "'";
+  if (node.IsSequence()) return node.size() == 0 ? "an empty list" : "a list";
+  return "'" + printable(node.Scalar(), 40) + "'";
 }
 
 YAML::Node lookup(const YAML::Node& mapping, std::string_view key) {
@@ -214,7 +213,8 @@ Config Config::parse(const std::string& yaml, const std::string& name) {
   try {
     node = YAML::Load(yaml);
   } catch (const YAML::ParserException& e) {
-    throw InputError(fmt::format("{}:{}:{}: YAML syntax error: {}", name, e.mark.line + 1, e.mark.column + 1, e.msg));
+    throw InputError(fmt::format("{}:{}:{}: YAML syntax error: {}", name, e.mark.line + 1, e.mark.column + 1,
+                                 detail::printable(e.msg, 200)));
   }
   return detail::unbound(node, std::move(src), "", nullptr);
 }

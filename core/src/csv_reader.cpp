@@ -11,6 +11,7 @@
 
 #include "lamina/dataset.hpp"
 #include "lamina/error.hpp"
+#include "printable.hpp"
 
 namespace fs = std::filesystem;
 
@@ -35,6 +36,10 @@ struct RowCollector {
     while (e != b && (e[-1] == ' ' || e[-1] == '\r')) --e;
     if (b != e && *b == '+') ++b;
     auto [p, ec] = std::from_chars(b, e, v);
+    if (ec == std::errc::result_out_of_range && p == e && b != e) {
+      v = HUGE_VAL;  // reported as not finite rather than as not a number
+      return true;
+    }
     return ec == std::errc() && p == e && b != e;
   }
 
@@ -66,10 +71,12 @@ struct RowCollector {
     for (std::size_t c = 0; c < cells.size(); ++c) {
       double v = 0;
       if (!numeric(cells[c], v)) {
-        throw InputError(fmt::format("{}: column {}: '{}' is not a number", where(), c + 1, cells[c]));
+        throw InputError(
+            fmt::format("{}: column {}: '{}' is not a number", where(), c + 1, detail::printable(cells[c])));
       }
       if (!std::isfinite(v)) {
-        throw InputError(fmt::format("{}: column {}: '{}' is not a finite number", where(), c + 1, cells[c]));
+        throw InputError(
+            fmt::format("{}: column {}: '{}' is not a finite number", where(), c + 1, detail::printable(cells[c])));
       }
       if (static_cast<std::int64_t>(c) == label_column) {
         if (v < 0 || v != std::floor(v) || v > 1e6) {

@@ -1,6 +1,7 @@
 #include "lamina/dataset.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <numeric>
@@ -79,9 +80,13 @@ DataSplits load_data(const DataSpec& spec, std::uint64_t seed) {
   } else {
     throw InputError(fmt::format("unknown data source '{}'", spec.source));
   }
-  if (!(train.sample_shape == test.sample_shape)) {
-    throw InputError(fmt::format("{} has samples of shape {} but {} has {}", train.origin, train.sample_shape.str(),
-                                 test.origin, test.sample_shape.str()));
+  // Compared as stored: 2x3 and 3x2 images flatten alike but are not the same data.
+  if (!(train.sample_shape == test.sample_shape) || train.file_dims != test.file_dims) {
+    auto shape = [](const Samples& s) {
+      return s.file_dims.empty() ? s.sample_shape.str() : fmt::format("({})", fmt::join(s.file_dims, ", "));
+    };
+    throw InputError(
+        fmt::format("{} has samples of shape {} but {} has {}", train.origin, shape(train), test.origin, shape(test)));
   }
   if (spec.scale) {
     train.scale = *spec.scale;

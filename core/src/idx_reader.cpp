@@ -122,7 +122,10 @@ Samples read_idx_pair(const fs::path& images, const fs::path& labels) {
   s.labels_origin = labels.string();
   s.count = img.dims[0];
   std::int64_t dim = 1;
-  for (std::size_t i = 1; i < img.dims.size(); ++i) dim *= img.dims[i];
+  for (std::size_t i = 1; i < img.dims.size(); ++i) {
+    dim *= img.dims[i];
+    s.file_dims.push_back(img.dims[i]);
+  }
   s.sample_shape = Shape{dim};
   s.pixels = std::move(img.data);
   s.labels.assign(lab.data.begin(), lab.data.end());

@@ -174,9 +174,9 @@ void draw(const std::string& body, const std::string& terminal, const fs::path& 
 }  // namespace
 
 void run_plot(const PlotRequest& req, std::ostream& out) {
-  if (req.runs.empty()) throw InputError("lamina plot: name at least one run folder");
+  if (req.runs.empty()) throw InputError("name at least one run folder");
   if (req.metric != "accuracy" && req.metric != "loss" && req.metric != "iterations") {
-    throw InputError(fmt::format("lamina plot: --metric must be accuracy, loss or iterations, not '{}'", req.metric));
+    throw InputError(fmt::format("--metric must be accuracy, loss or iterations, not '{}'", req.metric));
   }
   const std::string ext = req.out.extension().string();
   std::string terminal;

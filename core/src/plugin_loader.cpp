@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <fstream>
 
 #include "lamina/error.hpp"
 #include "lamina/plugin.hpp"
@@ -99,6 +100,13 @@ void PluginLoader::load_file(const fs::path& file, const std::string& origin) {
     refuse_loose_permissions(path, "file");
   }
 
+  // dlopen's own message for a file that is no library at all is cryptic ("file too short").
+  if (char magic[4] = {}; !(std::ifstream(path, std::ios::binary).read(magic, 4) && std::memcmp(magic,
+                                                                                                "\x7f"
+                                                                                                "ELF",
+                                                                                                4) == 0)) {
+    throw InputError(fmt::format("{}: not a shared library (no ELF header); a plugin folder holds only plugins", name));
+  }
   boost::dll::shared_library lib;
   try {
     // rtld_now: a missing symbol is reported here, naming the file, not at the first call.

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 namespace lamina {
 
 void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err) {
-  if (req.runs.empty()) throw InputError("lamina predict: name at least one run folder");
+  if (req.runs.empty()) throw InputError("name at least one run folder");
   Registry registry;
   PluginLoader loader(registry, req.plugins);
   loader.load_search_path();
@@ -26,6 +26,13 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   // The input: IDX images, or CSV rows of features; scaled as the first run's training data were.
   std::error_code ec;
   if (!fs::is_regular_file(req.input, ec)) throw InputError(fmt::format("{}: no such input file", req.input.string()));
+  const fs::path out_dir = req.out.parent_path().empty() ? fs::path(".") : req.out.parent_path();
+  if (!fs::is_directory(out_dir, ec)) {
+    throw InputError(fmt::format("--out {}: the folder {} does not exist", req.out.string(), out_dir.string()));
+  }
+  if (fs::is_directory(req.out, ec)) {
+    throw InputError(fmt::format("--out {}: is a directory; name the CSV file to write", req.out.string()));
+  }
   Samples samples;
   const bool csv = req.input.extension() == ".csv";
   if (csv) {

@@ -15,13 +15,25 @@ namespace fs = std::filesystem;
 
 namespace lamina::detail {
 
-fs::path create_run_dir(const std::string& model_name, const fs::path* out) {
+// The topmost of `dir` and its ancestors that does not exist yet.
+fs::path first_missing(const fs::path& dir) {
+  std::error_code ec;
+  fs::path missing;
+  for (fs::path p = fs::absolute(dir, ec); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    missing = p;
+    if (p == p.parent_path()) break;
+  }
+  return missing;
+}
+
+RunDir create_run_dir(const std::string& model_name, const fs::path* out) {
   std::error_code ec;
   if (out != nullptr) {
     if (fs::exists(*out / "metrics.csv", ec)) {
       throw InputError(
           fmt::format("--out {}: the folder already holds a run (metrics.csv); choose another folder", out->string()));
     }
+    const fs::path created = first_missing(*out);
     fs::create_directories(*out, ec);
     if (ec || !fs::is_directory(*out)) {
       throw InputError(fmt::format("--out {}: cannot create the run folder: {}", out->string(), ec.message()));
@@ -29,17 +41,18 @@ fs::path create_run_dir(const std::string& model_name, const fs::path* out) {
     if (::access(out->c_str(), W_OK) != 0) {
       throw InputError(fmt::format("--out {}: the folder is not writable", out->string()));
     }
-    return *out;
+    return {*out, created};
   }
   const std::time_t now = std::time(nullptr);
   const std::string stamp = fmt::format("{:%Y%m%d-%H%M%S}", fmt::localtime(now));
+  const fs::path runs_created = first_missing("runs");
   fs::create_directories("runs", ec);
   if (ec) throw InputError(fmt::format("runs/: cannot create the runs folder: {}", ec.message()));
   for (int k = 1;; ++k) {
     fs::path dir = fs::path("runs") /
                    (k == 1 ? fmt::format("{}-{}", model_name, stamp) : fmt::format("{}-{}-{}", model_name, stamp, k));
     // create_directory is the atomic claim: two runs started in the same second get two folders.
-    if (fs::create_directory(dir, ec)) return dir;
+    if (fs::create_directory(dir, ec)) return {dir, runs_created.empty() ? fs::absolute(dir) : runs_created};
     if (ec) throw InputError(fmt::format("{}: cannot create the run folder: {}", dir.string(), ec.message()));
   }
 }

@@ -12,8 +12,13 @@
 
 namespace lamina::detail {
 
+struct RunDir {
+  std::filesystem::path path;
+  std::filesystem::path created;  // the topmost folder this call created ("" if it existed)
+};
+
 // runs/<name>-<YYYYmmdd-HHMMSS>[-k] in the current folder, or `out`. Creates the folder.
-std::filesystem::path create_run_dir(const std::string& model_name, const std::filesystem::path* out);
+RunDir create_run_dir(const std::string& model_name, const std::filesystem::path* out);
 
 void write_metrics(const std::filesystem::path& dir, const std::vector<EpochMetrics>& history);
 

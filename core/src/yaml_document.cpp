@@ -11,21 +11,35 @@
 #include "lamina/error.hpp"
 #include "lamina/model.hpp"
 #include "model_impl.hpp"
+#include "printable.hpp"
 
 namespace fs = std::filesystem;
 
 namespace lamina {
 namespace {
 
+// `optimizer: sgd` is shorthand for `optimizer: {type: sgd}`; a --set path that goes below it
+// (optimizer.lr) writes into the long form. A scalar that was no type name is then reported by
+// the schema check, naming the flag.
+YAML::Node expand_type_shorthand(const YAML::Node& scalar) {
+  YAML::Node map(YAML::NodeType::Map);
+  map["type"] = scalar.Scalar();
+  return map;
+}
+
 constexpr int kMaxDepth = 64;
 constexpr std::size_t kMaxNodes = 200000;
 constexpr std::uintmax_t kMaxModelBytes = 16u << 20;
 
 void check_tree(const YAML::Node& node, const Source& src, const std::string& path, int depth, std::size_t& visited) {
+  // Named by their top-level key: the full path of a bomb or a deep nest is itself unreadable.
+  const std::string top = path.substr(0, path.find('.'));
   if (++visited > kMaxNodes) {
-    detail::fail_at(src, path, node, fmt::format("the document expands to more than {} nodes (aliases?)", kMaxNodes));
+    detail::fail_at(
+        src, top, node,
+        fmt::format("the document expands to more than {} nodes (aliases referring to aliases?)", kMaxNodes));
   }
-  if (depth > kMaxDepth) detail::fail_at(src, path, node, fmt::format("nesting deeper than {} levels", kMaxDepth));
+  if (depth > kMaxDepth) detail::fail_at(src, top, node, fmt::format("nesting deeper than {} levels", kMaxDepth));
   if (node.IsMap()) {
     std::map<std::string, YAML::Mark> seen;
     for (const auto& kv : node) {
@@ -56,7 +70,8 @@ YAML::Node parse_text(const std::string& text, const Source& src) {
     }
     const bool tab = e.mark.line >= 0 && line.find('\t') != std::string::npos;
     throw InputError(fmt::format("{}:{}:{}: YAML syntax error: {}{}", src.file, e.mark.line + 1, e.mark.column + 1,
-                                 e.msg, tab ? " (YAML does not allow tabs for indentation)" : ""));
+                                 detail::printable(e.msg, 200),
+                                 tab ? " (YAML does not allow tabs for indentation)" : ""));
   } catch (const YAML::Exception& e) {
     throw InputError(fmt::format("{}: cannot parse YAML: {}", src.file, e.what()));
   }
@@ -99,6 +114,7 @@ void apply_override(YAML::Node& root, const std::string& flag, Source& src) {
       if (last) {
         cur[idx] = value;
       } else {
+        if (cur[idx].IsScalar()) cur[idx] = expand_type_shorthand(cur[idx]);
         YAML::Node next = cur[idx];
         cur.reset(next);  // Node's operator= would overwrite the value, reset() rebinds
       }
@@ -111,6 +127,9 @@ void apply_override(YAML::Node& root, const std::string& flag, Source& src) {
         // is still caught, by the schema check that follows, naming this flag.
         if (!existing.IsDefined()) {
           cur[part] = YAML::Node(YAML::NodeType::Map);
+          existing.reset(detail::lookup(cur, part));
+        } else if (existing.IsScalar()) {
+          cur[part] = expand_type_shorthand(existing);
           existing.reset(detail::lookup(cur, part));
         }
         cur.reset(existing);

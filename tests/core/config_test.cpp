@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(sections_are_checked) {
              "model.yaml:1:1: unknown section 'layer' (did you mean 'layers'?); a model file has: name, data, "
              "layers, loss, regularizer, optimizer, train");
   BOOST_TEST(error_of("layers: []\n" + kTail) ==
-             "model.yaml:1:9: layers: expected a non-empty list of layers, found a list");
+             "model.yaml:1:9: layers: expected a non-empty list of layers, found an empty list");
   BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\noptimizer: {type: no_opt}\n") ==
              "model.yaml:1:1: the model has no `loss:` section");
   BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\n" + kTail + "train: {epochs: 0}\n") ==

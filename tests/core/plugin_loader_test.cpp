@@ -71,7 +71,7 @@ BOOST_AUTO_TEST_CASE(a_library_that_is_not_a_plugin_is_refused) {
   const std::string e = load_error(kFixturePluginDir / "not_a_plugin");
   BOOST_TEST(e.find("libnotaplugin.so: not a Lamina plugin") != std::string::npos);
   const std::string g = load_error(kFixturePluginDir / "garbage");
-  BOOST_TEST(g.find("lamina_garbage.so: cannot load as a shared library") != std::string::npos);
+  BOOST_TEST(g.find("lamina_garbage.so: not a shared library (no ELF header)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_duplicate_type_names_both_files) {

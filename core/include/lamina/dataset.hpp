@@ -23,6 +23,7 @@ namespace lamina {
 struct Samples {
   std::string origin;  // the file(s) they came from, for messages
   Shape sample_shape;  // per-sample shape as the network sees it, (784)
+  std::vector<std::int64_t> file_dims;  // per-sample dims as stored (28, 28), if they differ
   std::int64_t count = 0;
   std::vector<std::uint8_t> pixels;  // count x dim, for 8-bit sources
   std::vector<float> features;       // count x dim, otherwise
