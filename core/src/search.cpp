@@ -76,16 +76,32 @@ std::string describe_space(const SearchSpace& space) {
 
 TrialReport report_from_journal(const json& j, const SearchSpace& space) {
   TrialReport r;
-  r.id = j["trial"].get<std::int64_t>();
-  r.round = j.value("round", 0);
+  // at(), not operator[]: on a const json a missing key is undefined behaviour with [].
+  r.id = j.at("trial").get<std::int64_t>();
+  r.round = j.contains("round") ? j.at("round").get<std::int64_t>() : 0;
   for (const auto& d : space.dims) {
-    const auto& v = j["values"][d.path];
-    r.values.push_back({v["text"].get<std::string>(), v["number"].get<double>()});
+    const auto& v = j.at("values").at(d.path);
+    r.values.push_back({v.at("text").get<std::string>(), v.at("number").get<double>()});
   }
-  for (const auto& s : j["scores"]) r.scores.push_back(s.get<double>());
+  for (const auto& s : j.at("scores")) r.scores.push_back(s.get<double>());
   r.finished = true;
-  r.status = j["status"].get<std::string>();
+  r.status = j.at("status").get<std::string>();
   return r;
+}
+
+// Every finished trial of a resumed journal must read back before the search starts: a line
+// edited by hand is reported, naming it, instead of failing mid-search.
+void check_journal(const detail::Journal& journal, const SearchSpace& space) {
+  for (const auto& [id, t] : journal.finished()) {
+    try {
+      report_from_journal(t, space);
+    } catch (const json::exception& e) {
+      throw InputError(
+          fmt::format("{}: trial {} is not a journal record of this search ({}); remove its line to "
+                      "rerun it",
+                      journal.file().string(), id, e.what()));
+    }
+  }
 }
 
 json trial_json(const TrialReport& r, const SearchSpace& space, double seconds, const std::string& error) {
@@ -170,7 +186,7 @@ class Driver {
       r.id = id;
       r.round = round_index;
       if (auto it = journal_.finished().find(id); it != journal_.finished().end()) {
-        r = report_from_journal(it->second, space);
+        r = report_from_journal(it->second, space);  // checked by check_journal
       }
       round.reports[id] = r;
     }
@@ -403,6 +419,7 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
     throw InputError(fmt::format("{}: cannot create or write the search folder", result.dir.string()));
   }
   detail::Journal journal(result.dir / "journal.jsonl", spec.fingerprint);
+  check_journal(journal, spec.space);
   detail::write_file_atomic(result.dir / "base-model.yaml", spec.base.text());
   const auto resumed = static_cast<std::int64_t>(journal.finished().size());
   out << fmt::format(

@@ -32,7 +32,8 @@ Journal::Journal(const fs::path& file, const std::string& fingerprint) : file_(f
       throw InputError(fmt::format("{}:{}: not a journal line: {}", file.string(), n, e.what()));
     }
     if (n == 1) {
-      if (!j.contains("lamina_search") || j.value("fingerprint", "") != fingerprint) {
+      if (!j.is_object() || !j.contains("lamina_search") || !j.contains("fingerprint") ||
+          j["fingerprint"] != fingerprint) {
         throw InputError(
             fmt::format("{}: this journal belongs to another search (the search file, its base model or "
                         "its budget changed); use another --out folder or remove it",
@@ -40,7 +41,7 @@ Journal::Journal(const fs::path& file, const std::string& fingerprint) : file_(f
       }
       continue;
     }
-    if (!j.contains("trial") || !j["trial"].is_number_integer()) {
+    if (!j.is_object() || !j.contains("trial") || !j["trial"].is_number_integer()) {
       throw InputError(fmt::format("{}:{}: a journal line without a trial number", file.string(), n));
     }
     finished_[j["trial"].get<std::int64_t>()] = j;

@@ -22,6 +22,7 @@ class Journal {
   Journal& operator=(const Journal&) = delete;
 
   const std::map<std::int64_t, nlohmann::ordered_json>& finished() const { return finished_; }
+  const std::filesystem::path& file() const { return file_; }
   void append(const nlohmann::ordered_json& trial);  // thread-safe
 
  private:
