@@ -45,7 +45,7 @@ std::string describe(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing";
   if (node.IsMap()) return "a mapping";
   if (node.IsSequence()) return node.size() == 0 ? "an empty list" : "a list";
-  return "'" + printable(node.Scalar(), 40) + "'";
+  return fmt::format("'{}'", printable(node.Scalar(), 40));
 }
 
 YAML::Node lookup(const YAML::Node& mapping, std::string_view key) {

@@ -26,7 +26,7 @@ out = [
     "is generated from the cases of `tests/bad-inputs/` (`make-errors-doc.py`), each of which the",
     "suite runs (ctest `cli_bad_inputs_test`), checking the exact message, the exit status and",
     "that the case's folder is unchanged. In the cases, `good.yaml` is a one-layer model over `img`",
-    "and `lab`, a tiny IDX pair; `{fixtures}` is the folder of the test plugins and `{dir}` the",
+    "and `lab`, a tiny IDX pair; `{fixtures}` is the folder of the test plugins, `{plugins}` the built-in one and `{dir}` the",
     "case's folder.",
     "",
 ]

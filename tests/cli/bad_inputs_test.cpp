@@ -32,6 +32,7 @@ fs::path case_dir;
 std::string substitute(std::string text) {
   const std::pair<std::string, std::string> vars[] = {{"{dir}", case_dir.string()},
                                                       {"{fixtures}", kFixturePluginDir.string()},
+                                                      {"{plugins}", kPluginDir.string()},
                                                       {"{data}", kDataDir.string()},
                                                       {"{lamina}", kLamina.string()}};
   for (const auto& [name, value] : vars) {
