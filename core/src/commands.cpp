@@ -127,9 +127,13 @@ void write_run_info(const fs::path& dir, const TrainRequest& req, const Model& m
   j["seed"] = model.train.seed;
   j["overrides"] = req.overrides;
   j["seconds_total"] = total_seconds;
-  std::vector<double> per_epoch;
-  for (const auto& m : history) per_epoch.push_back(m.seconds);
+  std::vector<double> per_epoch, training;
+  for (const auto& m : history) {
+    per_epoch.push_back(m.seconds);
+    training.push_back(m.train_seconds);
+  }
   j["seconds_per_epoch"] = per_epoch;
+  j["train_seconds_per_epoch"] = training;  // the batches alone, without the evaluation passes
   nlohmann::ordered_json plugins = nlohmann::ordered_json::array();
   for (const auto& p : loader.loaded())
     plugins.push_back({{"name", p.name}, {"version", p.version}, {"file", p.file.string()}});

@@ -132,6 +132,7 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
     }
     EpochMetrics m;
     m.epoch = epoch;
+    m.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (model_.train.train_metrics == "running") {
       m.train = {loss_sum / static_cast<double>(used), static_cast<double>(correct_) / static_cast<double>(used)};
     } else {

@@ -5,6 +5,9 @@
 //   scale_at_eval:       y = x * mask                in training,  y = x*(1-ratio) in eval
 // scale_at_eval is the seed text's form; inverted is what PyTorch and Keras do: the expected
 // activation is the same in both modes and eval costs nothing.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <lamina/eigen.hpp>
 #include <lamina/layer.hpp>
 #include <lamina/plugin.hpp>
@@ -30,7 +33,17 @@ class Dropout final : public Layer {
     // mask_ holds the factor of each unit: 0 if dropped, else the kept scale.
     mask_.resize(x.shape());
     const float keep = inverted_ ? 1.0f / (1.0f - ratio_) : 1.0f;
-    for (auto& m : mask_.values()) m = ctx.rng->uniform() >= ratio_ ? keep : 0.0f;
+    // Four 16-bit draws per 64-bit word of the stream: a unit is dropped when its draw is below
+    // ratio * 2^16, so `ratio` acts at a resolution of 2^-16 (0.2 drops with p = 0.19999695).
+    // A call of the engine per unit cost more than the rest of the layer.
+    const auto threshold = static_cast<std::uint64_t>(std::lround(static_cast<double>(ratio_) * 65536.0));
+    float* m = mask_.data();
+    const std::int64_t n = mask_.size();
+    for (std::int64_t i = 0; i < n; i += 4) {
+      std::uint64_t bits = ctx.rng->next();
+      for (std::int64_t k = i; k < std::min(n, i + 4); ++k, bits >>= 16)
+        m[k] = (bits & 0xffff) >= threshold ? keep : 0.0f;
+    }
     array(y) = array(x) * array(mask_);
   }
 

@@ -28,7 +28,8 @@ struct EpochMetrics {
   double penalty = 0;  // regularizer penalty at the end of the epoch (0 without one)
   std::optional<Evaluation> validation;
   Evaluation test;
-  double seconds = 0;  // wall time of the epoch, evaluation included
+  double seconds = 0;        // wall time of the epoch, evaluation included
+  double train_seconds = 0;  // wall time of its training batches alone (what benchmarks compare)
 };
 
 class TrainObserver {

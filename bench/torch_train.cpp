@@ -1,0 +1,77 @@
+// The benchmark's workloads in libtorch's C++ API, written as a libtorch user would: nn modules,
+// torch::optim, data already in memory as tensors. Prints one JSON line:
+//   {"program":"libtorch","workload":"w1","threads":1,"samples_per_s":...,"test_accuracy":...}
+//   torch_train W1|W2|W3 THREADS
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "fashion.hpp"
+
+namespace {
+
+struct Net : torch::nn::Module {
+  torch::nn::Sequential seq;
+  explicit Net(const std::string& w) {
+    if (w == "w2") {
+      seq = torch::nn::Sequential(torch::nn::Linear(784, 100), torch::nn::ReLU(), torch::nn::Linear(100, 100),
+                                  torch::nn::ReLU(), torch::nn::Linear(100, 100), torch::nn::ReLU(),
+                                  torch::nn::Linear(100, 100), torch::nn::ReLU(), torch::nn::Linear(100, 10));
+    } else {
+      seq = torch::nn::Sequential(torch::nn::Linear(784, 256), torch::nn::BatchNorm1d(256), torch::nn::ReLU(),
+                                  torch::nn::Dropout(0.2), torch::nn::Linear(256, 256), torch::nn::BatchNorm1d(256),
+                                  torch::nn::ReLU(), torch::nn::Dropout(0.2), torch::nn::Linear(256, 10));
+    }
+    register_module("seq", seq);
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return seq->forward(x); }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: torch_train w1|w2|w3 THREADS\n");
+    return 2;
+  }
+  const std::string w = argv[1];
+  const int threads = std::stoi(argv[2]);
+  torch::set_num_threads(threads);
+  torch::manual_seed(1);
+  const auto train = bench::load("train"), test = bench::load("t10k");
+  const auto x = torch::from_blob(const_cast<float*>(train.x.data()), {train.n, 784}).clone();
+  const auto y = torch::from_blob(const_cast<std::int64_t*>(train.y.data()), {train.n}, torch::kLong).clone();
+  const auto tx = torch::from_blob(const_cast<float*>(test.x.data()), {test.n, 784}).clone();
+  const auto ty = torch::from_blob(const_cast<std::int64_t*>(test.y.data()), {test.n}, torch::kLong).clone();
+  const std::int64_t batch = w == "w3" ? 1000 : 100;
+
+  Net net(w);
+  std::unique_ptr<torch::optim::Optimizer> opt;
+  if (w == "w2") {
+    opt = std::make_unique<torch::optim::SGD>(net.parameters(), torch::optim::SGDOptions(0.01));
+  } else {
+    // L2 1e-4 as Adam's weight_decay (added to the gradient), as Lamina's l2 regularizer does.
+    opt = std::make_unique<torch::optim::Adam>(net.parameters(), torch::optim::AdamOptions(1e-3).weight_decay(1e-4));
+  }
+  net.train();
+  const auto start = std::chrono::steady_clock::now();
+  const auto perm = torch::randperm(train.n, torch::kLong);
+  for (std::int64_t b = 0; b + batch <= train.n; b += batch) {
+    const auto idx = perm.slice(0, b, b + batch);
+    const auto xb = x.index_select(0, idx), yb = y.index_select(0, idx);
+    opt->zero_grad();
+    const auto loss = torch::nn::functional::cross_entropy(net.forward(xb), yb);
+    loss.backward();
+    opt->step();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  net.eval();
+  torch::NoGradGuard no_grad;
+  const double acc = net.forward(tx).argmax(1).eq(ty).to(torch::kDouble).mean().item<double>();
+  std::printf(
+      "{\"program\":\"libtorch\",\"workload\":\"%s\",\"threads\":%d,\"samples_per_s\":%.1f,\"test_accuracy\":%.4f}\n",
+      w.c_str(), threads, static_cast<double>(train.n / batch * batch) / seconds, acc);
+  return 0;
+}

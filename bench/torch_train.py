@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+"""The benchmark's workloads in PyTorch, as a Python user would write them (Debian's
+python3-torch). Prints one JSON line like torch_train.cpp.   torch_train.py w1|w2|w3 THREADS"""
+import gzip
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+DIR = "/usr/share/datasets/fashion-mnist/"
+
+
+def load(prefix):
+    with gzip.open(f"{DIR}{prefix}-images-idx3-ubyte.gz") as f:
+        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784).astype(np.float32) / 255.0
+    with gzip.open(f"{DIR}{prefix}-labels-idx1-ubyte.gz") as f:
+        y = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+
+def main():
+    w, threads = sys.argv[1], int(sys.argv[2])
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    x, y = load("train")
+    tx, ty = load("t10k")
+    batch = 1000 if w == "w3" else 100
+    if w == "w2":
+        net = nn.Sequential(nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 100), nn.ReLU(), nn.Linear(100, 100),
+                            nn.ReLU(), nn.Linear(100, 100), nn.ReLU(), nn.Linear(100, 10))
+        opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    else:
+        net = nn.Sequential(nn.Linear(784, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.2),
+                            nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
+    loss_fn = nn.CrossEntropyLoss()
+    net.train()
+    n = x.shape[0] // batch * batch
+    start = time.perf_counter()
+    perm = torch.randperm(x.shape[0])
+    for b in range(0, n, batch):
+        idx = perm[b:b + batch]
+        opt.zero_grad()
+        loss = loss_fn(net(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+    seconds = time.perf_counter() - start
+    net.eval()
+    with torch.no_grad():
+        acc = (net(tx).argmax(1) == ty).double().mean().item()
+    print(json.dumps({"program": "pytorch", "workload": w, "threads": threads, "samples_per_s": round(n / seconds, 1),
+                      "test_accuracy": round(acc, 4)}))
+
+
+if __name__ == "__main__":
+    main()
