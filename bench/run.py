@@ -34,7 +34,8 @@ def lamina(binary, workload, threads):
 
 
 def peer(cmd, workload, threads, env):
-    r = run([*cmd, workload, str(threads)], env)
+    # OpenBLAS (the BLAS libtorch uses here) keeps its own thread pool: cap it at the same count.
+    r = run([*cmd, workload, str(threads)], {"OPENBLAS_NUM_THREADS": str(threads), **env})
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 

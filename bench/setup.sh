@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 missing=()
-for p in libtorch-dev python3-torch python3-numpy hyperfine; do
+# OpenBLAS: without it libtorch falls back to the reference BLAS and runs ~30x slower (a handicap).
+for p in libtorch-dev python3-torch python3-numpy hyperfine libopenblas0-pthread; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -6,6 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 #include <boost/test/unit_test.hpp>
+#include <lamina/abi.hpp>
 #include <map>
 
 #include "test_support.hpp"
@@ -30,11 +31,10 @@ const std::string kGoodModel =
 fs::path case_dir;
 
 std::string substitute(std::string text) {
-  const std::pair<std::string, std::string> vars[] = {{"{dir}", case_dir.string()},
-                                                      {"{fixtures}", kFixturePluginDir.string()},
-                                                      {"{plugins}", kPluginDir.string()},
-                                                      {"{data}", kDataDir.string()},
-                                                      {"{lamina}", kLamina.string()}};
+  const std::pair<std::string, std::string> vars[] = {
+      {"{dir}", case_dir.string()},       {"{fixtures}", kFixturePluginDir.string()},
+      {"{plugins}", kPluginDir.string()}, {"{fingerprint}", lamina::kFingerprint},
+      {"{data}", kDataDir.string()},      {"{lamina}", kLamina.string()}};
   for (const auto& [name, value] : vars) {
     for (auto p = text.find(name); p != std::string::npos; p = text.find(name, p + value.size())) {
       text.replace(p, name.size(), value);
