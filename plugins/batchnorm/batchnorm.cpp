@@ -59,7 +59,9 @@ class BatchNorm final : public Layer {
       }
       mean = X.colwise().mean();
       XH = X.rowwise() - mean;
-      const RowMatrix var = XH.array().square().colwise().mean().matrix();
+      var_.resize(Shape{1, d_});  // a member, not a temporary: no allocation per batch
+      auto var = matrix(var_);
+      var = XH.array().square().colwise().mean().matrix();
       inv_std = (var.array() + eps_).rsqrt().matrix();
       rmean = momentum_ * rmean + (1 - momentum_) * mean;
       rvar = momentum_ * rvar + (1 - momentum_) * var.row(0);
@@ -85,17 +87,24 @@ class BatchNorm final : public Layer {
     if (!ctx.need_input_grad) return;
     dx.resize(dy.shape());
     auto dX = matrix(dx, n, d_);
-    const auto scale = (gamma.array() * inv_std.array()).eval();
+    // Per-feature rows kept in members, not Eigen temporaries: no allocation per batch.
+    scale_.resize(Shape{1, d_});
+    sum_dxhat_.resize(Shape{1, d_});
+    sum_dxhat_xhat_.resize(Shape{1, d_});
+    auto scale = matrix(scale_).row(0).array();
+    auto sum_dxhat = matrix(sum_dxhat_).row(0).array();
+    auto sum_dxhat_xhat = matrix(sum_dxhat_xhat_).row(0).array();
+    scale = gamma.array() * inv_std.array();
     if (mode_ == Mode::Eval) {
       dX = dY.array().rowwise() * scale;
       return;
     }
     // dxhat = dy * gamma; the two batch sums, per feature.
-    const auto sum_dxhat = (dY.colwise().sum().array() * gamma.array()).eval();
-    const auto sum_dxhat_xhat = matrix(params_[0].grad, 1, d_).row(0).array() * gamma.array();
+    sum_dxhat = dY.colwise().sum().array() * gamma.array();
+    sum_dxhat_xhat = matrix(params_[0].grad, 1, d_).row(0).array() * gamma.array();
     const float inv_n = 1.0f / static_cast<float>(n);
     dX = ((dY.array().rowwise() * gamma.array()) * static_cast<float>(n)).rowwise() - sum_dxhat;
-    dX = dX.array() - (XH.array().rowwise() * sum_dxhat_xhat.eval());
+    dX = dX.array() - (XH.array().rowwise() * sum_dxhat_xhat);
     dX = (dX.array().rowwise() * inv_std.array()) * inv_n;
   }
 
@@ -108,6 +117,7 @@ class BatchNorm final : public Layer {
   std::int64_t d_ = 0;
   Mode mode_ = Mode::Train;
   std::vector<Param> params_;
+  Tensor var_, scale_, sum_dxhat_, sum_dxhat_xhat_;  // per-feature scratch rows
   std::vector<Buffer> state_;
   Tensor mean_, inv_std_, xhat_;
 };
