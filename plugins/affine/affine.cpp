@@ -4,6 +4,11 @@
 // W is initialized by the `init` initializer with fan_in = in, fan_out = units (He by
 // default); b starts at zero. W is marked for weight decay, b is not (the seed text decays
 // weight matrices only).
+//
+// Eigen packs GEMM operands into blocks on the stack up to EIGEN_STACK_ALLOCATION_LIMIT (128 KB
+// by default) and on the heap beyond; a 784-wide layer's blocks reach ~400 KB, which cost heap
+// allocations every batch. 1 MB keeps them on the stack (thread stacks are 8 MB).
+#define EIGEN_STACK_ALLOCATION_LIMIT (1 << 20)
 #include <string>
 
 #include <lamina/eigen.hpp>
