@@ -61,7 +61,7 @@ void recover_checkpoint(const fs::path& dir) {
 
 bool has_checkpoint(const fs::path& dir) {
   std::error_code ec;
-  return fs::exists(dir / "trainer.json", ec) || fs::is_directory(dir / kCommitting, ec);
+  return fs::exists(dir / "trainer.json", ec);
 }
 
 void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) {

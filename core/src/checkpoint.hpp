@@ -20,7 +20,8 @@ void save_checkpoint(const std::filesystem::path& dir, Model& model, const Train
 // Finishes a checkpoint a killed run committed but did not finish moving into place, drops one it
 // had not committed, and removes leftover temporaries. Readers of a run folder call it first.
 void recover_checkpoint(const std::filesystem::path& dir);
-// Whether the run folder holds a checkpoint (a run killed in its first epoch has none).
+// Whether the run folder holds a checkpoint (a run killed in its first epoch has none); call
+// recover_checkpoint first, which finishes an interrupted commit.
 bool has_checkpoint(const std::filesystem::path& dir);
 // Loads model.safetensors into a built model: every tensor must be there, with its shape.
 void load_weights(const std::filesystem::path& dir, Model& model);
