@@ -10,6 +10,7 @@ packages=(
   gnuplot-nox                                                   # lamina plot
   python3                                                       # the safetensors format test
   clang libclang-rt-14-dev libomp-14-dev                        # libFuzzer targets (scripts/fuzz.sh)
+  openmpi-bin libopenmpi-dev                                    # mpirun -np N lamina train|search
   dataset-fashion-mnist                                         # /usr/share/datasets/fashion-mnist
 )
 

@@ -3,17 +3,22 @@
 #include <cstdlib>
 #include <iostream>
 #include <lamina/abi.hpp>
+#include <lamina/cluster.hpp>
 #include <lamina/commands.hpp>
 #include <lamina/error.hpp>
 #include <lamina/search.hpp>
+#include <memory>
 #include <optional>
 #include <sstream>
+#include <streambuf>
 #include <string>
 #include <vector>
 
 namespace po = boost::program_options;
 
 namespace {
+
+lamina::Cluster* g_cluster = nullptr;  // the MPI job this process is a rank of, if any
 
 constexpr const char* kUsage = R"(usage: lamina <command> [options]
 
@@ -198,6 +203,7 @@ int train(const std::vector<std::string>& args) {
   if (vm.count("out")) req.out = vm["out"].as<std::string>();
   req.progress = !vm.count("no-progress");
   req.plugins = plugin_settings(vm);
+  req.cluster = g_cluster;
   lamina::run_train(req, std::cout);
   return 0;
 }
@@ -279,6 +285,7 @@ int search(const std::vector<std::string>& args) {
   }
   req.progress = !vm.count("no-progress");
   req.plugins = plugin_settings(vm);
+  req.cluster = g_cluster;
   const auto result = lamina::run_search(req, std::cout);
   return result.interrupted ? 130 : 0;
 }
@@ -382,16 +389,12 @@ int dispatch(const std::vector<std::string>& argv) {
                    "'; commands: train, eval, predict, search, check, plugins, plot, dump, help");
 }
 
-}  // namespace
+std::string fmt_rank(const std::string& who, int rank) { return who + " (rank " + std::to_string(rank) + ")"; }
 
-int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  // Every message starts with the command it concerns: "lamina train: error: ...".
-  const bool known = !args.empty() && kCommands.find(" " + args[0] + " ") != std::string::npos;
-  const std::string who = known ? "lamina " + args[0] : "lamina";
-  const std::string hint = " (see `" + who + " --help`)";
+// Prints the exception being handled as "lamina CMD: error: ..." and returns its exit status.
+int report(const std::string& who, const std::string& hint) {
   try {
-    return dispatch(args);
+    throw;
   } catch (const po::error& e) {
     std::cerr << who << ": error: " << e.what() << hint << "\n";
     return 2;
@@ -410,5 +413,53 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << who << ": failed: " << e.what() << "\n";
     return 1;
+  }
+}
+
+// What ranks other than 0 print on stdout: nothing (rank 0 speaks for the job).
+struct NullBuffer : std::streambuf {
+  int overflow(int c) override { return c; }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::unique_ptr<lamina::Cluster> cluster;
+  try {
+    cluster = lamina::Cluster::join(argc, argv);
+  } catch (const lamina::InputError& e) {
+    std::cerr << "lamina: error: " << e.what() << "\n";
+    return 2;
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // Every message starts with the command it concerns: "lamina train: error: ...".
+  const bool known = !args.empty() && kCommands.find(" " + args[0] + " ") != std::string::npos;
+  const std::string who = known ? "lamina " + args[0] : "lamina";
+  const std::string hint = " (see `" + who + " --help`)";
+  const bool job = cluster && cluster->size() > 1;
+  const int rank = cluster ? cluster->rank() : 0;
+  if (job) {
+    // Only train and search work as a job; any other command runs once, on rank 0.
+    const bool shared = !args.empty() && (args[0] == "train" || args[0] == "search");
+    if (rank > 0 && !shared) return 0;
+    static NullBuffer null;
+    if (rank > 0) std::cout.rdbuf(&null);
+    g_cluster = cluster.get();
+  }
+  try {
+    return dispatch(args);
+  } catch (const lamina::PeerFailed& e) {
+    return e.code;  // the failing rank printed the message
+  } catch (...) {
+    // Before any collective call every rank ran the same code on the same flags: rank 0 speaks.
+    const bool speak = !job || rank == 0 || cluster->started();
+    std::ostringstream quiet;
+    auto* saved = std::cerr.rdbuf();
+    if (!speak) std::cerr.rdbuf(quiet.rdbuf());
+    const int code = report(job && rank > 0 ? fmt_rank(who, rank) : who, hint);
+    std::cerr.rdbuf(saved);
+    // A failure the other ranks do not share would leave them waiting in their next collective.
+    if (job && !cluster->failure_is_shared()) cluster->abort(code);
+    return code;
   }
 }

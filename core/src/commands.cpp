@@ -123,17 +123,21 @@ void write_run_info(const fs::path& dir, const TrainRequest& req, const Model& m
   j["name"] = model.name;
   j["status"] = status;
   if (!failure.is_null()) j["diverged"] = failure;
-  j["threads"] = omp_get_max_threads();
+  j["threads"] = omp_get_max_threads();  // per rank
+  j["ranks"] = req.cluster ? req.cluster->size() : 1;
   j["seed"] = model.train.seed;
   j["overrides"] = req.overrides;
   j["seconds_total"] = total_seconds;
-  std::vector<double> per_epoch, training;
+  std::vector<double> per_epoch, training, allreduce;
   for (const auto& m : history) {
     per_epoch.push_back(m.seconds);
     training.push_back(m.train_seconds);
+    allreduce.push_back(m.allreduce_seconds);
   }
   j["seconds_per_epoch"] = per_epoch;
   j["train_seconds_per_epoch"] = training;  // the batches alone, without the evaluation passes
+  // Data-parallel: rank 0's wait in the gradient allreduce, part of train_seconds_per_epoch.
+  if (req.cluster && req.cluster->size() > 1) j["allreduce_seconds_per_epoch"] = allreduce;
   nlohmann::ordered_json plugins = nlohmann::ordered_json::array();
   for (const auto& p : loader.loaded())
     plugins.push_back({{"name", p.name}, {"version", p.version}, {"file", p.file.string()}});
@@ -197,52 +201,79 @@ std::string read_iterations(const fs::path& dir, std::int64_t epochs) {
 
 TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   set_threads(req.threads);
+  // Data-parallel across the ranks of an MPI job; every rank runs this function.
+  Cluster* cluster = req.cluster && req.cluster->size() > 1 ? req.cluster : nullptr;
+  const bool leader = !cluster || cluster->rank() == 0;
+  // A set-up step that may fail on one rank only (a file it cannot read) must fail on all.
+  auto together = [&](const std::function<void()>& step) { cluster ? cluster->agree(step) : step(); };
+
   Registry registry;
   PluginLoader loader(registry, req.plugins);
-  loader.load_search_path();
-
-  // Everything that can be wrong with the input is found before the run folder exists.
   const fs::path model_file = req.resume ? *req.resume / "model.yaml" : req.model;
-  if (req.resume && !fs::exists(model_file)) {
-    throw InputError(fmt::format("--resume {}: not a run folder (no model.yaml)", req.resume->string()));
-  }
-  ModelFile file = ModelFile::load(model_file, req.overrides);
-  Model model = build_model(file, registry);
-  DataSplits data = load_data(model.data, model.train.seed);
-  build_network(model, data);
-  Trainer trainer(model, data);
+  std::optional<Model> built;
+  std::optional<DataSplits> loaded;
+  std::optional<Trainer> made;
+  // Everything that can be wrong with the input is found before the run folder exists.
+  together([&] {
+    loader.load_search_path();
+    if (req.resume && !fs::exists(model_file)) {
+      throw InputError(fmt::format("--resume {}: not a run folder (no model.yaml)", req.resume->string()));
+    }
+    ModelFile file = ModelFile::load(model_file, req.overrides);
+    built.emplace(build_model(file, registry));
+    loaded.emplace(load_data(built->data, built->train.seed));
+    build_network(*built, *loaded);
+    made.emplace(*built, *loaded, TrainerOptions{true, cluster});
+    // Ranks read the checkpoint only once rank 0 has finished an interrupted commit.
+    if (req.resume && leader) detail::recover_checkpoint(*req.resume);
+  });
+  Model& model = *built;
+  const DataSplits& data = *loaded;
+  Trainer& trainer = *made;
   std::vector<EpochMetrics> history;
   std::string iterations;
   fs::path created_dir;  // what to remove if the run fails before anything worth keeping exists
 
   TrainResult result;
-  if (req.resume) {
-    result.run_dir = *req.resume;
-    detail::recover_checkpoint(result.run_dir);
-    // A run killed in its first epoch has no checkpoint: it starts again from its seed.
-    if (detail::has_checkpoint(result.run_dir)) {
-      for (const auto& w : detail::check_manifest(result.run_dir, registry)) std::cerr << w << std::endl;
-      detail::load_weights(result.run_dir, model);
-      detail::load_training_state(result.run_dir, model, trainer);
+  together([&] {
+    if (req.resume) {
+      result.run_dir = *req.resume;
+      // A run killed in its first epoch has no checkpoint: it starts again from its seed.
+      if (detail::has_checkpoint(result.run_dir)) {
+        const auto warnings = detail::check_manifest(result.run_dir, registry);
+        if (leader) {
+          for (const auto& w : warnings) std::cerr << w << std::endl;
+        }
+        detail::load_weights(result.run_dir, model);
+        detail::load_training_state(result.run_dir, model, trainer);
+      }
+      const std::int64_t done = trainer.state().epoch;
+      if (done >= model.train.epochs) {
+        throw InputError(
+            fmt::format("--resume {}: the run already has {} of {} epochs; pass --epochs N to train longer",
+                        result.run_dir.string(), done, model.train.epochs));
+      }
+      history = read_history(result.run_dir, done);
+      iterations = read_iterations(result.run_dir, done);
+    } else if (leader) {
+      const auto created = detail::create_run_dir(model.name, req.out ? &*req.out : nullptr);
+      result.run_dir = created.path;
+      created_dir = created.created;
     }
-    const std::int64_t done = trainer.state().epoch;
-    if (done >= model.train.epochs) {
-      throw InputError(fmt::format("--resume {}: the run already has {} of {} epochs; pass --epochs N to train longer",
-                                   result.run_dir.string(), done, model.train.epochs));
-    }
-    history = read_history(result.run_dir, done);
-    iterations = read_iterations(result.run_dir, done);
-    out << fmt::format("resuming {} after epoch {}", result.run_dir.string(), done) << std::endl;
-  } else {
-    const auto created = detail::create_run_dir(model.name, req.out ? &*req.out : nullptr);
-    result.run_dir = created.path;
-    created_dir = created.created;
+    if (leader) detail::write_file_atomic(result.run_dir / "model.yaml", model.resolved_yaml);
+  });
+  if (cluster) {
+    std::string dir = result.run_dir.string();
+    cluster->broadcast(dir);
+    result.run_dir = dir;
   }
-  detail::write_file_atomic(result.run_dir / "model.yaml", model.resolved_yaml);
-  out << fmt::format("training {} ({} parameters) on {} samples{}, testing on {}; {} thread{}; run folder {}",
+  if (req.resume)
+    out << fmt::format("resuming {} after epoch {}", result.run_dir.string(), trainer.state().epoch) << std::endl;
+  const std::string ranks = cluster ? fmt::format("{} ranks x ", cluster->size()) : "";
+  out << fmt::format("training {} ({} parameters) on {} samples{}, testing on {}; {}{} thread{}; run folder {}",
                      model.name, model.network.parameter_count(), data.train.size(),
                      data.validation.empty() ? "" : fmt::format(" (+{} validation)", data.validation.size()),
-                     data.test.size(), omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s",
+                     data.test.size(), ranks, omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s",
                      result.run_dir.string())
       << std::endl;
 
@@ -252,8 +283,14 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
                     [&] { detail::save_checkpoint(result.run_dir, model, trainer); });
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   try {
-    trainer.run(&progress);
+    try {
+      trainer.run(leader ? &progress : nullptr);  // rank 0 alone writes
+    } catch (...) {
+      if (cluster && trainer.failure_shared()) cluster->set_failure_shared();
+      throw;
+    }
   } catch (const Diverged& e) {
+    if (!leader) throw;
     // The finished epochs' metrics and checkpoint stay as they were; run.json says where it broke.
     detail::write_metrics(result.run_dir, progress.history());
     progress.write_iterations();
@@ -269,7 +306,7 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   } catch (const Error&) {
     // Bad input found only by running (a plugin that throws in forward): with no epoch finished
     // the run folder holds nothing of value, and leaving it would look like a run.
-    if (progress.history().empty() && !req.resume) {
+    if (leader && progress.history().empty() && !req.resume) {
       std::error_code ec;
       if (!created_dir.empty()) {
         fs::remove_all(created_dir, ec);
@@ -281,6 +318,7 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
     throw;
   }
   result.epochs = progress.history();
+  if (!leader) return result;
   write_run_info(result.run_dir, req, model, loader, result.epochs, seconds(), "finished");
   out << fmt::format("test accuracy: {:.4f}", result.epochs.back().test.accuracy) << std::endl;
   return result;

@@ -12,7 +12,9 @@
 #include <cmath>
 #include <condition_variable>
 #include <csignal>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <thread>
 
@@ -130,35 +132,40 @@ struct Round {
   std::int64_t end = 0;
 };
 
+double score_of(const detail::SearchSpec& spec, const EpochMetrics& m) {
+  return spec.metric == "val_loss" ? -m.validation->loss : m.validation->accuracy;
+}
+
+// Records trial `id`'s score of its next epoch and returns whether to prune it. Decides only
+// once every earlier trial has reached this epoch or ended, so the decision is the one a serial
+// search would make, wherever the trials run.
+bool record_score(Round& round, std::int64_t id, double score, const detail::SearchSpec& spec) {
+  std::unique_lock lock(round.mu);
+  TrialReport& me = round.reports[id];
+  me.scores.push_back(score);
+  round.changed.notify_all();
+  if (!spec.pruning.enabled) return false;
+  const std::size_t e = me.scores.size();
+  round.changed.wait(lock, [&] {
+    if (g_interrupted.load()) return true;
+    for (auto it = round.reports.begin(); it != round.reports.end() && it->first < id; ++it) {
+      if (!it->second.finished && it->second.scores.size() < e) return false;
+    }
+    return true;
+  });
+  if (g_interrupted.load()) return false;
+  std::vector<TrialReport> earlier;
+  for (auto it = round.reports.begin(); it != round.reports.end() && it->first < id; ++it) {
+    earlier.push_back(it->second);
+  }
+  return spec.strategy->should_stop(me, earlier, spec.pruning);
+}
+
 class TrialObserver : public TrainObserver {
  public:
   TrialObserver(Round& round, std::int64_t id, const detail::SearchSpec& spec) : round_(round), id_(id), spec_(spec) {}
 
-  void on_epoch(const EpochMetrics& m) override {
-    const double score = spec_.metric == "val_loss" ? -m.validation->loss : m.validation->accuracy;
-    std::unique_lock lock(round_.mu);
-    TrialReport& me = round_.reports[id_];
-    me.scores.push_back(score);
-    round_.changed.notify_all();
-    if (!spec_.pruning.enabled) return;
-    // Decide only once every earlier trial has reached this epoch or ended, so the decision
-    // is the one a serial search would make.
-    const std::size_t e = me.scores.size();
-    round_.changed.wait(lock, [&] {
-      if (g_interrupted.load()) return true;
-      for (auto it = round_.reports.begin(); it != round_.reports.end() && it->first < id_; ++it) {
-        if (!it->second.finished && it->second.scores.size() < e) return false;
-      }
-      return true;
-    });
-    if (g_interrupted.load()) return;
-    std::vector<TrialReport> earlier;
-    for (auto it = round_.reports.begin(); it != round_.reports.end() && it->first < id_; ++it) {
-      earlier.push_back(it->second);
-    }
-    pruned_ = spec_.strategy->should_stop(me, earlier, spec_.pruning);
-  }
-
+  void on_epoch(const EpochMetrics& m) override { pruned_ = record_score(round_, id_, score_of(spec_, m), spec_); }
   bool should_stop() override { return pruned_ || g_interrupted.load(); }
   bool pruned() const { return pruned_; }
 
@@ -169,11 +176,102 @@ class TrialObserver : public TrainObserver {
   bool pruned_ = false;
 };
 
+// The model overrides that make trial `id` of a search: its values, epochs and own seed.
+std::vector<std::string> trial_overrides(const detail::SearchSpec& spec, const SearchSpace& space, std::int64_t id,
+                                         const std::vector<Value>& values) {
+  std::vector<std::string> overrides;
+  for (std::size_t d = 0; d < space.dims.size(); ++d) overrides.push_back(space.dims[d].path + "=" + values[d].text);
+  Rng seed_rng(spec.seed, 2000 + static_cast<std::uint64_t>(id));
+  overrides.push_back(fmt::format("train.epochs={}", spec.epochs));
+  overrides.push_back(fmt::format("train.seed={}", seed_rng.next() >> 33));
+  overrides.push_back("train.train_metrics=running");
+  return overrides;
+}
+
+struct TrialOutcome {
+  std::string status = "ok", error;
+};
+
+// Trains one trial, wherever it runs; the observer reports epochs and decides on pruning.
+TrialOutcome train_trial(const detail::SearchSpec& spec, const Registry& registry, const DataSplits& data,
+                         const std::vector<std::string>& overrides, TrainObserver& observer) {
+  TrialOutcome o;
+  try {
+    Model model = build_model(spec.base.with(overrides), registry);
+    build_network(model, data);
+    Trainer trainer(model, data, TrainerOptions{false});
+    trainer.run(&observer);
+  } catch (const Diverged& e) {
+    o.status = "diverged";
+    o.error = e.what();
+  } catch (const Error& e) {
+    o.status = "failed";
+    o.error = e.what();
+  }
+  return o;
+}
+
+// The messages between rank 0 and a worker slot of another rank (JSON text, tag = the slot):
+//   0 -> worker  {"trial": id, "overrides": [...]}   or {"stop": true} when the search is over
+//   worker -> 0  {"score": s} after each epoch, answered {"prune": bool}
+//   worker -> 0  {"status": ..., "error": ...} when the trial ends
+class RemoteObserver : public TrainObserver {
+ public:
+  RemoteObserver(Cluster& cluster, int slot, const detail::SearchSpec& spec)
+      : cluster_(cluster), slot_(slot), spec_(spec) {}
+  void on_epoch(const EpochMetrics& m) override {
+    cluster_.send(0, slot_, json{{"score", score_of(spec_, m)}}.dump());
+    stop_ = json::parse(cluster_.receive(0, slot_)).at("prune").get<bool>();
+  }
+  bool should_stop() override { return stop_; }
+
+ private:
+  Cluster& cluster_;
+  int slot_;
+  const detail::SearchSpec& spec_;
+  bool stop_ = false;
+};
+
+// A rank other than 0: runs the trials rank 0 hands to each of its worker slots until told to stop.
+void serve_trials(Cluster& cluster, int workers, const detail::SearchSpec& spec, const Registry& registry,
+                  const DataSplits& data) {
+  std::vector<std::thread> threads;
+  for (int slot = 0; slot < workers; ++slot) {
+    threads.emplace_back([&, slot] {
+      omp_set_num_threads(1);  // one thread per trial, as on rank 0
+      for (;;) {
+        const json task = json::parse(cluster.receive(0, slot));
+        if (task.contains("stop")) return;
+        RemoteObserver observer(cluster, slot, spec);
+        const TrialOutcome o =
+            train_trial(spec, registry, data, task.at("overrides").get<std::vector<std::string>>(), observer);
+        cluster.send(0, slot, json{{"status", o.status}, {"error", o.error}}.dump());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
 class Driver {
  public:
   Driver(detail::SearchSpec& spec, const Registry& registry, const DataSplits& data, detail::Journal& journal,
-         std::ostream& out, bool live)
-      : spec_(spec), registry_(registry), data_(data), journal_(journal), out_(out), live_(live) {}
+         std::ostream& out, bool live, Cluster* cluster, int remote_workers)
+      : spec_(spec),
+        registry_(registry),
+        data_(data),
+        journal_(journal),
+        out_(out),
+        live_(live),
+        cluster_(cluster),
+        remote_workers_(remote_workers) {}
+
+  // Tells every worker slot of the other ranks that the search is over.
+  void release_remote_workers() {
+    if (!cluster_) return;
+    for (int rank = 1; rank < cluster_->size(); ++rank) {
+      for (int slot = 0; slot < remote_workers_; ++slot) cluster_->send(rank, slot, json{{"stop", true}}.dump());
+    }
+  }
 
   // Runs one round's trials [begin, end) in `space`; returns false if interrupted.
   bool run_round(std::int64_t round_index, const SearchSpace& space, std::int64_t begin, std::int64_t end,
@@ -192,11 +290,12 @@ class Driver {
     }
     std::vector<std::thread> threads;
     std::exception_ptr failure;
-    for (std::int64_t w = 0; w < workers; ++w) {
-      threads.emplace_back([&] {
+    // A worker is a local thread (rank = 0) or a proxy for a worker slot of another rank.
+    auto start_worker = [&](int rank, int slot) {
+      threads.emplace_back([&, rank, slot] {
         omp_set_num_threads(1);  // one thread per trial: the same numbers for any worker count
         try {
-          work(round, space);
+          work(round, space, rank, slot);
         } catch (...) {
           std::lock_guard lock(round.mu);
           if (!failure) failure = std::current_exception();
@@ -204,6 +303,10 @@ class Driver {
           round.changed.notify_all();
         }
       });
+    };
+    for (std::int64_t w = 0; w < workers; ++w) start_worker(0, static_cast<int>(w));
+    for (int rank = 1; cluster_ && rank < cluster_->size(); ++rank) {
+      for (int slot = 0; slot < remote_workers_; ++slot) start_worker(rank, slot);
     }
     for (auto& t : threads) t.join();
     if (failure) std::rethrow_exception(failure);
@@ -215,7 +318,7 @@ class Driver {
   std::int64_t run_count() const { return run_count_; }
 
  private:
-  void work(Round& round, const SearchSpace& space) {
+  void work(Round& round, const SearchSpace& space, int rank, int slot) {
     for (;;) {
       std::int64_t id;
       std::vector<Value> values;
@@ -228,49 +331,57 @@ class Driver {
         values = spec_.strategy->propose(space, id, rng);
         round.reports[id].values = values;
       }
-      run_trial(round, space, id, values);
+      if (rank == 0) {
+        run_trial(round, space, id, values);
+      } else {
+        run_remote_trial(round, space, id, values, rank, slot);
+      }
     }
   }
 
   void run_trial(Round& round, const SearchSpace& space, std::int64_t id, const std::vector<Value>& values) {
     const auto start = std::chrono::steady_clock::now();
-    std::vector<std::string> overrides;
-    for (std::size_t d = 0; d < space.dims.size(); ++d) overrides.push_back(space.dims[d].path + "=" + values[d].text);
-    Rng seed_rng(spec_.seed, 2000 + static_cast<std::uint64_t>(id));
-    overrides.push_back(fmt::format("train.epochs={}", spec_.epochs));
-    overrides.push_back(fmt::format("train.seed={}", seed_rng.next() >> 33));
-    overrides.push_back("train.train_metrics=running");
-
     TrialObserver observer(round, id, spec_);
-    std::string status = "ok", error;
-    try {
-      Model model = build_model(spec_.base.with(overrides), registry_);
-      build_network(model, data_);
-      Trainer trainer(model, data_, TrainerOptions{false});
-      trainer.run(&observer);
-      if (observer.pruned()) status = "pruned";
-    } catch (const Diverged& e) {
-      status = "diverged";
-      error = e.what();
-    } catch (const Error& e) {
-      status = "failed";
-      error = e.what();
-    }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    TrialOutcome o = train_trial(spec_, registry_, data_, trial_overrides(spec_, space, id, values), observer);
+    if (o.status == "ok" && observer.pruned()) o.status = "pruned";
+    finish_trial(round, space, id, o, start);
+  }
 
+  // The same trial, trained by worker `slot` of `rank`; the pruning decisions stay here.
+  void run_remote_trial(Round& round, const SearchSpace& space, std::int64_t id, const std::vector<Value>& values,
+                        int rank, int slot) {
+    const auto start = std::chrono::steady_clock::now();
+    cluster_->send(rank, slot, json{{"trial", id}, {"overrides", trial_overrides(spec_, space, id, values)}}.dump());
+    bool pruned = false;
+    for (;;) {
+      const json m = json::parse(cluster_->receive(rank, slot));
+      if (!m.contains("score")) {
+        TrialOutcome o{m.at("status").get<std::string>(), m.at("error").get<std::string>()};
+        if (o.status == "ok" && pruned) o.status = "pruned";
+        finish_trial(round, space, id, o, start);
+        return;
+      }
+      pruned = record_score(round, id, m.at("score").get<double>(), spec_);
+      cluster_->send(rank, slot, json{{"prune", pruned || g_interrupted.load()}}.dump());
+    }
+  }
+
+  void finish_trial(Round& round, const SearchSpace& space, std::int64_t id, const TrialOutcome& o,
+                    std::chrono::steady_clock::time_point start) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::lock_guard lock(round.mu);
     TrialReport& r = round.reports[id];
-    const bool complete = status != "ok" || static_cast<std::int64_t>(r.scores.size()) == spec_.epochs;
+    const bool complete = o.status != "ok" || static_cast<std::int64_t>(r.scores.size()) == spec_.epochs;
     if (g_interrupted.load() && !complete) {
       round.changed.notify_all();
       return;  // interrupted mid-trial: not journaled, rerun on resume
     }
     r.finished = true;
-    r.status = status;
-    journal_.append(trial_json(r, space, seconds, error));
+    r.status = o.status;
+    journal_.append(trial_json(r, space, seconds, o.error));
     ++run_count_;
     round.changed.notify_all();
-    report(r, space, seconds, error);
+    report(r, space, seconds, o.error);
   }
 
   void report(const TrialReport& r, const SearchSpace& space, double seconds, const std::string& error) {
@@ -303,6 +414,8 @@ class Driver {
   detail::Journal& journal_;
   std::ostream& out_;
   bool live_;
+  Cluster* cluster_;
+  int remote_workers_;
   std::vector<std::map<std::int64_t, TrialReport>> rounds_;
   std::int64_t run_count_ = 0, done_ = 0;
   double best_ = -INFINITY;
@@ -400,37 +513,56 @@ void write_results(const fs::path& dir, const detail::SearchSpec& spec, const st
 }  // namespace
 
 SearchResult run_search(const SearchRequest& req, std::ostream& out) {
+  Cluster* cluster = req.cluster && req.cluster->size() > 1 ? req.cluster : nullptr;
+  const bool leader = !cluster || cluster->rank() == 0;
+  // A set-up step that may fail on one rank only (a file it cannot read) must fail on all.
+  auto together = [&](const std::function<void()>& step) { cluster ? cluster->agree(step) : step(); };
+
   Registry registry;
   PluginLoader loader(registry, req.plugins);
-  loader.load_search_path();
-  detail::SearchSpec spec = detail::load_search_spec(req.file, registry);
-  const std::int64_t workers = req.workers ? *req.workers : spec.workers;
-  if (workers < 1 || workers > 256) throw InputError("--workers must be between 1 and 256");
-
-  Model base = build_model(spec.base, registry);
-  DataSplits data = load_data(base.data, base.train.seed);
-  build_network(base, data);  // the base model must fit the data before any trial starts
-
+  std::optional<detail::SearchSpec> loaded_spec;
+  std::optional<DataSplits> loaded_data;
+  std::optional<detail::Journal> opened;
+  std::int64_t workers = 0;
   SearchResult result;
-  result.dir = req.out ? *req.out : fs::path("runs") / ("search-" + spec.name);
-  std::error_code ec;
-  fs::create_directories(result.dir, ec);
-  if (ec || ::access(result.dir.c_str(), W_OK) != 0) {
-    throw InputError(fmt::format("{}: cannot create or write the search folder", result.dir.string()));
+  together([&] {
+    loader.load_search_path();
+    loaded_spec.emplace(detail::load_search_spec(req.file, registry));
+    workers = req.workers ? *req.workers : loaded_spec->workers;
+    if (workers < 1 || workers > 256) throw InputError("--workers must be between 1 and 256");
+    Model base = build_model(loaded_spec->base, registry);
+    loaded_data.emplace(load_data(base.data, base.train.seed));
+    build_network(base, *loaded_data);  // the base model must fit the data before any trial starts
+    if (!leader) return;
+    result.dir = req.out ? *req.out : fs::path("runs") / ("search-" + loaded_spec->name);
+    std::error_code ec;
+    fs::create_directories(result.dir, ec);
+    if (ec || ::access(result.dir.c_str(), W_OK) != 0) {
+      throw InputError(fmt::format("{}: cannot create or write the search folder", result.dir.string()));
+    }
+    opened.emplace(result.dir / "journal.jsonl", loaded_spec->fingerprint);
+    check_journal(*opened, loaded_spec->space);
+  });
+  detail::SearchSpec& spec = *loaded_spec;
+  const DataSplits& data = *loaded_data;
+  if (!leader) {
+    serve_trials(*cluster, static_cast<int>(workers), spec, registry, data);
+    return result;
   }
-  detail::Journal journal(result.dir / "journal.jsonl", spec.fingerprint);
-  check_journal(journal, spec.space);
+  detail::Journal& journal = *opened;
   detail::write_file_atomic(result.dir / "base-model.yaml", spec.base.text());
   const auto resumed = static_cast<std::int64_t>(journal.finished().size());
   out << fmt::format(
-             "search {}: {} round(s) of {} trials, {} epochs each, {} worker(s), scored by {} on {} validation "
+             "search {}: {} round(s) of {} trials, {} epochs each, {}{} worker(s), scored by {} on {} validation "
              "samples{}; folder {}",
-             spec.name, spec.rounds, spec.trials, spec.epochs, workers, spec.metric, data.validation.size(),
+             spec.name, spec.rounds, spec.trials, spec.epochs,
+             cluster ? fmt::format("{} ranks x ", cluster->size()) : "", workers, spec.metric, data.validation.size(),
              resumed ? fmt::format("; resuming with {} finished trials", resumed) : "", result.dir.string())
       << std::endl;
 
   SigintScope sigint;
-  Driver driver(spec, registry, data, journal, out, req.progress && ::isatty(STDERR_FILENO));
+  Driver driver(spec, registry, data, journal, out, req.progress && ::isatty(STDERR_FILENO), cluster,
+                static_cast<int>(workers));
   std::vector<SearchSpace> spaces{spec.space};
   for (std::int64_t r = 0; r < spec.rounds; ++r) {
     if (r > 0) {
@@ -444,6 +576,7 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
       break;
     }
   }
+  driver.release_remote_workers();
   result.trials_run = driver.run_count();
   result.trials_finished = static_cast<std::int64_t>(journal.finished().size());
   if (result.interrupted) {

@@ -10,12 +10,14 @@
 // PyTorch's BatchNorm momentum=0.1 weights the NEW batch value, so PyTorch 0.1 = Lamina 0.9.
 // gamma starts at 1, beta at 0; neither is decayed. Running statistics start at mean 0, var 1
 // and are state (saved in checkpoints, never seen by an optimizer).
+#include <algorithm>
 #include <cmath>
 #include <lamina/eigen.hpp>
 #include <lamina/error.hpp>
 #include <lamina/layer.hpp>
 #include <lamina/plugin.hpp>
 #include <string>
+#include <vector>
 
 namespace lamina_batchnorm {
 
@@ -24,7 +26,7 @@ using namespace lamina;
 class BatchNorm final : public Layer {
  public:
   explicit BatchNorm(const Config& c)
-      : momentum_(c.get<float>("momentum")), eps_(c.get<float>("eps")), where_(c.where()) {}
+      : momentum_(c.get<float>("momentum")), eps_(c.get<float>("eps")), sync_(c.get<bool>("sync")), where_(c.where()) {}
 
   Shape build(const Shape& input, BuildContext&) override {
     d_ = input.numel();
@@ -52,16 +54,28 @@ class BatchNorm final : public Layer {
     auto inv_std = matrix(inv_std_, 1, d_).row(0);
     auto rmean = matrix(state_[0].value, 1, d_).row(0);
     auto rvar = matrix(state_[1].value, 1, d_).row(0);
+    synced_ = ctx.mode == Mode::Train && sync_ && ctx.comm && ctx.comm->size() > 1;
     if (ctx.mode == Mode::Train) {
-      if (n < 2) {
+      count_ = synced_ ? global_statistics(X, *ctx.comm) : static_cast<double>(n);
+      if (count_ < 2) {
         throw InputError(where_ + ": batchnorm needs at least 2 samples per batch in training (a batch of " +
-                         std::to_string(n) + " has no variance); set train.drop_last: true or change batch_size");
+                         std::to_string(static_cast<std::int64_t>(count_)) +
+                         " has no variance); set train.drop_last: true or change batch_size");
       }
-      mean = X.colwise().mean();
-      XH = X.rowwise() - mean;
       var_.resize(Shape{1, d_});  // a member, not a temporary: no allocation per batch
       auto var = matrix(var_);
-      var = XH.array().square().colwise().mean().matrix();
+      if (synced_) {
+        for (std::int64_t j = 0; j < d_; ++j) {
+          const double mu = sums_[static_cast<std::size_t>(j)] / count_;
+          mean(j) = static_cast<float>(mu);
+          var(0, j) = static_cast<float>(std::max(0.0, sums_[static_cast<std::size_t>(d_ + j)] / count_ - mu * mu));
+        }
+        XH = X.rowwise() - mean;
+      } else {
+        mean = X.colwise().mean();
+        XH = X.rowwise() - mean;
+        var = XH.array().square().colwise().mean().matrix();
+      }
       inv_std = (var.array() + eps_).rsqrt().matrix();
       rmean = momentum_ * rmean + (1 - momentum_) * mean;
       rvar = momentum_ * rvar + (1 - momentum_) * var.row(0);
@@ -99,11 +113,25 @@ class BatchNorm final : public Layer {
       dX = dY.array().rowwise() * scale;
       return;
     }
-    // dxhat = dy * gamma; the two batch sums, per feature.
-    sum_dxhat = dY.colwise().sum().array() * gamma.array();
+    // dxhat = dy * gamma; the two batch sums, per feature (over the global batch when synced;
+    // the parameter gradients stay this rank's part: the trainer sums those).
+    sum_dxhat = matrix(params_[1].grad, 1, d_).row(0).array() * gamma.array();
     sum_dxhat_xhat = matrix(params_[0].grad, 1, d_).row(0).array() * gamma.array();
-    const float inv_n = 1.0f / static_cast<float>(n);
-    dX = ((dY.array().rowwise() * gamma.array()) * static_cast<float>(n)).rowwise() - sum_dxhat;
+    if (synced_) {
+      for (std::int64_t j = 0; j < d_; ++j) {
+        sums_[static_cast<std::size_t>(j)] = sum_dxhat(j);
+        sums_[static_cast<std::size_t>(d_ + j)] = sum_dxhat_xhat(j);
+      }
+      sums_.resize(static_cast<std::size_t>(2 * d_));
+      ctx.comm->allreduce_sum(sums_);
+      for (std::int64_t j = 0; j < d_; ++j) {
+        sum_dxhat(j) = static_cast<float>(sums_[static_cast<std::size_t>(j)]);
+        sum_dxhat_xhat(j) = static_cast<float>(sums_[static_cast<std::size_t>(d_ + j)]);
+      }
+    }
+    const auto count = static_cast<float>(count_);
+    const float inv_n = 1.0f / count;
+    dX = ((dY.array().rowwise() * gamma.array()) * count).rowwise() - sum_dxhat;
     dX = dX.array() - (XH.array().rowwise() * sum_dxhat_xhat);
     dX = (dX.array().rowwise() * inv_std.array()) * inv_n;
   }
@@ -112,7 +140,26 @@ class BatchNorm final : public Layer {
   std::span<Buffer> state() override { return state_; }
 
  private:
+  // Sums count, x and x^2 per feature over every rank into sums_; returns the global count.
+  double global_statistics(const ConstMatrixView& X, Communicator& comm) {
+    sums_.assign(static_cast<std::size_t>(2 * d_ + 1), 0.0);
+    for (std::int64_t i = 0; i < X.rows(); ++i) {
+      for (std::int64_t j = 0; j < d_; ++j) {
+        const double v = X(i, j);
+        sums_[static_cast<std::size_t>(j)] += v;
+        sums_[static_cast<std::size_t>(d_ + j)] += v * v;
+      }
+    }
+    sums_.back() = static_cast<double>(X.rows());
+    comm.allreduce_sum(sums_);
+    return sums_.back();
+  }
+
   float momentum_, eps_;
+  bool sync_;
+  bool synced_ = false;  // this batch's statistics are global
+  double count_ = 0;     // samples the statistics were taken over
+  std::vector<double> sums_;
   std::string where_;
   std::int64_t d_ = 0;
   Mode mode_ = Mode::Train;
@@ -128,7 +175,11 @@ void register_types(Registry& r) {
                     .def(0.9)
                     .at_least(0)
                     .below(1),
-                Key::number("eps", "added to the variance against division by zero").def(1e-6).above(0)},
+                Key::number("eps", "added to the variance against division by zero").def(1e-6).above(0),
+                Key::boolean("sync",
+                             "data-parallel training (mpirun): normalize with the statistics of the whole "
+                             "global batch, summed over the ranks, instead of each rank's share")
+                    .def(false)},
                [](const Config& c) { return std::make_unique<BatchNorm>(c); });
 }
 

@@ -19,7 +19,7 @@
 
 #include "lamina/version.hpp"
 
-#define LAMINA_ABI_VERSION 1u
+#define LAMINA_ABI_VERSION 2u  // 2: Context::comm
 
 #define LAMINA_STR_(x) #x
 #define LAMINA_STR(x) LAMINA_STR_(x)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "lamina/cluster.hpp"
 #include "lamina/export.hpp"
 #include "lamina/plugin_loader.hpp"
 #include "lamina/tensor.hpp"
@@ -25,6 +26,9 @@ struct TrainRequest {
   // Continue this run folder from its last complete epoch (model, optimizer and random streams
   // restored); `model` is then ignored and the overrides apply to the run's model.yaml.
   std::optional<std::filesystem::path> resume;
+  // The MPI job this process is a rank of (null: alone). With several ranks the training is
+  // data-parallel; every rank reads the model and data, rank 0 alone writes the run folder.
+  Cluster* cluster = nullptr;
 };
 
 struct TrainResult {

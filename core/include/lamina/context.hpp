@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "lamina/communicator.hpp"
 #include "lamina/rng.hpp"
 
 namespace lamina {
@@ -16,6 +17,8 @@ struct Context {
   // False for the first layer: its input gradient is never used, so a layer may skip it
   // (dx is then left untouched).
   bool need_input_grad = true;
+  // The ranks training together under MPI; null in a single process (see communicator.hpp).
+  Communicator* comm = nullptr;
 };
 
 struct BuildContext {

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "lamina/cluster.hpp"
 #include "lamina/export.hpp"
 #include "lamina/plugin_loader.hpp"
 
@@ -34,6 +35,9 @@ struct SearchRequest {
   std::optional<int> workers;                // overrides the file's `workers`
   PluginOptions plugins;                     // --plugin-dir, --allow-writable-plugins
   bool progress = true;
+  // The MPI job this process is a rank of (null: alone). Rank 0 runs the strategy, the journal
+  // and the output; every other rank runs `workers` trials at a time that rank 0 hands out.
+  Cluster* cluster = nullptr;
 };
 
 struct SearchResult {

@@ -4,12 +4,22 @@
 //   forward (Train) -> loss -> backward -> regularizer gradients -> optimizer step.
 // After each epoch it measures loss and accuracy on the training set, the validation split
 // (if any) and the test set, in Eval mode. One seed and one thread count give the same numbers.
+//
+// Data-parallel (TrainerOptions::comm with several ranks): every rank draws the same shuffle,
+// takes its contiguous share of each global batch (train.batch_size), scales its loss gradient
+// by share/batch and sums every parameter gradient, the batch's loss and its correct count in
+// ONE allreduce; then each rank adds the regularizer's gradient and steps the optimizer on
+// identical numbers, so the weights stay identical without being sent. Dropout draws per-rank
+// masks; layer state (BatchNorm's running statistics) is averaged over the ranks after each
+// epoch; evaluation is split across the ranks and summed.
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <vector>
 
+#include "lamina/communicator.hpp"
 #include "lamina/dataset.hpp"
 #include "lamina/error.hpp"
 #include "lamina/export.hpp"
@@ -28,8 +38,9 @@ struct EpochMetrics {
   double penalty = 0;  // regularizer penalty at the end of the epoch (0 without one)
   std::optional<Evaluation> validation;
   Evaluation test;
-  double seconds = 0;        // wall time of the epoch, evaluation included
-  double train_seconds = 0;  // wall time of its training batches alone (what benchmarks compare)
+  double seconds = 0;            // wall time of the epoch, evaluation included
+  double train_seconds = 0;      // wall time of its training batches alone (what benchmarks compare)
+  double allreduce_seconds = 0;  // of which waiting in the gradient allreduce (data-parallel)
 };
 
 class TrainObserver {
@@ -42,7 +53,8 @@ class TrainObserver {
 };
 
 struct TrainerOptions {
-  bool evaluate_test = true;  // a search never looks at the test set: it skips the pass
+  bool evaluate_test = true;     // a search never looks at the test set: it skips the pass
+  Communicator* comm = nullptr;  // data-parallel ranks; null: this process alone
 };
 
 // Thrown when the loss stops being a finite number: in a batch (batch >= 1) or in the
@@ -72,9 +84,18 @@ class LAMINA_API Trainer {
   void restore(const TrainerState& state);
   Evaluation evaluate(const DataView& view);
   double penalty();
+  // Data-parallel: whether the exception run() threw was thrown on every rank at the same step
+  // (a diverged loss, a failure in a batch or an evaluation), so no rank is left waiting.
+  bool failure_shared() const { return failure_shared_; }
 
  private:
   float train_batch(std::span<const std::uint32_t> rows);
+  float train_batch_alone(std::span<const std::uint32_t> rows);
+  bool parallel() const { return options_.comm && options_.comm->size() > 1; }
+  std::span<const std::uint32_t> my_share(std::span<const std::uint32_t> rows) const;
+  // Sums `values` over the ranks; if `failure` holds an exception on any rank, throws on all.
+  void reduce_or_throw(std::span<double> values, std::exception_ptr failure);
+  void average_state();
 
   Model& model_;
   const DataSplits& data_;
@@ -88,6 +109,10 @@ class LAMINA_API Trainer {
   std::vector<std::uint32_t> order_;
   std::int64_t correct_ = 0;  // running accuracy of the current epoch
   std::int64_t epoch_ = 0;    // epochs finished
+  std::vector<float> fused_;  // data-parallel: every gradient, then loss, correct, failures
+  std::vector<std::uint32_t> positions_;
+  double allreduce_seconds_ = 0;
+  bool failure_shared_ = false;
 };
 
 }  // namespace lamina

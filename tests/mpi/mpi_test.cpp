@@ -1,0 +1,274 @@
+// `mpirun -np N lamina train|search` on this machine (loopback, oversubscribed): data-parallel
+// training equals one process with the same global batch, BatchNorm's sync equals the global
+// batch's statistics, a distributed search writes the journal a single process writes, a rank
+// that dies stops the job and the search resumes, and bad input fails once, cleanly.
+#define BOOST_TEST_MODULE mpi
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <lamina/safetensors.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "test_support.hpp"
+
+using namespace lamina::test;
+
+namespace {
+
+std::string mpirun(int ranks) {
+  return std::string(LAMINA_TEST_MPIEXEC) + " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " " +
+         kLamina.string();
+}
+
+CommandResult lamina_on(int ranks, const std::string& args) {
+  return ranks == 0 ? run_lamina(args) : run(mpirun(ranks) + " " + args);
+}
+
+// No BatchNorm, no dropout: nothing but the global batch decides the numbers.
+const std::string kPlain =
+    "data: {source: fashion-mnist, train_limit: 650, test_limit: 200}\n"
+    "layers:\n"
+    "  - {type: affine, units: 32, init: he}\n"
+    "  - {type: relu}\n"
+    "  - {type: affine, units: 10, init: he}\n"
+    "loss: softmax_cross_entropy\n"
+    "regularizer: {type: l2, lambda: 1.0e-4}\n"
+    "optimizer: {type: momentum, lr: 0.05}\n"
+    "train: {epochs: 3, batch_size: 100, seed: 5}\n";  // 650 rows: the last batch has 50
+
+// Largest |a - b| / (1 + |b|) over every tensor of two checkpoints.
+double weight_gap(const fs::path& a, const fs::path& b) {
+  const auto x = lamina::read_safetensors(a), y = lamina::read_safetensors(b);
+  BOOST_TEST_REQUIRE(x.tensors.size() == y.tensors.size());
+  double gap = 0;
+  for (const auto& [name, t] : x.tensors) {
+    const auto& u = y.tensors.at(name);
+    BOOST_TEST_REQUIRE(t.size() == u.size(), name);
+    for (std::int64_t i = 0; i < t.size(); ++i) {
+      gap = std::max(gap, std::abs(double(t.data()[i]) - u.data()[i]) / (1.0 + std::abs(double(u.data()[i]))));
+    }
+  }
+  return gap;
+}
+
+nlohmann::json metrics(const fs::path& run) { return nlohmann::json::parse(read_file(run / "metrics.json")); }
+
+// The journal's trial lines without their timings, by trial number.
+std::map<long, nlohmann::json> journal(const fs::path& dir) {
+  std::map<long, nlohmann::json> out;
+  std::istringstream lines(read_file(dir / "journal.jsonl"));
+  std::string line;
+  std::getline(lines, line);  // the header
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    j.erase("seconds");
+    out[j["trial"].get<long>()] = j;
+  }
+  return out;
+}
+
+const std::string kSearch =
+    "model:\n"
+    "  data: {source: fashion-mnist, train_limit: 300, test_limit: 100, validation_split: 0.2}\n"
+    "  layers:\n"
+    "    - {type: affine, units: 30}\n"
+    "    - {type: relu}\n"
+    "    - {type: affine, units: 10}\n"
+    "  loss: softmax_cross_entropy\n"
+    "  regularizer: {type: l2, lambda: 1.0e-6}\n"
+    "  optimizer: {type: sgd, lr: 0.01}\n"
+    "  train: {batch_size: 50}\n"
+    "space:\n"
+    "  optimizer.lr: {log_uniform: [1.0e-4, 1.0]}\n"
+    "  regularizer.lambda: {log_uniform: [1.0e-8, 1.0e-2]}\n"
+    "seed: 3\n";
+
+// The pids of mpirun's children that are rank `rank` of the job.
+std::vector<pid_t> ranks_of(pid_t mpirun_pid, int rank) {
+  std::vector<pid_t> out;
+  DIR* proc = ::opendir("/proc");
+  while (dirent* e = proc ? ::readdir(proc) : nullptr) {
+    const pid_t pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string s;
+    std::getline(stat, s);
+    const auto close = s.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(s.substr(close + 2));
+    char state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != mpirun_pid) continue;
+    std::ifstream env("/proc/" + std::to_string(pid) + "/environ");
+    std::string var;
+    while (std::getline(env, var, '\0')) {
+      if (var == "OMPI_COMM_WORLD_RANK=" + std::to_string(rank)) out.push_back(pid);
+    }
+  }
+  if (proc) ::closedir(proc);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(data_parallel_training_equals_one_process_with_the_global_batch) {
+  TempDir dir;
+  write_file(dir / "m.yaml", kPlain);
+  const auto one =
+      lamina_on(0, "train " + (dir / "m.yaml").string() + " --threads 1 --no-progress --out " + (dir / "np1").string());
+  BOOST_TEST_REQUIRE(one.status == 0, one.output);
+  for (int ranks : {2, 3}) {
+    const fs::path out = dir / ("np" + std::to_string(ranks));
+    const auto r =
+        lamina_on(ranks, "train " + (dir / "m.yaml").string() + " --threads 1 --no-progress --out " + out.string());
+    BOOST_TEST_REQUIRE(r.status == 0, r.output);
+    BOOST_TEST(r.output.find(std::to_string(ranks) + " ranks x 1 thread") != std::string::npos, r.output);
+    // One rank speaks: each epoch line once.
+    BOOST_TEST(r.output.find("epoch 3/3") == r.output.rfind("epoch 3/3"), r.output);
+    const double gap = weight_gap(out / "model.safetensors", dir / "np1" / "model.safetensors");
+    BOOST_TEST(gap < 1e-4, "ranks " << ranks << ": weights differ by " << gap);
+    const auto a = metrics(out), b = metrics(dir / "np1");
+    for (std::size_t e = 0; e < 3; ++e) {
+      BOOST_TEST(std::abs(a["epochs"][e]["test"]["loss"].get<double>() - b["epochs"][e]["test"]["loss"].get<double>()) <
+                 1e-4);
+      BOOST_TEST(a["epochs"][e]["test"]["accuracy"] == b["epochs"][e]["test"]["accuracy"]);
+    }
+    const auto info = nlohmann::json::parse(read_file(out / "run.json"));
+    BOOST_TEST(info["ranks"] == ranks);
+    BOOST_TEST(info["allreduce_seconds_per_epoch"].size() == 3u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(batchnorm_sync_normalizes_over_the_global_batch) {
+  TempDir dir;
+  std::string model = kPlain;
+  model.replace(model.find("  - {type: relu}"), 0, "  - {type: batchnorm, sync: true}\n");
+  write_file(dir / "bn.yaml", model);
+  const std::string train = "train " + (dir / "bn.yaml").string() + " --threads 1 --no-progress --out ";
+  const auto one = lamina_on(0, train + (dir / "one").string());
+  const auto synced = lamina_on(2, train + (dir / "synced").string());
+  const auto local = lamina_on(2, train + (dir / "local").string() + " --set layers.1.sync=false");
+  BOOST_TEST_REQUIRE(one.status == 0, one.output);
+  BOOST_TEST_REQUIRE(synced.status == 0, synced.output);
+  BOOST_TEST_REQUIRE(local.status == 0, local.output);
+  // Synced statistics are the global batch's: the same weights and running statistics.
+  const double synced_gap = weight_gap(dir / "synced" / "model.safetensors", dir / "one" / "model.safetensors");
+  BOOST_TEST(synced_gap < 1e-3, "synced: " << synced_gap);
+  // Each rank's own statistics are a different (valid) training: it still learns.
+  const double local_gap = weight_gap(dir / "local" / "model.safetensors", dir / "one" / "model.safetensors");
+  BOOST_TEST(local_gap > 10 * synced_gap, "local " << local_gap << " synced " << synced_gap);
+  BOOST_TEST(metrics(dir / "local")["epochs"][2]["test"]["accuracy"].get<double>() > 0.6);
+}
+
+BOOST_AUTO_TEST_CASE(a_distributed_search_writes_the_journal_of_one_process) {
+  TempDir dir;
+  write_file(dir / "s.yaml", kSearch +
+                                 "trials: 10\nepochs: 6\nrounds: {count: 2, keep: 0.5}\n"
+                                 "pruning: {type: asha, min_epochs: 2, reduction: 2}\n");
+  const std::string search = "search " + (dir / "s.yaml").string() + " --no-progress --out ";
+  const auto one = lamina_on(0, search + (dir / "one").string() + " --workers 1");
+  BOOST_TEST_REQUIRE(one.status == 0, one.output);
+  BOOST_TEST_REQUIRE(journal(dir / "one").size() == 20u);
+  for (const auto& [ranks, workers] : {std::pair{2, 1}, std::pair{3, 2}}) {
+    const fs::path out = dir / ("np" + std::to_string(ranks));
+    const auto r = lamina_on(ranks, search + out.string() + " --workers " + std::to_string(workers));
+    BOOST_TEST_REQUIRE(r.status == 0, r.output);
+    BOOST_TEST(r.output.find(std::to_string(ranks) + " ranks x " + std::to_string(workers) + " worker(s)") !=
+               std::string::npos);
+    BOOST_TEST(journal(out) == journal(dir / "one"));
+    BOOST_TEST(read_file(out / "results.csv") == read_file(dir / "one" / "results.csv"));
+    BOOST_TEST(read_file(out / "best.yaml") == read_file(dir / "one" / "best.yaml"));
+  }
+  std::size_t pruned = 0;
+  for (const auto& [id, t] : journal(dir / "one")) pruned += t["status"] == "pruned";
+  BOOST_TEST(pruned > 0u);  // the pruning decisions crossed ranks
+}
+
+BOOST_AUTO_TEST_CASE(a_rank_that_dies_stops_the_job_and_the_search_resumes) {
+  TempDir dir;
+  write_file(dir / "s.yaml", kSearch + "trials: 24\nepochs: 8\n");
+  const fs::path out = dir / "out";
+  const std::string log = (dir / "log").string();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string cmd = mpirun(3) + " search " + (dir / "s.yaml").string() + " --workers 1 --no-progress --out " +
+                            out.string() + " >" + log + " 2>&1";
+    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Once some trials are in the journal, kill rank 1 as a crash would.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool killed = false;
+  while (!killed && std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(out / "journal.jsonl") && count_lines(read_file(out / "journal.jsonl")) >= 4u) {
+      for (pid_t rank1 : ranks_of(pid, 1)) killed = ::kill(rank1, SIGKILL) == 0 || killed;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  BOOST_TEST_REQUIRE(killed, read_file(log));
+  int status = 0;
+  ::waitpid(pid, &status, 0);  // the job ends (a hang would time the suite out)
+  BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) != 0), read_file(log));
+  const auto kept = journal(out);
+  BOOST_TEST(kept.size() < 24u);
+  BOOST_TEST(kept.size() >= 3u);
+
+  const auto resumed =
+      lamina_on(2, "search " + (dir / "s.yaml").string() + " --workers 1 --no-progress --out " + out.string());
+  BOOST_TEST_REQUIRE(resumed.status == 0, resumed.output);
+  BOOST_TEST(resumed.output.find("resuming with") != std::string::npos, resumed.output);
+  const auto whole = lamina_on(
+      0, "search " + (dir / "s.yaml").string() + " --workers 2 --no-progress --out " + (dir / "whole").string());
+  BOOST_TEST_REQUIRE(whole.status == 0, whole.output);
+  const auto finished = journal(out);
+  BOOST_TEST(finished == journal(dir / "whole"));
+  for (const auto& [id, t] : kept) BOOST_TEST(finished.at(id) == t);  // no finished trial lost or redone
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_fails_once_with_status_2_and_writes_nothing) {
+  TempDir dir;
+  write_file(dir / "m.yaml", kPlain);
+  write_file(dir / "bad.yaml", "layers: [{type: affine, units: 0}]\n");
+  const auto bad = lamina_on(2, "train " + (dir / "bad.yaml").string() + " --out " + (dir / "r1").string());
+  BOOST_TEST(bad.status == 2, bad.output);
+  const std::string said = "lamina train: error: ";
+  BOOST_TEST(bad.output.find(said) != std::string::npos, bad.output);
+  BOOST_TEST(bad.output.find(said) == bad.output.rfind(said), bad.output);  // said once, not per rank
+  BOOST_TEST(!fs::exists(dir / "r1"));
+
+  const auto flag = lamina_on(2, "train " + (dir / "m.yaml").string() + " --bogus");
+  BOOST_TEST(flag.status == 2, flag.output);
+  BOOST_TEST(flag.output.find("unrecognised option '--bogus'") == flag.output.rfind("unrecognised option '--bogus'"));
+
+  const auto small =
+      lamina_on(3, "train " + (dir / "m.yaml").string() + " --set train.batch_size=2 --out " + (dir / "r2").string());
+  BOOST_TEST(small.status == 2, small.output);
+  BOOST_TEST(
+      small.output.find("lamina train: error: train.batch_size 2 cannot be shared by 3 ranks") != std::string::npos,
+      small.output);
+  BOOST_TEST(!fs::exists(dir / "r2"));
+
+  // A rank alone failing in a batch: BatchNorm's own statistics need 2 samples, rank 0 gets 1 of 3.
+  std::string bn = kPlain;
+  bn.replace(bn.find("  - {type: relu}"), 0, "  - {type: batchnorm}\n");
+  write_file(dir / "bn.yaml", bn);
+  const auto lone =
+      lamina_on(2, "train " + (dir / "bn.yaml").string() + " --set train.batch_size=3 --out " + (dir / "r3").string());
+  BOOST_TEST(lone.status == 2, lone.output);
+  BOOST_TEST(lone.output.find("batchnorm needs at least 2 samples per batch") != std::string::npos, lone.output);
+  BOOST_TEST(!fs::exists(dir / "r3"));  // no epoch finished: no run folder left behind
+
+  // Commands other than train and search run once.
+  const auto plugins = lamina_on(2, "plugins");
+  BOOST_TEST(plugins.status == 0, plugins.output);
+  BOOST_TEST(plugins.output.find("plugins loaded") == plugins.output.rfind("plugins loaded"));
+}
