@@ -214,7 +214,8 @@ TrialOutcome train_trial(const detail::SearchSpec& spec, const Registry& registr
 // The messages between rank 0 and a worker slot of another rank (JSON text, tag = the slot):
 //   0 -> worker  {"trial": id, "overrides": [...]}   or {"stop": true} when the search is over
 //   worker -> 0  {"score": s} after each epoch, answered {"prune": bool}
-//   worker -> 0  {"status": ..., "error": ...} when the trial ends
+//   worker -> 0  {"status": ..., "error": ...} when the trial ends, {"fatal": ...} if the worker
+//                cannot go on (what would stop a local search)
 class RemoteObserver : public TrainObserver {
  public:
   RemoteObserver(Cluster& cluster, int slot, const detail::SearchSpec& spec)
@@ -243,9 +244,15 @@ void serve_trials(Cluster& cluster, int workers, const detail::SearchSpec& spec,
         const json task = json::parse(cluster.receive(0, slot));
         if (task.contains("stop")) return;
         RemoteObserver observer(cluster, slot, spec);
-        const TrialOutcome o =
-            train_trial(spec, registry, data, task.at("overrides").get<std::vector<std::string>>(), observer);
-        cluster.send(0, slot, json{{"status", o.status}, {"error", o.error}}.dump());
+        try {
+          const TrialOutcome o =
+              train_trial(spec, registry, data, task.at("overrides").get<std::vector<std::string>>(), observer);
+          cluster.send(0, slot, json{{"status", o.status}, {"error", o.error}}.dump());
+        } catch (const std::exception& e) {
+          // What stops a local search (out of memory) stops this one, reported by rank 0.
+          cluster.send(0, slot, json{{"fatal", fmt::format("rank {}: {}", cluster.rank(), e.what())}}.dump());
+          return;
+        }
       }
     });
   }
@@ -355,6 +362,7 @@ class Driver {
     bool pruned = false;
     for (;;) {
       const json m = json::parse(cluster_->receive(rank, slot));
+      if (m.contains("fatal")) throw Error(m.at("fatal").get<std::string>());
       if (!m.contains("score")) {
         TrialOutcome o{m.at("status").get<std::string>(), m.at("error").get<std::string>()};
         if (o.status == "ok" && pruned) o.status = "pruned";

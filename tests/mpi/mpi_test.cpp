@@ -148,6 +148,22 @@ BOOST_AUTO_TEST_CASE(data_parallel_training_equals_one_process_with_the_global_b
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_run_resumes_on_another_number_of_ranks) {
+  TempDir dir;
+  write_file(dir / "m.yaml", kPlain);
+  const std::string train = "train " + (dir / "m.yaml").string() + " --threads 1 --no-progress ";
+  const auto whole = lamina_on(0, train + "--out " + (dir / "whole").string());
+  const auto first = lamina_on(2, train + "--epochs 2 --out " + (dir / "run").string());
+  BOOST_TEST_REQUIRE(whole.status == 0, whole.output);
+  BOOST_TEST_REQUIRE(first.status == 0, first.output);
+  const auto rest = lamina_on(3, "train --resume " + (dir / "run").string() + " --epochs 3 --threads 1 --no-progress");
+  BOOST_TEST_REQUIRE(rest.status == 0, rest.output);
+  BOOST_TEST(rest.output.find("resuming") != std::string::npos, rest.output);
+  BOOST_TEST(metrics(dir / "run")["epochs"].size() == 3u);
+  const double gap = weight_gap(dir / "run" / "model.safetensors", dir / "whole" / "model.safetensors");
+  BOOST_TEST(gap < 1e-4, "weights differ by " << gap);
+}
+
 BOOST_AUTO_TEST_CASE(batchnorm_sync_normalizes_over_the_global_batch) {
   TempDir dir;
   std::string model = kPlain;
