@@ -417,8 +417,18 @@ int report(const std::string& who, const std::string& hint) {
 }
 
 // What ranks other than 0 print on stdout: nothing (rank 0 speaks for the job).
-struct NullBuffer : std::streambuf {
-  int overflow(int c) override { return c; }
+// Installed for the life of main: std::cout outlives main, so it gets its own buffer back.
+class Silence {
+ public:
+  explicit Silence(std::ostream& s) : stream_(s), saved_(s.rdbuf(&null_)) {}
+  ~Silence() { stream_.rdbuf(saved_); }
+
+ private:
+  struct Null : std::streambuf {
+    int overflow(int c) override { return c; }
+  } null_;
+  std::ostream& stream_;
+  std::streambuf* saved_;
 };
 
 }  // namespace
@@ -437,13 +447,13 @@ int main(int argc, char** argv) {
   const std::string who = known ? "lamina " + args[0] : "lamina";
   const std::string hint = " (see `" + who + " --help`)";
   const bool job = cluster && cluster->size() > 1;
+  std::optional<Silence> silence;
   const int rank = cluster ? cluster->rank() : 0;
   if (job) {
     // Only train and search work as a job; any other command runs once, on rank 0.
     const bool shared = !args.empty() && (args[0] == "train" || args[0] == "search");
     if (rank > 0 && !shared) return 0;
-    static NullBuffer null;
-    if (rank > 0) std::cout.rdbuf(&null);
+    if (rank > 0) silence.emplace(std::cout);
     g_cluster = cluster.get();
   }
   try {
