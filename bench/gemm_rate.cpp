@@ -2,7 +2,10 @@
 // (or W2), with the same Eigen kernels, layout (row-major maps) and compiler flags as Lamina,
 // and OpenMP threads as --threads sets them. Prints one JSON line with the FLOPs of a step and
 // the rate: the step's GEMMs can run no faster than flops / rate.
-//   gemm_rate w1|w2 BATCH THREADS
+//   gemm_rate w1|w2 BATCH THREADS [eigen|openblas]
+// `openblas` runs the same products through Debian's OpenBLAS (cblas_sgemm, row-major, loaded
+// with dlopen, so nothing here needs its headers): the figure for choosing Eigen or OpenBLAS.
+#include <dlfcn.h>
 #include <omp.h>
 
 #include <Eigen/Core>
@@ -13,10 +16,29 @@
 
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+// cblas_sgemm's C signature; the enums are ints in the C API (RowMajor 101, NoTrans 111, Trans 112).
+using Sgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: gemm_rate w1|w2 BATCH THREADS\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: gemm_rate w1|w2 BATCH THREADS [eigen|openblas]\n");
     return 2;
+  }
+  const std::string kernel = argc == 5 ? argv[4] : "eigen";
+  Sgemm sgemm = nullptr;
+  if (kernel == "openblas") {
+    void* lib = dlopen("libopenblas.so.0", RTLD_NOW);
+    if (!lib) {
+      std::fprintf(stderr, "gemm_rate: %s (bench/setup.sh installs libopenblas0-pthread)\n", dlerror());
+      return 2;
+    }
+    sgemm = reinterpret_cast<Sgemm>(dlsym(lib, "cblas_sgemm"));
+    auto set_threads = reinterpret_cast<void (*)(int)>(dlsym(lib, "openblas_set_num_threads"));
+    if (!sgemm || !set_threads) {
+      std::fprintf(stderr, "gemm_rate: libopenblas.so.0 lacks cblas_sgemm\n");
+      return 2;
+    }
+    set_threads(std::stoi(argv[3]));
   }
   const std::string w = argv[1];
   const Eigen::Index n = std::stol(argv[2]);
@@ -42,7 +64,22 @@ int main(int argc, char** argv) {
     const double f = 2.0 * static_cast<double>(n * widths[i] * widths[i + 1]);
     flops += i == 0 ? 2 * f : 3 * f;
   }
-  auto step = [&] {
+  // C (m x n) = op(A) op(B), row-major, through OpenBLAS.
+  auto blas = [&](bool ta, bool tb, const RowMatrix& a, const RowMatrix& b, RowMatrix& c) {
+    const int k = static_cast<int>(ta ? a.rows() : a.cols());
+    sgemm(101, ta ? 112 : 111, tb ? 112 : 111, static_cast<int>(c.rows()), static_cast<int>(c.cols()), k, 1.0f,
+          a.data(), static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0f, c.data(),
+          static_cast<int>(c.cols()));
+  };
+  auto blas_step = [&] {
+    for (auto& l : layers) blas(false, false, l.x, l.W, l.y);
+    for (std::size_t i = layers.size(); i-- > 0;) {
+      auto& l = layers[i];
+      blas(true, false, l.x, l.y, l.dW);
+      if (i > 0) blas(false, true, l.y, l.W, l.dx);
+    }
+  };
+  auto eigen_step = [&] {
     for (auto& l : layers) l.y.noalias() = l.x * l.W;
     for (std::size_t i = layers.size(); i-- > 0;) {
       auto& l = layers[i];
@@ -50,13 +87,15 @@ int main(int argc, char** argv) {
       if (i > 0) l.dx.noalias() = l.y * l.W.transpose();
     }
   };
+  auto step = [&] { sgemm ? blas_step() : eigen_step(); };
   for (int i = 0; i < 20; ++i) step();
   const int reps = static_cast<int>(std::max(20.0, 2e10 / flops));
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < reps; ++i) step();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("{\"program\":\"gemm\",\"workload\":\"%s\",\"batch\":%ld,\"threads\":%s,\"step_flops\":%.0f,"
-              "\"gflops\":%.1f,\"step_ms\":%.4f}\n",
-              w.c_str(), static_cast<long>(n), argv[3], flops, flops * reps / s / 1e9, s / reps * 1e3);
+  std::printf(
+      "{\"program\":\"gemm\",\"kernel\":\"%s\",\"workload\":\"%s\",\"batch\":%ld,\"threads\":%s,\"step_flops\":%.0f,"
+      "\"gflops\":%.1f,\"step_ms\":%.4f}\n",
+      kernel.c_str(), w.c_str(), static_cast<long>(n), argv[3], flops, flops * reps / s / 1e9, s / reps * 1e3);
   return 0;
 }

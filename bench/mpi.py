@@ -72,7 +72,7 @@ def main():
         print(f"round {rep + 1}/{args.reps} done", flush=True)
 
     lines = [f"# MPI scaling on this machine ({CORES} cores, loopback), medians of {args.reps} alternated runs", "",
-             "## Search: bench/mpi-search.yaml (24 trials x 20 epochs, one worker per rank)", "",
+             "## Search: bench/mpi-search.yaml (40 trials x 50 epochs, one worker per rank)", "",
              "| setting | processes | trials/min (min–max) | per core |", "|---|---|---|---|"]
     for name, (ranks, workers) in searches.items():
         busy = min(max(ranks, 1) * workers, CORES)

@@ -43,6 +43,10 @@ options:
   -h, --help              show this help
   --version               show the version, plugin ABI and build fingerprint
 
+under MPI (docs/cluster.md):
+  mpirun -np N lamina train ...    data-parallel: each rank takes its share of every batch
+  mpirun -np N lamina search ...   rank 0 hands trials to the workers of every rank
+
 exit status: 0 success, 1 failure while running (e.g. the loss diverged), 2 bad input.
 )";
 

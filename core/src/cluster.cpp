@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <thread>
 #include <vector>
 
 #ifdef LAMINA_WITH_MPI
@@ -138,8 +140,18 @@ void Cluster::send(int dest, int tag, const std::string& text) {
 
 std::string Cluster::receive(int source, int tag) {
   started_ = true;
+  // Polls instead of MPI_Probe: OpenMPI's blocking calls spin, and a search's proxy threads on
+  // rank 0 would each burn a core the trials need while a remote trial runs. The sleep doubles
+  // up to 500 us, small against a trial's epoch.
   MPI_Status status;
-  MPI_Probe(source, tag, MPI_COMM_WORLD, &status);
+  for (int idle = 0, sleep_us = 1;; ++idle) {
+    int arrived = 0;
+    MPI_Iprobe(source, tag, MPI_COMM_WORLD, &arrived, &status);
+    if (arrived) break;
+    if (idle < 100) continue;
+    std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+    sleep_us = std::min(500, 2 * sleep_us);
+  }
   int n = 0;
   MPI_Get_count(&status, MPI_CHAR, &n);
   std::string text(static_cast<std::size_t>(n), '\0');

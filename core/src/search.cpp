@@ -213,7 +213,7 @@ TrialOutcome train_trial(const detail::SearchSpec& spec, const Registry& registr
 
 // The messages between rank 0 and a worker slot of another rank (JSON text, tag = the slot):
 //   0 -> worker  {"trial": id, "overrides": [...]}   or {"stop": true} when the search is over
-//   worker -> 0  {"score": s} after each epoch, answered {"prune": bool}
+//   worker -> 0  {"score": s} after each epoch, answered {"prune": bool} if the search prunes
 //   worker -> 0  {"status": ..., "error": ...} when the trial ends, {"fatal": ...} if the worker
 //                cannot go on (what would stop a local search)
 class RemoteObserver : public TrainObserver {
@@ -222,7 +222,8 @@ class RemoteObserver : public TrainObserver {
       : cluster_(cluster), slot_(slot), spec_(spec) {}
   void on_epoch(const EpochMetrics& m) override {
     cluster_.send(0, slot_, json{{"score", score_of(spec_, m)}}.dump());
-    stop_ = json::parse(cluster_.receive(0, slot_)).at("prune").get<bool>();
+    // Without pruning there is nothing to decide: no round trip per epoch.
+    if (spec_.pruning.enabled) stop_ = json::parse(cluster_.receive(0, slot_)).at("prune").get<bool>();
   }
   bool should_stop() override { return stop_; }
 
@@ -370,7 +371,7 @@ class Driver {
         return;
       }
       pruned = record_score(round, id, m.at("score").get<double>(), spec_);
-      cluster_->send(rank, slot, json{{"prune", pruned || g_interrupted.load()}}.dump());
+      if (spec_.pruning.enabled) cluster_->send(rank, slot, json{{"prune", pruned || g_interrupted.load()}}.dump());
     }
   }
 
