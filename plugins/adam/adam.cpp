@@ -9,7 +9,9 @@
 // gradient: before the Adam step, W <- W - lr * weight_decay * W, on the parameters marked for
 // decay only (weights, not biases or BatchNorm's gamma/beta), as PyTorch's AdamW does with
 // parameter groups. Compare with coupled L2 (`regularizer: l2` + `adam`) by editing the YAML.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <lamina/eigen.hpp>
 #include <lamina/error.hpp>
 #include <lamina/optimizer.hpp>
@@ -34,14 +36,23 @@ class Adam final : public Optimizer {
     const double t = static_cast<double>(t_);
     const auto lr_t = static_cast<float>(lr_ * std::sqrt(1.0 - std::pow(b2_, t)) / (1.0 - std::pow(b1_, t)));
     for (Param* p : params) {
-      auto w = array(p->value);
-      if (weight_decay_ > 0 && p->decay) w -= lr_ * weight_decay_ * w;
-      auto m = array(first_.get(*p));
-      auto v = array(second_.get(*p));
-      auto g = array(p->grad);
-      m += (1 - b1_) * (g - m);
-      v += (1 - b2_) * (g.square() - v);
-      w -= lr_t * m / (v.sqrt() + eps_);
+      const bool decay = weight_decay_ > 0 && p->decay;
+      float* w = p->value.data();
+      float* m = first_.get(*p).data();
+      float* v = second_.get(*p).data();
+      const float* g = p->grad.data();
+      // Blocks small enough that w, g, m and v stay in the L1 cache across the three
+      // vectorized passes: one trip through memory per step instead of three.
+      constexpr std::int64_t kBlock = 1024;
+      for (std::int64_t begin = 0, n = p->value.size(); begin < n; begin += kBlock) {
+        const std::int64_t len = std::min(kBlock, n - begin);
+        Eigen::Map<Eigen::ArrayXf> W(w + begin, len), M(m + begin, len), V(v + begin, len);
+        Eigen::Map<const Eigen::ArrayXf> G(g + begin, len);
+        if (decay) W -= lr_ * weight_decay_ * W;
+        M += (1 - b1_) * (G - M);
+        V += (1 - b2_) * (G.square() - V);
+        W -= lr_t * M / (V.sqrt() + eps_);
+      }
     }
   }
 
