@@ -441,6 +441,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<lamina::Cluster> cluster;
   try {
     cluster = lamina::Cluster::join(argc, argv);
+  } catch (const lamina::PeerFailed& e) {
+    return e.code;
   } catch (const lamina::InputError& e) {
     std::cerr << "lamina: error: " << e.what() << "\n";
     return 2;

@@ -33,6 +33,14 @@ int launcher_size() {
   return std::getenv("PMIX_RANK") ? 1 : 0;
 }
 
+// This process's rank as the launcher announces it (0 if none).
+[[maybe_unused]] int launcher_rank() {
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"}) {
+    if (const char* v = std::getenv(var)) return std::atoi(v);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int exit_status(const std::exception_ptr& e) {
@@ -169,6 +177,7 @@ void Cluster::abort(int code) {
 std::unique_ptr<Cluster> Cluster::join(int&, char**&) {
   const int n = launcher_size();
   if (n > 1) {
+    if (launcher_rank() > 0) throw PeerFailed(0, 2);  // rank 0 says it, once
     throw InputError(
         fmt::format("started as one of {} MPI ranks, but this lamina was built without MPI (LAMINA_WITH_MPI=OFF): "
                     "install libopenmpi-dev and rebuild, or run it without mpirun",

@@ -8,7 +8,17 @@
 // Eigen packs GEMM operands into blocks on the stack up to EIGEN_STACK_ALLOCATION_LIMIT (128 KB
 // by default) and on the heap beyond; a 784-wide layer's blocks reach ~400 KB, which cost heap
 // allocations every batch. 1 MB keeps them on the stack (thread stacks are 8 MB).
+//
+// Threads: Eigen's own parallel GEMM allocates its shared packing buffer on the heap at every
+// call. The layer splits each product itself instead — the output's columns (or rows) into one
+// contiguous slice per OpenMP thread, each slice a single-threaded Eigen GEMM with its blocks on
+// the stack — so a step makes no heap allocation at any thread count. The slices do not share
+// a reduction, so a fixed thread count gives the same numbers on every run.
 #define EIGEN_STACK_ALLOCATION_LIMIT (1 << 20)
+#define EIGEN_DONT_PARALLELIZE
+#include <omp.h>
+
+#include <algorithm>
 #include <string>
 
 #include <lamina/eigen.hpp>
@@ -31,6 +41,26 @@ Schema keys() {
           .def("he"),
       Key::boolean("bias", "add a learnable bias b").def(true),
   };
+}
+
+// Calls f(begin, end) on one slice of [0, n) per thread; slices are multiples of 16 so each
+// thread's GEMM keeps whole SIMD panels. Products too small to share run on this thread.
+template <class F>
+void in_slices(std::int64_t n, double flops, F&& f) {
+  const auto useful = static_cast<std::int64_t>(flops / 2e5);  // below ~0.2 MFLOP a thread costs more than it saves
+  const int threads =
+      omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>({omp_get_max_threads(), n / 16, useful}));
+  if (threads <= 1) {
+    f(std::int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const std::int64_t t = omp_get_thread_num(), count = omp_get_num_threads();
+    const std::int64_t begin = n * t / count / 16 * 16;
+    const std::int64_t end = t + 1 == count ? n : n * (t + 1) / count / 16 * 16;
+    if (end > begin) f(begin, end);
+  }
 }
 
 class Affine final : public Layer {
@@ -59,18 +89,40 @@ class Affine final : public Layer {
     const auto n = x.rows();
     y.resize(Shape{n, units_});
     auto Y = matrix(y);
-    Y.noalias() = matrix(x, n, in_) * matrix(params_[0].value);
+    auto X = matrix(x, n, in_);
+    auto W = matrix(params_[0].value);
+    const double flops = 2.0 * static_cast<double>(n * in_ * units_);
+    if (units_ >= 32) {  // each thread its own columns of y (and of W)
+      in_slices(units_, flops, [&](std::int64_t c0, std::int64_t c1) {
+        Y.middleCols(c0, c1 - c0).noalias() = X * W.middleCols(c0, c1 - c0);
+      });
+    } else {  // few outputs: each thread its own samples
+      in_slices(n, flops, [&](std::int64_t r0, std::int64_t r1) {
+        Y.middleRows(r0, r1 - r0).noalias() = X.middleRows(r0, r1 - r0) * W;
+      });
+    }
     if (bias_) Y.rowwise() += matrix(params_[1].value, 1, units_).row(0);
   }
 
   void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
     const auto n = x_->rows();
     auto dY = matrix(dy, n, units_);
-    matrix(params_[0].grad).noalias() = matrix(*x_, n, in_).transpose() * dY;
+    auto X = matrix(*x_, n, in_);
+    auto W = matrix(params_[0].value);
+    auto dW = matrix(params_[0].grad);
+    const double flops = 2.0 * static_cast<double>(n * in_ * units_);
+    // dW = x^T dy: each thread its own rows of dW (input features).
+    in_slices(in_, flops, [&](std::int64_t r0, std::int64_t r1) {
+      dW.middleRows(r0, r1 - r0).noalias() = X.middleCols(r0, r1 - r0).transpose() * dY;
+    });
     if (bias_) matrix(params_[1].grad, 1, units_).noalias() = dY.colwise().sum();
     if (ctx.need_input_grad) {
       dx.resize(x_->shape());
-      matrix(dx, n, in_).noalias() = dY * matrix(params_[0].value).transpose();
+      auto dX = matrix(dx, n, in_);
+      // dx = dy W^T: each thread its own columns of dx (input features).
+      in_slices(in_, flops, [&](std::int64_t c0, std::int64_t c1) {
+        dX.middleCols(c0, c1 - c0).noalias() = dY * W.middleRows(c0, c1 - c0).transpose();
+      });
     }
   }
 
