@@ -35,6 +35,15 @@ PY
   done
 done
 
+echo "== Eigen (Lamina's kernels) vs OpenBLAS (cblas_sgemm) on the same shapes, portable build"
+for spec in "w1 100" "w1 1000" "w2 100"; do
+  for threads in 1 2; do
+    for kernel in eigen openblas; do
+      ./build-bench/gemm_rate $spec "$threads" "$kernel"
+    done
+  done
+done
+
 echo "== heap allocations per training batch in steady state (W1)"
 count() {  # BATCHES THREADS
   LD_PRELOAD=$PWD/build-bench/count_allocs.so ./build/bin/lamina train bench/w1.yaml --threads "$2" --no-progress \
