@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,7 +17,32 @@ namespace fs = std::filesystem;
 namespace lamina::detail {
 
 Journal::Journal(const fs::path& file, const std::string& fingerprint) : file_(file) {
-  const std::string text = fs::exists(file) ? read_whole_file(file, "the journal") : std::string();
+  fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw InputError(fmt::format("{}: cannot write the journal: {}", file.string(), std::strerror(errno)));
+  // Held until the search ends (or dies: the kernel drops it): two searches appending to one
+  // journal would interleave their trials.
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    throw InputError(err == EWOULDBLOCK
+                         ? fmt::format("{}: another lamina search is running in this folder; wait for it to "
+                                       "finish or use another --out",
+                                       file.string())
+                         : fmt::format("{}: cannot lock the journal: {}", file.string(), std::strerror(err)));
+  }
+  try {
+    read_and_repair(fingerprint);
+  } catch (...) {
+    ::close(fd_);  // a constructor that throws gets no destructor
+    fd_ = -1;
+    throw;
+  }
+}
+
+void Journal::read_and_repair(const std::string& fingerprint) {
+  const fs::path& file = file_;
+  const std::string text = read_whole_file(file, "the journal");
   // Only complete lines count: whatever follows the last newline is a torn write.
   const auto end = text.rfind('\n');
   const std::size_t complete = end == std::string::npos ? 0 : end + 1;
@@ -47,8 +73,6 @@ Journal::Journal(const fs::path& file, const std::string& fingerprint) : file_(f
     finished_[j["trial"].get<std::int64_t>()] = j;
   }
 
-  fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw InputError(fmt::format("{}: cannot write the journal: {}", file.string(), std::strerror(errno)));
   if (::ftruncate(fd_, static_cast<off_t>(complete)) != 0 || ::lseek(fd_, 0, SEEK_END) < 0) {
     throw Error(fmt::format("{}: cannot repair the journal: {}", file.string(), std::strerror(errno)));
   }

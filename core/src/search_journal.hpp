@@ -14,8 +14,8 @@ namespace lamina::detail {
 
 class Journal {
  public:
-  // Opens (creating if needed) the journal; throws InputError if it belongs to another search
-  // or a complete line is not valid.
+  // Opens (creating if needed) and locks the journal; throws InputError if another search
+  // holds it, it belongs to another search, or a complete line is not valid.
   Journal(const std::filesystem::path& file, const std::string& fingerprint);
   ~Journal();
   Journal(const Journal&) = delete;
@@ -26,6 +26,8 @@ class Journal {
   void append(const nlohmann::ordered_json& trial);  // thread-safe
 
  private:
+  void read_and_repair(const std::string& fingerprint);
+
   std::filesystem::path file_;
   int fd_ = -1;
   std::mutex mu_;

@@ -1,7 +1,9 @@
 // `lamina search` end to end on a slice of Fashion-MNIST: identical results for any worker
 // count, resuming after SIGKILL, pruning, narrowing, and bad search files.
 #define BOOST_TEST_MODULE cli_search
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 
 #include <boost/test/unit_test.hpp>
@@ -162,6 +164,26 @@ BOOST_AUTO_TEST_CASE(a_torn_last_line_is_dropped_and_a_changed_search_refused) {
   const auto c = run_lamina("search " + changed + " --no-progress --out " + (dir / "o").string());
   BOOST_TEST(c.status == 2);
   BOOST_TEST(c.output.find("journal.jsonl: this journal belongs to another search") != std::string::npos, c.output);
+}
+
+BOOST_AUTO_TEST_CASE(a_second_search_in_a_running_searchs_folder_is_refused) {
+  TempDir dir;
+  const auto s = search_file(dir, "trials: 2\nepochs: 1\n");
+  BOOST_TEST_REQUIRE(run_lamina("search " + s + " --no-progress --out " + (dir / "o").string()).status == 0);
+  const std::string before = read_file(dir / "o" / "journal.jsonl");
+  // This process holds the lock a running search would hold.
+  const int fd = ::open((dir / "o" / "journal.jsonl").c_str(), O_RDONLY | O_CLOEXEC);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  BOOST_TEST_REQUIRE(::flock(fd, LOCK_EX) == 0);
+  const auto busy = run_lamina("search " + s + " --no-progress --out " + (dir / "o").string());
+  BOOST_TEST(busy.status == 2, busy.output);
+  BOOST_TEST(busy.output.find("journal.jsonl: another lamina search is running in this folder") != std::string::npos,
+             busy.output);
+  BOOST_TEST(read_file(dir / "o" / "journal.jsonl") == before);
+  ::close(fd);
+  const auto free = run_lamina("search " + s + " --no-progress --out " + (dir / "o").string());
+  BOOST_TEST(free.status == 0, free.output);
+  BOOST_TEST(free.output.find("resuming with 2 finished trials") != std::string::npos, free.output);
 }
 
 BOOST_AUTO_TEST_CASE(bad_search_files_name_the_line) {
