@@ -14,45 +14,16 @@
 #include <set>
 #include <thread>
 
+#include "search_support.hpp"
 #include "test_support.hpp"
 
 using namespace lamina::test;
 
 namespace {
 
-const std::string kModel =
-    "model:\n"
-    "  data: {source: fashion-mnist, train_limit: 300, test_limit: 100, validation_split: 0.2}\n"
-    "  layers:\n"
-    "    - {type: affine, units: 30}\n"
-    "    - {type: relu}\n"
-    "    - {type: affine, units: 10}\n"
-    "  loss: softmax_cross_entropy\n"
-    "  regularizer: {type: l2, lambda: 1.0e-6}\n"
-    "  optimizer: {type: sgd, lr: 0.01}\n"
-    "  train: {batch_size: 50}\n"
-    "space:\n"
-    "  optimizer.lr: {log_uniform: [1.0e-4, 1.0]}\n"
-    "  regularizer.lambda: {log_uniform: [1.0e-8, 1.0e-2]}\n";
-
 std::string search_file(const TempDir& dir, const std::string& extra, const std::string& name = "s.yaml") {
-  write_file(dir / name, kModel + extra);
+  write_file(dir / name, kSearchModel + extra);
   return (dir / name).string();
-}
-
-// The journal's trial lines without their timings, by trial number.
-std::map<long, nlohmann::json> journal(const fs::path& dir) {
-  std::map<long, nlohmann::json> out;
-  std::istringstream lines(read_file(dir / "journal.jsonl"));
-  std::string line;
-  std::getline(lines, line);
-  while (std::getline(lines, line)) {
-    auto j = nlohmann::json::parse(line);
-    j.erase("seconds");
-    BOOST_TEST_REQUIRE(out.count(j["trial"].get<long>()) == 0u, "trial run twice: " << line);
-    out[j["trial"].get<long>()] = j;
-  }
-  return out;
 }
 
 }  // namespace
@@ -195,7 +166,7 @@ BOOST_AUTO_TEST_CASE(bad_search_files_name_the_line) {
     BOOST_TEST(!fs::exists(dir / "o"), "a search folder was left behind");
     return r.output;
   };
-  const std::string head = kModel.substr(0, kModel.find("space:"));
+  const std::string head = kSearchModel.substr(0, kSearchModel.find("space:"));
   BOOST_TEST(error_of(head + "space:\n  optimizer.rate: {uniform: [0.1, 0.2]}\n")
                  .find("bad.yaml:12:3: space.optimizer.rate: the value 0.1 does not fit the model") !=
              std::string::npos);
@@ -208,11 +179,11 @@ BOOST_AUTO_TEST_CASE(bad_search_files_name_the_line) {
                  .find("space.layers.0.units: the value many does not fit the model") != std::string::npos);
   BOOST_TEST(error_of(head + "space:\n  optimizer.lr: {gaussian: [0, 1]}\n").find("unknown distribution 'gaussian'") !=
              std::string::npos);
-  BOOST_TEST(error_of(kModel + "trails: 5\n").find("unknown key 'trails' (did you mean 'trials'?)") !=
+  BOOST_TEST(error_of(kSearchModel + "trails: 5\n").find("unknown key 'trails' (did you mean 'trials'?)") !=
              std::string::npos);
-  BOOST_TEST(error_of(kModel + "workers: 0\n").find("workers: expected an integer in [1, 256], found '0'") !=
+  BOOST_TEST(error_of(kSearchModel + "workers: 0\n").find("workers: expected an integer in [1, 256], found '0'") !=
              std::string::npos);
-  std::string no_val = kModel;
+  std::string no_val = kSearchModel;
   no_val.replace(no_val.find(", validation_split: 0.2"), 22, "");
   BOOST_TEST(error_of(no_val).find("the base model has no validation split") != std::string::npos);
   BOOST_TEST(error_of(head + "space:\n  data.train_limit: {int_uniform: [10, 20]}\n").find("cannot vary this path") !=
@@ -260,7 +231,7 @@ BOOST_AUTO_TEST_CASE(ctrl_c_stops_cleanly_and_the_search_resumes) {
 
 BOOST_AUTO_TEST_CASE(a_diverging_trial_is_recorded_and_the_search_goes_on) {
   TempDir dir;
-  std::string text = kModel;
+  std::string text = kSearchModel;
   text.replace(text.find("{log_uniform: [1.0e-4, 1.0]}"), 28, "{log_uniform: [1.0e-2, 1.0e+6]}");
   write_file(dir / "s.yaml", text + "trials: 6\nepochs: 2\n");
   const auto r = run_lamina("search " + (dir / "s.yaml").string() + " --no-progress --out " + (dir / "o").string());

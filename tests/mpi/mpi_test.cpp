@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "search_support.hpp"
 #include "test_support.hpp"
 
 using namespace lamina::test;
@@ -61,35 +62,7 @@ double weight_gap(const fs::path& a, const fs::path& b) {
 
 nlohmann::json metrics(const fs::path& run) { return nlohmann::json::parse(read_file(run / "metrics.json")); }
 
-// The journal's trial lines without their timings, by trial number.
-std::map<long, nlohmann::json> journal(const fs::path& dir) {
-  std::map<long, nlohmann::json> out;
-  std::istringstream lines(read_file(dir / "journal.jsonl"));
-  std::string line;
-  std::getline(lines, line);  // the header
-  while (std::getline(lines, line)) {
-    auto j = nlohmann::json::parse(line);
-    j.erase("seconds");
-    out[j["trial"].get<long>()] = j;
-  }
-  return out;
-}
-
-const std::string kSearch =
-    "model:\n"
-    "  data: {source: fashion-mnist, train_limit: 300, test_limit: 100, validation_split: 0.2}\n"
-    "  layers:\n"
-    "    - {type: affine, units: 30}\n"
-    "    - {type: relu}\n"
-    "    - {type: affine, units: 10}\n"
-    "  loss: softmax_cross_entropy\n"
-    "  regularizer: {type: l2, lambda: 1.0e-6}\n"
-    "  optimizer: {type: sgd, lr: 0.01}\n"
-    "  train: {batch_size: 50}\n"
-    "space:\n"
-    "  optimizer.lr: {log_uniform: [1.0e-4, 1.0]}\n"
-    "  regularizer.lambda: {log_uniform: [1.0e-8, 1.0e-2]}\n"
-    "seed: 3\n";
+const std::string kSearch = kSearchModel + "seed: 3\n";
 
 // The pids of mpirun's children that are rank `rank` of the job.
 std::vector<pid_t> ranks_of(pid_t mpirun_pid, int rank) {
