@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "huge_pages.hpp"
 #include "lamina/error.hpp"
 #include "lamina/rng.hpp"
 
@@ -124,6 +125,8 @@ DataSplits load_data(const DataSpec& spec, std::uint64_t seed) {
     std::sort(val_rows.begin(), val_rows.end());
   }
   if (rows.empty()) throw InputError(fmt::format("{}: no training samples", train.origin));
+  advise_huge_pages(train.pixels);
+  advise_huge_pages(train.features);
   auto train_ptr = std::make_shared<const Samples>(std::move(train));
   if (test.count == 0) throw InputError(fmt::format("{}: no test samples", test.origin));
   auto test_rows = first_rows(test.count, spec.test_limit);
