@@ -49,7 +49,6 @@ class BatchNorm final : public Layer {
     xhat_.resize(Shape{n, d_});
     y.resize(x.shape());
     auto X = matrix(x, n, d_);
-    auto XH = matrix(xhat_);
     auto mean = matrix(mean_, 1, d_).row(0);
     auto inv_std = matrix(inv_std_, 1, d_).row(0);
     auto rmean = matrix(state_[0].value, 1, d_).row(0);
@@ -70,11 +69,9 @@ class BatchNorm final : public Layer {
           mean(j) = static_cast<float>(mu);
           var(0, j) = static_cast<float>(std::max(0.0, sums_[static_cast<std::size_t>(d_ + j)] / count_ - mu * mu));
         }
-        XH = X.rowwise() - mean;
       } else {
         mean = X.colwise().mean();
-        XH = X.rowwise() - mean;
-        var = XH.array().square().colwise().mean().matrix();
+        variance(x);
       }
       inv_std = (var.array() + eps_).rsqrt().matrix();
       rmean = momentum_ * rmean + (1 - momentum_) * mean;
@@ -82,12 +79,8 @@ class BatchNorm final : public Layer {
     } else {
       mean = rmean;
       inv_std = (rvar.array() + eps_).rsqrt().matrix();
-      XH = X.rowwise() - mean;
     }
-    XH = XH.array().rowwise() * inv_std.array();
-    auto gamma = matrix(params_[0].value, 1, d_).row(0);
-    auto beta = matrix(params_[1].value, 1, d_).row(0);
-    matrix(y, n, d_) = (XH.array().rowwise() * gamma.array()).rowwise() + beta.array();
+    normalize(x, y);
   }
 
   void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
@@ -131,15 +124,48 @@ class BatchNorm final : public Layer {
     }
     const auto count = static_cast<float>(count_);
     const float inv_n = 1.0f / count;
-    dX = ((dY.array().rowwise() * gamma.array()) * count).rowwise() - sum_dxhat;
-    dX = dX.array() - (XH.array().rowwise() * sum_dxhat_xhat);
-    dX = (dX.array().rowwise() * inv_std.array()) * inv_n;
+    // One pass; the operations and their order are those of the formula above, term by term.
+    dX = ((((dY.array().rowwise() * gamma.array()) * count).rowwise() - sum_dxhat) -
+          (XH.array().rowwise() * sum_dxhat_xhat))
+             .rowwise() *
+         inv_std.array() * inv_n;
   }
 
   std::span<Param> params() override { return params_; }
   std::span<Buffer> state() override { return state_; }
 
  private:
+  // var = mean over the batch of (x - mean)^2, summed a row at a time so that each feature is
+  // a SIMD lane. x - mean is recomputed in normalize() rather than stored: three passes over the
+  // batch (mean, var, normalize) instead of five.
+  void variance(const Tensor& x) {
+    const std::int64_t n = x.rows();
+    auto X = matrix(x, n, d_).array();
+    auto var = matrix(var_).array();
+    const auto mean = matrix(mean_, 1, d_).array();
+    var.setZero();
+    for (std::int64_t i = 0; i < n; ++i) var += (X.row(i) - mean).square();
+    var *= 1.0f / static_cast<float>(n);
+  }
+
+  // xhat = (x - mean) * inv_std and y = gamma * xhat + beta, a row at a time: the second
+  // expression reads the row of xhat the first just wrote, still in L1, so the batch is read
+  // from memory once.
+  void normalize(const Tensor& x, Tensor& y) {
+    const std::int64_t n = x.rows();
+    auto X = matrix(x, n, d_).array();
+    auto XH = matrix(xhat_).array();
+    auto Y = matrix(y, n, d_).array();
+    const auto mean = matrix(mean_, 1, d_).array();
+    const auto inv_std = matrix(inv_std_, 1, d_).array();
+    const auto gamma = matrix(params_[0].value, 1, d_).array();
+    const auto beta = matrix(params_[1].value, 1, d_).array();
+    for (std::int64_t i = 0; i < n; ++i) {
+      XH.row(i) = (X.row(i) - mean) * inv_std;
+      Y.row(i) = XH.row(i) * gamma + beta;
+    }
+  }
+
   // Sums count, x and x^2 per feature over every rank into sums_; returns the global count.
   double global_statistics(const ConstMatrixView& X, Communicator& comm) {
     sums_.assign(static_cast<std::size_t>(2 * d_ + 1), 0.0);
