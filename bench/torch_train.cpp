@@ -1,7 +1,7 @@
 // The benchmark's workloads in libtorch's C++ API, written as a libtorch user would: nn modules,
 // torch::optim, data already in memory as tensors. Prints one JSON line:
 //   {"program":"libtorch","workload":"w1","threads":1,"samples_per_s":...,"test_accuracy":...}
-//   torch_train W1|W2|W3 THREADS
+//   torch_train w1|w2|w3 THREADS [SEED]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -32,14 +32,14 @@ struct Net : torch::nn::Module {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: torch_train w1|w2|w3 THREADS\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: torch_train w1|w2|w3 THREADS [SEED]\n");
     return 2;
   }
   const std::string w = argv[1];
   const int threads = std::stoi(argv[2]);
   torch::set_num_threads(threads);
-  torch::manual_seed(1);
+  torch::manual_seed(argc == 4 ? std::stoi(argv[3]) : 1);
   const auto train = bench::load("train"), test = bench::load("t10k");
   const auto x = torch::from_blob(const_cast<float*>(train.x.data()), {train.n, 784}).clone();
   const auto y = torch::from_blob(const_cast<std::int64_t*>(train.y.data()), {train.n}, torch::kLong).clone();

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The benchmark's workloads in PyTorch, as a Python user would write them (Debian's
-python3-torch). Prints one JSON line like torch_train.cpp.   torch_train.py w1|w2|w3 THREADS"""
+python3-torch). Prints one JSON line like torch_train.cpp.   torch_train.py w1|w2|w3 THREADS [SEED]"""
 import gzip
 import json
 import sys
@@ -24,7 +24,7 @@ def load(prefix):
 def main():
     w, threads = sys.argv[1], int(sys.argv[2])
     torch.set_num_threads(threads)
-    torch.manual_seed(1)
+    torch.manual_seed(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     x, y = load("train")
     tx, ty = load("t10k")
     batch = 1000 if w == "w3" else 100
