@@ -44,6 +44,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.md"))
     ap.add_argument("--workloads", default="w1,w2,w3")
+    ap.add_argument("--accuracy-seeds", type=int, default=12,
+                    help="seeds whose mean test accuracy decides whether the programs agree")
     args = ap.parse_args()
     programs = {
         "lamina": lambda w, t, s: lamina(ROOT / "build/bin/lamina", w, t, s),
@@ -59,14 +61,24 @@ def main():
     for rep in range(args.reps):
         for w in args.workloads.split(","):
             for t in (1, 2):
-                # Alternated: each rep runs every program once. Each rep its own seed (the same for
-                # every program): one epoch's test accuracy moves by a point or more from seed to
-                # seed, so the accuracies compared are medians over the reps' seeds.
+                # Alternated: each rep runs every program once, each rep with its own seed (the
+                # same for every program).
                 for name, f in programs.items():
                     r = f(w, t, rep + 1)
                     results.setdefault((w, t, name), []).append(r)
                     print(f"rep {rep + 1} {w} threads {t} {name}: {r['samples_per_s']:.0f} samples/s, "
                           f"test acc {r['test_accuracy']:.4f}", flush=True)
+    # One epoch's test accuracy moves by a point or more from seed to seed (W2: 0.77-0.80 in each
+    # program), so agreement is judged on the mean over several seeds: the reps' 1-thread runs
+    # and untimed runs of further seeds, for Lamina (portable), libtorch and PyTorch.
+    accuracy = {}
+    for w in args.workloads.split(","):
+        for family in ("lamina", "libtorch", "pytorch"):
+            accs = [r["test_accuracy"] for r in results[(w, 1, family)]]
+            for seed in range(args.reps + 1, args.accuracy_seeds + 1):
+                accs.append(programs[family](w, 1, seed)["test_accuracy"])
+            accuracy[(w, family)] = accs
+            print(f"{w} {family}: mean test accuracy {statistics.mean(accs):.4f} over {len(accs)} seeds", flush=True)
 
     lines = [f"Benchmark of {time.strftime('%Y-%m-%d %H:%M')}, {args.reps} alternated runs each, "
              f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
@@ -81,14 +93,20 @@ def main():
         family = name.split()[0]
         if med > best.get((w, t, family), (0, ""))[0]:
             best[(w, t, family)] = (med, name, acc)
-    lines += ["", "| workload | threads | Lamina (best build) | / libtorch (best setting) | / PyTorch (best setting) "
-                  "| accuracies agree within 1 point |", "|---|---|---|---|---|---|"]
+    lines += ["", "| workload | threads | Lamina (best build) | / libtorch (best setting) | / PyTorch (best setting) |",
+              "|---|---|---|---|---|"]
     for w in args.workloads.split(","):
         for t in (1, 2):
             lam, tor, py = best[(w, t, "lamina")], best[(w, t, "libtorch")], best[(w, t, "pytorch")]
-            agree = max(lam[2], tor[2], py[2]) - min(lam[2], tor[2], py[2]) <= 0.01
             lines.append(f"| {w} | {t} | {lam[0]:,.0f} ({lam[1]}) | {lam[0] / tor[0]:.2f}x ({tor[1]}) | "
-                         f"{lam[0] / py[0]:.2f}x ({py[1]}) | {'yes' if agree else 'NO'} |")
+                         f"{lam[0] / py[0]:.2f}x ({py[1]}) |")
+    lines += ["", f"Mean test accuracy over seeds 1-{max(args.reps, args.accuracy_seeds)} (1 thread; the comparison is void "
+                  "unless the three agree within one point):", "",
+              "| workload | Lamina | libtorch | PyTorch | agree within 1 point |", "|---|---|---|---|---|"]
+    for w in args.workloads.split(","):
+        means = [statistics.mean(accuracy[(w, f)]) for f in ("lamina", "libtorch", "pytorch")]
+        agree = max(means) - min(means) <= 0.01
+        lines.append(f"| {w} | {means[0]:.4f} | {means[1]:.4f} | {means[2]:.4f} | {'yes' if agree else 'NO'} |")
     text = "\n".join(lines) + "\n"
     print(text)
     pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
