@@ -35,12 +35,23 @@ PY
   done
 done
 
-echo "== Eigen (Lamina's kernels) vs OpenBLAS (cblas_sgemm) on the same shapes, portable build"
+echo "== Eigen (Lamina's kernels) vs OpenBLAS (cblas_sgemm) vs oneDNN (dnnl_sgemm) on the same shapes, portable build"
 for spec in "w1 100" "w1 1000" "w2 100"; do
   for threads in 1 2; do
-    for kernel in eigen openblas; do
+    for kernel in eigen openblas onednn; do
       ./build-bench/gemm_rate $spec "$threads" "$kernel"
     done
+  done
+done
+echo "== heap allocations per W1 step's GEMMs (batch 100), by kernel"
+for kernel in eigen openblas onednn; do
+  for threads in 1 2; do
+    a=()
+    for reps in 100 200; do
+      a+=("$(GEMM_REPS=$reps LD_PRELOAD=$PWD/build-bench/count_allocs.so ./build-bench/gemm_rate w1 100 "$threads" "$kernel" 2>&1 >/dev/null |
+        grep -o 'heap allocations: [0-9]*' | grep -o '[0-9]*$')")
+    done
+    echo "$kernel, $threads thread(s): $(((a[1] - a[0]) / 100)) per step"
   done
 done
 

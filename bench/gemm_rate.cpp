@@ -2,14 +2,17 @@
 // (or W2), with the same Eigen kernels, layout (row-major maps) and compiler flags as Lamina,
 // and OpenMP threads as --threads sets them. Prints one JSON line with the FLOPs of a step and
 // the rate: the step's GEMMs can run no faster than flops / rate.
-//   gemm_rate w1|w2 BATCH THREADS [eigen|openblas]
+//   gemm_rate w1|w2 BATCH THREADS [eigen|openblas|onednn]
 // `openblas` runs the same products through Debian's OpenBLAS (cblas_sgemm, row-major, loaded
 // with dlopen, so nothing here needs its headers): the figure for choosing Eigen or OpenBLAS.
+// `onednn` runs them through oneDNN's dnnl_sgemm (libdnnl2, which libtorch already pulls in;
+// its JIT kernels use AVX-512 where the CPU has it, whatever the compiler flags).
 #include <dlfcn.h>
 #include <omp.h>
 
 #include <Eigen/Core>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -26,6 +29,17 @@ int main(int argc, char** argv) {
   }
   const std::string kernel = argc == 5 ? argv[4] : "eigen";
   Sgemm sgemm = nullptr;
+  // dnnl_sgemm(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc), row-major.
+  using Dnnl = int (*)(char, char, long, long, long, float, const float*, long, const float*, long, float, float*, long);
+  Dnnl dnnl = nullptr;
+  if (kernel == "onednn") {
+    void* lib = dlopen("libdnnl.so.2", RTLD_NOW);
+    dnnl = lib ? reinterpret_cast<Dnnl>(dlsym(lib, "dnnl_sgemm")) : nullptr;
+    if (!dnnl) {
+      std::fprintf(stderr, "gemm_rate: no dnnl_sgemm in libdnnl.so.2 (Debian's libdnnl2)\n");
+      return 2;
+    }
+  }
   if (kernel == "openblas") {
     void* lib = dlopen("libopenblas.so.0", RTLD_NOW);
     if (!lib) {
@@ -79,6 +93,18 @@ int main(int argc, char** argv) {
       if (i > 0) blas(false, true, l.y, l.W, l.dx);
     }
   };
+  auto onednn = [&](bool ta, bool tb, const RowMatrix& a, const RowMatrix& b, RowMatrix& c) {
+    dnnl(ta ? 'T' : 'N', tb ? 'T' : 'N', c.rows(), c.cols(), ta ? a.rows() : a.cols(), 1.0f, a.data(), a.cols(),
+         b.data(), b.cols(), 0.0f, c.data(), c.cols());
+  };
+  auto onednn_step = [&] {
+    for (auto& l : layers) onednn(false, false, l.x, l.W, l.y);
+    for (std::size_t i = layers.size(); i-- > 0;) {
+      auto& l = layers[i];
+      onednn(true, false, l.x, l.y, l.dW);
+      if (i > 0) onednn(false, true, l.y, l.W, l.dx);
+    }
+  };
   auto eigen_step = [&] {
     for (auto& l : layers) l.y.noalias() = l.x * l.W;
     for (std::size_t i = layers.size(); i-- > 0;) {
@@ -87,9 +113,11 @@ int main(int argc, char** argv) {
       if (i > 0) l.dx.noalias() = l.y * l.W.transpose();
     }
   };
-  auto step = [&] { sgemm ? blas_step() : eigen_step(); };
+  auto step = [&] { dnnl ? onednn_step() : sgemm ? blas_step() : eigen_step(); };
   for (int i = 0; i < 20; ++i) step();
-  const int reps = static_cast<int>(std::max(20.0, 2e10 / flops));
+  // GEMM_REPS fixes the count, for counting heap allocations per step (bench/extras.sh).
+  const char* fixed = std::getenv("GEMM_REPS");
+  const int reps = fixed ? std::atoi(fixed) : static_cast<int>(std::max(20.0, 2e10 / flops));
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < reps; ++i) step();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
