@@ -12,8 +12,8 @@
 
 #include <Eigen/Core>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   const std::string kernel = argc == 5 ? argv[4] : "eigen";
   Sgemm sgemm = nullptr;
   // dnnl_sgemm(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc), row-major.
-  using Dnnl = int (*)(char, char, long, long, long, float, const float*, long, const float*, long, float, float*, long);
+  using Dnnl =
+      int (*)(char, char, long, long, long, float, const float*, long, const float*, long, float, float*, long);
   Dnnl dnnl = nullptr;
   if (kernel == "onednn") {
     void* lib = dlopen("libdnnl.so.2", RTLD_NOW);
@@ -85,24 +86,17 @@ int main(int argc, char** argv) {
           a.data(), static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0f, c.data(),
           static_cast<int>(c.cols()));
   };
-  auto blas_step = [&] {
-    for (auto& l : layers) blas(false, false, l.x, l.W, l.y);
-    for (std::size_t i = layers.size(); i-- > 0;) {
-      auto& l = layers[i];
-      blas(true, false, l.x, l.y, l.dW);
-      if (i > 0) blas(false, true, l.y, l.W, l.dx);
-    }
-  };
   auto onednn = [&](bool ta, bool tb, const RowMatrix& a, const RowMatrix& b, RowMatrix& c) {
     dnnl(ta ? 'T' : 'N', tb ? 'T' : 'N', c.rows(), c.cols(), ta ? a.rows() : a.cols(), 1.0f, a.data(), a.cols(),
          b.data(), b.cols(), 0.0f, c.data(), c.cols());
   };
-  auto onednn_step = [&] {
-    for (auto& l : layers) onednn(false, false, l.x, l.W, l.y);
+  // One step through a library's GEMM, called as gemm(transpose a, transpose b, a, b, c).
+  auto library_step = [&](auto&& gemm) {
+    for (auto& l : layers) gemm(false, false, l.x, l.W, l.y);
     for (std::size_t i = layers.size(); i-- > 0;) {
       auto& l = layers[i];
-      onednn(true, false, l.x, l.y, l.dW);
-      if (i > 0) onednn(false, true, l.y, l.W, l.dx);
+      gemm(true, false, l.x, l.y, l.dW);
+      if (i > 0) gemm(false, true, l.y, l.W, l.dx);
     }
   };
   auto eigen_step = [&] {
@@ -113,7 +107,7 @@ int main(int argc, char** argv) {
       if (i > 0) l.dx.noalias() = l.y * l.W.transpose();
     }
   };
-  auto step = [&] { dnnl ? onednn_step() : sgemm ? blas_step() : eigen_step(); };
+  auto step = [&] { dnnl ? library_step(onednn) : sgemm ? library_step(blas) : eigen_step(); };
   for (int i = 0; i < 20; ++i) step();
   // GEMM_REPS fixes the count, for counting heap allocations per step (bench/extras.sh).
   const char* fixed = std::getenv("GEMM_REPS");
