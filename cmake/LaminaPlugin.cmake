@@ -1,6 +1,6 @@
 # lamina_add_plugin(NAME SOURCES file.cpp ... [LIBRARIES lib ...] [OUTPUT_DIRECTORY dir])
 #
-# Builds one plugin: a shared library that links only lamina::core (plus LIBRARIES), exports
+# Builds one plugin: a shared library that links only lamina::sdk (plus LIBRARIES), exports
 # nothing but the plugin's entry point (hidden visibility), is compiled the way the core was
 # (C++20; AddressSanitizer if the core has it, since the build fingerprint must match), lands
 # in LAMINA_PLUGIN_OUTPUT_DIR (a folder to name in LAMINA_PLUGIN_PATH or --plugin-dir) and
@@ -12,7 +12,7 @@ function(lamina_add_plugin name)
     message(FATAL_ERROR "lamina_add_plugin(${name}): SOURCES is required")
   endif()
   add_library(${name} MODULE ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE lamina::core ${ARG_LIBRARIES})
+  target_link_libraries(${name} PRIVATE lamina::sdk ${ARG_LIBRARIES})
   target_compile_features(${name} PRIVATE cxx_std_20)
   if(LAMINA_SANITIZE)
     target_compile_options(${name} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)

@@ -3,10 +3,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <lamina/abi.hpp>
-#include <lamina/cluster.hpp>
-#include <lamina/commands.hpp>
+#include "runtime/cluster.hpp"
+#include "runtime/commands.hpp"
 #include <lamina/error.hpp>
-#include <lamina/search.hpp>
+#include "runtime/search.hpp"
 #include <memory>
 #include <optional>
 #include <sstream>

@@ -7,12 +7,12 @@
 #include <ostream>
 
 #include "config_impl.hpp"
-#include "lamina/commands.hpp"
+#include "runtime/commands.hpp"
 #include "lamina/error.hpp"
 #include "lamina/gradcheck.hpp"
 #include "lamina/initializer.hpp"
 #include "lamina/optimizer.hpp"
-#include "lamina/plugin_loader.hpp"
+#include "runtime/plugin_loader.hpp"
 #include "model_impl.hpp"
 
 namespace lamina {

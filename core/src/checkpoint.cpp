@@ -8,7 +8,7 @@
 
 #include "atomic_file.hpp"
 #include "lamina/error.hpp"
-#include "lamina/safetensors.hpp"
+#include "runtime/safetensors.hpp"
 #include "lamina/version.hpp"
 
 namespace fs = std::filesystem;

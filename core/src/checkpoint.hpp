@@ -10,9 +10,9 @@
 
 #include <filesystem>
 
-#include "lamina/model.hpp"
-#include "lamina/registry.hpp"
-#include "lamina/trainer.hpp"
+#include "runtime/model.hpp"
+#include "runtime/registry.hpp"
+#include "runtime/trainer.hpp"
 
 namespace lamina::detail {
 

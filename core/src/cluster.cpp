@@ -1,4 +1,4 @@
-#include "lamina/cluster.hpp"
+#include "runtime/cluster.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "lamina/commands.hpp"
+#include "runtime/commands.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -21,7 +21,7 @@
 #include "checkpoint.hpp"
 #include "ensemble.hpp"
 #include "lamina/abi.hpp"
-#include "lamina/plugin_loader.hpp"
+#include "runtime/plugin_loader.hpp"
 #include "run_folder.hpp"
 #include "suggest.hpp"
 

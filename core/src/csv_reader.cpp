@@ -9,7 +9,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "lamina/dataset.hpp"
+#include "runtime/dataset.hpp"
 #include "lamina/error.hpp"
 #include "printable.hpp"
 

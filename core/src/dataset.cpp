@@ -1,4 +1,4 @@
-#include "lamina/dataset.hpp"
+#include "runtime/dataset.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <memory>
 
-#include "lamina/dataset.hpp"
+#include "runtime/dataset.hpp"
 #include "lamina/error.hpp"
 
 namespace fs = std::filesystem;

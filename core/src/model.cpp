@@ -1,4 +1,4 @@
-#include "lamina/model.hpp"
+#include "runtime/model.hpp"
 
 #include <fmt/format.h>
 

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "config_impl.hpp"
-#include "lamina/model.hpp"
+#include "runtime/model.hpp"
 
 namespace lamina {
 

@@ -1,4 +1,4 @@
-#include "lamina/network.hpp"
+#include "runtime/network.hpp"
 
 #include <fmt/format.h>
 

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "atomic_file.hpp"
-#include "lamina/commands.hpp"
+#include "runtime/commands.hpp"
 #include "lamina/error.hpp"
 
 namespace fs = std::filesystem;

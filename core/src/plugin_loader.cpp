@@ -1,4 +1,4 @@
-#include "lamina/plugin_loader.hpp"
+#include "runtime/plugin_loader.hpp"
 
 #include <fmt/format.h>
 
@@ -83,7 +83,11 @@ void refuse_loose_permissions(const fs::path& path, const char* what) {
 
 }  // namespace
 
-fs::path builtin_plugin_dir() { return boost::dll::this_line_location().parent_path() / "lamina" / "plugins"; }
+// Found beside liblamina_sdk, the one shared library of every installation: the runtime itself
+// is linked into programs and into liblamina_embed, wherever those are.
+fs::path builtin_plugin_dir() {
+  return boost::dll::symbol_location(kind_name).parent_path() / "lamina" / "plugins";
+}
 
 void PluginLoader::load_file(const fs::path& file, const std::string& origin) {
   std::error_code ec;
@@ -139,18 +143,26 @@ void PluginLoader::load_file(const fs::path& file, const std::string& origin) {
     throw InputError(fmt::format("{}: plugin info record is incomplete", name));
   }
 
-  registry_.set_provider({info->name, info->version, name});
+  // What the registration function adds is staged and committed only once it returned: a
+  // plugin that throws halfway leaves no entry whose factory points into its code.
+  Registry::Staging staging(registry_, {info->name, info->version, name});
   try {
-    info->register_types(registry_);
-  } catch (const Error&) {
-    registry_.set_provider({});
-    throw;
+    info->register_types(staging);
   } catch (const std::exception& e) {
-    registry_.set_provider({});
-    throw InputError(fmt::format("{}: plugin '{}' failed to register its types: {}", name, info->name, e.what()));
+    // A new exception, not a rethrow: the object thrown may be of a class of the plugin's,
+    // whose code is unloaded (with `lib`) while the exception travels on. A bad plugin file is
+    // bad input (exit 2), named unless the message (the registry's own checks) already does.
+    const std::string what = e.what();
+    if (what.find(name) != std::string::npos) throw InputError(what);
+    throw InputError(fmt::format("{}: plugin '{}' failed to register its types: {}", name, info->name, what));
+  } catch (...) {
+    throw InputError(fmt::format("{}: plugin '{}' failed to register its types (it threw something that is not a "
+                                 "std::exception)",
+                                 name, info->name));
   }
-  registry_.set_provider({});
-  loaded_.push_back({info->name, info->version, info->description ? info->description : "", path, origin});
+  staging.commit();
+  loaded_.push_back({info->name, info->version, info->description ? info->description : "",
+                     info->lamina_version ? info->lamina_version : "", path, origin});
   libraries().push_back(std::move(lib));
 }
 

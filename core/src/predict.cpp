@@ -8,10 +8,10 @@
 #include "atomic_file.hpp"
 #include "checkpoint.hpp"
 #include "ensemble.hpp"
-#include "lamina/commands.hpp"
+#include "runtime/commands.hpp"
 #include "lamina/error.hpp"
-#include "lamina/plugin_loader.hpp"
-#include "lamina/safetensors.hpp"
+#include "runtime/plugin_loader.hpp"
+#include "runtime/safetensors.hpp"
 
 namespace fs = std::filesystem;
 

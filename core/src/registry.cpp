@@ -1,4 +1,4 @@
-#include "lamina/registry.hpp"
+#include "runtime/registry.hpp"
 
 #include <fmt/format.h>
 
@@ -24,7 +24,8 @@ std::string from_where(const Provider& p) {
 
 }  // namespace
 
-void Registry::add_erased(Kind kind, std::string name, std::string summary, Schema keys, ErasedFactory factory) {
+void Registry::Staging::add_erased(Kind kind, std::string name, std::string summary, Schema keys,
+                                   ErasedFactory factory) {
   if (!is_lower_snake(name)) {
     throw InputError(
         fmt::format("{}: {} type name '{}' is not lower_snake_case", from_where(provider_), kind_name(kind), name));
@@ -35,13 +36,26 @@ void Registry::add_erased(Kind kind, std::string name, std::string summary, Sche
           fmt::format("{}: {} '{}' declares the reserved key 'type'", from_where(provider_), kind_name(kind), name));
     }
   }
-  auto key = std::make_pair(kind, name);
-  if (auto it = entries_.find(key); it != entries_.end()) {
+  if (const TypeInfo* other = registry_.find(kind, name)) {
     throw InputError(fmt::format("{} type '{}' is registered twice: by {} and by {}", kind_name(kind), name,
-                                 from_where(it->second.info.provider), from_where(provider_)));
+                                 from_where(other->provider), from_where(provider_)));
   }
-  Entry e{TypeInfo{kind, name, std::move(summary), std::move(keys), provider_}, std::move(factory)};
-  entries_.emplace(std::move(key), std::move(e));
+  for (const auto& [info, f] : staged_) {
+    if (info.kind == kind && info.name == name) {
+      throw InputError(fmt::format("{} type '{}' is registered twice by {}", kind_name(kind), name,
+                                   from_where(provider_)));
+    }
+  }
+  staged_.emplace_back(TypeInfo{kind, std::move(name), std::move(summary), std::move(keys), provider_},
+                       std::move(factory));
+}
+
+void Registry::Staging::commit() {
+  for (auto& [info, factory] : staged_) {
+    auto key = std::make_pair(info.kind, info.name);
+    registry_.entries_.emplace(std::move(key), Entry{std::move(info), std::move(factory)});
+  }
+  staged_.clear();
 }
 
 const TypeInfo* Registry::find(Kind kind, std::string_view name) const {
@@ -77,7 +91,7 @@ Registry::Erased Registry::create_erased(Kind kind, const Config& spec,
 }
 
 Config Registry::bind(Kind kind, const Config& spec, std::span<const std::string> builder_keys) const {
-  const auto& in = spec.impl();
+  const auto& in = detail::impl_of(spec);
   const Source& src = *in.source;
   std::string type;
   YAML::Node type_node = in.node;
@@ -115,9 +129,9 @@ Config Registry::bind(Kind kind, const Config& spec, std::span<const std::string
   }
   const Entry& entry = it->second;
   Config bound = detail::bind(spec, entry.info.keys, type, builder_keys, fmt::format("{} '{}'", kind_name(kind), type));
-  auto impl = std::make_shared<Config::Impl>(bound.impl());
+  auto impl = std::make_shared<Config::Impl>(detail::impl_of(bound));
   impl->registry = this;
-  return Config(std::move(impl));
+  return detail::ConfigAccess::make(std::move(impl));
 }
 
 Registry::Erased Registry::create_bound(Kind kind, const Config& bound) const {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "lamina/trainer.hpp"
+#include "runtime/trainer.hpp"
 
 namespace lamina::detail {
 

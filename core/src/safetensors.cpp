@@ -1,4 +1,4 @@
-#include "lamina/safetensors.hpp"
+#include "runtime/safetensors.hpp"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // The search driver: rounds of trials run by worker threads, pruning decisions made in trial
 // order (so any worker count gives the same search), an append-only journal for resuming, and
 // the ranked results.
-#include "lamina/search.hpp"
+#include "runtime/search.hpp"
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -19,10 +19,10 @@
 #include <thread>
 
 #include "atomic_file.hpp"
-#include "lamina/commands.hpp"
+#include "runtime/commands.hpp"
 #include "lamina/error.hpp"
-#include "lamina/plugin_loader.hpp"
-#include "lamina/trainer.hpp"
+#include "runtime/plugin_loader.hpp"
+#include "runtime/trainer.hpp"
 #include "search_journal.hpp"
 #include "search_spec.hpp"
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "lamina/model.hpp"
-#include "lamina/registry.hpp"
+#include "runtime/model.hpp"
+#include "runtime/registry.hpp"
 #include "lamina/search_strategy.hpp"
 
 namespace lamina::detail {

@@ -1,4 +1,4 @@
-#include "lamina/trainer.hpp"
+#include "runtime/trainer.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "lamina/cluster.hpp"
+#include "runtime/cluster.hpp"
 
 namespace lamina {
 

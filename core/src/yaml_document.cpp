@@ -9,7 +9,7 @@
 
 #include "config_impl.hpp"
 #include "lamina/error.hpp"
-#include "lamina/model.hpp"
+#include "runtime/model.hpp"
 #include "model_impl.hpp"
 #include "printable.hpp"
 

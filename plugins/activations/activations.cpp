@@ -10,11 +10,11 @@ using lamina::Config;
 using lamina::Layer;
 
 template <class Rule>
-void add(lamina::Registry& r, const char* name, const char* summary) {
+void add(lamina::Registrar& r, const char* name, const char* summary) {
   r.add<Layer>(name, summary, {}, [](const Config&) { return std::make_unique<Elementwise<Rule>>(); });
 }
 
-void register_types(lamina::Registry& r) {
+void register_types(lamina::Registrar& r) {
   add<Relu>(r, "relu", "rectified linear unit y = max(0, x)");
   add<Sigmoid>(r, "sigmoid", "logistic sigmoid y = 1 / (1 + exp(-x))");
   add<Tanh>(r, "tanh", "hyperbolic tangent y = tanh(x)");

@@ -37,7 +37,7 @@ class AdaGrad final : public Optimizer {
   Slots squares_;
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Optimizer>("adagrad", "AdaGrad: h += g*g; W -= lr*g/(sqrt(h)+eps)",
                    {Key::number("lr", "learning rate").def(0.01).above(0),
                     Key::number("eps", "added to sqrt(h) against division by zero").def(1e-7).above(0)},

@@ -87,7 +87,7 @@ Schema adam_keys() {
           Key::number("eps", "added to sqrt(v) against division by zero").def(1e-7).above(0)};
 }
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Optimizer>("adam", "Adam with bias correction folded into the step size", adam_keys(),
                    [](const Config& c) { return std::make_unique<Adam>(c, 0.0f); });
   Schema w = adam_keys();

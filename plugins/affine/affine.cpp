@@ -138,7 +138,7 @@ class Affine final : public Layer {
   const Tensor* x_ = nullptr;
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Layer>("affine", "fully connected layer y = xW + b", keys(),
                [](const Config& c) { return std::make_unique<Affine>(c); });
 }

@@ -195,7 +195,7 @@ class BatchNorm final : public Layer {
   Tensor mean_, inv_std_, xhat_;
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Layer>("batchnorm", "batch normalization per feature, running statistics for eval",
                {Key::number("momentum", "weight of the OLD running statistic (PyTorch's 0.1 = Lamina's 0.9)")
                     .def(0.9)

@@ -79,7 +79,7 @@ class Dropout final : public Layer {
   std::vector<std::uint16_t> draws_;  // the stream's words as 16-bit lanes, reused every batch
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Layer>("dropout", "drops units with probability ratio in training (inverted by default)",
                {Key::number("ratio", "probability of dropping a unit").def(0.5).at_least(0).below(1),
                 Key::string("variant",

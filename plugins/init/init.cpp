@@ -27,7 +27,7 @@ class Normal final : public Initializer {
   float gain_;
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Initializer>("normal", "normal with a fixed std",
                      {Key::number("std", "standard deviation").def(0.01).above(0).at_most(1e3)},
                      [](const Config& c) { return std::make_unique<Normal>(c.get<float>("std"), 0.0f); });

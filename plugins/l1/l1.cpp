@@ -21,7 +21,7 @@ class L1 final : public Regularizer {
   float lambda_;
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Regularizer>("l1", "L1 penalty: lambda*sum |W|, gradient lambda*sign(W)",
                      {Key::number("lambda", "strength").def(1e-5).at_least(0)},
                      [](const Config& c) { return std::make_unique<L1>(c); });

@@ -22,7 +22,7 @@ class L2 final : public Regularizer {
   float lambda_;
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Regularizer>("l2", "L2 weight decay: 0.5*lambda*sum W^2, gradient lambda*W",
                      {Key::number("lambda", "strength").def(1e-4).at_least(0)},
                      [](const Config& c) { return std::make_unique<L2>(c); });

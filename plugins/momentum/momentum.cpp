@@ -36,7 +36,7 @@ class Momentum final : public Optimizer {
   Slots velocity_;
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Optimizer>("momentum", "SGD with momentum: v = m*v - lr*g; W += v",
                    {Key::number("lr", "learning rate").def(0.01).above(0),
                     Key::number("momentum", "weight m of the previous velocity").def(0.9).at_least(0).below(1)},

@@ -38,7 +38,7 @@ class Nesterov final : public Optimizer {
   Slots velocity_;
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Optimizer>("nesterov", "Nesterov momentum: W += m*m*v - (1+m)*lr*g, then v = m*v - lr*g",
                    {Key::number("lr", "learning rate").def(0.01).above(0),
                     Key::number("momentum", "weight m of the previous velocity").def(0.9).at_least(0).below(1)},

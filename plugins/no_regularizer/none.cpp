@@ -13,7 +13,7 @@ class None final : public Regularizer {
   void add_gradient(Param&) const override {}
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Regularizer>("none", "no penalty (a layer's `regularizer: none` opts out of the model's)", {},
                      [](const Config&) { return std::make_unique<None>(); });
 }

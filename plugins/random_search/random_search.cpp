@@ -104,7 +104,7 @@ class RandomSearch final : public SearchStrategy {
   }
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<SearchStrategy>("random_search",
                         "random sampling (log_uniform on exponents), successive-halving pruning, range narrowing", {},
                         [](const Config&) { return std::make_unique<RandomSearch>(); });

@@ -38,7 +38,7 @@ class RmsProp final : public Optimizer {
   Slots squares_;
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Optimizer>("rmsprop", "RMSProp: h = decay*h + (1-decay)*g*g; W -= lr*g/(sqrt(h)+eps)",
                    {Key::number("lr", "learning rate").def(0.01).above(0),
                     Key::number("decay", "weight of the previous mean square").def(0.99).at_least(0).below(1),

@@ -20,7 +20,7 @@ class Sgd final : public Optimizer {
   float lr_;
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Optimizer>("sgd", "stochastic gradient descent W -= lr * g",
                    {Key::number("lr", "learning rate").def(0.01).above(0)},
                    [](const Config& c) { return std::make_unique<Sgd>(c); });

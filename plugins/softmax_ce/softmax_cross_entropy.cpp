@@ -63,7 +63,7 @@ class SoftmaxCrossEntropy final : public Loss {
   std::span<const std::int32_t> labels_;
 };
 
-void register_types(Registry& r) {
+void register_types(Registrar& r) {
   r.add<Loss>("softmax_cross_entropy", "softmax followed by cross-entropy, computed stably (log-sum-exp)", {},
               [](const Config&) { return std::make_unique<SoftmaxCrossEntropy>(); });
 }

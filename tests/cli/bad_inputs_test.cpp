@@ -34,7 +34,8 @@ std::string substitute(std::string text) {
   const std::pair<std::string, std::string> vars[] = {
       {"{dir}", case_dir.string()},       {"{fixtures}", kFixturePluginDir.string()},
       {"{plugins}", kPluginDir.string()}, {"{fingerprint}", lamina::kFingerprint},
-      {"{data}", kDataDir.string()},      {"{lamina}", kLamina.string()}};
+      {"{data}", kDataDir.string()},      {"{lamina}", kLamina.string()},
+      {"{abi}", std::to_string(lamina::kAbiVersion)}, {"{abi+1}", std::to_string(lamina::kAbiVersion + 1)}};
   for (const auto& [name, value] : vars) {
     for (auto p = text.find(name); p != std::string::npos; p = text.find(name, p + value.size())) {
       text.replace(p, name.size(), value);

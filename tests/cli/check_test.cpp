@@ -2,7 +2,7 @@
 // (it must fail).
 #define BOOST_TEST_MODULE cli_check
 #include <boost/test/unit_test.hpp>
-#include <lamina/registry.hpp>
+#include "runtime/registry.hpp"
 
 #include "test_support.hpp"
 

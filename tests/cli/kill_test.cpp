@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <lamina/safetensors.hpp>
+#include "runtime/safetensors.hpp"
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>

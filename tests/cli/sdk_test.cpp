@@ -24,6 +24,15 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
         "lib/lamina/plugins/lamina_affine.so"}) {
     BOOST_TEST(fs::exists(prefix / f), f);
   }
+  // The SDK is what a plugin may include, nothing more: no runtime header is installed, and no
+  // installed header reaches for Boost (plugins need only the SDK, Eigen and OpenMP).
+  for (const char* runtime : {"model", "trainer", "dataset", "network", "registry", "plugin_loader", "search",
+                              "commands", "cluster", "safetensors"}) {
+    BOOST_TEST(!fs::exists(prefix / "include" / "lamina" / (std::string(runtime) + ".hpp")), runtime);
+  }
+  for (const auto& header : fs::directory_iterator(prefix / "include" / "lamina")) {
+    BOOST_TEST(read_file(header.path()).find("boost/") == std::string::npos, header.path());
+  }
   for (const char* example : {"leaky_relu", "elastic_net"}) {
     BOOST_TEST_CONTEXT(example) {
       // A copy of the example, so nothing of the source tree is in reach.

@@ -4,9 +4,9 @@
 #include <boost/test/unit_test.hpp>
 #include <lamina/layer.hpp>
 #include <lamina/loss.hpp>
-#include <lamina/model.hpp>
+#include "runtime/model.hpp"
 #include <lamina/optimizer.hpp>
-#include <lamina/registry.hpp>
+#include "runtime/registry.hpp"
 
 #include "test_support.hpp"
 
@@ -46,19 +46,19 @@ class NoOpt final : public Optimizer {
 };
 
 Registry& registry() {
-  static Registry r = [] {
-    Registry r;
-    r.add<Layer>(
+  static Registry* r = [] {
+    auto* r = new Registry();
+    r->add<Layer>(
         "probe", "records its options",
         {Key::integer("units", "outputs").required().at_least(1).at_most(1000),
          Key::number("rate", "a ratio").def(0.5).at_least(0).below(1), Key::boolean("flag", "a switch").def(false),
          Key::string("mode", "a choice").def("fast").one_of({"fast", "careful"})},
         [](const Config& c) { return std::make_unique<Probe>(c); });
-    r.add<Loss>("no_loss", "zero", {}, [](const Config&) { return std::make_unique<NoLoss>(); });
-    r.add<Optimizer>("no_opt", "nothing", {}, [](const Config&) { return std::make_unique<NoOpt>(); });
+    r->add<Loss>("no_loss", "zero", {}, [](const Config&) { return std::make_unique<NoLoss>(); });
+    r->add<Optimizer>("no_opt", "nothing", {}, [](const Config&) { return std::make_unique<NoOpt>(); });
     return r;
   }();
-  return r;
+  return *r;
 }
 
 const std::string kTail = "loss: {type: no_loss}\noptimizer: {type: no_opt}\n";

@@ -3,7 +3,7 @@
 #include <zlib.h>
 
 #include <boost/test/unit_test.hpp>
-#include <lamina/dataset.hpp>
+#include "runtime/dataset.hpp"
 #include <lamina/error.hpp>
 
 #include "test_support.hpp"

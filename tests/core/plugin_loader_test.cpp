@@ -7,7 +7,7 @@
 #include <lamina/abi.hpp>
 #include <lamina/error.hpp>
 #include <lamina/layer.hpp>
-#include <lamina/plugin_loader.hpp>
+#include "runtime/plugin_loader.hpp"
 
 #include "test_support.hpp"
 
@@ -85,6 +85,33 @@ BOOST_AUTO_TEST_CASE(an_exception_in_registration_becomes_an_input_error) {
   const std::string e = load_error(kFixturePluginDir / "throwing_register");
   BOOST_TEST(e.find("lamina_fixture_throwing_register.so: plugin 'throwing_register' failed to register its types: "
                     "registration exploded") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_registration_that_throws_leaves_no_entry_and_the_registry_usable) {
+  // The fixture adds `half_registered`, then throws. Before registration was staged, the entry
+  // stayed with a factory in the unloaded library: the next use (or the registry's destructor)
+  // crashed the process.
+  Registry r;
+  PluginLoader loader(r);
+  loader.load_directory(kPluginDir);
+  const auto before = r.list().size();
+  BOOST_CHECK_THROW(loader.load_directory(kFixturePluginDir / "throwing_register"), InputError);
+  BOOST_TEST(r.find(Kind::Layer, "half_registered") == nullptr);
+  BOOST_TEST(r.list().size() == before);
+  auto relu = r.create<Layer>(Config::parse("relu"));
+  BOOST_TEST(relu != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_of_another_release_with_the_same_abi_loads) {
+  // Built against "0.9.3": the fingerprint no longer names Lamina's version, so a minor or
+  // patch release that keeps the ABI loads old plugins without a rebuild.
+  Registry r;
+  PluginLoader loader(r);
+  loader.load_directory(kFixturePluginDir / "other_release");
+  BOOST_REQUIRE(loader.loaded().size() == 1u);
+  BOOST_TEST(loader.loaded()[0].lamina_version == "0.9.3");
+  BOOST_TEST(r.find(Kind::Layer, "release_identity") != nullptr);
+  BOOST_TEST(std::string(kFingerprint).find("lamina") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(missing_folders_are_errors) {

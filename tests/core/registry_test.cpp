@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 #include <lamina/error.hpp>
 #include <lamina/initializer.hpp>
-#include <lamina/registry.hpp>
+#include "runtime/registry.hpp"
 
 using namespace lamina;
 
@@ -38,17 +38,40 @@ BOOST_AUTO_TEST_CASE(names_must_be_lower_snake_case) {
 
 BOOST_AUTO_TEST_CASE(duplicate_names_within_a_kind_are_refused_across_kinds_allowed) {
   Registry r;
-  r.set_provider({"first", "1.0", "/plugins/first.so"});
-  r.add<Initializer>("zeros", "", {}, make_zero);
-  r.set_provider({"second", "1.0", "/plugins/second.so"});
+  Registry::Staging first(r, {"first", "1.0", "/plugins/first.so"});
+  first.add<Initializer>("zeros", "", {}, make_zero);
+  first.commit();
+  Registry::Staging second(r, {"second", "1.0", "/plugins/second.so"});
   try {
-    r.add<Initializer>("zeros", "", {}, make_zero);
+    second.add<Initializer>("zeros", "", {}, make_zero);
     BOOST_FAIL("a duplicate was accepted");
   } catch (const InputError& e) {
     BOOST_TEST(std::string(e.what()) ==
                "initializer type 'zeros' is registered twice: by plugin 'first' (/plugins/first.so) and by plugin "
                "'second' (/plugins/second.so)");
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_adding_the_same_name_twice_is_refused) {
+  Registry r;
+  Registry::Staging s(r, {"twice", "1.0", "/plugins/twice.so"});
+  s.add<Initializer>("zeros", "", {}, make_zero);
+  BOOST_CHECK_THROW(s.add<Initializer>("zeros", "", {}, make_zero), InputError);
+}
+
+BOOST_AUTO_TEST_CASE(staged_types_reach_the_registry_only_on_commit) {
+  Registry r;
+  {
+    Registry::Staging s(r, {"dropped", "1.0", "/plugins/dropped.so"});
+    s.add<Initializer>("zeros", "", {}, make_zero);
+    BOOST_TEST(r.find(Kind::Initializer, "zeros") == nullptr);
+  }  // dropped without commit: a registration function that threw
+  BOOST_TEST(r.list().empty());
+  Registry::Staging s(r, {"kept", "1.0", "/plugins/kept.so"});
+  s.add<Initializer>("zeros", "", {}, make_zero);
+  s.commit();
+  BOOST_REQUIRE(r.find(Kind::Initializer, "zeros") != nullptr);
+  BOOST_TEST(r.find(Kind::Initializer, "zeros")->provider.plugin == "kept");
 }
 
 BOOST_AUTO_TEST_CASE(the_key_type_is_reserved) {

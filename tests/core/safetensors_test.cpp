@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cstring>
 #include <lamina/error.hpp>
-#include <lamina/safetensors.hpp>
+#include "runtime/safetensors.hpp"
 
 #include "test_support.hpp"
 

@@ -3,9 +3,9 @@
 #define BOOST_TEST_MODULE trainer
 #include <boost/test/unit_test.hpp>
 #include <cmath>
-#include <lamina/model.hpp>
+#include "runtime/model.hpp"
 #include <lamina/regularizer.hpp>
-#include <lamina/trainer.hpp>
+#include "runtime/trainer.hpp"
 
 #include "test_support.hpp"
 

@@ -1,5 +1,5 @@
 // libFuzzer target: the CSV reader, with the label in the first column and without one.
-#include <lamina/dataset.hpp>
+#include "runtime/dataset.hpp"
 #include <lamina/error.hpp>
 
 #include "fuzz_input.hpp"

@@ -1,6 +1,6 @@
 // libFuzzer target: the IDX reader (plain and gzip). Bad input must end in lamina::InputError;
 // any other exception, a crash, a leak or undefined behaviour is a finding.
-#include <lamina/dataset.hpp>
+#include "runtime/dataset.hpp"
 #include <lamina/error.hpp>
 
 #include "fuzz_input.hpp"

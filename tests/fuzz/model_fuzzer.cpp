@@ -1,9 +1,9 @@
 // libFuzzer target: a model file through the YAML loader and the whole validation against the
 // built plugins (schemas, types, ranges, sections), as `lamina train` does before any data.
 #include <lamina/error.hpp>
-#include <lamina/model.hpp>
-#include <lamina/plugin_loader.hpp>
-#include <lamina/registry.hpp>
+#include "runtime/model.hpp"
+#include "runtime/plugin_loader.hpp"
+#include "runtime/registry.hpp"
 
 #include <string>
 

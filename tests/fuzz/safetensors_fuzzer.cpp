@@ -1,6 +1,6 @@
 // libFuzzer target: the safetensors reader of checkpoints.
 #include <lamina/error.hpp>
-#include <lamina/safetensors.hpp>
+#include "runtime/safetensors.hpp"
 
 #include "fuzz_input.hpp"
 

@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <lamina/safetensors.hpp>
+#include "runtime/safetensors.hpp"
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>

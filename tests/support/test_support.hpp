@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <lamina/plugin_loader.hpp>
-#include <lamina/registry.hpp>
+#include "runtime/plugin_loader.hpp"
+#include "runtime/registry.hpp"
 #include <memory>
 #include <random>
 #include <sstream>

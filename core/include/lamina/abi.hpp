@@ -1,25 +1,37 @@
-// The plugin ABI: what a plugin and the core must agree on before any C++ object crosses
+// The plugin ABI: what a plugin and the host must agree on before any C++ object crosses
 // between them. Both values below are compiled into each side from these headers, never typed
 // by hand (LLVM's PassPlugin.h does the same with LLVM_PLUGIN_API_VERSION).
 //
-// LAMINA_ABI_VERSION must be bumped when any of these change:
-//   - the layout of lamina_plugin_info (plugin.hpp) after its first two fields,
-//   - a virtual function of Layer, Loss, Regularizer, Optimizer, Initializer or SearchStrategy
-//     (added, removed, reordered or re-typed),
-//   - the layout of Tensor, Shape, Param, Buffer, Context, BuildContext, Provider, TypeInfo,
-//     Key or Config, or the signature of Registry::add/create.
-// Adding a free function or a new header does not need a bump.
+// LAMINA_ABI_VERSION is bumped when anything that crosses the boundary changes. The boundary
+// is exactly this list (tests/core/abi_test.cpp pins the size, alignment and field offsets of
+// each type and the signature of each virtual function, so a change without a bump there
+// fails the build):
+//   records        lamina_plugin_info (after its first two fields), Tensor, Shape, Param,
+//                  Buffer, Context, BuildContext, Mode, Kind, KeyType, Key, Schema, Config,
+//                  GradCheckOptions, GradCheckResult, Dimension, SearchSpace, Value,
+//                  TrialReport, PruningRule
+//   interfaces     Layer, Loss, Regularizer, Optimizer, Initializer, SearchStrategy,
+//                  Communicator, Registrar (virtual functions added, removed, reordered or
+//                  re-typed)
+//   classes        Rng (its engine's state), Error, InputError
+//   functions      the exported functions of liblamina_sdk (Tensor, Shape, Rng, Key, Config,
+//                  kind_name, find_key, key_type_name, the gradient checks): removed or
+//                  re-typed
+// Adding a free function, a new header or a new kind interface needs no bump; liblamina_sdk's
+// SONAME is liblamina_sdk.so.<ABI version>, so the dynamic linker refuses a mismatch too.
 //
-// The fingerprint catches what the version cannot: a plugin built by another compiler family,
-// another C++ standard library (or its dual ABI), another Lamina major.minor, or with/without
-// AddressSanitizer, whose objects would not be layout-compatible with the core's.
+// The fingerprint catches what the ABI version cannot: a plugin built by another compiler
+// family, another C++ standard library (or its dual ABI), or with/without AddressSanitizer,
+// whose objects would not be layout-compatible with the host's. It does not name Lamina's own
+// version: a plugin built against 0.1.0 loads into 0.1.7 and 0.4.2 as long as the ABI version
+// is the same (docs/writing-plugins.md, "Compatibility").
 #pragma once
 
 #include <cstdint>
 
 #include "lamina/version.hpp"
 
-#define LAMINA_ABI_VERSION 2u  // 2: Context::comm
+#define LAMINA_ABI_VERSION 3u  // 2: Context::comm; 3: the SDK split (Registrar, info record)
 
 #define LAMINA_STR_(x) #x
 #define LAMINA_STR(x) LAMINA_STR_(x)
@@ -51,10 +63,7 @@
 #define LAMINA_FP_SANITIZER ""
 #endif
 
-#define LAMINA_FINGERPRINT                                                                            \
-  LAMINA_FP_COMPILER " " LAMINA_FP_STDLIB                                                             \
-                     " lamina-" LAMINA_STR(LAMINA_VERSION_MAJOR) "." LAMINA_STR(LAMINA_VERSION_MINOR) \
-                         LAMINA_FP_SANITIZER
+#define LAMINA_FINGERPRINT LAMINA_FP_COMPILER " " LAMINA_FP_STDLIB LAMINA_FP_SANITIZER
 
 namespace lamina {
 inline constexpr std::uint32_t kAbiVersion = LAMINA_ABI_VERSION;

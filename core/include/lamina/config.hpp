@@ -22,15 +22,16 @@
 
 namespace lamina {
 
-class Registry;
+namespace detail {
+struct ConfigAccess;
+}
 
 class LAMINA_API Config {
  public:
-  struct Impl;  // the YAML node, the file name, the schema: kept out of the SDK's headers
-  explicit Config(std::shared_ptr<const Impl> impl);
+  struct Impl;  // the YAML node, the file name, the schema: private to Lamina's own libraries
 
-  // An unvalidated spec from YAML text, to hand to Registry::create — for tests and tools:
-  //   auto layer = registry.create<Layer>(Config::parse("{type: affine, units: 3}"));
+  // An unvalidated spec from YAML text, to hand to a host's create (lamina/embed.hpp) — for
+  // tests and tools:  host.create<Layer>(Config::parse("{type: affine, units: 3}"));
   static Config parse(const std::string& yaml, const std::string& name = "<inline>");
 
   template <class T>
@@ -51,9 +52,10 @@ class LAMINA_API Config {
   [[noreturn]] void fail(std::string_view key, std::string_view what) const;
 
   const Schema& schema() const;
-  const Impl& impl() const { return *impl_; }
 
  private:
+  friend struct detail::ConfigAccess;
+  explicit Config(std::shared_ptr<const Impl> impl);
   std::unique_ptr<void, void (*)(void*)> make_component(std::string_view key, Kind kind) const;
   std::shared_ptr<const Impl> impl_;
 };

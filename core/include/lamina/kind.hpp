@@ -3,6 +3,8 @@
 
 #include <string_view>
 
+#include "lamina/export.hpp"
+
 namespace lamina {
 
 enum class Kind { Layer, Loss, Regularizer, Optimizer, Initializer, Search };
@@ -10,6 +12,6 @@ enum class Kind { Layer, Loss, Regularizer, Optimizer, Initializer, Search };
 inline constexpr Kind kAllKinds[] = {Kind::Layer,     Kind::Loss,        Kind::Regularizer,
                                      Kind::Optimizer, Kind::Initializer, Kind::Search};
 
-std::string_view kind_name(Kind kind);  // "layer", "loss", ...
+LAMINA_API std::string_view kind_name(Kind kind);  // "layer", "loss", ...
 
 }  // namespace lamina

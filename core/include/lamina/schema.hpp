@@ -21,7 +21,7 @@ namespace lamina {
 
 enum class KeyType { Bool, Int, Float, String, Component };
 
-std::string_view key_type_name(KeyType type);
+LAMINA_API std::string_view key_type_name(KeyType type);
 
 class LAMINA_API Key {
  public:
@@ -74,6 +74,6 @@ class LAMINA_API Key {
 
 using Schema = std::vector<Key>;
 
-const Key* find_key(const Schema& schema, std::string_view name);
+LAMINA_API const Key* find_key(const Schema& schema, std::string_view name);
 
 }  // namespace lamina

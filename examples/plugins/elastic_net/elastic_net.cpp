@@ -24,7 +24,7 @@ class ElasticNet final : public lamina::Regularizer {
   float l1_, l2_;
 };
 
-void register_types(lamina::Registry& r) {
+void register_types(lamina::Registrar& r) {
   r.add<lamina::Regularizer>("elastic_net", "l1 * sum |W| + 0.5 * l2 * sum W^2",
                              {lamina::Key::number("l1", "L1 strength").def(1e-5).at_least(0),
                               lamina::Key::number("l2", "L2 strength").def(1e-4).at_least(0)},

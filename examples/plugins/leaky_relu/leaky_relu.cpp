@@ -30,7 +30,7 @@ class LeakyRelu final : public lamina::Layer {
   const lamina::Tensor* x_ = nullptr;
 };
 
-void register_types(lamina::Registry& r) {
+void register_types(lamina::Registrar& r) {
   r.add<lamina::Layer>("leaky_relu", "leaky rectifier y = max(x, slope*x)",
                        {lamina::Key::number("slope", "the slope for x < 0").def(0.01).at_least(0).below(1)},
                        [](const lamina::Config& c) { return std::make_unique<LeakyRelu>(c); });

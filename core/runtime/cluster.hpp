@@ -21,13 +21,12 @@
 
 #include "lamina/communicator.hpp"
 #include "lamina/error.hpp"
-#include "lamina/export.hpp"
 
 namespace lamina {
 
 // Thrown on the ranks that did not fail themselves when another rank's failure ends a
 // collective step: the failing rank prints the message, the others exit quietly with `code`.
-class LAMINA_API PeerFailed : public Error {
+class PeerFailed : public Error {
  public:
   PeerFailed(int rank, int code);
   ~PeerFailed() override;
@@ -35,9 +34,9 @@ class LAMINA_API PeerFailed : public Error {
 };
 
 // The exit status an exception ends the program with: 2 for InputError, 1 otherwise.
-LAMINA_API int exit_status(const std::exception_ptr& e);
+int exit_status(const std::exception_ptr& e);
 
-class LAMINA_API Cluster : public Communicator {
+class Cluster : public Communicator {
  public:
   // Throws InputError if launched as several ranks by a build without MPI.
   static std::unique_ptr<Cluster> join(int& argc, char**& argv);

@@ -23,9 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "lamina/cluster.hpp"
-#include "lamina/export.hpp"
-#include "lamina/plugin_loader.hpp"
+#include "runtime/cluster.hpp"
+#include "runtime/plugin_loader.hpp"
 
 namespace lamina {
 
@@ -48,6 +47,6 @@ struct SearchResult {
 };
 
 // Throws InputError (before any training) on a bad search file or base model.
-LAMINA_API SearchResult run_search(const SearchRequest& request, std::ostream& out);
+SearchResult run_search(const SearchRequest& request, std::ostream& out);
 
 }  // namespace lamina

@@ -12,12 +12,11 @@
 #include <vector>
 
 #include "lamina/context.hpp"
-#include "lamina/export.hpp"
 #include "lamina/layer.hpp"
 
 namespace lamina {
 
-class LAMINA_API Network {
+class Network {
  public:
   void add(std::unique_ptr<Layer> layer, std::string path, std::string type);
 

@@ -21,12 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "lamina/dataset.hpp"
-#include "lamina/export.hpp"
+#include "runtime/dataset.hpp"
 #include "lamina/loss.hpp"
-#include "lamina/network.hpp"
+#include "runtime/network.hpp"
 #include "lamina/optimizer.hpp"
-#include "lamina/registry.hpp"
+#include "runtime/registry.hpp"
 #include "lamina/regularizer.hpp"
 
 namespace lamina {
@@ -42,7 +41,7 @@ struct TrainSpec {
   std::int64_t log_every = 0;  // record the batch loss every N steps in iterations.csv (0 = off)
 };
 
-class LAMINA_API ModelFile {
+class ModelFile {
  public:
   struct Impl;
   // Reads and parses `file`, then applies each override "path.to.key=value" (value in YAML).
@@ -72,7 +71,7 @@ struct TypeUse {
   std::string type, plugin, version;
 };
 
-struct LAMINA_API Model {
+struct Model {
   std::string name;
   Network network;
   std::unique_ptr<Loss> loss;
@@ -85,13 +84,13 @@ struct LAMINA_API Model {
   std::vector<TypeUse> types;  // layers, loss, regularizers, optimizer (deduplicated)
 };
 
-LAMINA_API Model build_model(const ModelFile& file, const Registry& registry);
+Model build_model(const ModelFile& file, const Registry& registry);
 
 // Sizes the network for the data and checks that its output fits the labels.
-LAMINA_API void build_network(Model& model, const DataSplits& data);
+void build_network(Model& model, const DataSplits& data);
 
 // The YAML reference of the core's own sections, for docs and `lamina plugins info`.
-LAMINA_API const Schema& data_schema();
-LAMINA_API const Schema& train_schema();
+const Schema& data_schema();
+const Schema& train_schema();
 
 }  // namespace lamina

@@ -20,10 +20,9 @@
 #include <vector>
 
 #include "lamina/communicator.hpp"
-#include "lamina/dataset.hpp"
+#include "runtime/dataset.hpp"
 #include "lamina/error.hpp"
-#include "lamina/export.hpp"
-#include "lamina/model.hpp"
+#include "runtime/model.hpp"
 
 namespace lamina {
 
@@ -59,7 +58,7 @@ struct TrainerOptions {
 
 // Thrown when the loss stops being a finite number: in a batch (batch >= 1) or in the
 // evaluation after an epoch (batch 0).
-class LAMINA_API Diverged : public Error {
+class Diverged : public Error {
  public:
   Diverged(const std::string& message, std::int64_t epoch, std::int64_t batch, double loss)
       : Error(message), epoch(epoch), batch(batch), loss(loss) {}
@@ -74,7 +73,7 @@ struct TrainerState {
   std::string shuffle_rng, layer_rng;
 };
 
-class LAMINA_API Trainer {
+class Trainer {
  public:
   Trainer(Model& model, const DataSplits& data, TrainerOptions options = {});
 

@@ -14,7 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include "lamina/export.hpp"
 #include "lamina/tensor.hpp"
 
 namespace lamina {
@@ -25,10 +24,10 @@ struct SafetensorsFile {
 };
 
 // Written to a temporary name and renamed into place.
-LAMINA_API void write_safetensors(const std::filesystem::path& file,
+void write_safetensors(const std::filesystem::path& file,
                                   const std::vector<std::pair<std::string, const Tensor*>>& tensors,
                                   const std::map<std::string, std::string>& metadata = {});
 // Throws InputError naming the file and the defect.
-LAMINA_API SafetensorsFile read_safetensors(const std::filesystem::path& file);
+SafetensorsFile read_safetensors(const std::filesystem::path& file);
 
 }  // namespace lamina

@@ -8,11 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "lamina/cluster.hpp"
-#include "lamina/export.hpp"
-#include "lamina/plugin_loader.hpp"
+#include "runtime/cluster.hpp"
+#include "runtime/plugin_loader.hpp"
 #include "lamina/tensor.hpp"
-#include "lamina/trainer.hpp"
+#include "runtime/trainer.hpp"
 
 namespace lamina {
 
@@ -38,7 +37,7 @@ struct TrainResult {
 
 // Trains and writes the run folder. Throws InputError before creating anything when the
 // model, the data or a flag is wrong; throws Diverged (metrics so far kept) on a NaN loss.
-LAMINA_API TrainResult run_train(const TrainRequest& request, std::ostream& out);
+TrainResult run_train(const TrainRequest& request, std::ostream& out);
 
 struct EvalRequest {
   std::vector<std::filesystem::path> runs;  // one run, or several: an ensemble
@@ -48,7 +47,7 @@ struct EvalRequest {
 };
 // Rebuilds each run's model from model.yaml + model.safetensors and reports its test loss and
 // accuracy; with several runs, also the accuracy of their averaged probabilities.
-LAMINA_API void run_eval(const EvalRequest& request, std::ostream& out, std::ostream& err);
+void run_eval(const EvalRequest& request, std::ostream& out, std::ostream& err);
 
 struct PredictRequest {
   std::vector<std::filesystem::path> runs;  // several: their probabilities are averaged
@@ -56,17 +55,17 @@ struct PredictRequest {
   std::filesystem::path out;                // CSV: row, class, one probability per class
   PluginOptions plugins;                    // --plugin-dir, --allow-writable-plugins
 };
-LAMINA_API void run_predict(const PredictRequest& request, std::ostream& out, std::ostream& err);
+void run_predict(const PredictRequest& request, std::ostream& out, std::ostream& err);
 
 // Prints a checkpoint's tensors (name, shape), or one tensor's values, one per line.
-LAMINA_API void run_dump(const std::filesystem::path& run, const std::string& tensor, std::ostream& out);
+void run_dump(const std::filesystem::path& run, const std::string& tensor, std::ostream& out);
 
 struct PluginsRequest {
   PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
   std::string type;       // empty: list everything; else describe this type's keys
   bool verbose = false;   // with the list: each plugin's file, origin, owner and mode
 };
-LAMINA_API void run_plugins(const PluginsRequest& request, std::ostream& out);
+void run_plugins(const PluginsRequest& request, std::ostream& out);
 
 struct PlotRequest {
   std::vector<std::filesystem::path> runs;  // run folders of `lamina train`
@@ -76,7 +75,7 @@ struct PlotRequest {
 };
 // Draws per-epoch train/validation/test curves (or the per-step loss of iterations.csv) of
 // one or several runs with gnuplot. Throws InputError for a folder that is not a run.
-LAMINA_API void run_plot(const PlotRequest& request, std::ostream& out);
+void run_plot(const PlotRequest& request, std::ostream& out);
 
 struct CheckRequest {
   std::string type;
@@ -87,9 +86,9 @@ struct CheckRequest {
   PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
 };
 // Conformance checks of one registered type; true when every check passed.
-LAMINA_API bool run_check(const CheckRequest& request, std::ostream& out);
+bool run_check(const CheckRequest& request, std::ostream& out);
 
 // Sets the thread count of OpenMP (and so of Eigen's GEMM) for this process.
-LAMINA_API void set_threads(int threads);
+void set_threads(int threads);
 
 }  // namespace lamina

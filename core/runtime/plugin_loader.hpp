@@ -20,8 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "lamina/export.hpp"
-#include "lamina/registry.hpp"
+#include "runtime/registry.hpp"
 
 namespace lamina {
 
@@ -29,6 +28,7 @@ struct LoadedPlugin {
   std::string name;
   std::string version;
   std::string description;
+  std::string lamina_version;  // the SDK it was built against
   std::filesystem::path file;
   std::string origin;  // "built-in folder", "LAMINA_PLUGIN_PATH", "--plugin-dir" or "file"
 };
@@ -39,7 +39,7 @@ struct PluginOptions {
   bool allow_writable = false;              // --allow-writable-plugins
 };
 
-class LAMINA_API PluginLoader {
+class PluginLoader {
  public:
   explicit PluginLoader(Registry& registry, PluginOptions options = {})
       : registry_(registry), options_(std::move(options)) {}
@@ -59,6 +59,6 @@ class LAMINA_API PluginLoader {
 };
 
 // lib/lamina/plugins beside the core library, in the build tree and in an installation alike.
-LAMINA_API std::filesystem::path builtin_plugin_dir();
+std::filesystem::path builtin_plugin_dir();
 
 }  // namespace lamina

@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "lamina/export.hpp"
 #include "lamina/tensor.hpp"
 
 namespace lamina {
@@ -34,7 +33,7 @@ struct Samples {
   std::int64_t dim() const { return sample_shape.numel(); }
 };
 
-class LAMINA_API DataView {
+class DataView {
  public:
   DataView() = default;
   DataView(std::shared_ptr<const Samples> samples, std::vector<std::uint32_t> rows);
@@ -71,16 +70,16 @@ struct DataSplits {
 
 // Reads the files named by `spec` and carves the validation split from the training rows with
 // a shuffle seeded by `seed`. Throws InputError naming the file on any defect.
-LAMINA_API DataSplits load_data(const DataSpec& spec, std::uint64_t seed);
+DataSplits load_data(const DataSpec& spec, std::uint64_t seed);
 
 // The readers, exposed for tests and tools.
 struct IdxArray {
   std::vector<std::int64_t> dims;
   std::vector<std::uint8_t> data;
 };
-LAMINA_API IdxArray read_idx(const std::filesystem::path& file);  // plain or gzip, unsigned-byte IDX
-LAMINA_API Samples read_idx_pair(const std::filesystem::path& images, const std::filesystem::path& labels);
+IdxArray read_idx(const std::filesystem::path& file);  // plain or gzip, unsigned-byte IDX
+Samples read_idx_pair(const std::filesystem::path& images, const std::filesystem::path& labels);
 // label_column -1: every column is a feature and the samples have no labels.
-LAMINA_API Samples read_csv(const std::filesystem::path& file, std::int64_t label_column, const std::string& header);
+Samples read_csv(const std::filesystem::path& file, std::int64_t label_column, const std::string& header);
 
 }  // namespace lamina

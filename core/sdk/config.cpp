@@ -57,13 +57,13 @@ YAML::Node lookup(const YAML::Node& mapping, std::string_view key) {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
-Config unbound(YAML::Node node, std::shared_ptr<const Source> source, std::string path, const Registry* registry) {
+Config unbound(YAML::Node node, std::shared_ptr<const Source> source, std::string path, const ComponentFactory* registry) {
   auto impl = std::make_shared<Config::Impl>();
   impl->node = std::move(node);
   impl->source = std::move(source);
   impl->path = std::move(path);
   impl->registry = registry;
-  return Config(std::move(impl));
+  return ConfigAccess::make(std::move(impl));
 }
 
 namespace {
@@ -141,7 +141,7 @@ std::string check_value(const Key& k, const YAML::Node& v) {
 
 Config bind(const Config& spec, const Schema& schema, std::string type, std::span<const std::string> extra_keys,
             std::string_view owner) {
-  const auto& in = spec.impl();
+  const auto& in = impl_of(spec);
   const Source& src = *in.source;
   std::vector<std::string> known;
   for (const auto& k : schema) known.push_back(k.name());
@@ -179,11 +179,11 @@ Config bind(const Config& spec, const Schema& schema, std::string type, std::spa
   auto impl = std::make_shared<Config::Impl>(in);
   impl->schema = &schema;
   impl->type = std::move(type);
-  return Config(std::move(impl));
+  return ConfigAccess::make(std::move(impl));
 }
 
 YAML::Node resolved(const Config& bound, std::span<const std::string> extra_keys) {
-  const auto& in = bound.impl();
+  const auto& in = impl_of(bound);
   YAML::Node out(YAML::NodeType::Map);
   if (!in.type.empty()) out["type"] = in.type;
   for (const auto& k : *in.schema) {
