@@ -1,0 +1,148 @@
+// The plugin boundary, pinned. Every type listed in lamina/abi.hpp is checked here at compile
+// time: its size and alignment, the types of its fields, and the signature of each virtual
+// function. Changing any of them fails this file's build until the pins are updated — and the
+// pins are for one ABI version, so updating them means bumping LAMINA_ABI_VERSION too.
+// Sizes are those of x86-64 with libstdc++, the platform Lamina is built and tested on.
+#define BOOST_TEST_MODULE abi
+#include <boost/test/unit_test.hpp>
+#include <cstddef>
+#include <lamina/communicator.hpp>
+#include <lamina/gradcheck.hpp>
+#include <lamina/initializer.hpp>
+#include <lamina/layer.hpp>
+#include <lamina/loss.hpp>
+#include <lamina/optimizer.hpp>
+#include <lamina/plugin.hpp>
+#include <lamina/regularizer.hpp>
+#include <lamina/search_strategy.hpp>
+#include <string>
+#include <type_traits>
+
+using namespace lamina;
+
+static_assert(LAMINA_ABI_VERSION == 3u,
+              "the ABI version changed: re-check every pin below against the new boundary and update it");
+
+#define PIN_SIZE(T, size, align) \
+  static_assert(sizeof(T) == (size) && alignof(T) == (align), #T " changed layout: bump LAMINA_ABI_VERSION")
+#define PIN_FIELD(T, field, type) \
+  static_assert(std::is_same_v<decltype(T::field), type>, #T "::" #field " changed type: bump LAMINA_ABI_VERSION")
+#define PIN_VIRTUAL(T, fn, signature) \
+  static_assert(std::is_same_v<decltype(&T::fn), signature>, #T "::" #fn " changed: bump LAMINA_ABI_VERSION")
+
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+PIN_SIZE(lamina_plugin_info, 56, 8);
+PIN_SIZE(Tensor, 56, 8);
+PIN_SIZE(Shape, 40, 8);
+PIN_SIZE(Param, 152, 8);
+PIN_SIZE(Buffer, 88, 8);
+PIN_SIZE(Context, 32, 8);
+PIN_SIZE(BuildContext, 40, 8);
+PIN_SIZE(Key, 184, 8);
+PIN_SIZE(Schema, 24, 8);
+PIN_SIZE(Config, 16, 8);
+PIN_SIZE(GradCheckOptions, 56, 8);
+PIN_SIZE(GradCheckResult, 56, 8);
+PIN_SIZE(Dimension, 80, 8);
+PIN_SIZE(SearchSpace, 24, 8);
+PIN_SIZE(Value, 40, 8);
+PIN_SIZE(TrialReport, 104, 8);
+PIN_SIZE(PruningRule, 24, 8);
+PIN_SIZE(Rng, 2504, 8);
+PIN_SIZE(Error, 16, 8);
+PIN_SIZE(InputError, 16, 8);
+// Interfaces: a vtable pointer and nothing else.
+PIN_SIZE(Layer, 8, 8);
+PIN_SIZE(Loss, 8, 8);
+PIN_SIZE(Regularizer, 8, 8);
+PIN_SIZE(Optimizer, 8, 8);
+PIN_SIZE(Initializer, 8, 8);
+PIN_SIZE(SearchStrategy, 8, 8);
+PIN_SIZE(Communicator, 8, 8);
+PIN_SIZE(Registrar, 8, 8);
+#endif
+
+// The info record: C layout, its first two fields fixed for ever.
+static_assert(std::is_standard_layout_v<lamina_plugin_info>);
+static_assert(offsetof(lamina_plugin_info, abi_version) == 0 && offsetof(lamina_plugin_info, info_size) == 4);
+PIN_FIELD(lamina_plugin_info, fingerprint, const char*);
+PIN_FIELD(lamina_plugin_info, lamina_version, const char*);
+PIN_FIELD(lamina_plugin_info, name, const char*);
+PIN_FIELD(lamina_plugin_info, version, const char*);
+PIN_FIELD(lamina_plugin_info, description, const char*);
+PIN_FIELD(lamina_plugin_info, register_types, void (*)(Registrar&));
+
+static_assert(std::is_same_v<std::underlying_type_t<Mode>, int> && static_cast<int>(Mode::Eval) == 1);
+static_assert(static_cast<int>(Kind::Search) == 5, "Kind values cross the boundary: append new kinds at the end");
+static_assert(static_cast<int>(KeyType::Component) == 4);
+static_assert(static_cast<int>(Dimension::Type::Choice) == 3);
+
+PIN_FIELD(Param, name, std::string);
+PIN_FIELD(Param, value, Tensor);
+PIN_FIELD(Param, grad, Tensor);
+PIN_FIELD(Param, decay, bool);
+PIN_FIELD(Buffer, name, std::string);
+PIN_FIELD(Buffer, value, Tensor);
+PIN_FIELD(Context, mode, Mode);
+PIN_FIELD(Context, rng, Rng*);
+PIN_FIELD(Context, need_input_grad, bool);
+PIN_FIELD(Context, comm, Communicator*);
+PIN_FIELD(BuildContext, rng, Rng*);
+PIN_FIELD(BuildContext, path, std::string);
+PIN_FIELD(Dimension, path, std::string);
+PIN_FIELD(Dimension, type, Dimension::Type);
+PIN_FIELD(Dimension, lo, double);
+PIN_FIELD(Dimension, hi, double);
+PIN_FIELD(Dimension, choices, std::vector<std::string>);
+PIN_FIELD(SearchSpace, dims, std::vector<Dimension>);
+PIN_FIELD(Value, text, std::string);
+PIN_FIELD(Value, number, double);
+PIN_FIELD(TrialReport, id, std::int64_t);
+PIN_FIELD(TrialReport, round, std::int64_t);
+PIN_FIELD(TrialReport, values, std::vector<Value>);
+PIN_FIELD(TrialReport, scores, std::vector<double>);
+PIN_FIELD(TrialReport, finished, bool);
+PIN_FIELD(TrialReport, status, std::string);
+PIN_FIELD(PruningRule, enabled, bool);
+PIN_FIELD(PruningRule, min_epochs, std::int64_t);
+PIN_FIELD(PruningRule, reduction, std::int64_t);
+
+PIN_VIRTUAL(Layer, build, Shape (Layer::*)(const Shape&, BuildContext&));
+PIN_VIRTUAL(Layer, forward, void (Layer::*)(const Tensor&, Tensor&, Context&));
+PIN_VIRTUAL(Layer, backward, void (Layer::*)(const Tensor&, Tensor&, Context&));
+PIN_VIRTUAL(Layer, params, std::span<Param> (Layer::*)());
+PIN_VIRTUAL(Layer, state, std::span<Buffer> (Layer::*)());
+PIN_VIRTUAL(Loss, forward, float (Loss::*)(const Tensor&, std::span<const std::int32_t>));
+PIN_VIRTUAL(Loss, backward, void (Loss::*)(Tensor&));
+PIN_VIRTUAL(Regularizer, penalty, float (Regularizer::*)(const Param&) const);
+PIN_VIRTUAL(Regularizer, add_gradient, void (Regularizer::*)(Param&) const);
+PIN_VIRTUAL(Optimizer, step, void (Optimizer::*)(std::span<Param* const>));
+PIN_VIRTUAL(Optimizer, save_state, void (Optimizer::*)(std::vector<Buffer>&) const);
+PIN_VIRTUAL(Optimizer, load_state, void (Optimizer::*)(std::span<const Buffer>));
+PIN_VIRTUAL(Initializer, fill, void (Initializer::*)(Tensor&, std::int64_t, std::int64_t, Rng&) const);
+PIN_VIRTUAL(SearchStrategy, propose, std::vector<Value> (SearchStrategy::*)(const SearchSpace&, std::int64_t, Rng&));
+PIN_VIRTUAL(SearchStrategy, should_stop,
+            bool (SearchStrategy::*)(const TrialReport&, std::span<const TrialReport>, const PruningRule&));
+PIN_VIRTUAL(SearchStrategy, narrow,
+            SearchSpace (SearchStrategy::*)(const SearchSpace&, std::span<const TrialReport>, double));
+PIN_VIRTUAL(Communicator, rank, int (Communicator::*)() const);
+PIN_VIRTUAL(Communicator, size, int (Communicator::*)() const);
+
+BOOST_AUTO_TEST_CASE(the_info_record_of_a_plugin_built_here_matches_the_host) {
+  // What LAMINA_PLUGIN writes, read back the way the loader reads it.
+  static void (*const reg)(Registrar&) = [](Registrar&) {};
+  const lamina_plugin_info info = {LAMINA_ABI_VERSION, sizeof(lamina_plugin_info), LAMINA_FINGERPRINT,
+                                   LAMINA_VERSION_STRING, "p", "1.0.0", "d", reg};
+  BOOST_TEST(info.abi_version == kAbiVersion);
+  BOOST_TEST(info.info_size == sizeof(lamina_plugin_info));
+  BOOST_TEST(std::string(info.fingerprint) == kFingerprint);
+}
+
+BOOST_AUTO_TEST_CASE(the_fingerprint_names_the_toolchain_not_lamina_s_version) {
+  // A minor or patch release keeps plugins loading when the ABI is unchanged.
+  const std::string fp = kFingerprint;
+  BOOST_TEST(fp.find(LAMINA_VERSION_STRING) == std::string::npos);
+  BOOST_TEST(fp.find("lamina") == std::string::npos);
+  BOOST_TEST((fp.starts_with("gcc-") || fp.starts_with("clang-")));
+  BOOST_TEST(fp.find("libstdc++") != std::string::npos);
+}
