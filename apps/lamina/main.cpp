@@ -20,25 +20,15 @@ namespace {
 
 lamina::Cluster* g_cluster = nullptr;  // the MPI job this process is a rank of, if any
 
-constexpr const char* kUsage = R"(usage: lamina <command> [options]
+constexpr const char* kUsageHead = R"(usage: lamina <command> [options]
 
 Lamina trains neural networks described in YAML; every layer, loss, regularizer, optimizer
 and initializer is a plugin loaded at run time.
 
 commands:
-  train MODEL.yaml        train a model, write a run folder, print test accuracy
-  train --resume RUN_DIR  continue an interrupted run from its last complete epoch
-  eval RUN_DIR...         rebuild trained models and report test accuracy (several: an ensemble)
-  predict RUN_DIR... --input F --out P.csv   class and probabilities per row (several runs: averaged)
-  dump RUN_DIR [TENSOR]   list a checkpoint's tensors, or print one's values
-  search SEARCH.yaml      run a hyperparameter search (resumable: rerun the same command)
-  check TYPE              check a layer, loss, regularizer, optimizer or initializer plugin
-                          (numerical gradients, modes, batch of one, determinism, save/reload)
-  plugins                 list every type the loaded plugins provide
-  plugins info TYPE       show a type's keys, their types, defaults and docs
-  plot RUN_DIR... --out F draw the curves of one or several runs (PNG or SVG, with gnuplot)
-  help [COMMAND]          show help (also: lamina COMMAND --help)
+)";
 
+constexpr const char* kUsageTail = R"(
 options:
   -h, --help              show this help
   --version               show the version, plugin ABI and build fingerprint
@@ -102,7 +92,10 @@ po::options_description predict_options() {
   po::options_description d("lamina predict RUN_DIR... --input FILE --out PREDS.csv [options]");
   d.add_options()("help,h", "show this help")("input", po::value<std::string>(),
                                               "IDX images (unsigned bytes, plain or .gz) or a .csv of features")(
-      "out", po::value<std::string>(), "the CSV to write: row, class, one probability per class");
+      "out", po::value<std::string>(), "the CSV to write: row, class, one probability per class")(
+      "scale", po::value<double>(),
+      "multiply every input value by this instead of the model's own data.scale (the scaling it was trained "
+      "with, e.g. 1/255 for 8-bit images, whatever the input's format)");
   d.add(plugin_options());
   return d;
 }
@@ -143,6 +136,18 @@ po::options_description plot_options() {
       "metric", po::value<std::string>()->default_value("accuracy"),
       "accuracy or loss per epoch (train solid, validation dashed, test dotted), or iterations: the batch "
       "loss every train.log_every steps")("title", po::value<std::string>()->default_value(""), "the plot's title");
+  return d;
+}
+
+po::options_description dump_options() {
+  po::options_description d("lamina dump RUN_DIR|FILE.safetensors [TENSOR] [options]");
+  d.add_options()("help,h", "show this help");
+  return d;
+}
+
+po::options_description help_options() {
+  po::options_description d("lamina help [COMMAND]");
+  d.add_options()("help,h", "show this help");
   return d;
 }
 
@@ -239,21 +244,25 @@ int predict(const std::vector<std::string>& args) {
   for (const auto& r : vm["runs"].as<std::vector<std::string>>()) req.runs.emplace_back(r);
   req.input = vm["input"].as<std::string>();
   req.out = vm["out"].as<std::string>();
+  if (vm.count("scale")) {
+    const double scale = vm["scale"].as<double>();
+    if (!(scale > 0 && scale < 1e30)) throw UsageError("--scale must be a positive number");
+    req.scale = static_cast<float>(scale);
+  }
   req.plugins = plugin_settings(vm);
   lamina::run_predict(req, std::cout, std::cerr);
   return 0;
 }
 
 int dump(const std::vector<std::string>& args) {
-  if (args.empty() || args.size() > 2 || args[0].starts_with("-")) {
-    if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
-      std::cout
-          << "lamina dump RUN_DIR|FILE.safetensors [TENSOR]: list a checkpoint's tensors, or print one's values\n";
-      return 0;
-    }
+  const auto parsed = parse_command(args, dump_options(), "words", -1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
+  const auto words = vm.count("words") ? vm["words"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (words.empty() || words.size() > 2) {
     throw UsageError("expected RUN_DIR (or a .safetensors file) and optionally a tensor name");
   }
-  lamina::run_dump(args[0], args.size() == 2 ? args[1] : "", std::cout);
+  lamina::run_dump(words[0], words.size() == 2 ? words[1] : "", std::cout);
   return 0;
 }
 
@@ -342,34 +351,98 @@ int plot(const std::vector<std::string>& args) {
   return 0;
 }
 
+int help(const std::vector<std::string>& args);
+
+// The one table of commands: usage, `lamina help CMD`, `lamina CMD --help`, dispatch, the
+// unknown-command message and the commands that run as an MPI job all come from it.
+struct Command {
+  const char* name;
+  std::vector<std::pair<const char*, const char*>> usage;  // synopsis, what it does
+  po::options_description (*options)();
+  int (*run)(const std::vector<std::string>&);
+  bool job = false;  // under mpirun every rank runs it (else rank 0 alone)
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"train",
+       {{"train MODEL.yaml", "train a model, write a run folder, print test accuracy"},
+        {"train --resume RUN_DIR", "continue an interrupted run from its last complete epoch"}},
+       train_options, train, true},
+      {"eval",
+       {{"eval RUN_DIR...", "rebuild trained models and report test accuracy (several: an ensemble)"}},
+       eval_options, eval},
+      {"predict",
+       {{"predict RUN_DIR... --input F --out P.csv",
+         "class and probabilities per row (several runs: averaged)"}},
+       predict_options, predict},
+      {"dump", {{"dump RUN_DIR [TENSOR]", "list a checkpoint's tensors, or print one's values"}}, dump_options, dump},
+      {"search",
+       {{"search SEARCH.yaml", "run a hyperparameter search (resumable: rerun the same command)"}},
+       search_options, search, true},
+      {"check",
+       {{"check TYPE", "check a layer, loss, regularizer, optimizer or initializer plugin"},
+        {"", "(numerical gradients, modes, batch of one, determinism, save/reload)"}},
+       check_options, check},
+      {"plugins",
+       {{"plugins", "list every type the loaded plugins provide"},
+        {"plugins info TYPE", "show a type's keys, their types, defaults and docs"}},
+       plugins_options, plugins},
+      {"plot", {{"plot RUN_DIR... --out F", "draw the curves of one or several runs (PNG or SVG, with gnuplot)"}},
+       plot_options, plot},
+      {"help", {{"help [COMMAND]", "show help (also: lamina COMMAND --help)"}}, help_options, help},
+  };
+  return table;
+}
+
+const Command* find_command(const std::string& name) {
+  for (const auto& c : commands()) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+std::string command_names() {
+  std::string names;
+  for (const auto& c : commands()) names += std::string(names.empty() ? "" : ", ") + c.name;
+  return names;
+}
+
+std::string usage() {
+  std::string text = kUsageHead;
+  for (const auto& c : commands()) {
+    for (const auto& [synopsis, what] : c.usage) {
+      std::string line = "  " + std::string(synopsis);
+      line += std::string(line.size() < 26 ? 26 - line.size() : 1, ' ');
+      if (line.size() > 26) {  // a long synopsis: the description follows on the same line
+        line.pop_back();
+        line += " ";
+      }
+      text += line + what + "\n";
+    }
+  }
+  return text + kUsageTail;
+}
+
 int help(const std::vector<std::string>& args) {
   if (args.empty()) {
-    std::cout << kUsage;
-  } else if (args[0] == "train") {
-    std::cout << train_options();
-  } else if (args[0] == "plugins") {
-    std::cout << plugins_options();
-  } else if (args[0] == "predict") {
-    std::cout << predict_options();
-  } else if (args[0] == "eval") {
-    std::cout << eval_options();
-  } else if (args[0] == "check") {
-    std::cout << check_options();
-  } else if (args[0] == "search") {
-    std::cout << search_options();
-  } else if (args[0] == "plot") {
-    std::cout << plot_options();
-  } else {
-    throw UsageError("unknown command '" + args[0] + "'");
+    std::cout << usage();
+    return 0;
   }
+  if (args.size() > 1) throw UsageError("expected one command name (lamina help COMMAND)");
+  if (args[0] == "-h" || args[0] == "--help") {
+    std::cout << help_options();
+    return 0;
+  }
+  const Command* c = find_command(args[0]);
+  if (c == nullptr) throw UsageError("unknown command '" + args[0] + "'; commands: " + command_names());
+  std::cout << c->options();
   return 0;
 }
 
-const std::string kCommands = " train eval predict search check plugins plot dump help ";
-
 int dispatch(const std::vector<std::string>& argv) {
   if (argv.empty()) {
-    std::cerr << kUsage;
+    std::cerr << usage();
     return 2;
   }
   const std::string& cmd = argv[0];
@@ -380,17 +453,8 @@ int dispatch(const std::vector<std::string>& argv) {
               << lamina::kFingerprint << ")\n";
     return 0;
   }
-  if (cmd == "help") return help(rest);
-  if (cmd == "train") return train(rest);
-  if (cmd == "plugins") return plugins(rest);
-  if (cmd == "plot") return plot(rest);
-  if (cmd == "search") return search(rest);
-  if (cmd == "check") return check(rest);
-  if (cmd == "eval") return eval(rest);
-  if (cmd == "predict") return predict(rest);
-  if (cmd == "dump") return dump(rest);
-  throw UsageError("unknown command '" + cmd +
-                   "'; commands: train, eval, predict, search, check, plugins, plot, dump, help");
+  if (const Command* c = find_command(cmd)) return c->run(rest);
+  throw UsageError("unknown command '" + cmd + "'; commands: " + command_names());
 }
 
 std::string fmt_rank(const std::string& who, int rank) { return who + " (rank " + std::to_string(rank) + ")"; }
@@ -449,7 +513,7 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> args(argv + 1, argv + argc);
   // Every message starts with the command it concerns: "lamina train: error: ...".
-  const bool known = !args.empty() && kCommands.find(" " + args[0] + " ") != std::string::npos;
+  const bool known = !args.empty() && find_command(args[0]) != nullptr;
   const std::string who = known ? "lamina " + args[0] : "lamina";
   const std::string hint = " (see `" + who + " --help`)";
   const bool job = cluster && cluster->size() > 1;
@@ -457,7 +521,7 @@ int main(int argc, char** argv) {
   const int rank = cluster ? cluster->rank() : 0;
   if (job) {
     // Only train and search work as a job; any other command runs once, on rank 0.
-    const bool shared = !args.empty() && (args[0] == "train" || args[0] == "search");
+    const bool shared = known && find_command(args[0])->job;
     if (rank > 0 && !shared) return 0;
     if (rank > 0) silence.emplace(std::cout);
     g_cluster = cluster.get();

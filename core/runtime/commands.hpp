@@ -53,7 +53,9 @@ struct PredictRequest {
   std::vector<std::filesystem::path> runs;  // several: their probabilities are averaged
   std::filesystem::path input;              // IDX images (unsigned bytes) or CSV features (no label column)
   std::filesystem::path out;                // CSV: row, class, one probability per class
-  PluginOptions plugins;                    // --plugin-dir, --allow-writable-plugins
+  // --scale: replaces the model's own input scaling (data.scale, the one it was trained with).
+  std::optional<float> scale;
+  PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
 };
 void run_predict(const PredictRequest& request, std::ostream& out, std::ostream& err);
 

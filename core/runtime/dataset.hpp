@@ -66,7 +66,12 @@ struct DataSplits {
   DataView train, validation, test;
   Shape sample_shape;
   std::int32_t max_label = 0;  // over all splits
+  float scale = 1.0f;          // what every input value is multiplied by (data.scale or the source's)
 };
+
+// The scaling a model was trained with: its data.scale, which `lamina train` always writes into
+// the run's model.yaml; for runs of older versions, the default of its source.
+float trained_scale(const DataSpec& spec);
 
 // Reads the files named by `spec` and carves the validation split from the training rows with
 // a shuffle seeded by `seed`. Throws InputError naming the file on any defect.

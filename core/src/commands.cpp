@@ -14,6 +14,7 @@
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 #include <numeric>
 #include <ostream>
 
@@ -199,6 +200,15 @@ std::string read_iterations(const fs::path& dir, std::int64_t epochs) {
 
 }  // namespace
 
+// The resolved model text with data.scale set (the shortest text that reads back as `scale`).
+static std::string with_data_scale(const std::string& resolved_yaml, float scale) {
+  YAML::Node root = YAML::Load(resolved_yaml);
+  root["data"]["scale"] = fmt::format("{}", scale);
+  YAML::Emitter emitter;
+  emitter << root;
+  return std::string(emitter.c_str()) + "\n";
+}
+
 TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   set_threads(req.threads);
   // Data-parallel across the ranks of an MPI job; every rank runs this function.
@@ -222,6 +232,12 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
     ModelFile file = ModelFile::load(model_file, req.overrides);
     built.emplace(build_model(file, registry));
     loaded.emplace(load_data(built->data, built->train.seed));
+    // The input scaling is part of the model: written out, so that eval and predict feed any
+    // input exactly as training did.
+    if (!built->data.scale) {
+      built->data.scale = loaded->scale;
+      built->resolved_yaml = with_data_scale(built->resolved_yaml, loaded->scale);
+    }
     build_network(*built, *loaded);
     made.emplace(*built, *loaded, TrainerOptions{true, cluster});
     // Ranks read the checkpoint only once rank 0 has finished an interrupted commit.

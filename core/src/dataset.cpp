@@ -74,6 +74,11 @@ std::int32_t max_label(const Samples& s) {
 
 }  // namespace
 
+float trained_scale(const DataSpec& spec) {
+  if (spec.scale) return *spec.scale;
+  return spec.source == "csv" ? 1.0f : 1.0f / 255.0f;
+}
+
 DataSplits load_data(const DataSpec& spec, std::uint64_t seed) {
   Samples train, test;
   if (spec.source == "fashion-mnist") {
@@ -104,6 +109,7 @@ DataSplits load_data(const DataSpec& spec, std::uint64_t seed) {
   }
 
   DataSplits d;
+  d.scale = train.scale;
   d.sample_shape = train.sample_shape;
   d.max_label = std::max(max_label(train), max_label(test));
 

@@ -59,10 +59,9 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
     for (const auto& w : detail::check_manifest(dir, registry)) err << dir.string() << ": " << w << std::endl;
     Model model = build_model(ModelFile::load(dir / "model.yaml"), registry);
     if (first) {
-      if (model.data.scale)
-        samples.scale = *model.data.scale;
-      else if (model.data.source == "csv")
-        samples.scale = 1.0f;
+      // Inputs are fed exactly as the model was trained, whatever their format: the scaling
+      // is part of the model (data.scale, written into model.yaml by `lamina train`).
+      samples.scale = req.scale ? *req.scale : trained_scale(model.data);
       first = false;
     }
     DataSplits shape_only;

@@ -123,3 +123,43 @@ BOOST_AUTO_TEST_CASE(predict_writes_classes_and_probabilities) {
   BOOST_TEST(bad.output.find("samples of shape (2) do not fit the model") != std::string::npos, bad.output);
   BOOST_TEST(!fs::exists(dir / "q.csv"));
 }
+
+BOOST_AUTO_TEST_CASE(predict_feeds_any_input_format_as_the_model_was_trained) {
+  // A model trained on Fashion-MNIST (IDX bytes scaled by 1/255) given the same pixels as a CSV
+  // of 0..255 values: the scaling is the model's (data.scale in its model.yaml), not the
+  // format's, so both give the same probabilities. It used to apply 1 to the CSV and saturate.
+  TempDir dir;
+  BOOST_TEST_REQUIRE(train(dir / "a", 1).status == 0);
+  BOOST_TEST(read_file(dir / "a" / "model.yaml").find("scale: 0.003921569") != std::string::npos,
+             read_file(dir / "a" / "model.yaml"));
+  std::string idx("\0\0\x08\x03\0\0\0\x05\0\0\0\x1c\0\0\0\x1c", 16);
+  std::string csv;
+  for (int i = 0; i < 5; ++i) {
+    for (int k = 0; k < 784; ++k) {
+      const int v = (k * (i + 3) + 11 * i) % 256;
+      idx += static_cast<char>(v);
+      if (k > 0) csv += ',';
+      csv += std::to_string(v);
+    }
+    csv += "\n";
+  }
+  write_file(dir / "x-idx3-ubyte", idx);
+  write_file(dir / "x.csv", csv);
+  const std::string run = (dir / "a").string();
+  auto r = run_lamina("predict " + run + " --input " + (dir / "x-idx3-ubyte").string() + " --out " +
+                      (dir / "from-idx.csv").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  r = run_lamina("predict " + run + " --input " + (dir / "x.csv").string() + " --out " + (dir / "from-csv.csv").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  BOOST_TEST(count_lines(read_file(dir / "from-csv.csv")) == 6u);
+  BOOST_TEST(read_file(dir / "from-csv.csv") == read_file(dir / "from-idx.csv"));
+  // --scale overrides it, and then the outputs differ.
+  r = run_lamina("predict " + run + " --input " + (dir / "x.csv").string() + " --scale 1 --out " +
+                 (dir / "unscaled.csv").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  BOOST_TEST(read_file(dir / "unscaled.csv") != read_file(dir / "from-idx.csv"));
+  r = run_lamina("predict " + run + " --input " + (dir / "x.csv").string() + " --scale -1 --out " +
+                 (dir / "bad.csv").string());
+  BOOST_TEST(r.status == 2);
+  BOOST_TEST(!fs::exists(dir / "bad.csv"));
+}

@@ -48,6 +48,20 @@ BOOST_AUTO_TEST_CASE(help_and_version) {
     BOOST_TEST(th.output.find(flag) != std::string::npos, flag);
   }
   BOOST_TEST(run_lamina("help plugins").output.find("--plugin-dir") != std::string::npos);
+  // Every command the usage lists has its help, both ways (one table drives all of them).
+  for (const char* cmd : {"train", "eval", "predict", "dump", "search", "check", "plugins", "plot", "help"}) {
+    BOOST_TEST(h.output.find(std::string("\n  ") + cmd) != std::string::npos, cmd);
+    const auto a = run_lamina(std::string("help ") + cmd);
+    const auto b = run_lamina(std::string(cmd) + " --help");
+    BOOST_TEST(a.status == 0, cmd << ": " << a.output);
+    BOOST_TEST(a.output == b.output, cmd);
+    BOOST_TEST(a.output.starts_with(std::string("lamina ") + cmd), cmd);
+  }
+  const auto unknown = run_lamina("frobnicate");
+  BOOST_TEST(unknown.status == 2);
+  BOOST_TEST(unknown.output.find("commands: train, eval, predict, dump, search, check, plugins, plot, help") !=
+                 std::string::npos,
+             unknown.output);
   const auto v = run_lamina("--version");
   BOOST_TEST(v.status == 0);
   BOOST_TEST(v.output.find(std::string("plugin ABI ") + std::to_string(lamina::kAbiVersion)) != std::string::npos);
