@@ -3,6 +3,7 @@
 // the ranked results.
 #include "runtime/search.hpp"
 
+#include <csv.h>
 #include <fmt/format.h>
 #include <omp.h>
 #include <unistd.h>
@@ -80,7 +81,7 @@ TrialReport report_from_journal(const json& j, const SearchSpace& space) {
   TrialReport r;
   // at(), not operator[]: on a const json a missing key is undefined behaviour with [].
   r.id = j.at("trial").get<std::int64_t>();
-  r.round = j.contains("round") ? j.at("round").get<std::int64_t>() : 0;
+  r.round = j.at("round").get<std::int64_t>() - 1;  // 1-based in the journal, as everywhere a user reads
   for (const auto& d : space.dims) {
     const auto& v = j.at("values").at(d.path);
     r.values.push_back({v.at("text").get<std::string>(), v.at("number").get<double>()});
@@ -109,7 +110,7 @@ void check_journal(const detail::Journal& journal, const SearchSpace& space) {
 json trial_json(const TrialReport& r, const SearchSpace& space, double seconds, const std::string& error) {
   json j;
   j["trial"] = r.id;
-  j["round"] = r.round;
+  j["round"] = r.round + 1;
   json values = json::object();
   for (std::size_t d = 0; d < space.dims.size(); ++d) {
     values[space.dims[d].path] = {{"text", r.values[d].text}, {"number", r.values[d].number}};
@@ -181,7 +182,7 @@ std::vector<std::string> trial_overrides(const detail::SearchSpec& spec, const S
                                          const std::vector<Value>& values) {
   std::vector<std::string> overrides;
   for (std::size_t d = 0; d < space.dims.size(); ++d) overrides.push_back(space.dims[d].path + "=" + values[d].text);
-  Rng seed_rng(spec.seed, 2000 + static_cast<std::uint64_t>(id));
+  Rng seed_rng(spec.seed, Rng::derived(StreamFamily::TrialSeed, static_cast<std::uint64_t>(id)));
   overrides.push_back(fmt::format("train.epochs={}", spec.epochs));
   overrides.push_back(fmt::format("train.seed={}", seed_rng.next() >> 33));
   overrides.push_back("train.train_metrics=running");
@@ -335,7 +336,7 @@ class Driver {
         while (round.next < round.end && round.reports[round.next].finished) ++round.next;
         if (round.next >= round.end || g_interrupted.load()) return;
         id = round.next++;
-        Rng rng(spec_.seed, 1000 + static_cast<std::uint64_t>(id));
+        Rng rng(spec_.seed, Rng::derived(StreamFamily::TrialProposal, static_cast<std::uint64_t>(id)));
         values = spec_.strategy->propose(space, id, rng);
         round.reports[id].values = values;
       }
@@ -351,7 +352,7 @@ class Driver {
     const auto start = std::chrono::steady_clock::now();
     TrialObserver observer(round, id, spec_);
     TrialOutcome o = train_trial(spec_, registry_, data_, trial_overrides(spec_, space, id, values), observer);
-    if (o.status == "ok" && observer.pruned()) o.status = "pruned";
+    if (o.status == "ok" && observer.pruned() && stopped_early(round, id)) o.status = "pruned";
     finish_trial(round, space, id, o, start);
   }
 
@@ -366,13 +367,20 @@ class Driver {
       if (m.contains("fatal")) throw Error(m.at("fatal").get<std::string>());
       if (!m.contains("score")) {
         TrialOutcome o{m.at("status").get<std::string>(), m.at("error").get<std::string>()};
-        if (o.status == "ok" && pruned) o.status = "pruned";
+        if (o.status == "ok" && pruned && stopped_early(round, id)) o.status = "pruned";
         finish_trial(round, space, id, o, start);
         return;
       }
       pruned = record_score(round, id, m.at("score").get<double>(), spec_);
       if (spec_.pruning.enabled) cluster_->send(rank, slot, json{{"prune", pruned || g_interrupted.load()}}.dump());
     }
+  }
+
+  // A trial is pruned only if it stopped before its last epoch: a "stop" decided at a rung that
+  // is also the last epoch changes nothing.
+  bool stopped_early(Round& round, std::int64_t id) {
+    std::lock_guard lock(round.mu);
+    return static_cast<std::int64_t>(round.reports[id].scores.size()) < spec_.epochs;
   }
 
   void finish_trial(Round& round, const SearchSpace& space, std::int64_t id, const TrialOutcome& o,
@@ -431,6 +439,15 @@ class Driver {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+// One CSV field: as is when plain, else quoted by libcsv (a choice such as `{type: adam, lr:
+// 0.001}` holds commas and would add columns).
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out(csv_write(nullptr, 0, text.data(), text.size()), '\0');
+  csv_write(out.data(), out.size(), text.data(), text.size());
+  return out;
+}
+
 void write_results(const fs::path& dir, const detail::SearchSpec& spec, const std::vector<SearchSpace>& spaces,
                    const std::vector<std::map<std::int64_t, TrialReport>>& rounds, const Registry& registry,
                    std::ostream& out) {
@@ -444,13 +461,13 @@ void write_results(const fs::path& dir, const detail::SearchSpec& spec, const st
                    [](const TrialReport* a, const TrialReport* b) { return a->scores.back() > b->scores.back(); });
   const bool loss = spec.metric == "val_loss";
   std::string csv = "rank,trial,round,status,epochs," + spec.metric;
-  for (const auto& d : spec.space.dims) csv += "," + d.path;
+  for (const auto& d : spec.space.dims) (csv += ',') += csv_field(d.path);
   csv += "\n";
   for (std::size_t i = 0; i < ranked.size(); ++i) {
     const auto& t = *ranked[i];
     csv += fmt::format("{},{},{},{},{},{:.6f}", i + 1, t.id, t.round + 1, t.status, t.scores.size(),
                        loss ? -t.scores.back() : t.scores.back());
-    for (const auto& v : t.values) csv += "," + v.text;
+    for (const auto& v : t.values) (csv += ',') += csv_field(v.text);
     csv += "\n";
   }
   detail::write_file_atomic(dir / "results.csv", csv);

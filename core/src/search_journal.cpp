@@ -58,6 +58,13 @@ void Journal::read_and_repair(const std::string& fingerprint) {
       throw InputError(fmt::format("{}:{}: not a journal line: {}", file.string(), n, e.what()));
     }
     if (n == 1) {
+      if (j.is_object() && j.contains("lamina_search") && j["lamina_search"] != kJournalVersion) {
+        // Version 1 numbered rounds from 0 and drew trials from other random streams.
+        throw InputError(fmt::format("{}: this journal was written by another Lamina version (journal format {}, "
+                                     "this one writes {}); its trials cannot be resumed: use another --out "
+                                     "folder or remove it",
+                                     file.string(), j["lamina_search"].dump(), kJournalVersion));
+      }
       if (!j.is_object() || !j.contains("lamina_search") || !j.contains("fingerprint") ||
           j["fingerprint"] != fingerprint) {
         throw InputError(
@@ -78,7 +85,7 @@ void Journal::read_and_repair(const std::string& fingerprint) {
   }
   if (complete == 0) {
     nlohmann::ordered_json header;
-    header["lamina_search"] = 1;
+    header["lamina_search"] = kJournalVersion;
     header["fingerprint"] = fingerprint;
     append(header);
   }

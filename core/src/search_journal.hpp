@@ -12,6 +12,9 @@
 
 namespace lamina::detail {
 
+// 2: rounds numbered from 1 (as results.csv and the console), trial streams from StreamFamily.
+inline constexpr int kJournalVersion = 2;
+
 class Journal {
  public:
   // Opens (creating if needed) and locks the journal; throws InputError if another search

@@ -245,8 +245,9 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
     // Rank 0 keeps the stream a single process would use (the one checkpoints save); the other
     // ranks draw their own masks from a stream of their rank and the epoch.
     if (parallel() && options_.comm->rank() > 0) {
-      layer_rng_ = Rng(model_.train.seed, 1'000'000 + 1000 * static_cast<std::uint64_t>(options_.comm->rank()) +
-                                              static_cast<std::uint64_t>(epoch));
+      layer_rng_ = Rng(model_.train.seed, Rng::derived(StreamFamily::RankLayers,
+                                                        static_cast<std::uint64_t>(options_.comm->rank()),
+                                                        static_cast<std::uint64_t>(epoch)));
     }
     // Each epoch shuffles the rows afresh, so the stream's state is all a resume needs.
     std::iota(order_.begin(), order_.end(), 0u);

@@ -66,6 +66,53 @@ BOOST_AUTO_TEST_CASE(pruning_stops_the_worst_trials_at_rungs) {
   BOOST_TEST(pruned >= 3);
 }
 
+BOOST_AUTO_TEST_CASE(a_trial_that_ran_every_epoch_is_not_pruned_even_when_its_last_epoch_is_a_rung) {
+  // Rungs at 1, 2 and 4 epochs of 4: a "stop" decided at epoch 4 stops nothing. Such trials
+  // used to be labelled pruned.
+  TempDir dir;
+  const auto s =
+      search_file(dir, "trials: 9\nepochs: 4\nseed: 5\npruning: {type: asha, min_epochs: 1, reduction: 2}\n");
+  const auto r = run_lamina("search " + s + " --no-progress --out " + (dir / "out").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  int full = 0, pruned = 0;
+  for (const auto& [id, t] : journal(dir / "out")) {
+    if (t["status"] == "pruned") {
+      ++pruned;
+      BOOST_TEST(t["scores"].size() < 4u, t.dump());
+    }
+    full += t["scores"].size() == 4u;
+    if (t["scores"].size() == 4u) BOOST_TEST(t["status"] == "ok", t.dump());
+    BOOST_TEST(t["round"] == 1);
+  }
+  BOOST_TEST(pruned > 0);
+  BOOST_TEST(full > 0);
+  // results.csv numbers the round as the journal does, and parses as CSV.
+  const std::string csv = read_file(dir / "out" / "results.csv");
+  BOOST_TEST(csv.find("\n1,") != std::string::npos);
+  const std::string first = csv.substr(csv.find('\n') + 1);
+  BOOST_TEST(first.substr(0, first.find('\n')).find(",1,") != std::string::npos, first);
+}
+
+BOOST_AUTO_TEST_CASE(choices_with_commas_are_quoted_in_results_csv) {
+  TempDir dir;
+  std::string text = kSearchModel;
+  text.replace(text.find("  optimizer.lr: {log_uniform: [1.0e-4, 1.0]}\n"), 45,
+               "  optimizer: {choice: [{type: sgd, lr: 0.1}, {type: adam, lr: 0.001}]}\n");
+  write_file(dir / "s.yaml", text + "trials: 4\nepochs: 1\n");
+  const auto r = run_lamina("search " + (dir / "s.yaml").string() + " --no-progress --out " + (dir / "o").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  const std::string csv = read_file(dir / "o" / "results.csv");
+  BOOST_TEST(csv.find("\"{type: adam, lr: 0.001}\"") != std::string::npos, csv);
+  // Every row has as many fields as the header, read by an independent CSV reader.
+  write_file(dir / "check.py",
+             "import csv, sys\nrows = list(csv.reader(open(sys.argv[1])))\n"
+             "assert len(rows) == 5, rows\nassert all(len(r) == len(rows[0]) == 8 for r in rows), rows\n"
+             "assert rows[0][6] == 'optimizer', rows[0]\n"
+             "assert all(r[6] in ('{type: sgd, lr: 0.1}', '{type: adam, lr: 0.001}') for r in rows[1:]), rows\n");
+  const auto py = run("python3 " + (dir / "check.py").string() + " " + (dir / "o" / "results.csv").string());
+  BOOST_TEST(py.status == 0, py.output << csv);
+}
+
 BOOST_AUTO_TEST_CASE(narrowing_rounds_sample_inside_the_top_span) {
   TempDir dir;
   const auto s = search_file(dir, "trials: 6\nepochs: 2\nrounds: {count: 2, keep: 0.5}\n");
@@ -77,7 +124,7 @@ BOOST_AUTO_TEST_CASE(narrowing_rounds_sample_inside_the_top_span) {
   const auto j = journal(dir / "out");
   BOOST_TEST(j.size() == 12u);
   for (const auto& [id, t] : j) {
-    if (t["round"] != 1) continue;
+    if (t["round"] != 2) continue;  // rounds count from 1, in the journal as in results.csv
     const double lr = t["values"]["optimizer.lr"]["number"].get<double>();
     BOOST_TEST((lr >= range[0].get<double>() && lr <= range[1].get<double>()));
   }

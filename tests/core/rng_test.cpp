@@ -48,3 +48,30 @@ BOOST_AUTO_TEST_CASE(streams_are_independent_and_copies_replay) {
   const auto y = a.next();
   BOOST_TEST(saved.next() == y);
 }
+
+BOOST_AUTO_TEST_CASE(derived_stream_ids_of_different_families_never_meet) {
+  using lamina::StreamFamily;
+  // The collision that was: trial 1000's proposal stream was trial 0's seed stream.
+  BOOST_TEST(Rng::derived(StreamFamily::TrialProposal, 1000) != Rng::derived(StreamFamily::TrialSeed, 0));
+  // Each family's range lies above every fixed stream and apart from every other family's.
+  const StreamFamily families[] = {StreamFamily::TrialProposal, StreamFamily::TrialSeed, StreamFamily::RankLayers,
+                                   StreamFamily::User};
+  const std::uint64_t indices[] = {0, 1, 999, 1000, 1'000'000, Rng::kIndexLimit - 1};
+  for (auto f : families) {
+    for (auto g : families) {
+      for (auto i : indices) {
+        for (auto j : indices) {
+          if (f != g) BOOST_TEST(Rng::derived(f, i) != Rng::derived(g, j));
+        }
+      }
+    }
+    BOOST_TEST(Rng::derived(f, 0) > static_cast<std::uint64_t>(Rng::Stream::User));
+  }
+  // Two-level indices: (rank, epoch) pairs are all distinct, whatever the epoch count.
+  BOOST_TEST(Rng::derived(StreamFamily::RankLayers, 1, 1000) != Rng::derived(StreamFamily::RankLayers, 2, 0));
+  BOOST_CHECK_THROW(Rng::derived(StreamFamily::TrialSeed, Rng::kIndexLimit), lamina::Error);
+  BOOST_CHECK_THROW(Rng::derived(StreamFamily::RankLayers, Rng::kMinorLimit, 0), lamina::Error);
+  // And the streams themselves differ.
+  Rng a(7, Rng::derived(StreamFamily::TrialProposal, 1000)), b(7, Rng::derived(StreamFamily::TrialSeed, 0));
+  BOOST_TEST(a.next() != b.next());
+}
