@@ -103,4 +103,34 @@ BOOST_AUTO_TEST_CASE(plot_draws_png_and_svg) {
   const auto bad_metric =
       run_lamina("plot " + (dir / "a").string() + " --metric speed --out " + (dir / "x.png").string());
   BOOST_TEST(bad_metric.status == 2);
+  // gnuplot's own lines never reach stdout: only the "wrote" line does.
+  const auto quiet = run(kLamina.string() + " plot " + (dir / "a").string() + " --out " + (dir / "q.png").string() +
+                         " 2>/dev/null");
+  BOOST_TEST(quiet.output == "wrote " + (dir / "q.png").string() + " (3 curves)\n", quiet.output);
+}
+
+BOOST_AUTO_TEST_CASE(plot_without_a_working_gnuplot_says_so) {
+  TempDir dir;
+  const auto a = train(dir / "a", " --set train.log_every=1");
+  BOOST_TEST_REQUIRE(a.status == 0, a.output);
+  const std::string plot = kLamina.string() + " plot " + (dir / "a").string() + " --metric iterations --out ";
+  // No gnuplot on PATH: bad set-up, exit 2, naming the package.
+  fs::create_directories(dir / "empty");
+  const auto missing = run("PATH=" + (dir / "empty").string() + " " + plot + (dir / "m.png").string());
+  BOOST_TEST(missing.status == 2, missing.output);
+  BOOST_TEST(missing.output.find("gnuplot is not installed (or not on PATH): apt-get install gnuplot-nox") !=
+                 std::string::npos,
+             missing.output);
+  // A gnuplot that dies before reading its script: lamina used to die of SIGPIPE (141) without
+  // a word; now it reports the failure and what gnuplot said.
+  fs::create_directories(dir / "broken");
+  write_file(dir / "broken" / "gnuplot", "#!/bin/sh\necho 'gnuplot: cannot open display' >&2\nexit 3\n");
+  fs::permissions(dir / "broken" / "gnuplot", fs::perms::owner_all);
+  const auto broken = run("PATH=" + (dir / "broken").string() + ":/usr/bin:/bin " + plot + (dir / "b.png").string());
+  BOOST_TEST(broken.status == 1, broken.output);
+  BOOST_TEST(broken.output.find("gnuplot failed to draw " + (dir / "b.png").string() +
+                                " (exit status 3): gnuplot: cannot open display") != std::string::npos,
+             broken.output);
+  BOOST_TEST(!fs::exists(dir / "m.png"));
+  BOOST_TEST(!fs::exists(dir / "b.png"));
 }
