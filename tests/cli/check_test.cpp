@@ -40,6 +40,27 @@ BOOST_AUTO_TEST_CASE(a_wrong_backward_fails) {
   BOOST_TEST(r.output.find("checks failed") != std::string::npos, r.output);
 }
 
+BOOST_AUTO_TEST_CASE(optimizers_are_judged_by_their_own_step_and_by_resume) {
+  const std::string dir = " --plugin-dir " + (kFixturePluginDir / "optimizers_under_test").string();
+  // A valid sign-based optimizer at lr 1e-4 descends slowly: it passes (it used to fail an
+  // absolute threshold that SGD at the same lr passed).
+  auto r = run_lamina("check sign_sgd" + dir);
+  BOOST_TEST(r.status == 0, r.output);
+  BOOST_TEST(r.output.find("PASS descends on a quadratic") != std::string::npos, r.output);
+  r = run_lamina("check sgd --set lr=1e-4");
+  BOOST_TEST(r.status == 0, r.output);
+  // Each wrong one fails exactly its check.
+  const std::pair<const char*, const char*> wrong[] = {{"uphill", "FAIL descends on a quadratic"},
+                                                       {"forgetful", "FAIL save/load state resumes"},
+                                                       {"lax", "FAIL refuses unknown state"}};
+  for (const auto& [type, line] : wrong) {
+    r = run_lamina(std::string("check ") + type + dir);
+    BOOST_TEST(r.status == 1, type << ": " << r.output);
+    BOOST_TEST(r.output.find(line) != std::string::npos, type << ": " << r.output);
+    BOOST_TEST(r.output.find("1 of 3 checks failed") != std::string::npos, type << ": " << r.output);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(bad_requests_exit_2_with_one_line) {
   for (const char* args : {"check nope", "check relu --set slope=0.1", "check affine", "check random_search",
                            "check affine --set units=3 --input-shape 0", "check affine --set units=3 --batch x"}) {
