@@ -28,6 +28,9 @@ function(lamina_add_plugin name)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
   if(LAMINA_PLUGIN_INSTALL_DIR AND ARG_OUTPUT_DIRECTORY STREQUAL LAMINA_PLUGIN_OUTPUT_DIR)
+    # lib/lamina/plugins/ -> lib/: liblamina_sdk of the same installation, for tools such as ldd
+    # (inside lamina it is loaded already).
+    set_target_properties(${name} PROPERTIES INSTALL_RPATH "$ORIGIN/../..")
     install(TARGETS ${name} LIBRARY DESTINATION ${LAMINA_PLUGIN_INSTALL_DIR})
   endif()
 endfunction()

@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev libeigen3-dev nlohmann-json3-dev libfmt-dev libcsv-dev zlib1g-dev
   gnuplot-nox                                                   # lamina plot
   python3                                                       # the safetensors format test
+  dpkg-dev                                                      # cpack's Depends (dpkg-shlibdeps), the .deb test
   clang libclang-rt-14-dev libomp-14-dev                        # libFuzzer targets (scripts/fuzz.sh)
   openmpi-bin libopenmpi-dev                                    # mpirun -np N lamina train|search
   dataset-fashion-mnist                                         # /usr/share/datasets/fashion-mnist
