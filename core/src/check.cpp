@@ -13,6 +13,7 @@
 #include "lamina/initializer.hpp"
 #include "lamina/optimizer.hpp"
 #include "runtime/plugin_loader.hpp"
+#include "session.hpp"
 #include "model_impl.hpp"
 
 namespace lamina {
@@ -257,9 +258,9 @@ void check_optimizer(const Registry& registry, const Config& spec, Report& repor
 }  // namespace
 
 bool run_check(const CheckRequest& req, std::ostream& out) {
-  Registry registry;
-  PluginLoader loader(registry, req.plugins);
-  loader.load_search_path();
+  detail::Session session(req.plugins);
+  session.load();
+  Registry& registry = session.registry;
   const auto found = registry.find_all(req.type);
   if (found.empty()) {
     throw InputError(fmt::format("no type named '{}'; `lamina plugins` lists them", req.type));

@@ -24,6 +24,7 @@
 #include "lamina/abi.hpp"
 #include "runtime/plugin_loader.hpp"
 #include "run_folder.hpp"
+#include "session.hpp"
 #include "suggest.hpp"
 
 namespace fs = std::filesystem;
@@ -115,90 +116,12 @@ class Progress : public TrainObserver {
   std::chrono::steady_clock::time_point epoch_start_, last_draw_;
 };
 
-void write_run_info(const fs::path& dir, const TrainRequest& req, const Model& model, const PluginLoader& loader,
-                    const std::vector<EpochMetrics>& history, double total_seconds, const std::string& status,
-                    const nlohmann::ordered_json& failure = {}) {
-  nlohmann::ordered_json j;
-  j["lamina_version"] = LAMINA_VERSION_STRING;
-  j["model"] = req.model.string();
-  j["name"] = model.name;
-  j["status"] = status;
-  if (!failure.is_null()) j["diverged"] = failure;
-  j["threads"] = omp_get_max_threads();  // per rank
-  j["ranks"] = req.cluster ? req.cluster->size() : 1;
-  j["seed"] = model.train.seed;
-  j["overrides"] = req.overrides;
-  j["seconds_total"] = total_seconds;
-  std::vector<double> per_epoch, training, allreduce;
-  for (const auto& m : history) {
-    per_epoch.push_back(m.seconds);
-    training.push_back(m.train_seconds);
-    allreduce.push_back(m.allreduce_seconds);
-  }
-  j["seconds_per_epoch"] = per_epoch;
-  j["train_seconds_per_epoch"] = training;  // the batches alone, without the evaluation passes
-  // Data-parallel: rank 0's wait in the gradient allreduce, part of train_seconds_per_epoch.
-  if (req.cluster && req.cluster->size() > 1) j["allreduce_seconds_per_epoch"] = allreduce;
-  nlohmann::ordered_json plugins = nlohmann::ordered_json::array();
-  for (const auto& p : loader.loaded())
-    plugins.push_back({{"name", p.name}, {"version", p.version}, {"file", p.file.string()}});
-  j["plugins"] = plugins;
-  detail::write_file_atomic(dir / "run.json", j.dump(2) + "\n");
-}
-
 }  // namespace
 
 void set_threads(int threads) {
   if (threads > 0) omp_set_num_threads(threads);
 }
 
-namespace {
-
-std::vector<EpochMetrics> read_history(const fs::path& dir, std::int64_t epochs) {
-  std::vector<EpochMetrics> history;
-  std::ifstream in(dir / "metrics.json");
-  if (!in) return history;
-  try {
-    const auto j = nlohmann::json::parse(in);
-    for (const auto& e : j.at("epochs")) {
-      if (e.at("epoch").get<std::int64_t>() > epochs) break;
-      EpochMetrics m;
-      m.epoch = e.at("epoch").get<std::int64_t>();
-      m.train = {e.at("train").at("loss").get<double>(), e.at("train").at("accuracy").get<double>()};
-      m.penalty = e.at("penalty").get<double>();
-      if (e.contains("validation")) {
-        m.validation =
-            Evaluation{e["validation"].at("loss").get<double>(), e["validation"].at("accuracy").get<double>()};
-      }
-      m.test = {e.at("test").at("loss").get<double>(), e.at("test").at("accuracy").get<double>()};
-      history.push_back(m);
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(fmt::format("{}: not a metrics file: {}", (dir / "metrics.json").string(), e.what()));
-  }
-  return history;
-}
-
-// The lines of iterations.csv (without its header) of the epochs a resumed run keeps.
-std::string read_iterations(const fs::path& dir, std::int64_t epochs) {
-  std::ifstream in(dir / "iterations.csv");
-  std::string line, kept;
-  if (!in || !std::getline(in, line)) return kept;
-  while (std::getline(in, line)) {
-    const auto a = line.find(','), b = line.find(',', a + 1);
-    if (a == std::string::npos || b == std::string::npos) break;
-    try {
-      if (std::stoll(line.substr(0, a)) <= 0 || std::stoll(line.substr(a + 1, b - a - 1)) > epochs) break;
-    } catch (const std::exception&) {
-      throw InputError(
-          fmt::format("{}: not a per-step loss file (line '{}')", (dir / "iterations.csv").string(), line));
-    }
-    kept += line + "\n";
-  }
-  return kept;
-}
-
-}  // namespace
 
 // The resolved model text with data.scale set (the shortest text that reads back as `scale`).
 static std::string with_data_scale(const std::string& resolved_yaml, float scale) {
@@ -217,8 +140,9 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   // A set-up step that may fail on one rank only (a file it cannot read) must fail on all.
   auto together = [&](const std::function<void()>& step) { cluster ? cluster->agree(step) : step(); };
 
-  Registry registry;
-  PluginLoader loader(registry, req.plugins);
+  detail::Session session(req.plugins);
+  Registry& registry = session.registry;
+  PluginLoader& loader = session.loader;
   const fs::path model_file = req.resume ? *req.resume / "model.yaml" : req.model;
   std::optional<Model> built;
   std::optional<DataSplits> loaded;
@@ -269,8 +193,8 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
             fmt::format("--resume {}: the run already has {} of {} epochs; pass --epochs N to train longer",
                         result.run_dir.string(), done, model.train.epochs));
       }
-      history = read_history(result.run_dir, done);
-      iterations = read_iterations(result.run_dir, done);
+      history = detail::read_history(result.run_dir, done);
+      iterations = detail::read_iterations(result.run_dir, done);
     } else if (leader) {
       const auto created = detail::create_run_dir(model.name, req.out ? &*req.out : nullptr);
       result.run_dir = created.path;
@@ -293,6 +217,7 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
                      result.run_dir.string())
       << std::endl;
 
+  const detail::RunInfo run_info{req.model, req.overrides, cluster ? cluster->size() : 1};
   const auto start = std::chrono::steady_clock::now();
   Progress progress(out, result.run_dir, model.train.epochs, model.train.log_every,
                     req.progress && ::isatty(STDERR_FILENO), history, iterations,
@@ -310,7 +235,7 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
     // The finished epochs' metrics and checkpoint stay as they were; run.json says where it broke.
     detail::write_metrics(result.run_dir, progress.history());
     progress.write_iterations();
-    write_run_info(result.run_dir, req, model, loader, progress.history(), seconds(), "diverged",
+    detail::write_run_info(result.run_dir, run_info, model, loader, progress.history(), seconds(), "diverged",
                    {{"epoch", e.epoch}, {"batch", e.batch}, {"loss", fmt::format("{}", e.loss)}});
     const std::size_t kept = progress.history().size();
     throw Diverged(fmt::format("{}; {} in {}", e.what(),
@@ -335,7 +260,7 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   }
   result.epochs = progress.history();
   if (!leader) return result;
-  write_run_info(result.run_dir, req, model, loader, result.epochs, seconds(), "finished");
+  detail::write_run_info(result.run_dir, run_info, model, loader, result.epochs, seconds(), "finished");
   out << fmt::format("test accuracy: {:.4f}", result.epochs.back().test.accuracy) << std::endl;
   return result;
 }
@@ -343,21 +268,10 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
 void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
   if (req.runs.empty()) throw InputError("name at least one run folder");
   set_threads(req.threads);
-  Registry registry;
-  PluginLoader loader(registry, req.plugins);
-  loader.load_search_path();
-  struct Member {
-    fs::path dir;
-    Model model;
-  };
-  std::vector<Member> members;
-  for (const auto& dir : req.runs) {
-    if (!fs::exists(dir / "model.yaml"))
-      throw InputError(fmt::format("{}: not a run folder (no model.yaml)", dir.string()));
-    detail::recover_checkpoint(dir);
-    for (const auto& w : detail::check_manifest(dir, registry)) err << dir.string() << ": " << w << std::endl;
-    members.push_back({dir, build_model(ModelFile::load(dir / "model.yaml", req.overrides), registry)});
-  }
+  detail::Session session(req.plugins);
+  session.load();
+  std::vector<detail::TrainedRun> members;
+  for (const auto& dir : req.runs) members.push_back(detail::open_run(dir, session.registry, req.overrides, err));
   // Every member is evaluated on the first member's test data.
   DataSplits data = load_data(members[0].model.data, members[0].model.train.seed);
   for (auto& m : members) {
@@ -368,34 +282,20 @@ void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
     out << fmt::format("{}: test loss {:.6f} accuracy {:.6f}", m.dir.string(), e.loss, e.accuracy) << std::endl;
   }
   if (members.size() < 2) return;
-  // The ensemble averages the members' softmax probabilities, sample by sample.
-  const std::size_t n = data.test.size();
-  std::vector<std::uint32_t> rows(n);
+  const auto n = static_cast<std::int64_t>(data.test.size());
+  std::vector<std::uint32_t> rows(static_cast<std::size_t>(n));
   std::iota(rows.begin(), rows.end(), 0u);
   Tensor x;
   std::vector<std::int32_t> labels;
   data.test.batch(rows, x, labels);
-  std::vector<double> avg;
-  std::int64_t classes = 0;
+  detail::Ensemble ensemble(members.size(), n);
   for (auto& m : members) {
     Rng rng(0);
     Context ctx{Mode::Eval, &rng, false};
-    const Tensor& scores = m.model.network.forward(x, ctx);
-    if (classes == 0) {
-      classes = scores.cols();
-      avg.assign(static_cast<std::size_t>(scores.size()), 0.0);
-    }
-    if (scores.cols() != classes) {
-      throw InputError(fmt::format("{}: its model gives {} scores per sample, the first member's {}", m.dir.string(),
-                                   scores.cols(), classes));
-    }
-    detail::add_softmax(scores, 1.0 / static_cast<double>(members.size()), avg.data());
+    ensemble.add(m.dir, m.model.network.forward(x, ctx), 0);
   }
   std::int64_t correct = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double* row = avg.data() + i * static_cast<std::size_t>(classes);
-    correct += std::max_element(row, row + classes) - row == labels[i];
-  }
+  for (std::int64_t i = 0; i < n; ++i) correct += ensemble.predicted(i) == labels[static_cast<std::size_t>(i)];
   out << fmt::format("ensemble of {} (averaged probabilities): test accuracy {:.4f}", members.size(),
                      static_cast<double>(correct) / static_cast<double>(n))
       << std::endl;
@@ -426,9 +326,10 @@ void print_plugin_origins(const PluginLoader& loader, const Registry& registry, 
 }  // namespace
 
 void run_plugins(const PluginsRequest& req, std::ostream& out) {
-  Registry registry;
-  PluginLoader loader(registry, req.plugins);
-  loader.load_search_path();
+  detail::Session session(req.plugins);
+  session.load();
+  Registry& registry = session.registry;
+  PluginLoader& loader = session.loader;
   if (req.type.empty()) {
     std::size_t w = 4;
     for (const auto* t : registry.list()) w = std::max(w, t->name.size());

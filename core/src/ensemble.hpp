@@ -1,23 +1,58 @@
-// Ensembles (eval and predict): members' softmax probabilities, averaged sample by sample.
+// Ensembles (eval and predict, one owner): the members' softmax probabilities averaged sample
+// by sample, in double, each member weighing 1/members.
+//
+//   Ensemble avg(runs.size(), samples);
+//   for each member, for each batch: avg.add(member_dir, scores, first_row);
+//   avg.row(i), avg.predicted(i)
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
 
+#include "lamina/error.hpp"
 #include "lamina/tensor.hpp"
 
 namespace lamina::detail {
 
-// out[i*C + j] += weight * softmax(scores row i)[j], computed stably (max subtracted).
-inline void add_softmax(const Tensor& scores, double weight, double* out) {
-  const std::int64_t c = scores.cols();
-  for (std::int64_t i = 0; i < scores.rows(); ++i) {
-    const float* s = scores.data() + i * c;
-    const float mx = *std::max_element(s, s + c);
-    double z = 0;
-    for (std::int64_t j = 0; j < c; ++j) z += std::exp(static_cast<double>(s[j] - mx));
-    for (std::int64_t j = 0; j < c; ++j) out[i * c + j] += weight * std::exp(static_cast<double>(s[j] - mx)) / z;
+class Ensemble {
+ public:
+  Ensemble(std::size_t members, std::int64_t samples) : weight_(1.0 / static_cast<double>(members)), samples_(samples) {}
+
+  // Adds one member's probabilities of rows [first_row, first_row + scores.rows()).
+  void add(const std::filesystem::path& member, const Tensor& scores, std::int64_t first_row) {
+    const std::int64_t c = scores.cols();
+    if (classes_ == 0) {
+      classes_ = c;
+      sum_.assign(static_cast<std::size_t>(samples_ * c), 0.0);
+    }
+    if (c != classes_) {
+      throw InputError(std::string(member.string()) + ": its model gives " + std::to_string(c) +
+                       " scores per sample, the first member's " + std::to_string(classes_));
+    }
+    for (std::int64_t i = 0; i < scores.rows(); ++i) {
+      const float* s = scores.data() + i * c;
+      double* out = sum_.data() + (first_row + i) * c;
+      const float mx = *std::max_element(s, s + c);  // stable: the row's max subtracted
+      double z = 0;
+      for (std::int64_t j = 0; j < c; ++j) z += std::exp(static_cast<double>(s[j] - mx));
+      for (std::int64_t j = 0; j < c; ++j) out[j] += weight_ * std::exp(static_cast<double>(s[j] - mx)) / z;
+    }
   }
-}
+
+  std::int64_t classes() const { return classes_; }
+  std::int64_t samples() const { return samples_; }
+  const double* row(std::int64_t i) const { return sum_.data() + i * classes_; }
+  std::int64_t predicted(std::int64_t i) const { return std::max_element(row(i), row(i) + classes_) - row(i); }
+
+ private:
+  double weight_;
+  std::int64_t samples_;
+  std::int64_t classes_ = 0;
+  std::vector<double> sum_;
+};
 
 }  // namespace lamina::detail

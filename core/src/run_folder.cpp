@@ -8,7 +8,14 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include <omp.h>
+
+#include <fstream>
+#include <ostream>
+
 #include "atomic_file.hpp"
+#include "checkpoint.hpp"
+#include "lamina/version.hpp"
 #include "lamina/error.hpp"
 
 namespace fs = std::filesystem;
@@ -76,6 +83,106 @@ void write_metrics(const fs::path& dir, const std::vector<EpochMetrics>& history
   nlohmann::ordered_json j;
   j["epochs"] = epochs;
   write_file_atomic(dir / "metrics.json", j.dump(2) + "\n");
+}
+
+std::vector<EpochMetrics> read_history(const fs::path& dir, std::int64_t epochs) {
+  std::vector<EpochMetrics> history;
+  std::ifstream in(dir / "metrics.json");
+  if (!in) return history;
+  try {
+    const auto j = nlohmann::json::parse(in);
+    for (const auto& e : j.at("epochs")) {
+      if (e.at("epoch").get<std::int64_t>() > epochs) break;
+      EpochMetrics m;
+      m.epoch = e.at("epoch").get<std::int64_t>();
+      m.train = {e.at("train").at("loss").get<double>(), e.at("train").at("accuracy").get<double>()};
+      m.penalty = e.at("penalty").get<double>();
+      if (e.contains("validation")) {
+        m.validation =
+            Evaluation{e["validation"].at("loss").get<double>(), e["validation"].at("accuracy").get<double>()};
+      }
+      m.test = {e.at("test").at("loss").get<double>(), e.at("test").at("accuracy").get<double>()};
+      history.push_back(m);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: not a metrics file: {}", (dir / "metrics.json").string(), e.what()));
+  }
+  return history;
+}
+
+// The lines of iterations.csv (without its header) of the epochs a resumed run keeps.
+std::string read_iterations(const fs::path& dir, std::int64_t epochs) {
+  std::ifstream in(dir / "iterations.csv");
+  std::string line, kept;
+  if (!in || !std::getline(in, line)) return kept;
+  while (std::getline(in, line)) {
+    const auto a = line.find(','), b = line.find(',', a + 1);
+    if (a == std::string::npos || b == std::string::npos) break;
+    try {
+      if (std::stoll(line.substr(0, a)) <= 0 || std::stoll(line.substr(a + 1, b - a - 1)) > epochs) break;
+    } catch (const std::exception&) {
+      throw InputError(
+          fmt::format("{}: not a per-step loss file (line '{}')", (dir / "iterations.csv").string(), line));
+    }
+    kept += line + "\n";
+  }
+  return kept;
+}
+
+
+void write_run_info(const fs::path& dir, const RunInfo& info, const Model& model, const PluginLoader& loader,
+                    const std::vector<EpochMetrics>& history, double total_seconds, const std::string& status,
+                    const nlohmann::ordered_json& failure) {
+  nlohmann::ordered_json j;
+  j["lamina_version"] = LAMINA_VERSION_STRING;
+  j["model"] = info.model_file.string();
+  j["name"] = model.name;
+  j["status"] = status;
+  if (!failure.is_null()) j["diverged"] = failure;
+  j["threads"] = omp_get_max_threads();  // per rank
+  j["ranks"] = info.ranks;
+  j["seed"] = model.train.seed;
+  j["overrides"] = info.overrides;
+  j["seconds_total"] = total_seconds;
+  std::vector<double> per_epoch, training, allreduce;
+  for (const auto& m : history) {
+    per_epoch.push_back(m.seconds);
+    training.push_back(m.train_seconds);
+    allreduce.push_back(m.allreduce_seconds);
+  }
+  j["seconds_per_epoch"] = per_epoch;
+  j["train_seconds_per_epoch"] = training;  // the batches alone, without the evaluation passes
+  // Data-parallel: rank 0's wait in the gradient allreduce, part of train_seconds_per_epoch.
+  if (info.ranks > 1) j["allreduce_seconds_per_epoch"] = allreduce;
+  nlohmann::ordered_json plugins = nlohmann::ordered_json::array();
+  for (const auto& p : loader.loaded())
+    plugins.push_back({{"name", p.name}, {"version", p.version}, {"file", p.file.string()}});
+  j["plugins"] = plugins;
+  write_file_atomic(dir / "run.json", j.dump(2) + "\n");
+}
+
+
+TrainedRun open_run(const fs::path& dir, const Registry& registry, std::span<const std::string> overrides,
+                    std::ostream& err) {
+  std::error_code ec;
+  if (!fs::exists(dir / "model.yaml", ec))
+    throw InputError(fmt::format("{}: not a run folder (no model.yaml)", dir.string()));
+  recover_checkpoint(dir);
+  for (const auto& w : check_manifest(dir, registry)) err << dir.string() << ": " << w << std::endl;
+  return {dir, build_model(ModelFile::load(dir / "model.yaml", overrides), registry)};
+}
+
+void size_and_load(TrainedRun& run, const Shape& sample_shape, const std::string& input) {
+  DataSplits shape_only;
+  shape_only.sample_shape = sample_shape;
+  shape_only.max_label = 0;
+  try {
+    build_network(run.model, shape_only);
+    load_weights(run.dir, run.model);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: samples of shape {} do not fit the model of {}: {}", input, sample_shape.str(),
+                                 run.dir.string(), e.what()));
+  }
 }
 
 }  // namespace lamina::detail

@@ -1,5 +1,7 @@
-// The run folder of `lamina train`: model.yaml (resolved), metrics.csv and metrics.json
-// (rewritten atomically after each epoch), run.json (timings, threads, plugins).
+// The run folder of `lamina train`, and its one owner: model.yaml (resolved), metrics.csv and
+// metrics.json (rewritten atomically after each epoch), iterations.csv, run.json (timings,
+// threads, plugins); the checkpoint set is checkpoint.hpp's. Readers (eval, predict, the
+// embedding API) open a trained run through open_run().
 // metrics.* hold only what the seed determines, so two runs with the same seed and thread
 // count produce byte-identical metrics; wall-clock figures go to run.json.
 #pragma once
@@ -8,6 +10,12 @@
 #include <string>
 #include <vector>
 
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <span>
+
+#include "runtime/model.hpp"
+#include "runtime/plugin_loader.hpp"
 #include "runtime/trainer.hpp"
 
 namespace lamina::detail {
@@ -21,5 +29,29 @@ struct RunDir {
 RunDir create_run_dir(const std::string& model_name, const std::filesystem::path* out);
 
 void write_metrics(const std::filesystem::path& dir, const std::vector<EpochMetrics>& history);
+// What a resumed run keeps: the metrics of its first `epochs` epochs, the per-step losses of them.
+std::vector<EpochMetrics> read_history(const std::filesystem::path& dir, std::int64_t epochs);
+std::string read_iterations(const std::filesystem::path& dir, std::int64_t epochs);
+
+// run.json: how the run went (status, timings, threads, plugins).
+struct RunInfo {
+  std::filesystem::path model_file;
+  std::vector<std::string> overrides;
+  int ranks = 1;
+};
+void write_run_info(const std::filesystem::path& dir, const RunInfo& info, const Model& model,
+                    const PluginLoader& loader, const std::vector<EpochMetrics>& history, double total_seconds,
+                    const std::string& status, const nlohmann::ordered_json& failure = {});
+
+// A trained run opened for use: its checkpoint recovered, its plugins checked against the
+// manifest (warnings to `err`), its model built from model.yaml (+ overrides), not yet sized.
+struct TrainedRun {
+  std::filesystem::path dir;
+  Model model;
+};
+TrainedRun open_run(const std::filesystem::path& dir, const Registry& registry,
+                    std::span<const std::string> overrides, std::ostream& err);
+// Sizes the model for samples of `sample_shape` and loads its weights; a mismatch names `input`.
+void size_and_load(TrainedRun& run, const Shape& sample_shape, const std::string& input);
 
 }  // namespace lamina::detail

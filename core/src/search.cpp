@@ -23,6 +23,7 @@
 #include "runtime/commands.hpp"
 #include "lamina/error.hpp"
 #include "runtime/plugin_loader.hpp"
+#include "session.hpp"
 #include "runtime/trainer.hpp"
 #include "search_journal.hpp"
 #include "search_spec.hpp"
@@ -544,8 +545,9 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
   // A set-up step that may fail on one rank only (a file it cannot read) must fail on all.
   auto together = [&](const std::function<void()>& step) { cluster ? cluster->agree(step) : step(); };
 
-  Registry registry;
-  PluginLoader loader(registry, req.plugins);
+  detail::Session session(req.plugins);
+  Registry& registry = session.registry;
+  PluginLoader& loader = session.loader;
   std::optional<detail::SearchSpec> loaded_spec;
   std::optional<DataSplits> loaded_data;
   std::optional<detail::Journal> opened;

@@ -116,6 +116,37 @@ BOOST_AUTO_TEST_CASE(predict_writes_classes_and_probabilities) {
     if (i >= 2) sum += std::stod(cell);
   }
   BOOST_TEST(sum == 1.0, boost::test_tools::tolerance(1e-4));
+  // The ensemble is the mean of its members, number for number: each member predicted alone.
+  for (const char* m : {"a", "b"}) {
+    const auto one = run_lamina("predict " + (dir / m).string() + " --input " +
+                                (kFashionDir / "t10k-images-idx3-ubyte.gz").string() + " --out " +
+                                (dir / (std::string(m) + ".csv")).string());
+    BOOST_TEST_REQUIRE(one.status == 0, one.output);
+  }
+  auto cells = [](const std::string& csv) {
+    std::vector<std::vector<double>> rows;
+    std::stringstream lines(csv);
+    std::string line;
+    std::getline(lines, line);
+    while (std::getline(lines, line)) {
+      std::vector<double> row;
+      std::stringstream ss(line);
+      for (std::string cell; std::getline(ss, cell, ',');) row.push_back(std::stod(cell));
+      rows.push_back(row);
+    }
+    return rows;
+  };
+  const auto ens = cells(p), pa = cells(read_file(dir / "a.csv")), pb = cells(read_file(dir / "b.csv"));
+  BOOST_TEST_REQUIRE(ens.size() == 10000u);
+  BOOST_TEST_REQUIRE(pa.size() == 10000u);
+  double worst = 0;
+  int disagreements = 0;
+  for (std::size_t i = 0; i < ens.size(); ++i) {
+    for (std::size_t j = 2; j < 12; ++j) worst = std::max(worst, std::abs(ens[i][j] - 0.5 * (pa[i][j] + pb[i][j])));
+    disagreements += pa[i][1] != pb[i][1];
+  }
+  BOOST_TEST(worst <= 1.0e-6);  // the files hold 6 decimals
+  BOOST_TEST(disagreements > 0);  // two different members, so the mean is a real test
   write_file(dir / "x.csv", "0.1,0.2\n");
   const auto bad = run_lamina("predict " + (dir / "a").string() + " --input " + (dir / "x.csv").string() + " --out " +
                               (dir / "q.csv").string());
