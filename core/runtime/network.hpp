@@ -27,6 +27,7 @@ class Network {
   void backward(const Tensor& dscores, Context& ctx);
 
   std::size_t size() const { return layers_.size(); }
+  const Shape& input_shape() const { return input_; }  // per sample, as built
   Layer& layer(std::size_t i) { return *layers_[i].layer; }
   const std::string& path(std::size_t i) const { return layers_[i].path; }
   const std::string& type(std::size_t i) const { return layers_[i].type; }
@@ -43,6 +44,7 @@ class Network {
     Tensor grad;  // gradient w.r.t. this layer's input
   };
   std::vector<Entry> layers_;
+  Shape input_;
   Tensor input_grad_sink_;
 };
 

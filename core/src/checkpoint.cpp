@@ -64,6 +64,13 @@ bool has_checkpoint(const fs::path& dir) {
   return fs::exists(dir / "trainer.json", ec);
 }
 
+// "[1, 28, 28]": the per-sample input the model was built for (the embedding API reads it).
+static std::string shape_json(const Shape& s) {
+  json dims = json::array();
+  for (int i = 0; i < s.rank(); ++i) dims.push_back(s[i]);
+  return dims.dump();
+}
+
 void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) {
   const fs::path next = dir / kNext;
   std::error_code ec;
@@ -80,6 +87,7 @@ void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) 
                      {"lamina_version", LAMINA_VERSION_STRING},
                      {"seed", std::to_string(model.train.seed)},
                      {"epoch", std::to_string(st.epoch)},
+                     {"input_shape", shape_json(model.network.input_shape())},
                      {"plugins", manifest(model).dump()}});
   std::vector<Buffer> opt;
   model.optimizer->save_state(opt);

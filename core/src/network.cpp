@@ -32,6 +32,7 @@ void Network::add(std::unique_ptr<Layer> layer, std::string path, std::string ty
 }
 
 Shape Network::build(const Shape& input, Rng& init_rng) {
+  input_ = input;
   Shape shape = input;
   for (auto& e : layers_) {
     BuildContext ctx{&init_rng, e.path};

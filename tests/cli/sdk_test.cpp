@@ -57,3 +57,80 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(a_host_program_built_against_the_installed_package_reproduces_predict) {
+  TempDir dir;
+  const fs::path prefix = dir / "prefix";
+  const auto install = run("cmake --install " + kBuild.string() + " --prefix " + prefix.string());
+  BOOST_TEST_REQUIRE(install.status == 0, install.output);
+  BOOST_TEST(fs::exists(prefix / "include" / "lamina" / "embed.hpp"));
+  // The embedding library exports its API and nothing of the runtime behind it.
+  const auto symbols = run("nm -D --defined-only -C " + (prefix / "lib" / "liblamina_embed.so").string());
+  BOOST_TEST(symbols.output.find("lamina::embed::Host::load_run") != std::string::npos, symbols.output);
+  BOOST_TEST(symbols.output.find("lamina::Trainer") == std::string::npos, symbols.output);
+  BOOST_TEST(symbols.output.find("lamina::Registry") == std::string::npos, symbols.output);
+  BOOST_TEST(symbols.output.find("lamina::detail") == std::string::npos, symbols.output);
+
+  const fs::path src = dir / "host-src";
+  fs::copy(kSource / "examples" / "embed" / "predict_host", src, fs::copy_options::recursive);
+  const fs::path build = dir / "host-build";
+  const auto configure = run("cmake -S " + src.string() + " -B " + build.string() +
+                             " -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=" + prefix.string());
+  BOOST_TEST_REQUIRE(configure.status == 0, configure.output);
+  const auto compile = run("cmake --build " + build.string());
+  BOOST_TEST_REQUIRE(compile.status == 0, compile.output);
+  BOOST_TEST(compile.output.find("warning") == std::string::npos, compile.output);
+
+  // A trained run (with BatchNorm and dropout: eval mode matters) and raw pixel rows.
+  const std::string lamina = (prefix / "bin" / "lamina").string();
+  const auto train = run(lamina + " train " + (kModelsDir / "mlp.yaml").string() +
+                         " --epochs 1 --set data.train_limit=1000 --set data.test_limit=100 --set "
+                         "'layers.1={type: batchnorm}' --set 'layers.3={type: dropout, ratio: 0.3}' --no-progress "
+                         "--out " + (dir / "run").string());
+  BOOST_TEST_REQUIRE(train.status == 0, train.output);
+  std::string csv;
+  for (int i = 0; i < 20; ++i) {
+    for (int k = 0; k < 784; ++k) {
+      if (k > 0) csv += ',';
+      csv += std::to_string((k * (2 * i + 1) + 37 * i) % 256);
+    }
+    csv += "\n";
+  }
+  write_file(dir / "x.csv", csv);
+  const auto expected =
+      run(lamina + " predict " + (dir / "run").string() + " --input " + (dir / "x.csv").string() + " --out " +
+          (dir / "lamina.csv").string());
+  BOOST_TEST_REQUIRE(expected.status == 0, expected.output);
+  const auto host = run((build / "predict_host").string() + " " + (dir / "run").string() + " " +
+                        (dir / "x.csv").string() + " > " + (dir / "host.csv").string());
+  BOOST_TEST_REQUIRE(host.status == 0, host.output);
+
+  auto cells = [](const std::string& text) {
+    std::vector<std::vector<double>> rows;
+    std::stringstream lines(text);
+    std::string line;
+    std::getline(lines, line);
+    while (std::getline(lines, line)) {
+      std::vector<double> row;
+      std::stringstream ss(line);
+      for (std::string cell; std::getline(ss, cell, ',');) row.push_back(std::stod(cell));
+      rows.push_back(row);
+    }
+    return rows;
+  };
+  const auto a = cells(read_file(dir / "lamina.csv")), b = cells(read_file(dir / "host.csv"));
+  BOOST_TEST_REQUIRE(a.size() == 20u);
+  BOOST_TEST_REQUIRE(b.size() == 20u);
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    BOOST_TEST_REQUIRE(a[i].size() == b[i].size());
+    BOOST_TEST(a[i][1] == b[i][1], "row " << i << ": class");
+    for (std::size_t j = 2; j < a[i].size(); ++j) worst = std::max(worst, std::abs(a[i][j] - b[i][j]));
+  }
+  BOOST_TEST(worst <= 1.5e-6);  // both print 6 decimals
+
+  // Bad input reaches the host as a Lamina error, exit 2, not a crash.
+  const auto bad = run((build / "predict_host").string() + " " + dir.path().string() + " " + (dir / "x.csv").string());
+  BOOST_TEST(bad.status == 2, bad.output);
+  BOOST_TEST(bad.output.find("not a run folder (no model.yaml)") != std::string::npos, bad.output);
+}
