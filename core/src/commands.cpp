@@ -14,7 +14,6 @@
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 #include <numeric>
 #include <ostream>
 
@@ -123,15 +122,6 @@ void set_threads(int threads) {
 }
 
 
-// The resolved model text with data.scale set (the shortest text that reads back as `scale`).
-static std::string with_data_scale(const std::string& resolved_yaml, float scale) {
-  YAML::Node root = YAML::Load(resolved_yaml);
-  root["data"]["scale"] = fmt::format("{}", scale);
-  YAML::Emitter emitter;
-  emitter << root;
-  return std::string(emitter.c_str()) + "\n";
-}
-
 TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   set_threads(req.threads);
   // Data-parallel across the ranks of an MPI job; every rank runs this function.
@@ -159,8 +149,9 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
     // The input scaling is part of the model: written out, so that eval and predict feed any
     // input exactly as training did.
     if (!built->data.scale) {
-      built->data.scale = loaded->scale;
-      built->resolved_yaml = with_data_scale(built->resolved_yaml, loaded->scale);
+      // Rebuilt with the key set, so model.yaml is the text a resume of it resolves to.
+      const std::string scale = fmt::format("data.scale={}", loaded->scale);
+      built.emplace(build_model(file.with(std::span(&scale, 1)), registry));
     }
     build_network(*built, *loaded);
     made.emplace(*built, *loaded, TrainerOptions{true, cluster});

@@ -95,6 +95,33 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_whose_plugin_is_missing_is_refused_naming_it) 
   BOOST_TEST(ok.status == 0, ok.output);
 }
 
+BOOST_AUTO_TEST_CASE(a_checkpoint_refuses_another_minor_version_of_its_plugin_and_warns_on_a_patch) {
+  // Trained with second_valid 2.3.4; the same plugin at 2.3.9 (patch) and 2.4.0 (minor).
+  TempDir dir;
+  const auto t = run_lamina("train " + (kModelsDir / "mlp.yaml").string() +
+                            " --set data.train_limit=500 --set data.test_limit=100 --epochs 1 --no-progress"
+                            " --set layers.1.type=scale2 --set optimizer.lr=0.01 --plugin-dir " +
+                            (kFixturePluginDir / "second_valid").string() + " --out " + (dir / "a").string());
+  BOOST_TEST_REQUIRE(t.status == 0, t.output);
+  const std::string run = (dir / "a").string();
+  const auto patch =
+      run_lamina("eval " + run + " --plugin-dir " + (kFixturePluginDir / "second_valid_patch").string());
+  BOOST_TEST(patch.status == 0, patch.output);
+  BOOST_TEST(patch.output.find("warning: layer 'scale2' was trained with plugin second_valid 2.3.4, 2.3.9 is "
+                               "loaded") != std::string::npos,
+             patch.output);
+  BOOST_TEST(patch.output.find("accuracy") != std::string::npos, patch.output);
+  const auto minor =
+      run_lamina("eval " + run + " --plugin-dir " + (kFixturePluginDir / "second_valid_minor").string());
+  BOOST_TEST(minor.status == 2, minor.output);
+  BOOST_TEST(minor.output.find("layer 'scale2' was trained with plugin second_valid 2.3.4 but second_valid 2.4.0 is "
+                               "loaded") != std::string::npos,
+             minor.output);
+  const auto resume = run_lamina("train --resume " + run + " --epochs 2 --no-progress --plugin-dir " +
+                                 (kFixturePluginDir / "second_valid_minor").string());
+  BOOST_TEST(resume.status == 2, resume.output);
+}
+
 BOOST_AUTO_TEST_CASE(predict_writes_classes_and_probabilities) {
   TempDir dir;
   BOOST_TEST_REQUIRE(train(dir / "a", 1).status == 0);

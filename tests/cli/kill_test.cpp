@@ -11,6 +11,8 @@
 #include <iostream>
 #include "runtime/safetensors.hpp"
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <unistd.h>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -40,33 +42,60 @@ struct Outcome {
   double seconds = 0;
 };
 
-// Starts `lamina ARGS...` and SIGKILLs it after `after` seconds unless it has finished by then.
-Outcome run_and_kill(const std::vector<std::string>& args, double after) {
+// What to wait for before the kill: the `lines`-th line of lamina's stdout that starts with
+// `prefix` (an epoch line of train, a trial line of search; 0: the first line of output, the
+// start-up done), then `delay` seconds more. Kill points are counted in reported progress, not
+// in wall time, so a slow or busy machine changes nothing: the run always has work left.
+struct KillPoint {
+  std::string prefix;
+  int lines = 0;
+  double delay = 0;
+};
+
+// Starts `lamina ARGS...` and SIGKILLs it at `at` (never, when `at` is empty).
+Outcome run_and_kill(const std::vector<std::string>& args, const std::optional<KillPoint>& at) {
   std::cout.flush();
   std::fflush(nullptr);  // or the child would print the parent's buffered output again
+  int out[2];
+  BOOST_TEST_REQUIRE(::pipe(out) == 0);
   const auto start = Clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
     std::vector<char*> argv{const_cast<char*>("lamina")};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    ::freopen("/dev/null", "w", stdout);
+    ::dup2(out[1], STDOUT_FILENO);
+    ::close(out[0]);
+    ::close(out[1]);
     ::freopen("/dev/null", "w", stderr);
     ::execv(kLamina.c_str(), argv.data());
     ::_exit(127);
   }
-  int status = 0;
-  const auto deadline = start + std::chrono::duration<double>(after);
-  while (Clock::now() < deadline) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      BOOST_TEST_REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0), "lamina failed on its own");
-      return {false, std::chrono::duration<double>(Clock::now() - start).count()};
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  ::close(out[1]);
+  FILE* lines = ::fdopen(out[0], "r");
+  int seen = 0;
+  bool reached = false;
+  char* line = nullptr;
+  std::size_t cap = 0;
+  while (at && !reached && ::getline(&line, &cap, lines) > 0) {
+    const bool counts = at->lines == 0 || std::string_view(line).starts_with(at->prefix);
+    if (counts && ++seen >= std::max(at->lines, 1)) reached = true;
   }
-  ::kill(pid, SIGKILL);
+  if (reached) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(at->delay));
+    ::kill(pid, SIGKILL);
+  }
+  while (::getline(&line, &cap, lines) > 0) {
+  }
+  std::free(line);
+  std::fclose(lines);
+  int status = 0;
   ::waitpid(pid, &status, 0);
-  return {WIFSIGNALED(status), after};
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && reached) {
+    return {true, std::chrono::duration<double>(Clock::now() - start).count()};
+  }
+  BOOST_TEST_REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0), "lamina failed on its own");
+  return {false, std::chrono::duration<double>(Clock::now() - start).count()};
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -111,18 +140,20 @@ void check_files_are_whole(const fs::path& run, const fs::path& reference) {
   }
 }
 
-// Up to kAttempts kills, then a run left to finish. Each kill comes between 10% and 30% of an
-// uninterrupted run's time (past the start-up, mostly), so at least three attempts are killed
-// before one can finish.
+// kAttempts kills, then a run left to finish. Each kill comes after 0, 1 or 2 reported units
+// of this process's progress (epochs, trials) plus up to half of one unit's time: so a kill
+// lands before the first epoch, mid-epoch or just after a checkpoint, and with 30 epochs (40
+// trials) the run always has work left when it is killed.
 constexpr int kAttempts = 6;
 
-double kill_time(std::mt19937_64& rng, double reference_seconds) {
-  return std::uniform_real_distribution<double>(0.1 * reference_seconds, 0.3 * reference_seconds)(rng);
+KillPoint kill_point(std::mt19937_64& rng, const std::string& prefix, double unit_seconds) {
+  return {prefix, std::uniform_int_distribution<int>(0, 2)(rng),
+          std::uniform_real_distribution<double>(0.0, 0.5 * unit_seconds)(rng)};
 }
 
 std::mt19937_64 seeded_rng() {
   const auto seed = std::random_device{}();
-  BOOST_TEST_MESSAGE("kill times drawn with seed " << seed);
+  BOOST_TEST_MESSAGE("kill points drawn with seed " << seed);
   return std::mt19937_64(seed);
 }
 
@@ -133,7 +164,8 @@ BOOST_AUTO_TEST_CASE(a_training_run_killed_at_random_moments_resumes_to_the_same
   write_file(dir / "model.yaml", kModel);
   const std::string model = (dir / "model.yaml").string(), whole = (dir / "whole").string(),
                     killed = (dir / "killed").string();
-  const auto reference = run_and_kill({"train", model, "--threads", "1", "--no-progress", "--out", whole}, 600).seconds;
+  const auto reference = run_and_kill({"train", model, "--threads", "1", "--no-progress", "--out", whole}, {}).seconds;
+  const double epoch_seconds = reference / 30;
 
   auto rng = seeded_rng();
   int kills = 0, mid_run = 0;
@@ -141,14 +173,15 @@ BOOST_AUTO_TEST_CASE(a_training_run_killed_at_random_moments_resumes_to_the_same
     const bool started = fs::exists(fs::path(killed) / "model.yaml");
     std::vector<std::string> args{"train", "--resume", killed, "--threads", "1", "--no-progress"};
     if (!started) args = {"train", model, "--threads", "1", "--no-progress", "--out", killed};
-    const double after = attempt == kAttempts ? 600 : kill_time(rng, reference);
-    if (!run_and_kill(args, after).killed) break;
+    const auto at = attempt == kAttempts ? std::nullopt
+                                         : std::optional<KillPoint>(kill_point(rng, "epoch ", epoch_seconds));
+    if (!run_and_kill(args, at).killed) break;
     ++kills;
     if (fs::exists(killed)) check_files_are_whole(killed, whole);
     if (fs::exists(fs::path(killed) / "trainer.json")) ++mid_run;
   }
   BOOST_TEST_MESSAGE(kills << " kills before the run finished, " << mid_run << " after a checkpoint");
-  BOOST_TEST(kills >= 2);  // 6 in practice; >= 3 by construction unless the reference run was slowed
+  BOOST_TEST(kills == kAttempts);  // every kill point lies before the end of the run
   for (const char* name : {"metrics.csv", "metrics.json", "iterations.csv", "model.safetensors",
                            "optimizer.safetensors", "trainer.json", "model.yaml"}) {
     BOOST_TEST(read_file(fs::path(killed) / name) == read_file(fs::path(whole) / name), name);
@@ -200,7 +233,8 @@ BOOST_AUTO_TEST_CASE(a_search_killed_at_random_moments_keeps_its_complete_lines_
              "  optimizer.lr: {log_uniform: [1.0e-4, 1.0]}\n"
              "trials: 40\nepochs: 8\nworkers: 2\n");
   const std::string s = (dir / "s.yaml").string(), whole = (dir / "whole").string(), killed = (dir / "killed").string();
-  const auto reference = run_and_kill({"search", s, "--no-progress", "--out", whole}, 600).seconds;
+  const auto reference = run_and_kill({"search", s, "--no-progress", "--out", whole}, {}).seconds;
+  const double trial_seconds = reference / 40 * 2;  // two workers
   auto without_timing = [](const std::string& line) {
     auto j = nlohmann::json::parse(line);
     j.erase("seconds");
@@ -214,8 +248,9 @@ BOOST_AUTO_TEST_CASE(a_search_killed_at_random_moments_keeps_its_complete_lines_
   auto rng = seeded_rng();
   int kills = 0, mid_run = 0;
   for (int attempt = 0; attempt <= kAttempts; ++attempt) {
-    const double after = attempt == kAttempts ? 600 : kill_time(rng, reference);
-    if (!run_and_kill({"search", s, "--no-progress", "--out", killed}, after).killed) break;
+    const auto at = attempt == kAttempts ? std::nullopt
+                                         : std::optional<KillPoint>(kill_point(rng, "trial ", trial_seconds));
+    if (!run_and_kill({"search", s, "--no-progress", "--out", killed}, at).killed) break;
     ++kills;
     const fs::path journal = fs::path(killed) / "journal.jsonl";
     if (!fs::exists(journal)) continue;
@@ -228,7 +263,7 @@ BOOST_AUTO_TEST_CASE(a_search_killed_at_random_moments_keeps_its_complete_lines_
     }
   }
   BOOST_TEST_MESSAGE(kills << " kills before the search finished, " << mid_run << " with a journal");
-  BOOST_TEST(kills >= 2);  // 6 in practice; >= 3 by construction unless the reference run was slowed
+  BOOST_TEST(kills == kAttempts);
   BOOST_TEST(read_file(fs::path(killed) / "results.csv") == read_file(fs::path(whole) / "results.csv"));
   std::size_t trials = 0;
   for (const auto& line : lines_of(read_file(fs::path(killed) / "journal.jsonl"))) {

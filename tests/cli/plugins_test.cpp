@@ -1,5 +1,7 @@
 // `lamina plugins`, `plugins info`, help and version.
 #define BOOST_TEST_MODULE cli_plugins
+#include <pwd.h>
+
 #include <boost/test/unit_test.hpp>
 #include <lamina/abi.hpp>
 
@@ -124,6 +126,30 @@ BOOST_AUTO_TEST_CASE(plugins_that_others_can_write_are_refused_unless_allowed) {
   r = run("LAMINA_PLUGIN_PATH=" + p.folder.string() + " " + kLamina.string() + " plugins");
   BOOST_TEST(r.status == 2);
   BOOST_TEST(r.output.find("the folder is writable by every user (mode 0757)") != std::string::npos, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_owned_by_another_user_is_refused) {
+  // Needs root to give a file away, as the suite is run (README, CI).
+  BOOST_TEST_REQUIRE(::geteuid() == 0u, "run the suite as root (README): giving a file to another user needs it");
+  PluginCopy p;
+  const passwd* nobody = ::getpwnam("nobody");
+  BOOST_TEST_REQUIRE(nobody != nullptr);
+  BOOST_TEST_REQUIRE(::chown(p.file.c_str(), nobody->pw_uid, nobody->pw_gid) == 0);
+  auto r = p.list();
+  BOOST_TEST(r.status == 2, r.output);
+  BOOST_TEST(r.output.find(p.file.string() + ": refusing to load plugins: the file is owned by nobody (uid " +
+                           std::to_string(nobody->pw_uid) + "), neither you nor root") != std::string::npos,
+             r.output);
+  // The folder too.
+  BOOST_TEST_REQUIRE(::chown(p.file.c_str(), 0, 0) == 0);
+  BOOST_TEST_REQUIRE(::chown(p.folder.c_str(), nobody->pw_uid, nobody->pw_gid) == 0);
+  r = p.list();
+  BOOST_TEST(r.status == 2, r.output);
+  BOOST_TEST(r.output.find(p.folder.string() + ": refusing to load plugins: the folder is owned by nobody") !=
+                 std::string::npos,
+             r.output);
+  BOOST_TEST_REQUIRE(::chown(p.folder.c_str(), 0, 0) == 0);  // so that TempDir can remove it
+  BOOST_TEST(p.list().status == 0);
 }
 
 BOOST_AUTO_TEST_CASE(verbose_shows_where_each_plugin_came_from) {

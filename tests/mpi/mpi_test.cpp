@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(data_parallel_training_equals_one_process_with_the_global_b
     BOOST_TEST_REQUIRE(r.status == 0, r.output);
     BOOST_TEST(r.output.find(std::to_string(ranks) + " ranks x 1 thread") != std::string::npos, r.output);
     // One rank speaks: each epoch line once.
-    BOOST_TEST(r.output.find("epoch 3/3") == r.output.rfind("epoch 3/3"), r.output);
+    BOOST_TEST(occurs_once(r.output, "epoch 3/3"), r.output);
     const double gap = weight_gap(out / "model.safetensors", dir / "np1" / "model.safetensors");
     BOOST_TEST(gap < 1e-4, "ranks " << ranks << ": weights differ by " << gap);
     const auto a = metrics(out), b = metrics(dir / "np1");
@@ -230,13 +230,12 @@ BOOST_AUTO_TEST_CASE(bad_input_fails_once_with_status_2_and_writes_nothing) {
   const auto bad = lamina_on(2, "train " + (dir / "bad.yaml").string() + " --out " + (dir / "r1").string());
   BOOST_TEST(bad.status == 2, bad.output);
   const std::string said = "lamina train: error: ";
-  BOOST_TEST(bad.output.find(said) != std::string::npos, bad.output);
-  BOOST_TEST(bad.output.find(said) == bad.output.rfind(said), bad.output);  // said once, not per rank
+  BOOST_TEST(occurs_once(bad.output, said), bad.output);  // said once, not per rank
   BOOST_TEST(!fs::exists(dir / "r1"));
 
   const auto flag = lamina_on(2, "train " + (dir / "m.yaml").string() + " --bogus");
   BOOST_TEST(flag.status == 2, flag.output);
-  BOOST_TEST(flag.output.find("unrecognised option '--bogus'") == flag.output.rfind("unrecognised option '--bogus'"));
+  BOOST_TEST(occurs_once(flag.output, "unrecognised option '--bogus'"), flag.output);
 
   const auto small =
       lamina_on(3, "train " + (dir / "m.yaml").string() + " --set train.batch_size=2 --out " + (dir / "r2").string());
@@ -259,5 +258,5 @@ BOOST_AUTO_TEST_CASE(bad_input_fails_once_with_status_2_and_writes_nothing) {
   // Commands other than train and search run once.
   const auto plugins = lamina_on(2, "plugins");
   BOOST_TEST(plugins.status == 0, plugins.output);
-  BOOST_TEST(plugins.output.find("plugins loaded") == plugins.output.rfind("plugins loaded"));
+  BOOST_TEST(occurs_once(plugins.output, "plugins loaded"), plugins.output);
 }

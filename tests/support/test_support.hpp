@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -52,11 +53,20 @@ inline void write_file(const fs::path& file, const std::string& content) {
   out << content;
 }
 
+// A file that cannot be read fails the test at once: "two outputs are equal" must never pass
+// because both are missing.
 inline std::string read_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
+  BOOST_TEST_REQUIRE(in.is_open(), file.string() << ": missing or unreadable");
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// `needle` occurs in `text` exactly once (find == rfind alone also holds when it is absent).
+inline bool occurs_once(const std::string& text, const std::string& needle) {
+  const auto first = text.find(needle);
+  return first != std::string::npos && first == text.rfind(needle);
 }
 
 struct CommandResult {
