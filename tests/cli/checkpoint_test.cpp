@@ -20,6 +20,15 @@ CommandResult train(const fs::path& out, int epochs, const std::string& extra = 
                     extra + " --out " + out.string());
 }
 
+// A run whose model uses `scale2` of the second_valid fixture plugin (version 2.3.4).
+void train_with_second_valid(const fs::path& out) {
+  const auto t = run_lamina("train " + (kModelsDir / "mlp.yaml").string() +
+                            " --set data.train_limit=500 --set data.test_limit=100 --epochs 1 --no-progress"
+                            " --set layers.1.type=scale2 --set optimizer.lr=0.01 --plugin-dir " +
+                            (kFixturePluginDir / "second_valid").string() + " --out " + out.string());
+  BOOST_TEST_REQUIRE(t.status == 0, t.output);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_resumed_run_equals_an_uninterrupted_one) {
@@ -80,11 +89,7 @@ BOOST_AUTO_TEST_CASE(damaged_or_mismatched_checkpoints_exit_2) {
 
 BOOST_AUTO_TEST_CASE(a_checkpoint_whose_plugin_is_missing_is_refused_naming_it) {
   TempDir dir;
-  const auto t = run_lamina("train " + (kModelsDir / "mlp.yaml").string() +
-                            " --set data.train_limit=500 --set data.test_limit=100 --epochs 1 --no-progress"
-                            " --set layers.1.type=scale2 --set optimizer.lr=0.01 --plugin-dir " +
-                            (kFixturePluginDir / "second_valid").string() + " --out " + (dir / "a").string());
-  BOOST_TEST_REQUIRE(t.status == 0, t.output);
+  train_with_second_valid(dir / "a");
   const auto r = run_lamina("eval " + (dir / "a").string());
   BOOST_TEST(r.status == 2);
   BOOST_TEST(r.output.find("the model needs layer 'scale2' from plugin second_valid 2.3.4, which is not loaded") !=
@@ -98,11 +103,7 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_whose_plugin_is_missing_is_refused_naming_it) 
 BOOST_AUTO_TEST_CASE(a_checkpoint_refuses_another_minor_version_of_its_plugin_and_warns_on_a_patch) {
   // Trained with second_valid 2.3.4; the same plugin at 2.3.9 (patch) and 2.4.0 (minor).
   TempDir dir;
-  const auto t = run_lamina("train " + (kModelsDir / "mlp.yaml").string() +
-                            " --set data.train_limit=500 --set data.test_limit=100 --epochs 1 --no-progress"
-                            " --set layers.1.type=scale2 --set optimizer.lr=0.01 --plugin-dir " +
-                            (kFixturePluginDir / "second_valid").string() + " --out " + (dir / "a").string());
-  BOOST_TEST_REQUIRE(t.status == 0, t.output);
+  train_with_second_valid(dir / "a");
   const std::string run = (dir / "a").string();
   const auto patch =
       run_lamina("eval " + run + " --plugin-dir " + (kFixturePluginDir / "second_valid_patch").string());
@@ -150,20 +151,8 @@ BOOST_AUTO_TEST_CASE(predict_writes_classes_and_probabilities) {
                                 (dir / (std::string(m) + ".csv")).string());
     BOOST_TEST_REQUIRE(one.status == 0, one.output);
   }
-  auto cells = [](const std::string& csv) {
-    std::vector<std::vector<double>> rows;
-    std::stringstream lines(csv);
-    std::string line;
-    std::getline(lines, line);
-    while (std::getline(lines, line)) {
-      std::vector<double> row;
-      std::stringstream ss(line);
-      for (std::string cell; std::getline(ss, cell, ',');) row.push_back(std::stod(cell));
-      rows.push_back(row);
-    }
-    return rows;
-  };
-  const auto ens = cells(p), pa = cells(read_file(dir / "a.csv")), pb = cells(read_file(dir / "b.csv"));
+  const auto ens = csv_numbers(p), pa = csv_numbers(read_file(dir / "a.csv")),
+             pb = csv_numbers(read_file(dir / "b.csv"));
   BOOST_TEST_REQUIRE(ens.size() == 10000u);
   BOOST_TEST_REQUIRE(pa.size() == 10000u);
   double worst = 0;

@@ -105,20 +105,7 @@ BOOST_AUTO_TEST_CASE(a_host_program_built_against_the_installed_package_reproduc
                         (dir / "x.csv").string() + " > " + (dir / "host.csv").string());
   BOOST_TEST_REQUIRE(host.status == 0, host.output);
 
-  auto cells = [](const std::string& text) {
-    std::vector<std::vector<double>> rows;
-    std::stringstream lines(text);
-    std::string line;
-    std::getline(lines, line);
-    while (std::getline(lines, line)) {
-      std::vector<double> row;
-      std::stringstream ss(line);
-      for (std::string cell; std::getline(ss, cell, ',');) row.push_back(std::stod(cell));
-      rows.push_back(row);
-    }
-    return rows;
-  };
-  const auto a = cells(read_file(dir / "lamina.csv")), b = cells(read_file(dir / "host.csv"));
+  const auto a = csv_numbers(read_file(dir / "lamina.csv")), b = csv_numbers(read_file(dir / "host.csv"));
   BOOST_TEST_REQUIRE(a.size() == 20u);
   BOOST_TEST_REQUIRE(b.size() == 20u);
   double worst = 0;

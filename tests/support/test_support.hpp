@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace lamina::test {
 
@@ -61,6 +62,21 @@ inline std::string read_file(const fs::path& file) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// The rows of a numeric CSV with a header line (predictions: row, class, p0, p1, ...).
+inline std::vector<std::vector<double>> csv_numbers(const std::string& csv) {
+  std::vector<std::vector<double>> rows;
+  std::stringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    std::vector<double> row;
+    std::stringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) row.push_back(std::stod(cell));
+    rows.push_back(row);
+  }
+  return rows;
 }
 
 // `needle` occurs in `text` exactly once (find == rfind alone also holds when it is absent).
