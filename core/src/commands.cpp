@@ -309,8 +309,9 @@ void print_plugin_origins(const PluginLoader& loader, const Registry& registry, 
     for (const auto* t : registry.list()) {
       if (t->provider.file == p.file.string()) types += (types.empty() ? "" : ", ") + t->name;
     }
-    out << fmt::format("  {} {}  {}\n    file {} (owner {}, mode {})\n    from the {}\n    types: {}\n", p.name,
-                       p.version, p.description, p.file.string(), owner, mode, p.origin, types);
+    out << fmt::format(
+        "  {} {}  {}\n    file {} (owner {}, mode {})\n    from the {}\n    built against Lamina {}\n    types: {}\n",
+        p.name, p.version, p.description, p.file.string(), owner, mode, p.origin, p.lamina_version, types);
   }
 }
 

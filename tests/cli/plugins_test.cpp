@@ -159,9 +159,12 @@ BOOST_AUTO_TEST_CASE(verbose_shows_where_each_plugin_came_from) {
   BOOST_TEST(ok.output.find("  affine 0.1.0  ") != std::string::npos, ok.output);
   BOOST_TEST(ok.output.find("    file " + (kPluginDir / "lamina_affine.so").string() + " (owner ") !=
              std::string::npos);
-  BOOST_TEST(ok.output.find("    from the built-in folder\n    types: affine\n") != std::string::npos, ok.output);
+  BOOST_TEST(ok.output.find("    from the built-in folder\n    built against Lamina " LAMINA_VERSION_STRING
+                            "\n    types: affine\n") != std::string::npos,
+             ok.output);
   BOOST_TEST(ok.output.find("    file " + p.file.string() + " (owner ") != std::string::npos);
-  BOOST_TEST(ok.output.find(", mode 0755)\n    from the LAMINA_PLUGIN_PATH\n    types: explode, scale2\n") !=
+  BOOST_TEST(ok.output.find(", mode 0755)\n    from the LAMINA_PLUGIN_PATH\n    built against Lamina " LAMINA_VERSION_STRING
+                            "\n    types: explode, scale2\n") !=
                  std::string::npos,
              ok.output);
   const auto flag = run_lamina("plugins -v --plugin-dir " + p.folder.string());
