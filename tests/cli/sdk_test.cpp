@@ -4,6 +4,8 @@
 #define BOOST_TEST_MODULE cli_sdk
 #include <boost/test/unit_test.hpp>
 
+#include <sstream>
+
 #include "test_support.hpp"
 
 using namespace lamina::test;
@@ -11,6 +13,16 @@ using namespace lamina::test;
 namespace {
 const fs::path kSource = LAMINA_TEST_SOURCE_DIR;
 const fs::path kBuild = LAMINA_TEST_BUILD_DIR;
+
+// A compiler warning about the example's own code. The linker's notes about libasan's use of
+// tmpnam (a sanitized build links the sanitizer into the host) are the toolchain's, not ours.
+bool compiler_warned(const std::string& output) {
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("warning") != std::string::npos && line.find("libasan") == std::string::npos) return true;
+  }
+  return false;
+}
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train) {
@@ -44,7 +56,7 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
       BOOST_TEST_REQUIRE(configure.status == 0, configure.output);
       const auto compile = run("cmake --build " + build.string());
       BOOST_TEST_REQUIRE(compile.status == 0, compile.output);
-      BOOST_TEST(compile.output.find("warning") == std::string::npos, compile.output);
+      BOOST_TEST(!compiler_warned(compile.output), compile.output);
       const auto train = run("LAMINA_PLUGIN_PATH=" + (build / "lamina-plugins").string() + " " +
                              (prefix / "bin" / "lamina").string() + " train " + (src / "model.yaml").string() +
                              " --epochs 1 --no-progress --out " + (dir / (std::string(example) + "-run")).string());
@@ -79,7 +91,7 @@ BOOST_AUTO_TEST_CASE(a_host_program_built_against_the_installed_package_reproduc
   BOOST_TEST_REQUIRE(configure.status == 0, configure.output);
   const auto compile = run("cmake --build " + build.string());
   BOOST_TEST_REQUIRE(compile.status == 0, compile.output);
-  BOOST_TEST(compile.output.find("warning") == std::string::npos, compile.output);
+  BOOST_TEST(!compiler_warned(compile.output), compile.output);
 
   // A trained run (with BatchNorm and dropout: eval mode matters) and raw pixel rows.
   const std::string lamina = (prefix / "bin" / "lamina").string();
