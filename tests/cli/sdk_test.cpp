@@ -23,6 +23,20 @@ bool compiler_warned(const std::string& output) {
   }
   return false;
 }
+// Copies examples/<example> (so nothing of the source tree is in reach) and builds it with
+// find_package(Lamina) against `prefix` alone; returns the build folder.
+fs::path build_example(const TempDir& dir, const std::string& example, const fs::path& prefix) {
+  const std::string name = fs::path(example).filename().string();
+  const fs::path src = dir / (name + "-src"), build = dir / (name + "-build");
+  fs::copy(kSource / "examples" / example, src, fs::copy_options::recursive);
+  const auto configure = run("cmake -S " + src.string() + " -B " + build.string() +
+                             " -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=" + prefix.string());
+  BOOST_TEST_REQUIRE(configure.status == 0, configure.output);
+  const auto compile = run("cmake --build " + build.string());
+  BOOST_TEST_REQUIRE(compile.status == 0, compile.output);
+  BOOST_TEST(!compiler_warned(compile.output), compile.output);
+  return build;
+}
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train) {
@@ -47,16 +61,8 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
   }
   for (const char* example : {"leaky_relu", "elastic_net"}) {
     BOOST_TEST_CONTEXT(example) {
-      // A copy of the example, so nothing of the source tree is in reach.
+      const fs::path build = build_example(dir, std::string("plugins/") + example, prefix);
       const fs::path src = dir / (std::string(example) + "-src");
-      fs::copy(kSource / "examples" / "plugins" / example, src, fs::copy_options::recursive);
-      const fs::path build = dir / (std::string(example) + "-build");
-      const auto configure = run("cmake -S " + src.string() + " -B " + build.string() +
-                                 " -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=" + prefix.string());
-      BOOST_TEST_REQUIRE(configure.status == 0, configure.output);
-      const auto compile = run("cmake --build " + build.string());
-      BOOST_TEST_REQUIRE(compile.status == 0, compile.output);
-      BOOST_TEST(!compiler_warned(compile.output), compile.output);
       const auto train = run("LAMINA_PLUGIN_PATH=" + (build / "lamina-plugins").string() + " " +
                              (prefix / "bin" / "lamina").string() + " train " + (src / "model.yaml").string() +
                              " --epochs 1 --no-progress --out " + (dir / (std::string(example) + "-run")).string());
@@ -83,15 +89,7 @@ BOOST_AUTO_TEST_CASE(a_host_program_built_against_the_installed_package_reproduc
   BOOST_TEST(symbols.output.find("lamina::Registry") == std::string::npos, symbols.output);
   BOOST_TEST(symbols.output.find("lamina::detail") == std::string::npos, symbols.output);
 
-  const fs::path src = dir / "host-src";
-  fs::copy(kSource / "examples" / "embed" / "predict_host", src, fs::copy_options::recursive);
-  const fs::path build = dir / "host-build";
-  const auto configure = run("cmake -S " + src.string() + " -B " + build.string() +
-                             " -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=" + prefix.string());
-  BOOST_TEST_REQUIRE(configure.status == 0, configure.output);
-  const auto compile = run("cmake --build " + build.string());
-  BOOST_TEST_REQUIRE(compile.status == 0, compile.output);
-  BOOST_TEST(!compiler_warned(compile.output), compile.output);
+  const fs::path build = build_example(dir, "embed/predict_host", prefix);
 
   // A trained run (with BatchNorm and dropout: eval mode matters) and raw pixel rows.
   const std::string lamina = (prefix / "bin" / "lamina").string();
