@@ -27,6 +27,7 @@
 #include "lamina/optimizer.hpp"
 #include "runtime/registry.hpp"
 #include "lamina/regularizer.hpp"
+#include "lamina/schedule.hpp"
 
 namespace lamina {
 
@@ -78,6 +79,7 @@ struct Model {
   std::unique_ptr<Regularizer> regularizer;                      // may be null
   std::vector<std::unique_ptr<Regularizer>> layer_regularizers;  // per layer, null = model's
   std::unique_ptr<Optimizer> optimizer;
+  std::unique_ptr<Schedule> schedule;  // null: the optimizer's lr throughout
   DataSpec data;
   TrainSpec train;
   std::string resolved_yaml;   // the model with every default written out

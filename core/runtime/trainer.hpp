@@ -95,6 +95,9 @@ class Trainer {
   // Sums `values` over the ranks; if `failure` holds an exception on any rank, throws on all.
   void reduce_or_throw(std::span<double> values, std::exception_ptr failure);
   void average_state();
+  void apply_schedule(const ScheduleStep& at);
+  template <class F>
+  void guarded_schedule(const char* what, F&& f);
 
   Model& model_;
   const DataSplits& data_;

@@ -16,6 +16,8 @@ std::string_view kind_name(Kind kind) {
       return "initializer";
     case Kind::Search:
       return "search";
+    case Kind::Schedule:
+      return "schedule";
   }
   return "unknown";
 }

@@ -17,6 +17,8 @@ using json = nlohmann::ordered_json;
 namespace lamina::detail {
 namespace {
 
+constexpr const char* kScheduleState = "schedule.";
+
 json manifest(const Model& model) {
   json m = json::array();
   for (const auto& t : model.types) {
@@ -91,6 +93,12 @@ void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) 
                      {"plugins", manifest(model).dump()}});
   std::vector<Buffer> opt;
   model.optimizer->save_state(opt);
+  // The schedule's state rides with the optimizer's, under "schedule.".
+  if (model.schedule) {
+    std::vector<Buffer> sched;
+    model.schedule->save_state(sched);
+    for (auto& b : sched) opt.push_back({std::string(kScheduleState) + b.name, std::move(b.value)});
+  }
   std::vector<std::pair<std::string, const Tensor*>> opt_tensors;
   for (const auto& b : opt) opt_tensors.emplace_back(b.name, &b.value);
   write_safetensors(next / "optimizer.safetensors", opt_tensors, {{"format", "lamina-optimizer"}});
@@ -173,10 +181,22 @@ std::vector<std::string> check_manifest(const fs::path& dir, const Registry& reg
 
 void load_training_state(const fs::path& dir, Model& model, Trainer& trainer) {
   const SafetensorsFile opt = read_safetensors(dir / "optimizer.safetensors");
-  std::vector<Buffer> state;
-  for (const auto& [name, t] : opt.tensors) state.push_back({name, t.clone()});
+  std::vector<Buffer> state, sched;
+  for (const auto& [name, t] : opt.tensors) {
+    if (name.starts_with(kScheduleState)) {
+      sched.push_back({name.substr(std::string_view(kScheduleState).size()), t.clone()});
+    } else {
+      state.push_back({name, t.clone()});
+    }
+  }
   try {
     model.optimizer->load_state(state);
+    if (model.schedule) {
+      model.schedule->load_state(sched);
+    } else if (!sched.empty()) {
+      throw InputError(fmt::format("the checkpoint holds schedule state '{}' but the model has no schedule",
+                                   sched[0].name));
+    }
   } catch (const InputError& e) {
     throw InputError(fmt::format("{}: {}", (dir / "optimizer.safetensors").string(), e.what()));
   }

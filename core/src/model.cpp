@@ -80,6 +80,8 @@ namespace {
 
 const std::vector<std::string> kSections{"name", "data", "layers", "loss", "regularizer", "optimizer", "train"};
 const std::vector<std::string> kLayerBuilderKeys{"regularizer"};
+// The optimizer's mapping may name its learning-rate schedule (any optimizer, any schedule).
+const std::vector<std::string> kOptimizerBuilderKeys{"schedule"};
 
 Config section(const ModelFile::Impl& mf, const std::string& key, const Registry& registry) {
   YAML::Node n = detail::lookup(mf.root, key);
@@ -230,7 +232,15 @@ Model build_model(const ModelFile& file, const Registry& registry) {
         make<Regularizer>(registry, detail::unbound(r, mf.source, "regularizer", &registry), resolved, {}, &m.types);
     out["regularizer"] = resolved;
   }
-  m.optimizer = make<Optimizer>(registry, required_component("optimizer"), resolved, {}, &m.types);
+  const Config optimizer_spec = required_component("optimizer");
+  m.optimizer = make<Optimizer>(registry, optimizer_spec, resolved, kOptimizerBuilderKeys, &m.types);
+  if (YAML::Node node = detail::lookup(detail::impl_of(optimizer_spec).node, "schedule");
+      node.IsDefined() && !node.IsNull()) {
+    YAML::Node s_resolved;
+    m.schedule = make<Schedule>(registry, detail::unbound(node, mf.source, "optimizer.schedule", &registry),
+                                s_resolved, {}, &m.types);
+    resolved["schedule"] = s_resolved;
+  }
   out["optimizer"] = resolved;
 
   Config train = detail::bind(section(mf, "train", registry), train_schema(), "", {}, "train");

@@ -229,6 +229,30 @@ double Trainer::penalty() {
   return total;
 }
 
+// A schedule is plugin code: what it throws is named; a factor that is not positive and finite
+// would silently stop or wreck training, so it is an error naming the step.
+template <class F>
+void Trainer::guarded_schedule(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("optimizer.schedule: {} failed: {}", what, e.what()));
+  }
+}
+
+void Trainer::apply_schedule(const ScheduleStep& at) {
+  double factor = 0;
+  guarded_schedule("factor", [&] { factor = model_.schedule->factor(at); });
+  if (!(factor > 0) || !std::isfinite(factor)) {
+    throw Error(fmt::format("optimizer.schedule gave the learning-rate factor {} at epoch {}, step {}; it must be "
+                            "positive and finite",
+                            factor, at.epoch, at.step + 1));
+  }
+  model_.optimizer->set_lr_scale(static_cast<float>(factor));
+}
+
 std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
   std::vector<EpochMetrics> history;
   const auto bs = static_cast<std::size_t>(model_.train.batch_size);
@@ -259,6 +283,7 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
     for (std::int64_t b = 0; b < batches; ++b) {
       const std::size_t begin = static_cast<std::size_t>(b) * bs;
       const std::size_t end = std::min(n, begin + bs);
+      if (model_.schedule) apply_schedule({(epoch - 1) * batches + b, epoch, batches, model_.train.epochs});
       const float loss = train_batch(std::span(order_).subspan(begin, end - begin));
       if (!std::isfinite(loss)) {
         failure_shared_ = parallel();  // the loss was summed over the ranks: all of them stop here
@@ -290,6 +315,12 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
                                  "loss is {}",
                                  epoch, !std::isfinite(m.train.loss) ? m.train.loss : m.test.loss),
                      epoch, 0, !std::isfinite(m.train.loss) ? m.train.loss : m.test.loss);
+    }
+    if (model_.schedule) {
+      guarded_schedule("end_epoch", [&] {
+        model_.schedule->end_epoch({epoch, m.train.loss, m.validation ? m.validation->loss : NAN,
+                                    m.validation ? m.validation->accuracy : NAN});
+      });
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history.push_back(m);

@@ -17,11 +17,12 @@ class AdaGrad final : public Optimizer {
   explicit AdaGrad(const Config& c) : lr_(c.get<float>("lr")), eps_(c.get<float>("eps")) {}
 
   void step(std::span<Param* const> params) override {
+    const float lr = lr_ * lr_scale();
     for (Param* p : params) {
       auto h = array(squares_.get(*p));
       auto g = array(p->grad);
       h += g.square();
-      array(p->value) -= lr_ * g / (h.sqrt() + eps_);
+      array(p->value) -= lr * g / (h.sqrt() + eps_);
     }
   }
 

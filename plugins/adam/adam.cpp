@@ -32,9 +32,10 @@ class Adam final : public Optimizer {
         weight_decay_(weight_decay) {}
 
   void step(std::span<Param* const> params) override {
+    const float lr = lr_ * lr_scale();
     ++t_;
     const double t = static_cast<double>(t_);
-    const auto lr_t = static_cast<float>(lr_ * std::sqrt(1.0 - std::pow(b2_, t)) / (1.0 - std::pow(b1_, t)));
+    const auto lr_t = static_cast<float>(lr * std::sqrt(1.0 - std::pow(b2_, t)) / (1.0 - std::pow(b1_, t)));
     for (Param* p : params) {
       const bool decay = weight_decay_ > 0 && p->decay;
       float* w = p->value.data();
@@ -48,7 +49,7 @@ class Adam final : public Optimizer {
         const std::int64_t len = std::min(kBlock, n - begin);
         Eigen::Map<Eigen::ArrayXf> W(w + begin, len), M(m + begin, len), V(v + begin, len);
         Eigen::Map<const Eigen::ArrayXf> G(g + begin, len);
-        if (decay) W -= lr_ * weight_decay_ * W;
+        if (decay) W -= lr * weight_decay_ * W;
         M += (1 - b1_) * (G - M);
         V += (1 - b2_) * (G.square() - V);
         W -= lr_t * M / (V.sqrt() + eps_);

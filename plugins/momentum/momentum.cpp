@@ -17,9 +17,10 @@ class Momentum final : public Optimizer {
   explicit Momentum(const Config& c) : lr_(c.get<float>("lr")), m_(c.get<float>("momentum")) {}
 
   void step(std::span<Param* const> params) override {
+    const float lr = lr_ * lr_scale();
     for (Param* p : params) {
       auto v = array(velocity_.get(*p));
-      v = m_ * v - lr_ * array(p->grad);
+      v = m_ * v - lr * array(p->grad);
       array(p->value) += v;
     }
   }

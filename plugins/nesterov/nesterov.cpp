@@ -18,11 +18,12 @@ class Nesterov final : public Optimizer {
   explicit Nesterov(const Config& c) : lr_(c.get<float>("lr")), m_(c.get<float>("momentum")) {}
 
   void step(std::span<Param* const> params) override {
+    const float lr = lr_ * lr_scale();
     for (Param* p : params) {
       auto v = array(velocity_.get(*p));
       auto g = array(p->grad);
-      array(p->value) += m_ * m_ * v - (1 + m_) * lr_ * g;
-      v = m_ * v - lr_ * g;
+      array(p->value) += m_ * m_ * v - (1 + m_) * lr * g;
+      v = m_ * v - lr * g;
     }
   }
 

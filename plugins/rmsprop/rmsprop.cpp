@@ -18,11 +18,12 @@ class RmsProp final : public Optimizer {
       : lr_(c.get<float>("lr")), decay_(c.get<float>("decay")), eps_(c.get<float>("eps")) {}
 
   void step(std::span<Param* const> params) override {
+    const float lr = lr_ * lr_scale();
     for (Param* p : params) {
       auto h = array(squares_.get(*p));
       auto g = array(p->grad);
       h = decay_ * h + (1 - decay_) * g.square();
-      array(p->value) -= lr_ * g / (h.sqrt() + eps_);
+      array(p->value) -= lr * g / (h.sqrt() + eps_);
     }
   }
 

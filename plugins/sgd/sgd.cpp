@@ -13,7 +13,8 @@ class Sgd final : public Optimizer {
   explicit Sgd(const Config& cfg) : lr_(cfg.get<float>("lr")) {}
 
   void step(std::span<Param* const> params) override {
-    for (Param* p : params) array(p->value) -= lr_ * array(p->grad);
+    const float lr = lr_ * lr_scale();
+    for (Param* p : params) array(p->value) -= lr * array(p->grad);
   }
 
  private:

@@ -46,6 +46,29 @@ BOOST_AUTO_TEST_CASE(a_resumed_run_equals_an_uninterrupted_one) {
   BOOST_TEST(again.output.find("the run already has 4 of 4 epochs") != std::string::npos, again.output);
 }
 
+BOOST_AUTO_TEST_CASE(a_resumed_run_keeps_its_schedule_exactly) {
+  // reduce_on_plateau keeps state of its own (saved in optimizer.safetensors under "schedule."):
+  // a 2-epoch run continued to 4 equals a 4-epoch run. (A schedule over the run's length, such
+  // as cosine, is another curve for 2 epochs than for 4: cli_kill_test resumes one killed
+  // mid-run instead.)
+  for (const char* schedule : {"{type: reduce_on_plateau, patience: 0, factor: 0.5, min_delta: 1}",
+                               "{type: step, every: 1, factor: 0.7}"}) {
+    BOOST_TEST_CONTEXT(schedule) {
+      TempDir dir;
+      const std::string set = std::string(" --set 'optimizer.schedule=") + schedule + "'";
+      BOOST_TEST_REQUIRE(train(dir / "whole", 4, set).status == 0);
+      BOOST_TEST_REQUIRE(train(dir / "part", 2, set).status == 0);
+      const auto r =
+          run_lamina("train --resume " + (dir / "part").string() + " --epochs 4 --threads 1 --no-progress");
+      BOOST_TEST_REQUIRE(r.status == 0, r.output);
+      for (const char* f : {"metrics.csv", "model.safetensors", "optimizer.safetensors", "model.yaml"}) {
+        BOOST_TEST(read_file(dir / "part" / f) == read_file(dir / "whole" / f), f);
+      }
+      BOOST_TEST(read_file(dir / "whole" / "model.yaml").find("schedule:") != std::string::npos);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(eval_reproduces_the_final_test_accuracy_and_ensembles_average) {
   TempDir dir;
   const auto a = train(dir / "a", 2);

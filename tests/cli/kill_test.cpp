@@ -24,7 +24,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// BatchNorm, dropout, Adam and per-step losses: every kind of state a resume must restore.
+// BatchNorm, dropout, Adam, a cosine schedule over the run's steps and per-step losses: every
+// kind of state a resume must restore.
 const std::string kModel =
     "data: {source: fashion-mnist, train_limit: 10000, test_limit: 1000, validation_split: 0.1}\n"
     "layers:\n"
@@ -34,7 +35,7 @@ const std::string kModel =
     "  - {type: dropout, ratio: 0.2}\n"
     "  - {type: affine, units: 10}\n"
     "loss: softmax_cross_entropy\n"
-    "optimizer: {type: adam, lr: 0.001}\n"
+    "optimizer: {type: adam, lr: 0.001, schedule: {type: cosine, warmup_epochs: 2, min_factor: 0.05}}\n"
     "train: {epochs: 30, batch_size: 50, seed: 7, log_every: 10}\n";
 
 struct Outcome {

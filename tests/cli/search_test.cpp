@@ -113,6 +113,24 @@ BOOST_AUTO_TEST_CASE(choices_with_commas_are_quoted_in_results_csv) {
   BOOST_TEST(py.status == 0, py.output << csv);
 }
 
+BOOST_AUTO_TEST_CASE(a_schedule_key_is_searchable_like_any_other) {
+  TempDir dir;
+  std::string text = kSearchModel;
+  text.replace(text.find("  optimizer: {type: sgd, lr: 0.01}\n"), 35,
+               "  optimizer: {type: sgd, lr: 0.01, schedule: {type: cosine}}\n");
+  text.replace(text.find("  regularizer.lambda: {log_uniform: [1.0e-8, 1.0e-2]}\n"), 53,
+               "  optimizer.schedule.warmup_epochs: {int_uniform: [0, 2]}\n");
+  write_file(dir / "s.yaml", text + "trials: 4\nepochs: 2\n");
+  const auto r = run_lamina("search " + (dir / "s.yaml").string() + " --no-progress --out " + (dir / "o").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  std::set<std::string> seen;
+  for (const auto& [id, t] : journal(dir / "o")) {
+    seen.insert(t["values"]["optimizer.schedule.warmup_epochs"]["text"].get<std::string>());
+  }
+  BOOST_TEST(seen.size() >= 2u);
+  BOOST_TEST(read_file(dir / "o" / "best.yaml").find("warmup_epochs:") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(narrowing_rounds_sample_inside_the_top_span) {
   TempDir dir;
   const auto s = search_file(dir, "trials: 6\nepochs: 2\nrounds: {count: 2, keep: 0.5}\n");

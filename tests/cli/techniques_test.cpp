@@ -66,6 +66,34 @@ BOOST_AUTO_TEST_CASE(batchnorm_and_dropout_train_and_a_batch_of_one_is_refused_u
   BOOST_TEST(j["epochs"][1]["test"]["accuracy"].get<double>() > 0.6);
 }
 
+BOOST_AUTO_TEST_CASE(a_schedule_is_an_edit_of_the_optimizer_mapping) {
+  TempDir dir;
+  const auto plain = train(dir / "plain", "");
+  const auto constant = train(dir / "constant", " --set optimizer.schedule=constant");
+  const auto cosine = train(dir / "cosine", " --set 'optimizer.schedule={type: cosine, warmup_epochs: 1}'");
+  // Any optimizer takes any schedule, with no code of its own.
+  const auto adam = train(dir / "adam", " --set optimizer.type=adam --set optimizer.lr=0.001"
+                                        " --set optimizer.schedule.type=step --set optimizer.schedule.every=1");
+  BOOST_TEST_REQUIRE(plain.status + constant.status + cosine.status + adam.status == 0,
+                     plain.output << constant.output << cosine.output << adam.output);
+  // A constant factor of 1 is the optimizer alone, to the bit; cosine changes the weights.
+  BOOST_TEST(read_file(dir / "constant" / "metrics.csv") == read_file(dir / "plain" / "metrics.csv"));
+  BOOST_TEST(read_file(dir / "cosine" / "model.safetensors") != read_file(dir / "plain" / "model.safetensors"));
+  const auto accuracy = nlohmann::json::parse(read_file(dir / "cosine" / "metrics.json"))["epochs"][1]["test"]["accuracy"];
+  BOOST_TEST(accuracy.get<double>() > 0.6);
+  BOOST_TEST(read_file(dir / "adam" / "model.yaml").find("type: step") != std::string::npos);
+  // A schedule key out of range: exit 2 naming the flag, no run folder.
+  const auto bad = train(dir / "bad", " --set 'optimizer.schedule={type: step, factor: -0.5}'");
+  BOOST_TEST(bad.status == 2, bad.output);
+  BOOST_TEST(bad.output.find("optimizer.schedule.factor") != std::string::npos, bad.output);
+  BOOST_TEST(!fs::exists(dir / "bad"));
+  // A schedule that needs a validation split, without one: exit 2, said plainly.
+  const auto blind = train(dir / "blind", " --set data.validation_split=0 --set optimizer.schedule=reduce_on_plateau");
+  BOOST_TEST(blind.status == 2, blind.output);
+  BOOST_TEST(blind.output.find("reduce_on_plateau watches the validation metrics") != std::string::npos,
+             blind.output);
+}
+
 BOOST_AUTO_TEST_CASE(per_step_losses_and_plots) {
   TempDir dir;
   const auto a = train(dir / "a", " --set train.log_every=5");

@@ -14,13 +14,14 @@
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
 #include <lamina/regularizer.hpp>
+#include <lamina/schedule.hpp>
 #include <lamina/search_strategy.hpp>
 #include <string>
 #include <type_traits>
 
 using namespace lamina;
 
-static_assert(LAMINA_ABI_VERSION == 3u,
+static_assert(LAMINA_ABI_VERSION == 4u,
               "the ABI version changed: re-check every pin below against the new boundary and update it");
 
 #define PIN_SIZE(T, size, align) \
@@ -55,7 +56,10 @@ PIN_SIZE(InputError, 16, 8);
 PIN_SIZE(Layer, 8, 8);
 PIN_SIZE(Loss, 8, 8);
 PIN_SIZE(Regularizer, 8, 8);
-PIN_SIZE(Optimizer, 8, 8);
+PIN_SIZE(Optimizer, 16, 8);  // the vtable pointer and lr_scale
+PIN_SIZE(Schedule, 8, 8);
+PIN_SIZE(ScheduleStep, 32, 8);
+PIN_SIZE(EpochEnd, 32, 8);
 PIN_SIZE(Initializer, 8, 8);
 PIN_SIZE(SearchStrategy, 8, 8);
 PIN_SIZE(Communicator, 8, 8);
@@ -73,7 +77,8 @@ PIN_FIELD(lamina_plugin_info, description, const char*);
 PIN_FIELD(lamina_plugin_info, register_types, void (*)(Registrar&));
 
 static_assert(std::is_same_v<std::underlying_type_t<Mode>, int> && static_cast<int>(Mode::Eval) == 1);
-static_assert(static_cast<int>(Kind::Search) == 5, "Kind values cross the boundary: append new kinds at the end");
+static_assert(static_cast<int>(Kind::Search) == 5 && static_cast<int>(Kind::Schedule) == 6,
+              "Kind values cross the boundary: append new kinds at the end");
 static_assert(static_cast<int>(KeyType::Component) == 4);
 static_assert(static_cast<int>(Dimension::Type::Choice) == 3);
 
@@ -125,6 +130,18 @@ PIN_VIRTUAL(SearchStrategy, should_stop,
             bool (SearchStrategy::*)(const TrialReport&, std::span<const TrialReport>, const PruningRule&));
 PIN_VIRTUAL(SearchStrategy, narrow,
             SearchSpace (SearchStrategy::*)(const SearchSpace&, std::span<const TrialReport>, double));
+PIN_VIRTUAL(Schedule, factor, double (Schedule::*)(const ScheduleStep&));
+PIN_VIRTUAL(Schedule, end_epoch, void (Schedule::*)(const EpochEnd&));
+PIN_VIRTUAL(Schedule, save_state, void (Schedule::*)(std::vector<Buffer>&) const);
+PIN_VIRTUAL(Schedule, load_state, void (Schedule::*)(std::span<const Buffer>));
+PIN_FIELD(ScheduleStep, step, std::int64_t);
+PIN_FIELD(ScheduleStep, epoch, std::int64_t);
+PIN_FIELD(ScheduleStep, steps_per_epoch, std::int64_t);
+PIN_FIELD(ScheduleStep, epochs, std::int64_t);
+PIN_FIELD(EpochEnd, epoch, std::int64_t);
+PIN_FIELD(EpochEnd, train_loss, double);
+PIN_FIELD(EpochEnd, val_loss, double);
+PIN_FIELD(EpochEnd, val_accuracy, double);
 PIN_VIRTUAL(Communicator, rank, int (Communicator::*)() const);
 PIN_VIRTUAL(Communicator, size, int (Communicator::*)() const);
 

@@ -7,10 +7,11 @@
 
 namespace lamina {
 
-enum class Kind { Layer, Loss, Regularizer, Optimizer, Initializer, Search };
+// Values cross the plugin boundary: new kinds are appended.
+enum class Kind { Layer, Loss, Regularizer, Optimizer, Initializer, Search, Schedule };
 
-inline constexpr Kind kAllKinds[] = {Kind::Layer,     Kind::Loss,        Kind::Regularizer,
-                                     Kind::Optimizer, Kind::Initializer, Kind::Search};
+inline constexpr Kind kAllKinds[] = {Kind::Layer,       Kind::Loss,   Kind::Regularizer, Kind::Optimizer,
+                                     Kind::Initializer, Kind::Search, Kind::Schedule};
 
 LAMINA_API std::string_view kind_name(Kind kind);  // "layer", "loss", ...
 

@@ -4,6 +4,11 @@
 //
 // step(params) updates each value in place from its grad; the list holds the same parameters
 // in the same order at every step. Per-parameter state lives in lamina::Slots (slots.hpp).
+//
+// Learning-rate schedules (optimizer: {..., schedule: {type: cosine}}, lamina/schedule.hpp) work
+// with every optimizer through lr_scale(): the trainer sets it before each step, and step()
+// multiplies its learning rate by it — `const float lr = lr_ * lr_scale();` — and by nothing
+// else of the schedule's. Without a schedule it is exactly 1.
 #pragma once
 
 #include <span>
@@ -33,6 +38,13 @@ class LAMINA_API Optimizer {
     if (!state.empty())
       throw InputError("this optimizer keeps no state, but the checkpoint holds '" + state[0].name + "'");
   }
+
+  // The schedule's factor for the coming step (1 without a schedule).
+  float lr_scale() const { return lr_scale_; }
+  void set_lr_scale(float scale) { lr_scale_ = scale; }
+
+ private:
+  float lr_scale_ = 1.0f;
 };
 
 }  // namespace lamina
