@@ -125,4 +125,18 @@ echo "# full data: five plain networks (models/mlp.yaml, seeds 1-5), then one wi
 "$lamina" eval "$out/dropfull" --threads "$threads"
 echo '```'
 echo
+echo "## Learning-rate schedules (models/mlp.yaml, SGD lr 0.1, 10 epochs)"
+echo
+echo "| schedule | train acc | val acc | test acc |"
+echo "|---|---|---|---|"
+train sched-constant mlp
+train sched-cosine mlp --set 'optimizer.schedule={type: cosine, warmup_epochs: 1}'
+train sched-step mlp --set 'optimizer.schedule={type: step, every: 4, factor: 0.3}'
+for s in constant cosine step; do
+  echo "| $s | $(last "sched-$s" 3) | $(last "sched-$s" 6) | $(last "sched-$s" 8) |"
+done
+"$lamina" plot "$out"/sched-{constant,cosine,step} --out "$out/plots/schedules.png" \
+  --title "SGD lr 0.1: constant, cosine (1 warm-up epoch), step (x0.3 every 4 epochs)" > /dev/null 2>&1
+echo
+
 echo "plots: $out/plots"
