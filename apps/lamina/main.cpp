@@ -83,6 +83,7 @@ po::options_description eval_options() {
   d.add_options()("help,h", "show this help")(
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a key of the runs' model.yaml, e.g. --set data.test_limit=1000 (repeatable)")(
+      "best", "use each run's best checkpoint (model-best.safetensors, kept by a keep_best callback)")(
       "threads", po::value<int>(), "threads for the math (default: every core)");
   d.add(plugin_options());
   return d;
@@ -95,7 +96,8 @@ po::options_description predict_options() {
       "out", po::value<std::string>(), "the CSV to write: row, class, one probability per class")(
       "scale", po::value<double>(),
       "multiply every input value by this instead of the model's own data.scale (the scaling it was trained "
-      "with, e.g. 1/255 for 8-bit images, whatever the input's format)");
+      "with, e.g. 1/255 for 8-bit images, whatever the input's format)")(
+      "best", "use each run's best checkpoint (model-best.safetensors, kept by a keep_best callback)");
   d.add(plugin_options());
   return d;
 }
@@ -229,6 +231,7 @@ int eval(const std::vector<std::string>& args) {
     req.threads = vm["threads"].as<int>();
     if (req.threads < 1 || req.threads > 1024) throw UsageError("--threads must be between 1 and 1024");
   }
+  req.best = vm.count("best") > 0;
   req.plugins = plugin_settings(vm);
   lamina::run_eval(req, std::cout, std::cerr);
   return 0;
@@ -249,6 +252,7 @@ int predict(const std::vector<std::string>& args) {
     if (!(scale > 0 && scale < 1e30)) throw UsageError("--scale must be a positive number");
     req.scale = static_cast<float>(scale);
   }
+  req.best = vm.count("best") > 0;
   req.plugins = plugin_settings(vm);
   lamina::run_predict(req, std::cout, std::cerr);
   return 0;

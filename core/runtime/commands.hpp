@@ -42,6 +42,7 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out);
 struct EvalRequest {
   std::vector<std::filesystem::path> runs;  // one run, or several: an ensemble
   std::vector<std::string> overrides;       // --set, e.g. data.test_limit=1000
+  bool best = false;                        // --best: model-best.safetensors (keep_best)
   int threads = 0;
   PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
 };
@@ -55,6 +56,7 @@ struct PredictRequest {
   std::filesystem::path out;                // CSV: row, class, one probability per class
   // --scale: replaces the model's own input scaling (data.scale, the one it was trained with).
   std::optional<float> scale;
+  bool best = false;      // --best: model-best.safetensors (keep_best)
   PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
 };
 void run_predict(const PredictRequest& request, std::ostream& out, std::ostream& err);

@@ -28,6 +28,7 @@
 #include "runtime/registry.hpp"
 #include "lamina/regularizer.hpp"
 #include "lamina/schedule.hpp"
+#include "lamina/callback.hpp"
 
 namespace lamina {
 
@@ -80,6 +81,8 @@ struct Model {
   std::vector<std::unique_ptr<Regularizer>> layer_regularizers;  // per layer, null = model's
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<Schedule> schedule;  // null: the optimizer's lr throughout
+  std::vector<std::unique_ptr<Callback>> callbacks;  // train.callbacks, in order
+  std::vector<std::string> callback_types;           // their type names, for messages
   DataSpec data;
   TrainSpec train;
   std::string resolved_yaml;   // the model with every default written out

@@ -40,6 +40,8 @@ struct EpochMetrics {
   double seconds = 0;            // wall time of the epoch, evaluation included
   double train_seconds = 0;      // wall time of its training batches alone (what benchmarks compare)
   double allreduce_seconds = 0;  // of which waiting in the gradient allreduce (data-parallel)
+  bool best = false;             // a callback marked this epoch's model the best (keep_best)
+  std::string stopped;           // why a callback ended the run after this epoch ("" if none)
 };
 
 class TrainObserver {
@@ -95,7 +97,10 @@ class Trainer {
   // Sums `values` over the ranks; if `failure` holds an exception on any rank, throws on all.
   void reduce_or_throw(std::span<double> values, std::exception_ptr failure);
   void average_state();
-  void apply_schedule(const ScheduleStep& at);
+  void apply_schedule(const TrainStep& at);
+  void before_update();
+  template <class F>
+  void guarded_callback(std::size_t i, const char* what, F&& f);
   template <class F>
   void guarded_schedule(const char* what, F&& f);
 
@@ -115,6 +120,7 @@ class Trainer {
   std::vector<std::uint32_t> positions_;
   double allreduce_seconds_ = 0;
   bool failure_shared_ = false;
+  TrainStep at_;  // the step in progress, for the schedule and the callbacks
 };
 
 }  // namespace lamina

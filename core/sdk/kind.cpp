@@ -18,6 +18,8 @@ std::string_view kind_name(Kind kind) {
       return "search";
     case Kind::Schedule:
       return "schedule";
+    case Kind::Callback:
+      return "callback";
   }
   return "unknown";
 }

@@ -18,6 +18,7 @@ namespace lamina::detail {
 namespace {
 
 constexpr const char* kScheduleState = "schedule.";
+std::string callback_prefix(std::size_t i) { return "callbacks." + std::to_string(i) + "."; }
 
 json manifest(const Model& model) {
   json m = json::array();
@@ -73,6 +74,25 @@ static std::string shape_json(const Shape& s) {
   return dims.dump();
 }
 
+// model.safetensors (or model-best.safetensors): every parameter and state tensor by its
+// stable name, with the metadata the readers check.
+static void write_model(const fs::path& file, Model& model, std::int64_t epoch) {
+  std::vector<std::pair<std::string, const Tensor*>> tensors;
+  for (auto* p : model.network.params()) tensors.emplace_back(p->name, &p->value);
+  for (auto* b : model.network.state()) tensors.emplace_back(b->name, &b->value);
+  write_safetensors(file, tensors,
+                    {{"format", "lamina-model"},
+                     {"lamina_version", LAMINA_VERSION_STRING},
+                     {"seed", std::to_string(model.train.seed)},
+                     {"epoch", std::to_string(epoch)},
+                     {"input_shape", shape_json(model.network.input_shape())},
+                     {"plugins", manifest(model).dump()}});
+}
+
+void save_best(const fs::path& dir, Model& model, std::int64_t epoch) {
+  write_model(dir / kBestWeights, model, epoch);
+}
+
 void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) {
   const fs::path next = dir / kNext;
   std::error_code ec;
@@ -81,16 +101,7 @@ void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) 
     throw Error(fmt::format("{}: cannot write the checkpoint: {}", next.string(), ec.message()));
   }
   const TrainerState st = trainer.state();
-  std::vector<std::pair<std::string, const Tensor*>> tensors;
-  for (auto* p : model.network.params()) tensors.emplace_back(p->name, &p->value);
-  for (auto* b : model.network.state()) tensors.emplace_back(b->name, &b->value);
-  write_safetensors(next / "model.safetensors", tensors,
-                    {{"format", "lamina-model"},
-                     {"lamina_version", LAMINA_VERSION_STRING},
-                     {"seed", std::to_string(model.train.seed)},
-                     {"epoch", std::to_string(st.epoch)},
-                     {"input_shape", shape_json(model.network.input_shape())},
-                     {"plugins", manifest(model).dump()}});
+  write_model(next / "model.safetensors", model, st.epoch);
   std::vector<Buffer> opt;
   model.optimizer->save_state(opt);
   // The schedule's state rides with the optimizer's, under "schedule.".
@@ -98,6 +109,12 @@ void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) 
     std::vector<Buffer> sched;
     model.schedule->save_state(sched);
     for (auto& b : sched) opt.push_back({std::string(kScheduleState) + b.name, std::move(b.value)});
+  }
+  // Each callback's under "callbacks.<its index>.".
+  for (std::size_t i = 0; i < model.callbacks.size(); ++i) {
+    std::vector<Buffer> cb;
+    model.callbacks[i]->save_state(cb);
+    for (auto& b : cb) opt.push_back({callback_prefix(i) + b.name, std::move(b.value)});
   }
   std::vector<std::pair<std::string, const Tensor*>> opt_tensors;
   for (const auto& b : opt) opt_tensors.emplace_back(b.name, &b.value);
@@ -116,8 +133,14 @@ void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) 
   finish_commit(dir);
 }
 
-void load_weights(const fs::path& dir, Model& model) {
-  const fs::path file = dir / "model.safetensors";
+void load_weights(const fs::path& dir, Model& model, bool best) {
+  const fs::path file = dir / (best ? kBestWeights : "model.safetensors");
+  std::error_code ec;
+  if (best && !fs::exists(file, ec)) {
+    throw InputError(fmt::format("{}: no best checkpoint: the run was trained without a keep_best callback "
+                                 "(train: {{callbacks: [{{type: keep_best}}]}})",
+                                 file.string()));
+  }
   SafetensorsFile f = read_safetensors(file);
   std::size_t used = 0;
   auto take = [&](const std::string& name, Tensor& into) {
@@ -182,15 +205,24 @@ std::vector<std::string> check_manifest(const fs::path& dir, const Registry& reg
 void load_training_state(const fs::path& dir, Model& model, Trainer& trainer) {
   const SafetensorsFile opt = read_safetensors(dir / "optimizer.safetensors");
   std::vector<Buffer> state, sched;
+  std::vector<std::vector<Buffer>> callbacks(model.callbacks.size());
   for (const auto& [name, t] : opt.tensors) {
     if (name.starts_with(kScheduleState)) {
       sched.push_back({name.substr(std::string_view(kScheduleState).size()), t.clone()});
-    } else {
-      state.push_back({name, t.clone()});
+      continue;
     }
+    bool taken = false;
+    for (std::size_t i = 0; i < callbacks.size() && !taken; ++i) {
+      if (name.starts_with(callback_prefix(i))) {
+        callbacks[i].push_back({name.substr(callback_prefix(i).size()), t.clone()});
+        taken = true;
+      }
+    }
+    if (!taken) state.push_back({name, t.clone()});
   }
   try {
     model.optimizer->load_state(state);
+    for (std::size_t i = 0; i < callbacks.size(); ++i) model.callbacks[i]->load_state(callbacks[i]);
     if (model.schedule) {
       model.schedule->load_state(sched);
     } else if (!sched.empty()) {

@@ -23,8 +23,13 @@ void recover_checkpoint(const std::filesystem::path& dir);
 // Whether the run folder holds a checkpoint (a run killed in its first epoch has none); call
 // recover_checkpoint first, which finishes an interrupted commit.
 bool has_checkpoint(const std::filesystem::path& dir);
-// Loads model.safetensors into a built model: every tensor must be there, with its shape.
-void load_weights(const std::filesystem::path& dir, Model& model);
+// Loads model.safetensors (model-best.safetensors with `best`) into a built model: every tensor
+// must be there, with its shape.
+void load_weights(const std::filesystem::path& dir, Model& model, bool best = false);
+// model-best.safetensors: the weights of the epoch a keep_best callback marked, written
+// atomically beside the checkpoint set (not part of it: a resume redoes that epoch anyway).
+inline constexpr const char* kBestWeights = "model-best.safetensors";
+void save_best(const std::filesystem::path& dir, Model& model, std::int64_t epoch);
 // Refuses a checkpoint whose plugins are missing or of another major.minor version; returns
 // warnings for other version differences.
 std::vector<std::string> check_manifest(const std::filesystem::path& dir, const Registry& registry);

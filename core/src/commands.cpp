@@ -40,7 +40,8 @@ std::string fmt_eval(const char* label, const Evaluation& e) {
 class Progress : public TrainObserver {
  public:
   Progress(std::ostream& out, fs::path dir, std::int64_t epochs, std::int64_t log_every, bool live,
-           std::vector<EpochMetrics> history, std::string iterations, std::function<void()> checkpoint)
+           std::vector<EpochMetrics> history, std::string iterations,
+           std::function<void(const EpochMetrics&)> checkpoint)
       : out_(out),
         dir_(std::move(dir)),
         epochs_(epochs),
@@ -78,13 +79,15 @@ class Progress : public TrainObserver {
     // behind, and a resume redoes that epoch and rewrites its metrics line.
     detail::write_metrics(dir_, history_);
     write_iterations();
-    checkpoint_();
+    checkpoint_(m);
     std::string line = fmt::format("epoch {:>{}}/{}  {}", m.epoch, std::to_string(epochs_).size(), epochs_,
                                    fmt_eval("train", m.train));
     if (m.penalty != 0) line += fmt::format(" penalty {:.4f}", m.penalty);
     if (m.validation) line += " | " + fmt_eval("val", *m.validation);
     line += " | " + fmt_eval("test", m.test) + fmt::format(" | {:.1f}s", m.seconds);
+    if (m.best) line += " | best";
     out_ << line << std::endl;
+    if (!m.stopped.empty()) out_ << fmt::format("stopped after epoch {}: {}", m.epoch, m.stopped) << std::endl;
   }
 
   const std::vector<EpochMetrics>& history() const { return history_; }
@@ -111,7 +114,7 @@ class Progress : public TrainObserver {
   std::int64_t step_ = 0;
   std::string iterations_;
   std::vector<EpochMetrics> history_;
-  std::function<void()> checkpoint_;
+  std::function<void(const EpochMetrics&)> checkpoint_;
   std::chrono::steady_clock::time_point epoch_start_, last_draw_;
 };
 
@@ -212,7 +215,11 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   const auto start = std::chrono::steady_clock::now();
   Progress progress(out, result.run_dir, model.train.epochs, model.train.log_every,
                     req.progress && ::isatty(STDERR_FILENO), history, iterations,
-                    [&] { detail::save_checkpoint(result.run_dir, model, trainer); });
+                    [&](const EpochMetrics& m) {
+                      // The best weights first: a kill between the two redoes the epoch on resume.
+                      if (m.best) detail::save_best(result.run_dir, model, m.epoch);
+                      detail::save_checkpoint(result.run_dir, model, trainer);
+                    });
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   try {
     try {
@@ -267,7 +274,7 @@ void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
   DataSplits data = load_data(members[0].model.data, members[0].model.train.seed);
   for (auto& m : members) {
     build_network(m.model, data);
-    detail::load_weights(m.dir, m.model);
+    detail::load_weights(m.dir, m.model, req.best);
     Trainer trainer(m.model, data);
     const Evaluation e = trainer.evaluate(data.test);
     out << fmt::format("{}: test loss {:.6f} accuracy {:.6f}", m.dir.string(), e.loss, e.accuracy) << std::endl;

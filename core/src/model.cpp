@@ -82,6 +82,8 @@ const std::vector<std::string> kSections{"name", "data", "layers", "loss", "regu
 const std::vector<std::string> kLayerBuilderKeys{"regularizer"};
 // The optimizer's mapping may name its learning-rate schedule (any optimizer, any schedule).
 const std::vector<std::string> kOptimizerBuilderKeys{"schedule"};
+// train: {callbacks: [...]}: each item a component of the Callback kind.
+const std::vector<std::string> kTrainBuilderKeys{"callbacks"};
 
 Config section(const ModelFile::Impl& mf, const std::string& key, const Registry& registry) {
   YAML::Node n = detail::lookup(mf.root, key);
@@ -243,9 +245,28 @@ Model build_model(const ModelFile& file, const Registry& registry) {
   }
   out["optimizer"] = resolved;
 
-  Config train = detail::bind(section(mf, "train", registry), train_schema(), "", {}, "train");
+  const Config train_spec = section(mf, "train", registry);
+  Config train = detail::bind(train_spec, train_schema(), "", kTrainBuilderKeys, "train");
   m.train = read_train_spec(train);
-  out["train"] = detail::resolved(train);
+  out["train"] = detail::resolved(train, kTrainBuilderKeys);
+  if (YAML::Node list = detail::lookup(detail::impl_of(train_spec).node, "callbacks");
+      list.IsDefined() && !list.IsNull()) {
+    if (!list.IsSequence()) {
+      detail::fail_at(src, "train.callbacks", list,
+                      fmt::format("expected a list of callbacks, found {}", detail::describe(list)));
+    }
+    YAML::Node resolved_list(YAML::NodeType::Sequence);
+    std::size_t k = 0;
+    for (const auto& item : list) {
+      const std::string path = "train.callbacks." + std::to_string(k++);
+      YAML::Node c_resolved;
+      m.callbacks.push_back(
+          make<Callback>(registry, detail::unbound(item, mf.source, path, &registry), c_resolved, {}, &m.types));
+      m.callback_types.push_back(c_resolved["type"].as<std::string>());
+      resolved_list.push_back(c_resolved);
+    }
+    out["train"]["callbacks"] = resolved_list;
+  }
 
   YAML::Emitter emitter;
   emitter << out;

@@ -58,7 +58,7 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
       samples.scale = req.scale ? *req.scale : trained_scale(run.model.data);
       first = false;
     }
-    detail::size_and_load(run, samples.sample_shape, req.input.string());
+    detail::size_and_load(run, samples.sample_shape, req.input.string(), req.best);
     const auto shared = std::make_shared<const Samples>(samples);
     std::vector<std::uint32_t> rows(static_cast<std::size_t>(samples.count));
     std::iota(rows.begin(), rows.end(), 0u);

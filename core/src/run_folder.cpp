@@ -144,6 +144,9 @@ void write_run_info(const fs::path& dir, const RunInfo& info, const Model& model
   j["seed"] = model.train.seed;
   j["overrides"] = info.overrides;
   j["seconds_total"] = total_seconds;
+  if (!history.empty() && !history.back().stopped.empty()) {
+    j["stopped_early"] = {{"epoch", history.back().epoch}, {"reason", history.back().stopped}};
+  }
   std::vector<double> per_epoch, training, allreduce;
   for (const auto& m : history) {
     per_epoch.push_back(m.seconds);
@@ -172,14 +175,17 @@ TrainedRun open_run(const fs::path& dir, const Registry& registry, std::span<con
   return {dir, build_model(ModelFile::load(dir / "model.yaml", overrides), registry)};
 }
 
-void size_and_load(TrainedRun& run, const Shape& sample_shape, const std::string& input) {
+void size_and_load(TrainedRun& run, const Shape& sample_shape, const std::string& input, bool best) {
   DataSplits shape_only;
   shape_only.sample_shape = sample_shape;
   shape_only.max_label = 0;
+  bool build_done = false;
   try {
     build_network(run.model, shape_only);
-    load_weights(run.dir, run.model);
+    build_done = true;
+    load_weights(run.dir, run.model, best);
   } catch (const InputError& e) {
+    if (build_done && best) throw;  // no best checkpoint: said as it is
     throw InputError(fmt::format("{}: samples of shape {} do not fit the model of {}: {}", input, sample_shape.str(),
                                  run.dir.string(), e.what()));
   }

@@ -52,6 +52,7 @@ struct TrainedRun {
 TrainedRun open_run(const std::filesystem::path& dir, const Registry& registry,
                     std::span<const std::string> overrides, std::ostream& err);
 // Sizes the model for samples of `sample_shape` and loads its weights; a mismatch names `input`.
-void size_and_load(TrainedRun& run, const Shape& sample_shape, const std::string& input);
+// With `best`, the weights of model-best.safetensors (keep_best).
+void size_and_load(TrainedRun& run, const Shape& sample_shape, const std::string& input, bool best = false);
 
 }  // namespace lamina::detail

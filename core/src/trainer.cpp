@@ -134,6 +134,7 @@ float Trainer::train_batch(std::span<const std::uint32_t> batch) {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (param_regularizer_[i]) param_regularizer_[i]->add_gradient(*params_[i]);
   }
+  before_update();
   model_.optimizer->step(params_);
   return loss;
 }
@@ -150,6 +151,7 @@ float Trainer::train_batch_alone(std::span<const std::uint32_t> rows) {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (param_regularizer_[i]) param_regularizer_[i]->add_gradient(*params_[i]);
   }
+  before_update();
   model_.optimizer->step(params_);
   return loss;
 }
@@ -242,7 +244,27 @@ void Trainer::guarded_schedule(const char* what, F&& f) {
   }
 }
 
-void Trainer::apply_schedule(const ScheduleStep& at) {
+// Callbacks are plugin code too: what one throws is named by its place in train.callbacks.
+template <class F>
+void Trainer::guarded_callback(std::size_t i, const char* what, F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    throw InputError(fmt::format("train.callbacks.{} ({}): {}", i, model_.callback_types[i], e.what()));
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("train.callbacks.{} ({}): {} failed: {}", i, model_.callback_types[i], what, e.what()));
+  }
+}
+
+// After backward and the regularizers, before the optimizer: the batch's gradients as the
+// optimizer will see them (gradient clipping acts here).
+void Trainer::before_update() {
+  for (std::size_t i = 0; i < model_.callbacks.size(); ++i) {
+    guarded_callback(i, "before_update", [&] { model_.callbacks[i]->before_update(params_, at_); });
+  }
+}
+
+void Trainer::apply_schedule(const TrainStep& at) {
   double factor = 0;
   guarded_schedule("factor", [&] { factor = model_.schedule->factor(at); });
   if (!(factor > 0) || !std::isfinite(factor)) {
@@ -283,7 +305,8 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
     for (std::int64_t b = 0; b < batches; ++b) {
       const std::size_t begin = static_cast<std::size_t>(b) * bs;
       const std::size_t end = std::min(n, begin + bs);
-      if (model_.schedule) apply_schedule({(epoch - 1) * batches + b, epoch, batches, model_.train.epochs});
+      at_ = {(epoch - 1) * batches + b, epoch, batches, model_.train.epochs};
+      if (model_.schedule) apply_schedule(at_);
       const float loss = train_batch(std::span(order_).subspan(begin, end - begin));
       if (!std::isfinite(loss)) {
         failure_shared_ = parallel();  // the loss was summed over the ranks: all of them stop here
@@ -291,6 +314,9 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
                        epoch, b + 1, loss);
       }
       loss_sum += static_cast<double>(loss) * static_cast<double>(end - begin);
+      for (std::size_t i = 0; i < model_.callbacks.size(); ++i) {
+        guarded_callback(i, "end_batch", [&] { model_.callbacks[i]->end_batch(at_, loss); });
+      }
       if (observer) {
         observer->on_batch(epoch, b + 1, batches, loss);
         if (observer->should_stop()) return history;
@@ -316,11 +342,19 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
                                  epoch, !std::isfinite(m.train.loss) ? m.train.loss : m.test.loss),
                      epoch, 0, !std::isfinite(m.train.loss) ? m.train.loss : m.test.loss);
     }
-    if (model_.schedule) {
-      guarded_schedule("end_epoch", [&] {
-        model_.schedule->end_epoch({epoch, m.train.loss, m.validation ? m.validation->loss : NAN,
-                                    m.validation ? m.validation->accuracy : NAN});
-      });
+    const EpochEnd ended{epoch,
+                         m.train.loss,
+                         m.train.accuracy,
+                         m.validation ? m.validation->loss : NAN,
+                         m.validation ? m.validation->accuracy : NAN,
+                         m.test.loss,
+                         m.test.accuracy};
+    if (model_.schedule) guarded_schedule("end_epoch", [&] { model_.schedule->end_epoch(ended); });
+    for (std::size_t i = 0; i < model_.callbacks.size(); ++i) {
+      CallbackAction a;
+      guarded_callback(i, "end_epoch", [&] { a = model_.callbacks[i]->end_epoch(ended); });
+      m.best = m.best || a.best;
+      if (a.stop && m.stopped.empty()) m.stopped = fmt::format("{} ({})", a.reason, model_.callback_types[i]);
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history.push_back(m);
@@ -329,6 +363,7 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
       observer->on_epoch(m);
       if (observer->should_stop()) return history;
     }
+    if (!m.stopped.empty()) return history;  // a callback ended the run (early stopping)
   }
   return history;
 }

@@ -22,13 +22,13 @@ using namespace lamina;
 
 class Constant final : public Schedule {
  public:
-  double factor(const ScheduleStep&) override { return 1.0; }
+  double factor(const TrainStep&) override { return 1.0; }
 };
 
 class StepDecay final : public Schedule {
  public:
   explicit StepDecay(const Config& c) : every_(c.get<std::int64_t>("every")), factor_(c.get<double>("factor")) {}
-  double factor(const ScheduleStep& at) override {
+  double factor(const TrainStep& at) override {
     return std::pow(factor_, static_cast<double>((at.epoch - 1) / every_));
   }
 
@@ -40,7 +40,7 @@ class StepDecay final : public Schedule {
 class Exponential final : public Schedule {
  public:
   explicit Exponential(const Config& c) : gamma_(c.get<double>("gamma")) {}
-  double factor(const ScheduleStep& at) override { return std::pow(gamma_, static_cast<double>(at.epoch - 1)); }
+  double factor(const TrainStep& at) override { return std::pow(gamma_, static_cast<double>(at.epoch - 1)); }
 
  private:
   double gamma_;
@@ -50,7 +50,7 @@ class Cosine final : public Schedule {
  public:
   explicit Cosine(const Config& c)
       : warmup_epochs_(c.get<std::int64_t>("warmup_epochs")), min_factor_(c.get<double>("min_factor")) {}
-  double factor(const ScheduleStep& at) override {
+  double factor(const TrainStep& at) override {
     const std::int64_t warmup = std::min(warmup_epochs_, at.epochs) * at.steps_per_epoch;
     if (at.step < warmup) return static_cast<double>(at.step + 1) / static_cast<double>(warmup);
     const std::int64_t rest = std::max<std::int64_t>(1, at.epochs * at.steps_per_epoch - warmup);
@@ -72,7 +72,7 @@ class ReduceOnPlateau final : public Schedule {
         min_factor_(static_cast<float>(c.get<double>("min_factor"))),
         min_delta_(static_cast<float>(c.get<double>("min_delta"))) {}
 
-  double factor(const ScheduleStep&) override { return current_; }
+  double factor(const TrainStep&) override { return current_; }
 
   void end_epoch(const EpochEnd& m) override {
     const double watched = loss_ ? m.val_loss : m.val_accuracy;

@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
   for (const auto& header : fs::directory_iterator(prefix / "include" / "lamina")) {
     BOOST_TEST(read_file(header.path()).find("boost/") == std::string::npos, header.path());
   }
-  for (const char* example : {"leaky_relu", "elastic_net"}) {
+  for (const char* example : {"leaky_relu", "elastic_net", "target_accuracy"}) {
     BOOST_TEST_CONTEXT(example) {
       const fs::path build = build_example(dir, std::string("plugins/") + example, prefix);
       const fs::path src = dir / (std::string(example) + "-src");
@@ -74,6 +74,14 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
       BOOST_TEST(without.status == 2, without.output);
     }
   }
+  // The third-party callback ends a run of up to 20 epochs once its target is reached.
+  const auto until = run("LAMINA_PLUGIN_PATH=" + (dir / "target_accuracy-build" / "lamina-plugins").string() + " " +
+                         (prefix / "bin" / "lamina").string() + " train " +
+                         (dir / "target_accuracy-src" / "model.yaml").string() + " --no-progress --out " +
+                         (dir / "until").string());
+  BOOST_TEST(until.status == 0, until.output);
+  BOOST_TEST(until.output.find(": target_accuracy: validation accuracy 0.") != std::string::npos, until.output);
+  BOOST_TEST(read_file(dir / "until" / "run.json").find("\"stopped_early\"") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_host_program_built_against_the_installed_package_reproduces_predict) {

@@ -17,6 +17,13 @@ CommandResult train(const fs::path& out, const std::string& extra) {
   return run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice + extra + " --out " + out.string());
 }
 
+// "accuracy 0.812000": how eval prints a test accuracy.
+std::string fmt_accuracy(double a) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "accuracy %.6f", a);
+  return buf;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(swapping_regularizer_and_optimizer_types_changes_the_run) {
@@ -92,6 +99,72 @@ BOOST_AUTO_TEST_CASE(a_schedule_is_an_edit_of_the_optimizer_mapping) {
   BOOST_TEST(blind.status == 2, blind.output);
   BOOST_TEST(blind.output.find("reduce_on_plateau watches the validation metrics") != std::string::npos,
              blind.output);
+}
+
+BOOST_AUTO_TEST_CASE(early_stopping_ends_the_run_and_keep_best_keeps_the_best_epoch) {
+  // 300 samples, a validation split, 40 epochs at a high rate: the validation loss turns up early.
+  TempDir dir;
+  const std::string model = (kModelsDir / "overfit.yaml").string();
+  const auto r = run_lamina("train " + model +
+                            " --set data.validation_split=0.3 --set data.test_limit=1000 --set optimizer.lr=0.1"
+                            " --epochs 40 --threads 1 --no-progress --set 'train.callbacks=[{type: early_stopping,"
+                            " patience: 3}, {type: keep_best}]' --out " +
+                            (dir / "a").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  const auto run = nlohmann::json::parse(read_file(dir / "a" / "run.json"));
+  BOOST_TEST_REQUIRE(run.contains("stopped_early"), run.dump());
+  const auto stopped = run["stopped_early"]["epoch"].get<int>();
+  BOOST_TEST(stopped < 40);
+  BOOST_TEST(run["stopped_early"]["reason"].get<std::string>().find(
+                 "early_stopping: val_loss has not improved for 3 epochs") != std::string::npos,
+             run.dump());
+  BOOST_TEST(r.output.find("stopped after epoch " + std::to_string(stopped) + ": early_stopping") !=
+                 std::string::npos,
+             r.output);
+  const auto metrics = nlohmann::json::parse(read_file(dir / "a" / "metrics.json"))["epochs"];
+  BOOST_TEST(metrics.size() == static_cast<std::size_t>(stopped));
+  // The best epoch by validation loss, and its test accuracy: what eval --best reproduces.
+  std::size_t best = 0;
+  for (std::size_t e = 1; e < metrics.size(); ++e) {
+    if (static_cast<float>(metrics[e]["validation"]["loss"].get<double>()) <
+        static_cast<float>(metrics[best]["validation"]["loss"].get<double>()))
+      best = e;
+  }
+  BOOST_TEST(best + 3 == metrics.size() - 1);  // patience 3: stopped 3 epochs after the best
+  const auto eval = run_lamina("eval " + (dir / "a").string() + " --best --threads 1");
+  BOOST_TEST_REQUIRE(eval.status == 0, eval.output);
+  BOOST_TEST(eval.output.find(fmt_accuracy(metrics[best]["test"]["accuracy"].get<double>())) != std::string::npos,
+             eval.output << " best epoch " << best + 1);
+  const auto last = run_lamina("eval " + (dir / "a").string() + " --threads 1");
+  BOOST_TEST(last.output.find(fmt_accuracy(metrics.back()["test"]["accuracy"].get<double>())) != std::string::npos,
+             last.output);
+  // Without keep_best there is no best checkpoint: said plainly.
+  const auto plain = train(dir / "plain", "");
+  BOOST_TEST_REQUIRE(plain.status == 0);
+  const auto none = run_lamina("eval " + (dir / "plain").string() + " --best");
+  BOOST_TEST(none.status == 2, none.output);
+  BOOST_TEST(none.output.find("no best checkpoint: the run was trained without a keep_best callback") !=
+                 std::string::npos,
+             none.output);
+}
+
+BOOST_AUTO_TEST_CASE(clip_gradients_bounds_the_update) {
+  TempDir dir;
+  const auto plain = train(dir / "plain", "");
+  const auto wide = train(dir / "wide", " --set 'train.callbacks=[{type: clip_gradients, max_norm: 1.0e+6}]'");
+  const auto tight = train(dir / "tight", " --set 'train.callbacks=[{type: clip_gradients, max_norm: 0.01}]'");
+  BOOST_TEST_REQUIRE(plain.status + wide.status + tight.status == 0, plain.output << wide.output << tight.output);
+  // A bound never reached changes nothing; a tight one slows learning.
+  BOOST_TEST(read_file(dir / "wide" / "metrics.csv") == read_file(dir / "plain" / "metrics.csv"));
+  const auto acc = [&](const char* run) {
+    return nlohmann::json::parse(read_file(dir / run / "metrics.json"))["epochs"][1]["train"]["accuracy"].get<double>();
+  };
+  BOOST_TEST(acc("tight") < acc("plain") - 0.05);
+  BOOST_TEST(read_file(dir / "tight" / "model.yaml").find("clip_gradients") != std::string::npos);
+  const auto bad = train(dir / "bad", " --set 'train.callbacks=[{type: clip_gradients, max_norm: 0}]'");
+  BOOST_TEST(bad.status == 2, bad.output);
+  BOOST_TEST(bad.output.find("train.callbacks.0.max_norm: expected a number > 0, found '0'") != std::string::npos,
+             bad.output);
 }
 
 BOOST_AUTO_TEST_CASE(per_step_losses_and_plots) {

@@ -6,6 +6,7 @@
 #define BOOST_TEST_MODULE abi
 #include <boost/test/unit_test.hpp>
 #include <cstddef>
+#include <lamina/callback.hpp>
 #include <lamina/communicator.hpp>
 #include <lamina/gradcheck.hpp>
 #include <lamina/initializer.hpp>
@@ -58,8 +59,10 @@ PIN_SIZE(Loss, 8, 8);
 PIN_SIZE(Regularizer, 8, 8);
 PIN_SIZE(Optimizer, 16, 8);  // the vtable pointer and lr_scale
 PIN_SIZE(Schedule, 8, 8);
-PIN_SIZE(ScheduleStep, 32, 8);
-PIN_SIZE(EpochEnd, 32, 8);
+PIN_SIZE(TrainStep, 32, 8);
+PIN_SIZE(EpochEnd, 56, 8);
+PIN_SIZE(Callback, 8, 8);
+PIN_SIZE(CallbackAction, 40, 8);
 PIN_SIZE(Initializer, 8, 8);
 PIN_SIZE(SearchStrategy, 8, 8);
 PIN_SIZE(Communicator, 8, 8);
@@ -77,7 +80,8 @@ PIN_FIELD(lamina_plugin_info, description, const char*);
 PIN_FIELD(lamina_plugin_info, register_types, void (*)(Registrar&));
 
 static_assert(std::is_same_v<std::underlying_type_t<Mode>, int> && static_cast<int>(Mode::Eval) == 1);
-static_assert(static_cast<int>(Kind::Search) == 5 && static_cast<int>(Kind::Schedule) == 6,
+static_assert(static_cast<int>(Kind::Search) == 5 && static_cast<int>(Kind::Schedule) == 6 &&
+                  static_cast<int>(Kind::Callback) == 7,
               "Kind values cross the boundary: append new kinds at the end");
 static_assert(static_cast<int>(KeyType::Component) == 4);
 static_assert(static_cast<int>(Dimension::Type::Choice) == 3);
@@ -130,18 +134,29 @@ PIN_VIRTUAL(SearchStrategy, should_stop,
             bool (SearchStrategy::*)(const TrialReport&, std::span<const TrialReport>, const PruningRule&));
 PIN_VIRTUAL(SearchStrategy, narrow,
             SearchSpace (SearchStrategy::*)(const SearchSpace&, std::span<const TrialReport>, double));
-PIN_VIRTUAL(Schedule, factor, double (Schedule::*)(const ScheduleStep&));
+PIN_VIRTUAL(Schedule, factor, double (Schedule::*)(const TrainStep&));
 PIN_VIRTUAL(Schedule, end_epoch, void (Schedule::*)(const EpochEnd&));
 PIN_VIRTUAL(Schedule, save_state, void (Schedule::*)(std::vector<Buffer>&) const);
 PIN_VIRTUAL(Schedule, load_state, void (Schedule::*)(std::span<const Buffer>));
-PIN_FIELD(ScheduleStep, step, std::int64_t);
-PIN_FIELD(ScheduleStep, epoch, std::int64_t);
-PIN_FIELD(ScheduleStep, steps_per_epoch, std::int64_t);
-PIN_FIELD(ScheduleStep, epochs, std::int64_t);
+PIN_FIELD(TrainStep, step, std::int64_t);
+PIN_FIELD(TrainStep, epoch, std::int64_t);
+PIN_FIELD(TrainStep, steps_per_epoch, std::int64_t);
+PIN_FIELD(TrainStep, epochs, std::int64_t);
 PIN_FIELD(EpochEnd, epoch, std::int64_t);
 PIN_FIELD(EpochEnd, train_loss, double);
+PIN_FIELD(EpochEnd, train_accuracy, double);
 PIN_FIELD(EpochEnd, val_loss, double);
 PIN_FIELD(EpochEnd, val_accuracy, double);
+PIN_FIELD(EpochEnd, test_loss, double);
+PIN_FIELD(EpochEnd, test_accuracy, double);
+PIN_FIELD(CallbackAction, stop, bool);
+PIN_FIELD(CallbackAction, best, bool);
+PIN_FIELD(CallbackAction, reason, std::string);
+PIN_VIRTUAL(Callback, before_update, void (Callback::*)(std::span<Param* const>, const TrainStep&));
+PIN_VIRTUAL(Callback, end_batch, void (Callback::*)(const TrainStep&, float));
+PIN_VIRTUAL(Callback, end_epoch, CallbackAction (Callback::*)(const EpochEnd&));
+PIN_VIRTUAL(Callback, save_state, void (Callback::*)(std::vector<Buffer>&) const);
+PIN_VIRTUAL(Callback, load_state, void (Callback::*)(std::span<const Buffer>));
 PIN_VIRTUAL(Communicator, rank, int (Communicator::*)() const);
 PIN_VIRTUAL(Communicator, size, int (Communicator::*)() const);
 

@@ -14,7 +14,7 @@ std::unique_ptr<Schedule> make(const std::string& spec) {
   return builtin_registry().create<Schedule>(Config::parse(spec));
 }
 // Step `step` (0-based) of a run of `epochs` epochs of `per_epoch` steps.
-ScheduleStep at(std::int64_t step, std::int64_t per_epoch, std::int64_t epochs) {
+TrainStep at(std::int64_t step, std::int64_t per_epoch, std::int64_t epochs) {
   return {step, step / per_epoch + 1, per_epoch, epochs};
 }
 }  // namespace
@@ -53,7 +53,7 @@ BOOST_AUTO_TEST_CASE(reduce_on_plateau_waits_out_its_patience_and_stops_at_the_f
   std::vector<double> factors;
   for (int e = 0; e < 9; ++e) {
     factors.push_back(r->factor({e * 10, e + 1, 10, 9}));
-    r->end_epoch({e + 1, losses[e], losses[e], 0.5});
+    r->end_epoch({e + 1, losses[e], 0.5, losses[e], 0.5, losses[e], 0.5});
   }
   // Best 0.8 at epoch 2; epochs 3 and 4 without improvement (> patience 1): 0.5 from epoch 5;
   // 5, 6 none: 0.25 from epoch 7; 7, 8 none: 0.2 (the floor, not 0.125) from epoch 9.
@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(reduce_on_plateau_waits_out_its_patience_and_stops_at_the_f
   BOOST_TEST(r->factor({90, 10, 10, 10}) == 0.2, boost::test_tools::tolerance(1e-6));
   // Without a validation split there is nothing to watch: a clear error.
   auto blind = make("reduce_on_plateau");
-  BOOST_CHECK_THROW(blind->end_epoch({1, 1.0, NAN, NAN}), InputError);
+  BOOST_CHECK_THROW(blind->end_epoch({1, 1.0, 0.5, NAN, NAN, 1.0, 0.5}), InputError);
 }
 
 BOOST_AUTO_TEST_CASE(bad_keys_are_refused_naming_the_key) {

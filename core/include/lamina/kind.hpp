@@ -8,10 +8,10 @@
 namespace lamina {
 
 // Values cross the plugin boundary: new kinds are appended.
-enum class Kind { Layer, Loss, Regularizer, Optimizer, Initializer, Search, Schedule };
+enum class Kind { Layer, Loss, Regularizer, Optimizer, Initializer, Search, Schedule, Callback };
 
-inline constexpr Kind kAllKinds[] = {Kind::Layer,       Kind::Loss,   Kind::Regularizer, Kind::Optimizer,
-                                     Kind::Initializer, Kind::Search, Kind::Schedule};
+inline constexpr Kind kAllKinds[] = {Kind::Layer,  Kind::Loss,     Kind::Regularizer, Kind::Optimizer, Kind::Initializer,
+                                     Kind::Search, Kind::Schedule, Kind::Callback};
 
 LAMINA_API std::string_view kind_name(Kind kind);  // "layer", "loss", ...
 

@@ -20,24 +20,9 @@
 #include "lamina/export.hpp"
 #include "lamina/kind.hpp"
 #include "lamina/param.hpp"
+#include "lamina/progress.hpp"
 
 namespace lamina {
-
-// Where training stands at the step about to be taken.
-struct ScheduleStep {
-  std::int64_t step = 0;             // optimizer steps taken before this one, over the whole run
-  std::int64_t epoch = 1;            // the epoch in progress, from 1
-  std::int64_t steps_per_epoch = 1;  // batches per epoch
-  std::int64_t epochs = 1;           // train.epochs
-};
-
-// The metrics an epoch ended with; validation ones are NaN without a validation split.
-struct EpochEnd {
-  std::int64_t epoch = 0;
-  double train_loss = 0;
-  double val_loss = 0;
-  double val_accuracy = 0;
-};
 
 class LAMINA_API Schedule {
  public:
@@ -45,7 +30,7 @@ class LAMINA_API Schedule {
   virtual ~Schedule() = default;
 
   // The factor (> 0, finite) the learning rate is multiplied by for step `at`.
-  virtual double factor(const ScheduleStep& at) = 0;
+  virtual double factor(const TrainStep& at) = 0;
   virtual void end_epoch(const EpochEnd& metrics) { (void)metrics; }
 
   virtual void save_state(std::vector<Buffer>& out) const { (void)out; }
