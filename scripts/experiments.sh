@@ -139,4 +139,22 @@ done
   --title "SGD lr 0.1: constant, cosine (1 warm-up epoch), step (x0.3 every 4 epochs)" > /dev/null 2>&1
 echo
 
+echo "## Early stopping and the best checkpoint (models/overfit.yaml, 60 of 300 samples held out)"
+echo
+echo '```'
+es() { train "$1" overfit --set data.validation_split=0.2 --set "train.callbacks=$2"; }
+es es-full '[{type: keep_best}]'
+es es-stop '[{type: early_stopping, patience: 10}, {type: keep_best}]'
+es es-fullacc '[{type: keep_best, metric: val_accuracy}]'
+es es-stopacc '[{type: early_stopping, metric: val_accuracy, patience: 20}, {type: keep_best, metric: val_accuracy}]'
+for r in es-full es-stop es-fullacc es-stopacc; do
+  grep -h "stopped after" "$out/$r.log" || true
+  "$lamina" eval "$out/$r" --best --threads "$threads"
+  "$lamina" eval "$out/$r" --threads "$threads"
+done
+echo '```'
+"$lamina" plot "$out/es-full" "$out/es-stop" --metric loss --out "$out/plots/early-stopping.png" \
+  --title "300 samples (60 held out): 200 epochs against early stopping on val_loss (patience 10)" > /dev/null 2>&1
+echo
+
 echo "plots: $out/plots"

@@ -250,9 +250,9 @@ void run_plot(const PlotRequest& req, std::ostream& out) {
   const std::string ext = req.out.extension().string();
   std::string terminal;
   if (ext == ".png") {
-    terminal = "pngcairo size 1000,600 font 'sans,10'";
+    terminal = "pngcairo noenhanced size 1000,600 font 'sans,10'";  // text as written: run_names keep their _
   } else if (ext == ".svg") {
-    terminal = "svg size 1000,600 dynamic font 'sans,10'";
+    terminal = "svg noenhanced size 1000,600 dynamic font 'sans,10'";
   } else {
     throw InputError(fmt::format("--out {}: the image must end in .png or .svg", req.out.string()));
   }
