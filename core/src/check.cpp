@@ -257,6 +257,26 @@ void check_optimizer(const Registry& registry, const Config& spec, Report& repor
   }
 }
 
+// A component with state, through epochs 1-3, saved, loaded into a fresh instance and run on
+// through `epochs` (what --resume does); `trace` gathers what both instances did. Returns what
+// went wrong, or "".
+template <class T, class Run, class Trace>
+std::string resumed_halfway(const Registry& registry, const Config& spec, Run& run, std::int64_t epochs,
+                            Trace& trace) {
+  try {
+    auto before = registry.create<T>(spec);
+    run(*before, 1, 3, trace);
+    std::vector<Buffer> saved;
+    before->save_state(saved);
+    auto after = registry.create<T>(spec);
+    after->load_state(saved);
+    run(*after, 4, epochs, trace);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // A schedule over 6 epochs of 5 steps with made-up validation metrics (a plateau from epoch 3):
 // every factor positive and finite, the same from a fresh instance, and the same after its
 // state is saved and loaded into another instance halfway (what --resume does).
@@ -281,18 +301,7 @@ void check_schedule(const Registry& registry, const Config& spec, Report& report
   auto second = registry.create<Schedule>(spec);
   run(*second, 1, epochs, b);
   report.add(a == b, "deterministic", "two instances, the same factors");
-  std::string problem;
-  try {
-    auto before = registry.create<Schedule>(spec);
-    run(*before, 1, 3, c);
-    std::vector<Buffer> saved;
-    before->save_state(saved);
-    auto after = registry.create<Schedule>(spec);
-    after->load_state(saved);
-    run(*after, 4, epochs, c);
-  } catch (const Error& e) {
-    problem = e.what();
-  }
+  const std::string problem = resumed_halfway<Schedule>(registry, spec, run, epochs, c);
   report.add(problem.empty() && a == c, "save/load state resumes",
              problem.empty() ? (a == c ? "the factors after epoch 3 equal those of an uninterrupted run"
                                        : "the factors after a resume at epoch 3 differ")
@@ -335,18 +344,7 @@ void check_callback(const Registry& registry, const Config& spec, Report& report
   auto second = registry.create<Callback>(spec);
   run(*second, 1, epochs, b);
   report.add(a.grads == b.grads && a.actions == b.actions, "deterministic", "two instances, the same effects");
-  std::string problem;
-  try {
-    auto before = registry.create<Callback>(spec);
-    run(*before, 1, 3, c);
-    std::vector<Buffer> saved;
-    before->save_state(saved);
-    auto after = registry.create<Callback>(spec);
-    after->load_state(saved);
-    run(*after, 4, epochs, c);
-  } catch (const Error& e) {
-    problem = e.what();
-  }
+  const std::string problem = resumed_halfway<Callback>(registry, spec, run, epochs, c);
   const bool same_after = problem.empty() && a.grads == c.grads && a.actions == c.actions;
   report.add(same_after, "save/load state resumes",
              !problem.empty() ? problem

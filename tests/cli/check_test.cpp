@@ -52,7 +52,9 @@ BOOST_AUTO_TEST_CASE(optimizers_are_judged_by_their_own_step_and_by_resume) {
   // Each wrong one fails exactly its check.
   const std::pair<const char*, const char*> wrong[] = {{"uphill", "FAIL descends on a quadratic"},
                                                        {"forgetful", "FAIL save/load state resumes"},
-                                                       {"lax", "FAIL refuses unknown state"}};
+                                                       {"lax", "FAIL refuses unknown state"},
+                                                       {"negative_schedule", "FAIL factors positive and finite"},
+                                                       {"forgetful_counter", "FAIL save/load state resumes"}};
   for (const auto& [type, line] : wrong) {
     r = run_lamina(std::string("check ") + type + dir);
     BOOST_TEST(r.status == 1, type << ": " << r.output);
