@@ -19,5 +19,4 @@ struct Session {
   PluginLoader loader;
 };
 
-
 }  // namespace lamina::detail

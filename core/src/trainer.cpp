@@ -249,8 +249,10 @@ template <class F>
 void Trainer::guarded_callback(std::size_t i, const char* what, F&& f) {
   try {
     f();
-  } catch (const Error& e) {
+  } catch (const InputError& e) {  // a setting that cannot work: bad input, exit 2
     throw InputError(fmt::format("train.callbacks.{} ({}): {}", i, model_.callback_types[i], e.what()));
+  } catch (const Error& e) {  // a failure while running: exit 1, as from the core itself
+    throw Error(fmt::format("train.callbacks.{} ({}): {}", i, model_.callback_types[i], e.what()));
   } catch (const std::exception& e) {
     throw Error(fmt::format("train.callbacks.{} ({}): {} failed: {}", i, model_.callback_types[i], what, e.what()));
   }
