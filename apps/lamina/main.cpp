@@ -91,8 +91,11 @@ po::options_description eval_options() {
 
 po::options_description predict_options() {
   po::options_description d("lamina predict RUN_DIR... --input FILE --out PREDS.csv [options]");
-  d.add_options()("help,h", "show this help")("input", po::value<std::string>(),
-                                              "IDX images (unsigned bytes, plain or .gz) or a .csv of features")(
+  d.add_options()("help,h", "show this help")(
+      "input", po::value<std::string>(),
+      "the samples, in the format of a data source: the run's own (IDX images for fashion_mnist and idx), or "
+      "the one named by the file's extension (.csv, .npy)")(
+      "format", po::value<std::string>(), "the data source type that reads --input (default: as said above)")(
       "out", po::value<std::string>(), "the CSV to write: row, class, one probability per class")(
       "scale", po::value<double>(),
       "multiply every input value by this instead of the model's own data.scale (the scaling it was trained "
@@ -247,6 +250,7 @@ int predict(const std::vector<std::string>& args) {
   for (const auto& r : vm["runs"].as<std::vector<std::string>>()) req.runs.emplace_back(r);
   req.input = vm["input"].as<std::string>();
   req.out = vm["out"].as<std::string>();
+  if (vm.count("format")) req.format = vm["format"].as<std::string>();
   if (vm.count("scale")) {
     const double scale = vm["scale"].as<double>();
     if (!(scale > 0 && scale < 1e30)) throw UsageError("--scale must be a positive number");

@@ -52,7 +52,8 @@ void run_eval(const EvalRequest& request, std::ostream& out, std::ostream& err);
 
 struct PredictRequest {
   std::vector<std::filesystem::path> runs;  // several: their probabilities are averaged
-  std::filesystem::path input;              // IDX images (unsigned bytes) or CSV features (no label column)
+  std::filesystem::path input;              // samples in a data source's format (IDX images, CSV rows, .npy)
+  std::string format;                       // --format: the data source reading `input` (default: by extension or the run's)
   std::filesystem::path out;                // CSV: row, class, one probability per class
   // --scale: replaces the model's own input scaling (data.scale, the one it was trained with).
   std::optional<float> scale;

@@ -1,10 +1,9 @@
-// Data sets. Samples hold a whole file in memory — 8-bit images stay uint8 (Fashion-MNIST's
-// 60k images take 47 MB, not 188) and become float one batch at a time; CSV features are kept
-// as float. A DataView is a list of rows of Samples: the train, validation and test splits are
-// views, so carving a validation set copies nothing.
+// Data sets. A DataSource plugin reads the files into SampleSets (lamina/data_source.hpp); the
+// core checks them, and holds each split as a DataView: a list of rows of one SampleSet, so
+// carving a validation set copies nothing. Batches keep the samples' shape: (N, 1, 28, 28).
 //
 //   lamina::DataSplits d = lamina::load_data(spec, seed);
-//   d.train.batch(rows, x, labels);     // x: rows.size() x 784, scaled to [0, 1]
+//   d.train.batch(rows, x, labels);     // x: rows.size() x sample shape, scaled
 #pragma once
 
 #include <cstdint>
@@ -15,52 +14,42 @@
 #include <string>
 #include <vector>
 
+#include "lamina/data_source.hpp"
 #include "lamina/tensor.hpp"
 
 namespace lamina {
 
-struct Samples {
-  std::string origin;  // the file(s) they came from, for messages
-  Shape sample_shape;  // per-sample shape as the network sees it, (784)
-  std::vector<std::int64_t> file_dims;  // per-sample dims as stored (28, 28), if they differ
-  std::int64_t count = 0;
-  std::vector<std::uint8_t> pixels;  // count x dim, for 8-bit sources
-  std::vector<float> features;       // count x dim, otherwise
-  float scale = 1.0f;                // applied when a batch is made
-  std::vector<std::int32_t> labels;  // count, each >= 0
-  std::string labels_origin;         // the labels' file, for messages
-
-  std::int64_t dim() const { return sample_shape.numel(); }
-};
-
 class DataView {
  public:
   DataView() = default;
-  DataView(std::shared_ptr<const Samples> samples, std::vector<std::uint32_t> rows);
+  DataView(std::shared_ptr<const SampleSet> samples, std::vector<std::uint32_t> rows, float scale);
 
   std::size_t size() const { return rows_.size(); }
   bool empty() const { return rows_.empty(); }
-  const Samples& samples() const { return *samples_; }
-  // Gathers the view's rows at `positions` (indices into this view) into x and labels.
+  const SampleSet& samples() const { return *samples_; }
+  // Gathers the view's rows at `positions` (indices into this view) into x and labels, each
+  // value multiplied by the view's scale.
   void batch(std::span<const std::uint32_t> positions, Tensor& x, std::vector<std::int32_t>& labels) const;
 
  private:
-  std::shared_ptr<const Samples> samples_;
+  std::shared_ptr<const SampleSet> samples_;
   std::vector<std::uint32_t> rows_;
+  float scale_ = 1.0f;
 };
 
+// The `data:` section: the source (a DataSource plugin, built from the section's other keys)
+// and the keys every source shares.
 struct DataSpec {
-  std::string source = "fashion-mnist";  // fashion-mnist | idx | csv
-  std::filesystem::path dir;             // fashion-mnist: folder of the four IDX files
-  std::filesystem::path train_images, train_labels, test_images, test_labels;  // idx
-  std::filesystem::path train_csv, test_csv;                                   // csv
-  std::int64_t label_column = 0;
-  std::string header = "auto";   // csv: auto | true | false
-  std::optional<float> scale;    // default: 1/255 for 8-bit sources, 1 for csv
-  std::int64_t train_limit = 0;  // 0 = all
+  std::string source = "fashion_mnist";  // the DataSource type
+  std::shared_ptr<DataSource> reader;    // built from the section by build_model
+  std::optional<float> scale;            // default: the source's default_scale()
+  std::int64_t train_limit = 0;          // 0 = all
   std::int64_t test_limit = 0;
   double validation_split = 0.0;
 };
+
+// Keys of `data:` that belong to the core, not to the source; a source may not declare them.
+const std::vector<std::string>& shared_data_keys();
 
 struct DataSplits {
   DataView train, validation, test;
@@ -73,18 +62,12 @@ struct DataSplits {
 // the run's model.yaml; for runs of older versions, the default of its source.
 float trained_scale(const DataSpec& spec);
 
-// Reads the files named by `spec` and carves the validation split from the training rows with
-// a shuffle seeded by `seed`. Throws InputError naming the file on any defect.
-DataSplits load_data(const DataSpec& spec, std::uint64_t seed);
+// Checks what a source returned: sizes agree, values finite, labels >= 0 (when `labelled`),
+// shape of rank 1 to 3. `source` names the type in messages. Throws InputError.
+void check_samples(const SampleSet& s, const std::string& source, bool labelled);
 
-// The readers, exposed for tests and tools.
-struct IdxArray {
-  std::vector<std::int64_t> dims;
-  std::vector<std::uint8_t> data;
-};
-IdxArray read_idx(const std::filesystem::path& file);  // plain or gzip, unsigned-byte IDX
-Samples read_idx_pair(const std::filesystem::path& images, const std::filesystem::path& labels);
-// label_column -1: every column is a feature and the samples have no labels.
-Samples read_csv(const std::filesystem::path& file, std::int64_t label_column, const std::string& header);
+// Reads both splits through spec.reader, checks them, and carves the validation split from the
+// training rows with a shuffle seeded by `seed`. Throws InputError naming the file on any defect.
+DataSplits load_data(const DataSpec& spec, std::uint64_t seed);
 
 }  // namespace lamina

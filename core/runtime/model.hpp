@@ -86,10 +86,12 @@ struct Model {
   DataSpec data;
   TrainSpec train;
   std::string resolved_yaml;   // the model with every default written out
-  std::vector<TypeUse> types;  // layers, loss, regularizers, optimizer (deduplicated)
+  std::vector<TypeUse> types;  // data source, layers, loss, regularizers, optimizer (deduplicated)
 };
 
-Model build_model(const ModelFile& file, const Registry& registry);
+// `run_copy`: the file is a run folder's model.yaml, written by `lamina train` (perhaps of an
+// older version): data keys its source does not declare are ignored instead of refused.
+Model build_model(const ModelFile& file, const Registry& registry, bool run_copy = false);
 
 // Sizes the network for the data and checks that its output fits the labels.
 void build_network(Model& model, const DataSplits& data);

@@ -56,8 +56,11 @@ class Registry final : public ComponentFactory {
   Erased create_erased(Kind kind, const Config& spec) const override { return create_erased(kind, spec, {}); }
 
   // The two halves of create(): bind() finds the type and validates the mapping against its
-  // keys; create_bound() runs the factory on the bound Config.
-  Config bind(Kind kind, const Config& spec, std::span<const std::string> builder_keys = {}) const;
+  // keys; create_bound() runs the factory on the bound Config. `type_key` is the key naming
+  // the type (data's is `source`), `default_type` the type when the mapping has none. A type
+  // written with '-' for '_' (fashion-mnist) is found.
+  Config bind(Kind kind, const Config& spec, std::span<const std::string> builder_keys = {},
+              std::string_view type_key = "type", std::string_view default_type = {}) const;
   Erased create_bound(Kind kind, const Config& bound) const;
 
   const TypeInfo* find(Kind kind, std::string_view name) const;

@@ -10,6 +10,8 @@
 #include "printable.hpp"
 #include "suggest.hpp"
 
+namespace fs = std::filesystem;
+
 namespace lamina {
 namespace detail {
 
@@ -131,6 +133,8 @@ std::string check_value(const Key& k, const YAML::Node& v) {
         if (c == s) return {};
       }
       return bad + detail::did_you_mean(s, k.choices());
+    case KeyType::Path:
+      return s.empty() ? bad : std::string();
     case KeyType::Component:
       break;
   }
@@ -139,8 +143,14 @@ std::string check_value(const Key& k, const YAML::Node& v) {
 
 }  // namespace
 
+fs::path resolve_path(const Source& source, const std::string& value) {
+  const fs::path p(value);
+  if (p.is_absolute()) return p;
+  return fs::path(source.file).parent_path() / p;
+}
+
 Config bind(const Config& spec, const Schema& schema, std::string type, std::span<const std::string> extra_keys,
-            std::string_view owner) {
+            std::string_view owner, std::string_view type_key) {
   const auto& in = impl_of(spec);
   const Source& src = *in.source;
   std::vector<std::string> known;
@@ -150,7 +160,7 @@ Config bind(const Config& spec, const Schema& schema, std::string type, std::spa
     std::vector<std::string> seen;
     for (const auto& kv : in.node) {
       const std::string key = kv.first.as<std::string>("");
-      if (key == "type" && !type.empty()) continue;
+      if (key == type_key && !type.empty()) continue;
       bool extra = false;
       for (const auto& e : extra_keys) extra = extra || e == key;
       if (extra) continue;
@@ -179,16 +189,20 @@ Config bind(const Config& spec, const Schema& schema, std::string type, std::spa
   auto impl = std::make_shared<Config::Impl>(in);
   impl->schema = &schema;
   impl->type = std::move(type);
+  impl->type_key = std::string(type_key);
   return ConfigAccess::make(std::move(impl));
 }
 
 YAML::Node resolved(const Config& bound, std::span<const std::string> extra_keys) {
   const auto& in = impl_of(bound);
   YAML::Node out(YAML::NodeType::Map);
-  if (!in.type.empty()) out["type"] = in.type;
+  if (!in.type.empty()) out[in.type_key] = in.type;
   for (const auto& k : *in.schema) {
     YAML::Node v = lookup(in.node, k.name());
-    if (v.IsDefined()) {
+    if (v.IsDefined() && k.type() == KeyType::Path && v.IsScalar()) {
+      // Absolute, so that the run's copy of the model still finds the files.
+      out[k.name()] = fs::absolute(resolve_path(*in.source, v.Scalar())).lexically_normal().string();
+    } else if (v.IsDefined()) {
       out[k.name()] = YAML::Clone(v);
     } else if (k.default_text()) {
       out[k.name()] = YAML::Load(*k.default_text());
@@ -294,6 +308,15 @@ template long long Config::require<long long>(std::string_view) const;
 template float Config::require<float>(std::string_view) const;
 template double Config::require<double>(std::string_view) const;
 template std::string Config::require<std::string>(std::string_view) const;
+
+std::filesystem::path Config::file(std::string_view key) const {
+  auto [v, k] = value_of(*impl_, key);
+  if (k->type() != KeyType::Path) {
+    throw Error(fmt::format("{}: internal error: key '{}' is not declared as a path", impl_->path, key));
+  }
+  const std::string s = get<std::string>(key);
+  return detail::resolve_path(*impl_->source, s);
+}
 
 bool Config::has(std::string_view key) const { return lookup(impl_->node, key).IsDefined(); }
 

@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <span>
@@ -43,6 +44,7 @@ struct Config::Impl {
   std::string path;
   const Schema* schema = nullptr;  // set once bound
   std::string type;
+  std::string type_key = "type";  // the key naming the type: `type`, or data's `source`
   const ComponentFactory* registry = nullptr;
 };
 
@@ -69,7 +71,9 @@ LAMINA_INTERNAL Config unbound(YAML::Node node, std::shared_ptr<const Source> so
 // Validates a mapping against a schema (types, ranges, required and unknown keys) and returns
 // the bound Config. `owner` names what the keys belong to in messages ("affine", "train").
 LAMINA_INTERNAL Config bind(const Config& spec, const Schema& schema, std::string type, std::span<const std::string> extra_keys,
-            std::string_view owner);
+            std::string_view owner, std::string_view type_key = "type");
+// A Path key's value resolved against the folder of the file that holds it.
+LAMINA_INTERNAL std::filesystem::path resolve_path(const Source& source, const std::string& value);
 // The bound mapping with every declared key present: the file's value or the default.
 LAMINA_INTERNAL YAML::Node resolved(const Config& bound, std::span<const std::string> extra_keys = {});
 

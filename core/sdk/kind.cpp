@@ -20,6 +20,8 @@ std::string_view kind_name(Kind kind) {
       return "schedule";
     case Kind::Callback:
       return "callback";
+    case Kind::DataSource:
+      return "data_source";
   }
   return "unknown";
 }

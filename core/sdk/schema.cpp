@@ -18,6 +18,8 @@ std::string_view key_type_name(KeyType type) {
       return "string";
     case KeyType::Component:
       return "component";
+    case KeyType::Path:
+      return "path";
   }
   return "unknown";
 }
@@ -28,6 +30,7 @@ Key Key::boolean(std::string name, std::string doc) { return {std::move(name), K
 Key Key::integer(std::string name, std::string doc) { return {std::move(name), KeyType::Int, std::move(doc)}; }
 Key Key::number(std::string name, std::string doc) { return {std::move(name), KeyType::Float, std::move(doc)}; }
 Key Key::string(std::string name, std::string doc) { return {std::move(name), KeyType::String, std::move(doc)}; }
+Key Key::path(std::string name, std::string doc) { return {std::move(name), KeyType::Path, std::move(doc)}; }
 Key Key::component(std::string name, Kind kind, std::string doc) {
   Key k(std::move(name), KeyType::Component, std::move(doc));
   k.kind_ = kind;
@@ -80,6 +83,8 @@ std::string Key::expectation() const {
       return "true or false";
     case KeyType::String:
       return choices_.empty() ? "a string" : "one of: " + detail::join(choices_);
+    case KeyType::Path:
+      return "a file or folder name";
     case KeyType::Component:
       return fmt::format("{} {} type name or a mapping with `type`", kind_ == Kind::Initializer ? "an" : "a",
                          kind_name(kind_));

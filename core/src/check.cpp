@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <optional>
 #include <ostream>
 
 #include "config_impl.hpp"
@@ -308,6 +309,53 @@ void check_schedule(const Registry& registry, const Config& spec, Report& report
                              : problem);
 }
 
+// A data source, built from --set keys (its files): each split reads and passes the checks
+// training applies (sizes, finite values, labels >= 0, a shape of rank 1 to 3), the splits'
+// shapes agree, a second instance reads the same samples, and its default scale is usable.
+struct LoadedSource {
+  std::unique_ptr<DataSource> source;
+  SampleSet split[2];
+};
+
+// Reads both splits before any output, so that a missing file is one line of error (exit 2).
+LoadedSource load_source(const Registry& registry, const Config& spec) {
+  LoadedSource l{registry.create<DataSource>(spec), {}};
+  l.split[0] = l.source->load(Split::Train);
+  l.split[1] = l.source->load(Split::Test);
+  return l;
+}
+
+void check_data_source(const Registry& registry, const Config& spec, LoadedSource& loaded, Report& report) {
+  DataSource* first = loaded.source.get();
+  const std::string& type = spec.type();
+  SampleSet* split = loaded.split;
+  for (int i = 0; i < 2; ++i) {
+    const char* name = i == 0 ? "train" : "test";
+    std::string problem;
+    try {
+      check_samples(split[i], type, true);
+    } catch (const InputError& e) {
+      problem = e.what();
+    }
+    const std::int32_t classes =
+        split[i].labels.empty() ? 0 : *std::max_element(split[i].labels.begin(), split[i].labels.end()) + 1;
+    report.add(problem.empty() && split[i].count > 0, fmt::format("{} samples consistent", name),
+               problem.empty() ? fmt::format("{} samples of {}, {} as {}, classes 0..{}", split[i].count,
+                                             split[i].sample_shape.str(), split[i].bytes.empty() ? "float" : "bytes",
+                                             split[i].bytes.empty() ? "values" : "stored", classes - 1)
+                               : problem);
+  }
+  report.add(split[0].sample_shape == split[1].sample_shape, "train and test shapes agree",
+             fmt::format("{} and {}", split[0].sample_shape.str(), split[1].sample_shape.str()));
+  auto second = registry.create<DataSource>(spec);
+  const SampleSet again = second->load(Split::Train);
+  report.add(again.sample_shape == split[0].sample_shape && again.bytes == split[0].bytes &&
+                 again.values == split[0].values && again.labels == split[0].labels,
+             "deterministic", "a second instance reads the same training samples");
+  const float scale = first->default_scale();
+  report.add(std::isfinite(scale) && scale > 0, "default scale positive", fmt::format("{:.6g}", scale));
+}
+
 // A callback through 6 epochs of 3 steps with made-up metrics (improving, then a plateau) and
 // gradients of a fixed pattern: gradients stay finite, two instances act alike, and the
 // actions after its state is saved and loaded halfway equal an uninterrupted run's.
@@ -378,12 +426,16 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
                     req.type));
   }
   registry.bind(info.kind, spec);  // bad --set keys fail here, before any output
+  std::optional<LoadedSource> loaded;
+  if (info.kind == Kind::DataSource) loaded.emplace(load_source(registry, spec));
   out << fmt::format("check {} {} (plugin {} {}, {})", kind_name(info.kind), info.name, info.provider.plugin,
                      info.provider.version, info.provider.file)
       << "\n";
-  out << fmt::format("gradients: central differences in float, step {}, pass at relative error <= {} (floor {})",
-                     GradCheckOptions{}.step, GradCheckOptions{}.tolerance, GradCheckOptions{}.floor)
-      << "\n";
+  if (info.kind == Kind::Layer || info.kind == Kind::Loss || info.kind == Kind::Regularizer) {
+    out << fmt::format("gradients: central differences in float, step {}, pass at relative error <= {} (floor {})",
+                       GradCheckOptions{}.step, GradCheckOptions{}.tolerance, GradCheckOptions{}.floor)
+        << "\n";
+  }
   Report report(out);
   GradCheckOptions o;
   o.batch = req.batch;
@@ -424,6 +476,9 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
       break;
     case Kind::Callback:
       check_callback(registry, spec, report);
+      break;
+    case Kind::DataSource:
+      check_data_source(registry, spec, *loaded, report);
       break;
     case Kind::Search:
       break;

@@ -368,6 +368,10 @@ void run_plugins(const PluginsRequest& req, std::ostream& out) {
                          k.doc());
       out << fmt::format("  {:<14} {:<9} {:<12} expects {}\n", "", "", "", k.expectation());
     }
+    if (t->kind == Kind::DataSource) {
+      out << fmt::format("  and, as every data source under `data:`, {} (README, YAML reference)\n",
+                         detail::join(shared_data_keys()));
+    }
   }
 }
 

@@ -17,22 +17,12 @@ namespace lamina {
 
 const Schema& data_schema() {
   static const Schema s{
-      Key::string("source", "where the samples come from").def("fashion-mnist").one_of({"fashion-mnist", "idx", "csv"}),
-      Key::string("dir", "fashion-mnist: folder holding the four IDX files (plain or .gz)")
-          .def("/usr/share/datasets/fashion-mnist"),
-      Key::string("train_images", "idx: training images (IDX, unsigned bytes, N x ...)"),
-      Key::string("train_labels", "idx: training labels (IDX, unsigned bytes, N)"),
-      Key::string("test_images", "idx: test images"),
-      Key::string("test_labels", "idx: test labels"),
-      Key::string("train", "csv: training file, one sample per row"),
-      Key::string("test", "csv: test file"),
-      Key::integer("label_column", "csv: 0-based column holding the class label").def(0).at_least(0).at_most(1 << 20),
-      Key::string("header", "csv: whether the first row is a header; auto = when it is not all numbers")
-          .def("auto")
-          .one_of({"auto", "true", "false"}),
+      Key::string("source",
+                  "the data source type (`lamina plugins` lists them; each adds its own keys to this section)")
+          .def("fashion_mnist"),
       Key::number("scale",
-                  "factor applied to every feature when a batch is made "
-                  "(default 1/255 for 8-bit sources, so pixels land in [0, 1]; 1 for csv)")
+                  "factor applied to every value when a batch is made "
+                  "(default: the source's; 1/255 for 8-bit images, so pixels land in [0, 1])")
           .above(0),
       Key::integer("train_limit", "use only the first N training samples (0 = all)").def(0).at_least(0),
       Key::integer("test_limit", "use only the first N test samples (0 = all)").def(0).at_least(0),
@@ -91,11 +81,6 @@ Config section(const ModelFile::Impl& mf, const std::string& key, const Registry
   return detail::unbound(n, mf.source, key, &registry);
 }
 
-fs::path relative_to(const fs::path& model_file, const std::string& p) {
-  const fs::path path(p);
-  return path.is_absolute() ? path : model_file.parent_path() / path;
-}
-
 template <class T>
 std::unique_ptr<T> make(const Registry& registry, const Config& spec, YAML::Node& resolved,
                         std::span<const std::string> builder_keys = {}, std::vector<TypeUse>* uses = nullptr) {
@@ -110,32 +95,40 @@ std::unique_ptr<T> make(const Registry& registry, const Config& spec, YAML::Node
   return std::unique_ptr<T>(static_cast<T*>(registry.create_bound(T::kind, bound).release()));
 }
 
-DataSpec read_data_spec(const Config& cfg, const fs::path& model_file) {
-  DataSpec d;
-  d.source = cfg.get<std::string>("source");
-  d.dir = relative_to(model_file, cfg.get<std::string>("dir"));
-  auto need = [&](std::initializer_list<const char*> keys) {
-    for (const char* k : keys) {
-      if (!cfg.has(k)) cfg.fail("source", fmt::format("source '{}' needs data.{}", d.source, k));
-    }
-  };
-  if (d.source == "idx") {
-    need({"train_images", "train_labels", "test_images", "test_labels"});
-    d.train_images = relative_to(model_file, cfg.get<std::string>("train_images"));
-    d.train_labels = relative_to(model_file, cfg.get<std::string>("train_labels"));
-    d.test_images = relative_to(model_file, cfg.get<std::string>("test_images"));
-    d.test_labels = relative_to(model_file, cfg.get<std::string>("test_labels"));
-  } else if (d.source == "csv") {
-    need({"train", "test"});
-    d.train_csv = relative_to(model_file, cfg.get<std::string>("train"));
-    d.test_csv = relative_to(model_file, cfg.get<std::string>("test"));
+// The `data:` section: the source's own keys are validated by its type's schema, the shared
+// ones by data_schema(); each side lets the other's keys through. A run's copy of the model
+// (`run_copy`) may hold keys an older Lamina wrote for every source: they are ignored.
+DataSpec read_data_spec(const ModelFile::Impl& mf, const Registry& registry, bool run_copy, YAML::Node& resolved,
+                        std::vector<TypeUse>& uses) {
+  Config spec = section(mf, "data", registry);
+  std::vector<std::string> shared = shared_data_keys();
+  std::vector<std::string> source_extra = shared;
+  const YAML::Node node = detail::impl_of(spec).node;
+  if (run_copy && node.IsMap()) {
+    for (const auto& kv : node) source_extra.push_back(kv.first.as<std::string>(""));
   }
-  d.label_column = cfg.get<std::int64_t>("label_column");
-  d.header = cfg.get<std::string>("header");
-  if (cfg.has("scale")) d.scale = cfg.get<float>("scale");
-  d.train_limit = cfg.get<std::int64_t>("train_limit");
-  d.test_limit = cfg.get<std::int64_t>("test_limit");
-  d.validation_split = cfg.get<double>("validation_split");
+  Config source = registry.bind(Kind::DataSource, spec, source_extra, "source", "fashion_mnist");
+  std::vector<std::string> source_keys{"source"};
+  for (const auto& k : source.schema()) source_keys.push_back(k.name());
+  if (run_copy) source_keys = source_extra;
+  Config data = detail::bind(spec, data_schema(), "", source_keys, "data");
+
+  DataSpec d;
+  d.source = source.type();
+  if (data.has("scale")) d.scale = data.get<float>("scale");
+  d.train_limit = data.get<std::int64_t>("train_limit");
+  d.test_limit = data.get<std::int64_t>("test_limit");
+  d.validation_split = data.get<double>("validation_split");
+
+  resolved = detail::resolved(source);
+  const YAML::Node shared_resolved = detail::resolved(data);
+  for (const auto& key : shared) {
+    if (key != "source" && shared_resolved[key]) resolved[key] = shared_resolved[key];
+  }
+  const TypeInfo* info = registry.find(Kind::DataSource, source.type());
+  uses.push_back({Kind::DataSource, info->name, info->provider.plugin, info->provider.version});
+  Registry::Erased made = registry.create_bound(Kind::DataSource, source);
+  d.reader = std::shared_ptr<DataSource>(static_cast<DataSource*>(made.release()));
   return d;
 }
 
@@ -154,7 +147,7 @@ TrainSpec read_train_spec(const Config& cfg) {
 
 }  // namespace
 
-Model build_model(const ModelFile& file, const Registry& registry) {
+Model build_model(const ModelFile& file, const Registry& registry, bool run_copy) {
   const ModelFile::Impl& mf = file.impl();
   const Source& src = *mf.source;
   for (const auto& kv : mf.root) {
@@ -182,16 +175,11 @@ Model build_model(const ModelFile& file, const Registry& registry) {
   YAML::Node out(YAML::NodeType::Map);
   out["name"] = m.name;
 
-  Config data = detail::bind(section(mf, "data", registry), data_schema(), "", {}, "data");
-  m.data = read_data_spec(data, mf.file);
-  out["data"] = detail::resolved(data);
-  // The resolved model lives in the run folder: its paths must not depend on where the
-  // original file was.
-  for (const char* key : {"dir", "train_images", "train_labels", "test_images", "test_labels", "train", "test"}) {
-    if (out["data"][key])
-      out["data"][key] =
-          fs::absolute(relative_to(mf.file, out["data"][key].as<std::string>())).lexically_normal().string();
-  }
+  YAML::Node data_resolved;
+  m.data = read_data_spec(mf, registry, run_copy, data_resolved, m.types);
+  // The resolved model lives in the run folder: Key::path values are written absolute, so they
+  // do not depend on where the original file was.
+  out["data"] = data_resolved;
 
   YAML::Node layers = detail::lookup(mf.root, "layers");
   if (!layers.IsDefined() || !layers.IsSequence() || layers.size() == 0) {

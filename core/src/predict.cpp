@@ -7,6 +7,7 @@
 
 #include "atomic_file.hpp"
 #include "checkpoint.hpp"
+#include "config_impl.hpp"
 #include "ensemble.hpp"
 #include "run_folder.hpp"
 #include "session.hpp"
@@ -24,7 +25,6 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   detail::Session session(req.plugins);
   session.load();
 
-  // The input: IDX images, or CSV rows of features.
   std::error_code ec;
   if (!fs::is_regular_file(req.input, ec)) throw InputError(fmt::format("{}: no such input file", req.input.string()));
   const fs::path out_dir = req.out.parent_path().empty() ? fs::path(".") : req.out.parent_path();
@@ -34,35 +34,42 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   if (fs::is_directory(req.out, ec)) {
     throw InputError(fmt::format("--out {}: is a directory; name the CSV file to write", req.out.string()));
   }
-  Samples samples;
-  if (req.input.extension() == ".csv") {
-    samples = read_csv(req.input, -1, "auto");
-  } else {
-    IdxArray a = read_idx(req.input);
-    std::int64_t dim = 1;
-    for (std::size_t i = 1; i < a.dims.size(); ++i) dim *= a.dims[i];
-    samples.count = a.dims.empty() ? 0 : a.dims[0];
-    samples.sample_shape = Shape{dim};
-    samples.pixels = std::move(a.data);
+  // The input is read by a data source: the one --format names, else the one named by the
+  // file's extension (x.csv: `csv`, x.npy: `npy`) when such a source is loaded, else the first
+  // run's own (its format: IDX images for fashion_mnist).
+  detail::TrainedRun first_run = detail::open_run(req.runs.front(), session.registry, {}, err);
+  std::shared_ptr<DataSource> reader = first_run.model.data.reader;
+  std::string format = req.format;
+  if (format.empty() && req.input.has_extension()) {
+    const std::string ext = req.input.extension().string().substr(1);
+    if (session.registry.find(Kind::DataSource, ext) != nullptr) format = ext;
   }
+  if (!format.empty() && format != first_run.model.data.source) {
+    auto flag = std::make_shared<Source>();
+    flag->file = "--format";
+    const Config spec = detail::unbound(YAML::Node(YAML::NodeType::Map), flag, "", &session.registry);
+    const Config bound = session.registry.bind(Kind::DataSource, spec, {}, "source", format);
+    reader.reset(static_cast<DataSource*>(session.registry.create_bound(Kind::DataSource, bound).release()));
+    format = bound.type();
+  } else {
+    format = first_run.model.data.source;
+  }
+  SampleSet samples = reader->read_inputs(req.input);
+  check_samples(samples, format, false);
   if (samples.count == 0) throw InputError(fmt::format("{}: no samples", req.input.string()));
-  samples.labels.assign(static_cast<std::size_t>(samples.count), 0);
+  // Inputs are fed exactly as the model was trained, whatever their format: the scaling is part
+  // of the model (data.scale, written into model.yaml by `lamina train`).
+  const float scale = req.scale ? *req.scale : trained_scale(first_run.model.data);
+  const auto shared = std::make_shared<const SampleSet>(std::move(samples));
+  std::vector<std::uint32_t> rows(static_cast<std::size_t>(shared->count));
+  std::iota(rows.begin(), rows.end(), 0u);
+  const DataView view(shared, rows, scale);
 
-  detail::Ensemble ensemble(req.runs.size(), samples.count);
-  bool first = true;
+  detail::Ensemble ensemble(req.runs.size(), shared->count);
   for (const auto& dir : req.runs) {
-    detail::TrainedRun run = detail::open_run(dir, session.registry, {}, err);
-    if (first) {
-      // Inputs are fed exactly as the model was trained, whatever their format: the scaling
-      // is part of the model (data.scale, written into model.yaml by `lamina train`).
-      samples.scale = req.scale ? *req.scale : trained_scale(run.model.data);
-      first = false;
-    }
-    detail::size_and_load(run, samples.sample_shape, req.input.string(), req.best);
-    const auto shared = std::make_shared<const Samples>(samples);
-    std::vector<std::uint32_t> rows(static_cast<std::size_t>(samples.count));
-    std::iota(rows.begin(), rows.end(), 0u);
-    DataView view(shared, rows);
+    detail::TrainedRun run =
+        &dir == &req.runs.front() ? std::move(first_run) : detail::open_run(dir, session.registry, {}, err);
+    detail::size_and_load(run, shared->sample_shape, req.input.string(), req.best);
     Tensor x;
     std::vector<std::int32_t> labels;
     Rng rng(0);
@@ -77,13 +84,13 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   std::string csv_out = "row,class";
   for (std::int64_t j = 0; j < ensemble.classes(); ++j) csv_out += fmt::format(",p{}", j);
   csv_out += "\n";
-  for (std::int64_t i = 0; i < samples.count; ++i) {
+  for (std::int64_t i = 0; i < shared->count; ++i) {
     csv_out += fmt::format("{},{}", i, ensemble.predicted(i));
     for (std::int64_t j = 0; j < ensemble.classes(); ++j) csv_out += fmt::format(",{:.6f}", ensemble.row(i)[j]);
     csv_out += "\n";
   }
   detail::write_file_atomic(req.out, csv_out);
-  out << fmt::format("wrote {} ({} rows, {} run{})", req.out.string(), samples.count, req.runs.size(),
+  out << fmt::format("wrote {} ({} rows, {} run{})", req.out.string(), shared->count, req.runs.size(),
                      req.runs.size() == 1 ? "" : "s averaged")
       << std::endl;
 }

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "config_impl.hpp"
+#include "runtime/dataset.hpp"
 #include "suggest.hpp"
 
 namespace lamina {
@@ -31,9 +32,12 @@ void Registry::Staging::add_erased(Kind kind, std::string name, std::string summ
         fmt::format("{}: {} type name '{}' is not lower_snake_case", from_where(provider_), kind_name(kind), name));
   }
   for (const auto& k : keys) {
-    if (k.name() == "type") {
-      throw InputError(
-          fmt::format("{}: {} '{}' declares the reserved key 'type'", from_where(provider_), kind_name(kind), name));
+    // A data source's keys share `data:` with the core's (dataset.hpp).
+    const auto& shared = shared_data_keys();
+    if (k.name() == "type" ||
+        (kind == Kind::DataSource && std::find(shared.begin(), shared.end(), k.name()) != shared.end())) {
+      throw InputError(fmt::format("{}: {} '{}' declares the reserved key '{}'", from_where(provider_), kind_name(kind),
+                                   name, k.name()));
     }
   }
   if (const TypeInfo* other = registry_.find(kind, name)) {
@@ -90,7 +94,8 @@ Registry::Erased Registry::create_erased(Kind kind, const Config& spec,
   return create_bound(kind, bind(kind, spec, builder_keys));
 }
 
-Config Registry::bind(Kind kind, const Config& spec, std::span<const std::string> builder_keys) const {
+Config Registry::bind(Kind kind, const Config& spec, std::span<const std::string> builder_keys,
+                      std::string_view type_key, std::string_view default_type) const {
   const auto& in = detail::impl_of(spec);
   const Source& src = *in.source;
   std::string type;
@@ -98,24 +103,37 @@ Config Registry::bind(Kind kind, const Config& spec, std::span<const std::string
   if (in.node.IsScalar() && !in.node.Scalar().empty()) {
     type = in.node.Scalar();
   } else if (in.node.IsMap()) {
-    type_node.reset(detail::lookup(in.node, "type"));  // reset: Node::operator= would overwrite the spec
-    if (!type_node.IsDefined()) {
-      detail::fail_at(src, in.path, in.node, fmt::format("missing key 'type' (the {} type to use)", kind_name(kind)));
-    }
-    if (!type_node.IsScalar() || type_node.Scalar().empty()) {
-      detail::fail_at(src, detail::child_path(in.path, "type"), type_node,
+    type_node.reset(detail::lookup(in.node, type_key));  // reset: Node::operator= would overwrite the spec
+    if (!type_node.IsDefined() && !default_type.empty()) {
+      type = std::string(default_type);
+      type_node.reset(in.node);
+    } else if (!type_node.IsDefined()) {
+      detail::fail_at(src, in.path, in.node,
+                      fmt::format("missing key '{}' (the {} type to use)", type_key, kind_name(kind)));
+    } else if (!type_node.IsScalar() || type_node.Scalar().empty()) {
+      detail::fail_at(src, detail::child_path(in.path, type_key), type_node,
                       fmt::format("expected a {} type name, found {}", kind_name(kind), detail::describe(type_node)));
+    } else {
+      type = type_node.Scalar();
     }
-    type = type_node.Scalar();
   } else {
     detail::fail_at(src, in.path, in.node,
-                    fmt::format("expected a {} type name or a mapping with `type`, found {}", kind_name(kind),
+                    fmt::format("expected a {} type name or a mapping with `{}`, found {}", kind_name(kind), type_key,
                                 detail::describe(in.node)));
   }
 
   auto it = entries_.find(std::make_pair(kind, type));
+  if (it == entries_.end() && type.find('-') != std::string::npos) {
+    // Type names are lower_snake_case; `fashion-mnist` reads as well as `fashion_mnist`.
+    std::string snake = type;
+    std::replace(snake.begin(), snake.end(), '-', '_');
+    if (auto snake_it = entries_.find(std::make_pair(kind, snake)); snake_it != entries_.end()) {
+      it = snake_it;
+      type = snake;
+    }
+  }
   if (it == entries_.end()) {
-    const std::string path = in.node.IsMap() ? detail::child_path(in.path, "type") : in.path;
+    const std::string path = in.node.IsMap() ? detail::child_path(in.path, type_key) : in.path;
     for (const auto* other : find_all(type)) {
       detail::fail_at(src, path, type_node,
                       fmt::format("'{}' is a {}, not a {}{}", type, kind_name(other->kind), kind_name(kind),
@@ -128,7 +146,8 @@ Config Registry::bind(Kind kind, const Config& spec, std::span<const std::string
                                 known.empty() ? "none loaded" : detail::join(known)));
   }
   const Entry& entry = it->second;
-  Config bound = detail::bind(spec, entry.info.keys, type, builder_keys, fmt::format("{} '{}'", kind_name(kind), type));
+  Config bound = detail::bind(spec, entry.info.keys, type, builder_keys, fmt::format("{} '{}'", kind_name(kind), type),
+                              type_key);
   auto impl = std::make_shared<Config::Impl>(detail::impl_of(bound));
   impl->registry = this;
   return detail::ConfigAccess::make(std::move(impl));

@@ -172,7 +172,7 @@ TrainedRun open_run(const fs::path& dir, const Registry& registry, std::span<con
     throw InputError(fmt::format("{}: not a run folder (no model.yaml)", dir.string()));
   recover_checkpoint(dir);
   for (const auto& w : check_manifest(dir, registry)) err << dir.string() << ": " << w << std::endl;
-  return {dir, build_model(ModelFile::load(dir / "model.yaml", overrides), registry)};
+  return {dir, build_model(ModelFile::load(dir / "model.yaml", overrides), registry, true)};
 }
 
 void size_and_load(TrainedRun& run, const Shape& sample_shape, const std::string& input, bool best) {

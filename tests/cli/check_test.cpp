@@ -9,13 +9,44 @@
 using namespace lamina;
 using namespace lamina::test;
 
+// The files each built-in data source reads in the check (fashion_mnist: its default folder).
+std::string data_files(const std::string& type, const TempDir& dir) {
+  const std::string data = kDataDir.string();
+  if (type == "csv") return " --set train=" + data + "/tiny.csv --set test=" + data + "/tiny.csv";
+  if (type == "idx") {
+    return " --set train_images=" + data + "/tiny-images-idx3-ubyte --set train_labels=" + data +
+           "/tiny-labels-idx1-ubyte --set test_images=" + data + "/tiny-images-idx3-ubyte.gz --set test_labels=" +
+           data + "/tiny-labels-idx1-ubyte.gz";
+  }
+  if (type == "npy") {
+    // 2 samples of (1, 2, 2) as bytes, labels as int64, written as numpy.save writes them.
+    auto npy = [](const std::string& dict, const std::string& data) {
+      std::string header = dict;
+      while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+      header += '\n';
+      return std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) + '\0' + header + data;
+    };
+    write_file(dir / "x.npy", npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2, 2), }", "abcdefgh"));
+    write_file(dir / "y.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }",
+                                  std::string("\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16)));
+    const std::string x = (dir / "x.npy").string(), y = (dir / "y.npy").string();
+    return " --set train_x=" + x + " --set train_y=" + y + " --set test_x=" + x + " --set test_y=" + y;
+  }
+  return "";
+}
+
 BOOST_AUTO_TEST_CASE(every_builtin_type_passes) {
   int checked = 0;
+  TempDir dir;
   for (const auto* t : builtin_registry().list()) {
     if (t->kind == Kind::Search) continue;
     std::string sets;
     for (const auto& k : t->keys) {
-      if (k.is_required()) sets += " --set " + k.name() + "=3";  // affine's units
+      if (k.is_required() && k.type() != KeyType::Path) sets += " --set " + k.name() + "=3";  // affine's units
+    }
+    if (t->kind == Kind::DataSource) {
+      sets = data_files(t->name, dir);
+      BOOST_TEST((!sets.empty() || t->name == "fashion_mnist"), t->name << ": name its files in data_files()");
     }
     const auto r = run_lamina("check " + t->name + sets);
     BOOST_TEST(r.status == 0, t->name << ":\n" << r.output);
@@ -63,9 +94,20 @@ BOOST_AUTO_TEST_CASE(optimizers_are_judged_by_their_own_step_and_by_resume) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_data_source_whose_splits_disagree_fails) {
+  const std::string dir = " --plugin-dir " + (kFixturePluginDir / "optimizers_under_test").string();
+  const auto r = run_lamina("check ragged_source" + dir);
+  BOOST_TEST(r.status == 1, r.output);
+  BOOST_TEST(r.output.find("FAIL train and test shapes agree  (2) and (3)") != std::string::npos, r.output);
+  BOOST_TEST(r.output.find("PASS train samples consistent     2 samples of (2), float as values, classes 0..1") !=
+             std::string::npos, r.output);
+  BOOST_TEST(r.output.find("1 of 5 checks failed") != std::string::npos, r.output);
+}
+
 BOOST_AUTO_TEST_CASE(bad_requests_exit_2_with_one_line) {
   for (const char* args : {"check nope", "check relu --set slope=0.1", "check affine", "check random_search",
-                           "check affine --set units=3 --input-shape 0", "check affine --set units=3 --batch x"}) {
+                           "check affine --set units=3 --input-shape 0", "check affine --set units=3 --batch x",
+                           "check idx", "check csv --set train=/nonexistent.csv --set test=/nonexistent.csv"}) {
     const auto r = run_lamina(args);
     BOOST_TEST(r.status == 2, args << ": " << r.output);
     BOOST_TEST(count_lines(r.output) == 1u, args << ": " << r.output);

@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
   for (const auto& header : fs::directory_iterator(prefix / "include" / "lamina")) {
     BOOST_TEST(read_file(header.path()).find("boost/") == std::string::npos, header.path());
   }
-  for (const char* example : {"leaky_relu", "elastic_net", "target_accuracy"}) {
+  for (const char* example : {"leaky_relu", "elastic_net", "target_accuracy", "gaussian_blobs"}) {
     BOOST_TEST_CONTEXT(example) {
       const fs::path build = build_example(dir, std::string("plugins/") + example, prefix);
       const fs::path src = dir / (std::string(example) + "-src");
@@ -82,6 +82,22 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
   BOOST_TEST(until.status == 0, until.output);
   BOOST_TEST(until.output.find(": target_accuracy: validation accuracy 0.") != std::string::npos, until.output);
   BOOST_TEST(read_file(dir / "until" / "run.json").find("\"stopped_early\"") != std::string::npos);
+  // The third-party data source passes the data source checks, and its seed draws its samples.
+  const std::string blobs = "LAMINA_PLUGIN_PATH=" + (dir / "gaussian_blobs-build" / "lamina-plugins").string() + " " +
+                            (prefix / "bin" / "lamina").string();
+  const auto check = run(blobs + " check gaussian_blobs --set classes=5 --set features=4");
+  BOOST_TEST(check.status == 0, check.output);
+  BOOST_TEST(check.output.find("600 samples of (4), float as values, classes 0..4") != std::string::npos, check.output);
+  const auto train_seeded = [&](int seed, const std::string& out) {
+    const auto r = run(blobs + " train " + (dir / "gaussian_blobs-src" / "model.yaml").string() +
+                       " --epochs 1 --no-progress --set data.seed=" + std::to_string(seed) + " --out " +
+                       (dir / out).string());
+    BOOST_TEST(r.status == 0, r.output);
+    return read_file(dir / out / "model.safetensors");
+  };
+  const std::string once = train_seeded(1, "blobs-a");
+  BOOST_TEST(train_seeded(1, "blobs-b") == once);
+  BOOST_TEST(train_seeded(2, "blobs-c") != once);
 }
 
 BOOST_AUTO_TEST_CASE(a_host_program_built_against_the_installed_package_reproduces_predict) {

@@ -165,6 +165,60 @@ BOOST_AUTO_TEST_CASE(csv_and_idx_sources_train_too) {
   BOOST_TEST(i.status == 0, i.output);
 }
 
+// Data prepared in Python: numpy (Debian's python3-numpy, an independent writer of the format)
+// saves a slice of Fashion-MNIST as .npy, and the npy source trains on it to exactly the numbers
+// of the same slice read from the IDX files; predict reads .npy inputs by their extension.
+BOOST_AUTO_TEST_CASE(npy_files_saved_by_numpy_train_as_the_idx_files_they_came_from) {
+  TempDir dir;
+  write_file(dir / "save.py", R"(import gzip, numpy as np
+def idx(name, offset):
+    with gzip.open('/usr/share/datasets/fashion-mnist/' + name + '.gz') as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+x = idx('train-images-idx3-ubyte', 16).reshape(-1, 28, 28)[:600]
+y = idx('train-labels-idx1-ubyte', 8)[:600].astype(np.int64)
+tx = idx('t10k-images-idx3-ubyte', 16).reshape(-1, 28, 28)[:200]
+ty = idx('t10k-labels-idx1-ubyte', 8)[:200].astype(np.int16)
+np.save('x.npy', x); np.save('y.npy', y); np.save('tx.npy', tx); np.save('ty.npy', ty)
+np.save('xf.npy', np.ascontiguousarray(x.reshape(600, 784), dtype=np.float32))
+np.save('tf.npy', np.asfortranarray(tx.astype(np.float32)))
+# The same 200 test images as an IDX file, for predict.
+with open('t-images', 'wb') as f:
+    f.write(bytes([0, 0, 8, 3]) + (200).to_bytes(4, 'big') + (28).to_bytes(4, 'big') * 2 + tx.tobytes())
+)");
+  const auto py = run("cd " + dir.path().string() + " && /usr/bin/python3 save.py");
+  BOOST_TEST_REQUIRE(py.status == 0, py.output);
+  const std::string common = " --set train.epochs=2 --set data.validation_split=0.2 --no-progress --threads 1";
+  const auto from_idx = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + common +
+                                   " --set data.train_limit=600 --set data.test_limit=200 --out " +
+                                   (dir / "idx").string());
+  BOOST_TEST_REQUIRE(from_idx.status == 0, from_idx.output);
+  const auto npy_data = [&](const std::string& x, const std::string& tx) {
+    return " --set 'data={source: npy, train_x: " + (dir / x).string() + ", train_y: " + (dir / "y.npy").string() +
+           ", test_x: " + (dir / tx).string() + ", test_y: " + (dir / "ty.npy").string() + ", validation_split: 0.2}'";
+  };
+  const auto from_npy = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + common +
+                                   npy_data("x.npy", "tx.npy") + " --out " + (dir / "npy").string());
+  BOOST_TEST_REQUIRE(from_npy.status == 0, from_npy.output);
+  BOOST_TEST(read_file(dir / "npy" / "metrics.csv") == read_file(dir / "idx" / "metrics.csv"));
+  BOOST_TEST(read_file(dir / "npy" / "model.yaml").find("scale: 0.003921569") != std::string::npos);
+
+  // A Fortran-order file is refused, naming it.
+  const auto fortran = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + common +
+                                  npy_data("xf.npy", "tf.npy") + " --out " + (dir / "f").string());
+  BOOST_TEST(fortran.status == 2, fortran.output);
+  BOOST_TEST(fortran.output.find("tf.npy: the array is in Fortran order") != std::string::npos, fortran.output);
+
+  // predict: the .npy file by its extension, the IDX file by the run's own source: one answer.
+  const auto by_npy = run_lamina("predict " + (dir / "idx").string() + " --input " + (dir / "tx.npy").string() +
+                                 " --out " + (dir / "p-npy.csv").string());
+  BOOST_TEST_REQUIRE(by_npy.status == 0, by_npy.output);
+  const auto by_idx = run_lamina("predict " + (dir / "idx").string() + " --input " + (dir / "t-images").string() +
+                                 " --out " + (dir / "p-idx.csv").string());
+  BOOST_TEST_REQUIRE(by_idx.status == 0, by_idx.output);
+  BOOST_TEST(read_file(dir / "p-npy.csv") == read_file(dir / "p-idx.csv"));
+  BOOST_TEST(csv_numbers(read_file(dir / "p-npy.csv")).size() == 200u);
+}
+
 BOOST_AUTO_TEST_CASE(a_plugin_from_plugin_dir_is_usable_without_rebuilding) {
   TempDir dir;
   const auto r = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice +

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <lamina/callback.hpp>
 #include <lamina/communicator.hpp>
+#include <lamina/data_source.hpp>
 #include <lamina/gradcheck.hpp>
 #include <lamina/initializer.hpp>
 #include <lamina/layer.hpp>
@@ -62,6 +63,8 @@ PIN_SIZE(Schedule, 8, 8);
 PIN_SIZE(TrainStep, 32, 8);
 PIN_SIZE(EpochEnd, 56, 8);
 PIN_SIZE(Callback, 8, 8);
+PIN_SIZE(DataSource, 8, 8);
+PIN_SIZE(SampleSet, 184, 8);
 PIN_SIZE(CallbackAction, 40, 8);
 PIN_SIZE(Initializer, 8, 8);
 PIN_SIZE(SearchStrategy, 8, 8);
@@ -81,9 +84,10 @@ PIN_FIELD(lamina_plugin_info, register_types, void (*)(Registrar&));
 
 static_assert(std::is_same_v<std::underlying_type_t<Mode>, int> && static_cast<int>(Mode::Eval) == 1);
 static_assert(static_cast<int>(Kind::Search) == 5 && static_cast<int>(Kind::Schedule) == 6 &&
-                  static_cast<int>(Kind::Callback) == 7,
+                  static_cast<int>(Kind::Callback) == 7 && static_cast<int>(Kind::DataSource) == 8,
               "Kind values cross the boundary: append new kinds at the end");
-static_assert(static_cast<int>(KeyType::Component) == 4);
+static_assert(static_cast<int>(KeyType::Component) == 4 && static_cast<int>(KeyType::Path) == 5);
+static_assert(static_cast<int>(Split::Train) == 0 && static_cast<int>(Split::Test) == 1);
 static_assert(static_cast<int>(Dimension::Type::Choice) == 3);
 
 PIN_FIELD(Param, name, std::string);
@@ -157,6 +161,16 @@ PIN_VIRTUAL(Callback, end_batch, void (Callback::*)(const TrainStep&, float));
 PIN_VIRTUAL(Callback, end_epoch, CallbackAction (Callback::*)(const EpochEnd&));
 PIN_VIRTUAL(Callback, save_state, void (Callback::*)(std::vector<Buffer>&) const);
 PIN_VIRTUAL(Callback, load_state, void (Callback::*)(std::span<const Buffer>));
+PIN_VIRTUAL(DataSource, load, SampleSet (DataSource::*)(Split));
+PIN_VIRTUAL(DataSource, default_scale, float (DataSource::*)());
+PIN_VIRTUAL(DataSource, read_inputs, SampleSet (DataSource::*)(const std::filesystem::path&));
+PIN_FIELD(SampleSet, origin, std::string);
+PIN_FIELD(SampleSet, sample_shape, Shape);
+PIN_FIELD(SampleSet, count, std::int64_t);
+PIN_FIELD(SampleSet, bytes, std::vector<std::uint8_t>);
+PIN_FIELD(SampleSet, values, std::vector<float>);
+PIN_FIELD(SampleSet, labels, std::vector<std::int32_t>);
+PIN_FIELD(SampleSet, labels_origin, std::string);
 PIN_VIRTUAL(Communicator, rank, int (Communicator::*)() const);
 PIN_VIRTUAL(Communicator, size, int (Communicator::*)() const);
 

@@ -2,6 +2,7 @@
 // path, what was expected and what was found. Uses in-test types registered directly.
 #define BOOST_TEST_MODULE config
 #include <boost/test/unit_test.hpp>
+#include <lamina/data_source.hpp>
 #include <lamina/layer.hpp>
 #include <lamina/loss.hpp>
 #include "runtime/model.hpp"
@@ -44,6 +45,14 @@ class NoOpt final : public Optimizer {
  public:
   void step(std::span<Param* const>) override {}
 };
+// A data source that records where its file resolved to.
+std::filesystem::path seen_file;
+class Files final : public DataSource {
+ public:
+  explicit Files(const Config& c) { seen_file = c.file("dir"); }
+  SampleSet load(Split) override { throw InputError("not read here"); }
+  float default_scale() override { return 1.0f; }
+};
 
 Registry& registry() {
   static Registry* r = [] {
@@ -56,6 +65,10 @@ Registry& registry() {
         [](const Config& c) { return std::make_unique<Probe>(c); });
     r->add<Loss>("no_loss", "zero", {}, [](const Config&) { return std::make_unique<NoLoss>(); });
     r->add<Optimizer>("no_opt", "nothing", {}, [](const Config&) { return std::make_unique<NoOpt>(); });
+    // The default source's name, standing in for the plugin.
+    r->add<DataSource>("fashion_mnist", "files", {Key::path("dir", "a folder").def("/data/default"),
+                                                  Key::integer("shards", "a number").def(1).at_least(1)},
+                       [](const Config& c) { return std::make_unique<Files>(c); });
     return r;
   }();
   return *r;
@@ -178,4 +191,34 @@ BOOST_AUTO_TEST_CASE(alias_bombs_are_refused) {
     yaml += "]\n";
   }
   BOOST_TEST(error_of(yaml).find("more than 200000 nodes") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_data_section_is_the_sources_keys_and_the_shared_ones) {
+  const std::string layers = "layers:\n  - {type: probe, units: 3}\n" + kTail;
+  // Paths resolve against the model file's folder and are recorded absolute.
+  Model m = build_model(ModelFile::parse("data: {source: fashion-mnist, dir: imgs, validation_split: 0.25}\n" + layers,
+                                         "/models/m.yaml"),
+                        registry());
+  BOOST_TEST(seen_file == std::filesystem::path("/models/imgs"));
+  BOOST_TEST(m.data.source == "fashion_mnist");  // spelled with '-', found as the type
+  BOOST_TEST(m.data.validation_split == 0.25);
+  BOOST_TEST(m.resolved_yaml.find("dir: /models/imgs") != std::string::npos, m.resolved_yaml);
+  BOOST_TEST(m.resolved_yaml.find("source: fashion_mnist") != std::string::npos, m.resolved_yaml);
+  BOOST_TEST((m.types.front().kind == Kind::DataSource));
+  // Each side validates its own keys; unknown keys list both.
+  BOOST_TEST(error_of("data: {shards: 0}\n" + layers) == "model.yaml:1:16: data.shards: expected an integer >= 1, found '0'");
+  BOOST_TEST(error_of("data: {test_limit: -1}\n" + layers) ==
+             "model.yaml:1:20: data.test_limit: expected an integer >= 0, found '-1'");
+  BOOST_TEST(error_of("data: {shard: 2}\n" + layers) ==
+             "model.yaml:1:8: data: unknown key 'shard' for data_source 'fashion_mnist' (did you mean 'shards'?); its "
+             "keys are: dir, shards, source, scale, train_limit, test_limit, validation_split");
+  BOOST_TEST(error_of("data: {source: mnist}\n" + layers) ==
+             "model.yaml:1:16: data.source: unknown data_source type 'mnist'; known: fashion_mnist (`lamina plugins` "
+             "lists them with their plugins)");
+  // A run's own model.yaml, written by an older Lamina, may hold keys of other sources.
+  const ModelFile old = ModelFile::parse("data: {source: fashion_mnist, dir: /d, header: auto, label_column: 0}\n" + layers,
+                                         "run/model.yaml");
+  BOOST_TEST(error_of("data: {source: fashion_mnist, dir: /d, header: auto}\n" + layers).find("unknown key 'header'") !=
+             std::string::npos);
+  BOOST_CHECK_NO_THROW(build_model(old, registry(), true));
 }

@@ -1,24 +1,43 @@
-// IDX and CSV readers, splits and batches. Broken files are written by each case.
+// What the core does with any data source's samples: the checks, the seeded validation split,
+// the limits, and batches that keep the samples' shape. The source here is a test double that
+// hands back the SampleSets a case gives it.
 #define BOOST_TEST_MODULE dataset
-#include <zlib.h>
-
 #include <boost/test/unit_test.hpp>
-#include "runtime/dataset.hpp"
+#include <cmath>
 #include <lamina/error.hpp>
 
-#include "test_support.hpp"
+#include "runtime/dataset.hpp"
 
 using namespace lamina;
-using namespace lamina::test;
 
 namespace {
 
-std::string idx_bytes(std::vector<std::uint32_t> dims, const std::string& data, std::uint8_t type = 0x08) {
-  std::string s{'\0', '\0', static_cast<char>(type), static_cast<char>(dims.size())};
-  for (auto d : dims) {
-    for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((d >> shift) & 0xff));
-  }
-  return s + data;
+class GivenSamples final : public DataSource {
+ public:
+  GivenSamples(SampleSet train, SampleSet test) : train_(std::move(train)), test_(std::move(test)) {}
+  SampleSet load(Split split) override { return split == Split::Train ? train_ : test_; }
+  float default_scale() override { return 0.5f; }
+
+ private:
+  SampleSet train_, test_;
+};
+
+// n samples of shape (1, 2, 2): sample i holds the bytes 4i .. 4i+3, label i % 3.
+SampleSet images(std::int64_t n, const std::string& origin) {
+  SampleSet s;
+  s.origin = origin;
+  s.sample_shape = Shape{1, 2, 2};
+  s.count = n;
+  for (std::int64_t i = 0; i < 4 * n; ++i) s.bytes.push_back(static_cast<std::uint8_t>(i));
+  for (std::int64_t i = 0; i < n; ++i) s.labels.push_back(static_cast<std::int32_t>(i % 3));
+  return s;
+}
+
+DataSpec spec_of(SampleSet train, SampleSet test) {
+  DataSpec spec;
+  spec.source = "given";
+  spec.reader = std::make_shared<GivenSamples>(std::move(train), std::move(test));
+  return spec;
 }
 
 std::string error_of(auto&& f) {
@@ -32,127 +51,26 @@ std::string error_of(auto&& f) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(reads_plain_and_gzip_idx_alike) {
-  const IdxArray plain = read_idx(kDataDir / "tiny-images-idx3-ubyte");
-  const IdxArray gz = read_idx(kDataDir / "tiny-images-idx3-ubyte.gz");
-  BOOST_TEST(plain.dims == (std::vector<std::int64_t>{6, 2, 3}), boost::test_tools::per_element());
-  BOOST_TEST(plain.data == gz.data);
-  BOOST_TEST(plain.data.size() == 36u);
-  BOOST_TEST(plain.data[5] == 35);
-}
-
-BOOST_AUTO_TEST_CASE(pairs_images_with_labels_and_scales_batches) {
-  Samples s = read_idx_pair(kDataDir / "tiny-images-idx3-ubyte.gz", kDataDir / "tiny-labels-idx1-ubyte");
-  BOOST_TEST(s.count == 6);
-  BOOST_TEST(s.sample_shape.str() == "(6)");
-  BOOST_TEST((s.labels == std::vector<std::int32_t>{0, 1, 2, 0, 1, 2}));
-  DataView view(std::make_shared<Samples>(std::move(s)), {5, 1});
+BOOST_AUTO_TEST_CASE(batches_keep_the_sample_shape_and_apply_the_scale) {
+  DataSpec spec = spec_of(images(5, "train"), images(2, "test"));
+  DataSplits d = load_data(spec, 1);
+  BOOST_TEST(d.sample_shape.str() == "(1, 2, 2)");
+  BOOST_TEST(d.scale == 0.5f);  // the source's default
   Tensor x;
   std::vector<std::int32_t> y;
-  const std::vector<std::uint32_t> rows{1, 0};
-  view.batch(rows, x, y);
-  BOOST_TEST(x.shape().str() == "(2, 6)");
-  BOOST_TEST((y == std::vector<std::int32_t>{1, 2}));
-  // Row 1 of the file starts at byte 6: 42 / 255.
-  BOOST_TEST(x[0] == 42.0f * (1.0f / 255.0f));
-  BOOST_TEST(x[6] == static_cast<float>((5 * 6 * 7) % 256) * (1.0f / 255.0f));
-}
-
-BOOST_AUTO_TEST_CASE(bad_idx_files_name_the_file_and_the_problem) {
-  TempDir dir;
-  const auto f = dir / "bad";
-  write_file(f, "");
-  BOOST_TEST(error_of([&] { read_idx(f); }) == f.string() + ": empty file, expected an IDX header");
-  write_file(f, "PK\x03\x04 not idx");
-  BOOST_TEST(error_of([&] { read_idx(f); }) == f.string() + ": not an IDX file (bad magic number 50 4b 03 04)");
-  write_file(f, idx_bytes({2}, "ab", 0x0d));
-  BOOST_TEST(error_of([&] { read_idx(f); }) ==
-             f.string() + ": IDX element type 0x0d is not supported (only unsigned bytes, 0x08)");
-  write_file(f, idx_bytes({4, 2}, "abc"));
-  BOOST_TEST(error_of([&] { read_idx(f); }) ==
-             f.string() + ": truncated: the header declares 8 bytes of data, the file holds 3");
-  write_file(f, idx_bytes({2}, "abc"));
-  BOOST_TEST(error_of([&] { read_idx(f); }) == f.string() + ": has bytes past the 2 declared by its header");
-  write_file(f, std::string("\0\0\x08\x02\0\0", 6));
-  BOOST_TEST(error_of([&] { read_idx(f); }) == f.string() + ": truncated IDX header");
-  // A header claiming 4e9 x 4e9 bytes is refused without allocating them.
-  write_file(f, idx_bytes({0xffffffffu, 0xffffffffu}, "x"));
-  BOOST_TEST(error_of([&] { read_idx(f); }) == f.string() + ": IDX header declares more than 2^34 elements");
-  // A header that lies by a gigabyte fails as truncated, having read only what is there.
-  write_file(f, idx_bytes({1u << 30}, "xyz"));
-  BOOST_TEST(error_of([&] { read_idx(f); }).find("truncated") != std::string::npos);
-  BOOST_TEST(error_of([&] { read_idx(dir / "missing"); }) == (dir / "missing").string() + ": no such file");
-  BOOST_TEST(error_of([&] { read_idx(dir.path()); }) == dir.path().string() + ": is a directory, not a data file");
-}
-
-BOOST_AUTO_TEST_CASE(corrupt_gzip_is_an_input_error) {
-  TempDir dir;
-  std::string gz = read_file(kDataDir / "tiny-images-idx3-ubyte.gz");
-  gz[gz.size() / 2] = static_cast<char>(gz[gz.size() / 2] ^ 0x55);
-  write_file(dir / "corrupt.gz", gz);
-  BOOST_TEST(error_of([&] { read_idx(dir / "corrupt.gz"); }).find((dir / "corrupt.gz").string() + ":") == 0u);
-  write_file(dir / "cut.gz", read_file(kDataDir / "tiny-images-idx3-ubyte.gz").substr(0, 30));
-  BOOST_TEST(error_of([&] { read_idx(dir / "cut.gz"); }) != "(no error)");
-}
-
-BOOST_AUTO_TEST_CASE(image_and_label_counts_must_agree) {
-  TempDir dir;
-  write_file(dir / "labels", idx_bytes({5}, std::string(5, '\1')));
-  BOOST_TEST(error_of([&] { read_idx_pair(kDataDir / "tiny-images-idx3-ubyte", dir / "labels"); }) ==
-             (kDataDir / "tiny-images-idx3-ubyte").string() + " holds 6 images but " + (dir / "labels").string() +
-                 " holds 5 labels");
-  BOOST_TEST(error_of([&] {
-               read_idx_pair(kDataDir / "tiny-labels-idx1-ubyte", kDataDir / "tiny-labels-idx1-ubyte");
-             }).find("expected images") != std::string::npos);
-}
-
-BOOST_AUTO_TEST_CASE(reads_csv_with_and_without_header) {
-  Samples s = read_csv(kDataDir / "tiny.csv", 0, "auto");
-  BOOST_TEST(s.count == 3);
-  BOOST_TEST(s.sample_shape.str() == "(3)");
-  BOOST_TEST((s.labels == std::vector<std::int32_t>{2, 0, 1}));
-  BOOST_TEST(s.features[3] == 1e-3f);
-  BOOST_TEST(s.features[2] == -1.0f);
-  Samples t = read_csv(kDataDir / "tiny-noheader.csv", 2, "auto");
-  BOOST_TEST(t.count == 2);
-  BOOST_TEST((t.labels == std::vector<std::int32_t>{1, 0}));
-  BOOST_TEST(t.features[2] == 0.3f);
-}
-
-BOOST_AUTO_TEST_CASE(bad_csv_names_file_line_and_column) {
-  TempDir dir;
-  const auto f = dir / "bad.csv";
-  const std::string name = f.string();
-  write_file(f, "1,2,3\n0,1\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) == name + ":2: row has 2 columns but the first row has 3");
-  write_file(f, "1,2,3\n0,1,x\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) == name + ":2: column 3: 'x' is not a number");
-  write_file(f, "1,2,3\n0,1,nan\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) == name + ":2: column 3: 'nan' is not a finite number");
-  write_file(f, "1,2,3\n-1,1,2\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) ==
-             name + ":2: column 1: label '-1' is not a class number (an integer >= 0)");
-  write_file(f, "1.5,2,3\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }).find("label '1.5'") != std::string::npos);
-  write_file(f, "");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) == name + ": no data rows");
-  write_file(f, "a,b\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) == name + ": no data rows");
-  write_file(f, "1,2\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 5, "auto"); }) == name + ":1: label_column 5 is outside the file's 2 columns");
-  write_file(f, "1,\"2\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "false"); }).find("malformed CSV") != std::string::npos);
-  BOOST_TEST(error_of([&] { read_csv(dir.path(), 0, "auto"); }) ==
-             dir.path().string() + ": is a directory, not a data file");
+  const std::vector<std::uint32_t> rows{4, 1};
+  d.train.batch(rows, x, y);
+  BOOST_TEST(x.shape().str() == "(2, 1, 2, 2)");
+  BOOST_TEST((y == std::vector<std::int32_t>{1, 1}));
+  BOOST_TEST(x[0] == 16 * 0.5f);  // sample 4 starts at byte 16
+  BOOST_TEST(x[7] == 7 * 0.5f);
+  spec.scale = 2.0f;
+  BOOST_TEST(load_data(spec, 1).scale == 2.0f);
+  BOOST_TEST(trained_scale(spec) == 2.0f);
 }
 
 BOOST_AUTO_TEST_CASE(validation_split_is_seeded_disjoint_and_limits_apply) {
-  DataSpec spec;
-  spec.source = "idx";
-  spec.train_images = kDataDir / "tiny-images-idx3-ubyte";
-  spec.train_labels = kDataDir / "tiny-labels-idx1-ubyte";
-  spec.test_images = kDataDir / "tiny-images-idx3-ubyte.gz";
-  spec.test_labels = kDataDir / "tiny-labels-idx1-ubyte.gz";
+  DataSpec spec = spec_of(images(6, "train"), images(6, "test"));
   spec.validation_split = 0.5;
   spec.test_limit = 4;
   DataSplits a = load_data(spec, 7);
@@ -169,7 +87,7 @@ BOOST_AUTO_TEST_CASE(validation_split_is_seeded_disjoint_and_limits_apply) {
   a.validation.batch(all, xv, yv);
   BOOST_TEST(std::equal(xa.data(), xa.data() + xa.size(), xb.data()));  // same seed, same split
   for (int i = 0; i < 3; ++i) {
-    for (int j = 0; j < 3; ++j) BOOST_TEST(xa[i * 6] != xv[j * 6]);  // no row on both sides
+    for (int j = 0; j < 3; ++j) BOOST_TEST(xa[i * 4] != xv[j * 4]);  // no row on both sides
   }
   spec.train_limit = 2;
   spec.validation_split = 0.0;
@@ -178,8 +96,34 @@ BOOST_AUTO_TEST_CASE(validation_split_is_seeded_disjoint_and_limits_apply) {
   BOOST_TEST(error_of([&] { load_data(spec, 7); }).find("validation_split") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(missing_fashion_mnist_says_how_to_install_it) {
-  DataSpec spec;
-  spec.dir = "/nonexistent/fashion";
-  BOOST_TEST(error_of([&] { load_data(spec, 1); }).find("apt-get install dataset-fashion-mnist") != std::string::npos);
+BOOST_AUTO_TEST_CASE(what_a_source_returns_is_checked_and_the_file_named) {
+  SampleSet s = images(3, "x.bin");
+  s.bytes.pop_back();
+  BOOST_TEST(error_of([&] { check_samples(s, "given", true); }) ==
+             "x.bin: data source 'given' gave 11 bytes and 0 values for 3 samples of shape (1, 2, 2) (expected 12 of "
+             "one kind)");
+  s = images(3, "x.bin");
+  s.labels_origin = "y.bin";
+  s.labels[2] = -4;
+  BOOST_TEST(error_of([&] { check_samples(s, "given", true); }) ==
+             "y.bin: label -4 of sample 2 is negative; classes are 0, 1, 2, ...");
+  s.labels.pop_back();
+  BOOST_TEST(error_of([&] { check_samples(s, "given", true); }) == "y.bin: 2 labels for 3 samples of x.bin");
+  BOOST_TEST(error_of([&] { check_samples(s, "given", false); }) == "(no error)");  // prediction inputs
+  SampleSet f;
+  f.origin = "f.bin";
+  f.sample_shape = Shape{2};
+  f.count = 1;
+  f.values = {1.0f, std::nanf("")};
+  BOOST_TEST(error_of([&] { check_samples(f, "given", false); }) ==
+             "f.bin: sample 0 holds a value that is not finite (nan)");
+  f.sample_shape = Shape{1, 1, 1, 2};
+  BOOST_TEST(error_of([&] { check_samples(f, "given", false); }).find("a sample has 1 to 3 dimensions") !=
+             std::string::npos);
+  SampleSet flat = images(2, "test.bin");
+  flat.sample_shape = Shape{4};
+  BOOST_TEST(error_of([&] { load_data(spec_of(images(2, "train.bin"), flat), 1); }) ==
+             "train.bin has samples of shape (1, 2, 2) but test.bin has (4)");
+  BOOST_TEST(error_of([&] { load_data(spec_of(images(2, "train.bin"), images(0, "test.bin")), 1); }) ==
+             "test.bin: no test samples");
 }

@@ -1,5 +1,6 @@
 #define BOOST_TEST_MODULE registry
 #include <boost/test/unit_test.hpp>
+#include <lamina/data_source.hpp>
 #include <lamina/error.hpp>
 #include <lamina/initializer.hpp>
 #include "runtime/registry.hpp"
@@ -13,6 +14,7 @@ class Zero final : public Initializer {
 };
 auto make_zero = [](const Config&) { return std::make_unique<Zero>(); };
 }  // namespace
+
 
 BOOST_AUTO_TEST_CASE(adds_finds_and_lists_by_kind) {
   Registry r;
@@ -74,9 +76,33 @@ BOOST_AUTO_TEST_CASE(staged_types_reach_the_registry_only_on_commit) {
   BOOST_TEST(r.find(Kind::Initializer, "zeros")->provider.plugin == "kept");
 }
 
-BOOST_AUTO_TEST_CASE(the_key_type_is_reserved) {
+namespace {
+class NoData final : public DataSource {
+ public:
+  SampleSet load(Split) override { return {}; }
+  float default_scale() override { return 1.0f; }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_key_type_is_reserved_and_a_data_source_may_not_declare_the_shared_keys) {
   Registry r;
   BOOST_CHECK_THROW(r.add<Initializer>("zeros", "", {Key::string("type", "clash")}, make_zero), InputError);
+  auto make_none = [](const Config&) { return std::make_unique<NoData>(); };
+  try {
+    r.add<DataSource>("files", "", {Key::path("dir", "a folder"), Key::number("scale", "clash")}, make_none);
+    BOOST_FAIL("a data source declared `scale`");
+  } catch (const InputError& e) {
+    BOOST_TEST(std::string(e.what()) == "the core: data_source 'files' declares the reserved key 'scale'");
+  }
+  // Other kinds may use these names.
+  BOOST_CHECK_NO_THROW(r.add<Initializer>("scaled", "", {Key::number("scale", "fine")}, make_zero));
+}
+
+BOOST_AUTO_TEST_CASE(a_type_written_with_dashes_is_found) {
+  Registry r;
+  r.add<Initializer>("all_zero", "", {}, make_zero);
+  const Config bound = r.bind(Kind::Initializer, Config::parse("all-zero"));
+  BOOST_TEST(bound.type() == "all_zero");
 }
 
 BOOST_AUTO_TEST_CASE(key_expectations_read_well) {

@@ -4,6 +4,7 @@
 //
 //   auto units = cfg.get<std::int64_t>("units");
 //   auto init  = cfg.make<lamina::Initializer>("init");
+//   auto csv   = cfg.file("train");        // a Key::path, relative to the YAML file's folder
 //   if (units > 4096 && !cfg.get<bool>("allow_big")) cfg.fail("units", "is too large");
 //
 // get<T>() returns the value in the file or the schema's default. Supported T: bool, int,
@@ -12,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +41,8 @@ class LAMINA_API Config {
   template <class T>
   T require(std::string_view key) const;  // like get(), but the key must be in the file
   bool has(std::string_view key) const;   // present in the file (not just defaulted)
+  // A Key::path value, resolved against the folder of the YAML file that holds it.
+  std::filesystem::path file(std::string_view key) const;
 
   // Builds the component named by a Component key through the registry.
   template <class T>

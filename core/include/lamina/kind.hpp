@@ -8,11 +8,11 @@
 namespace lamina {
 
 // Values cross the plugin boundary: new kinds are appended.
-enum class Kind { Layer, Loss, Regularizer, Optimizer, Initializer, Search, Schedule, Callback };
+enum class Kind { Layer, Loss, Regularizer, Optimizer, Initializer, Search, Schedule, Callback, DataSource };
 
 inline constexpr Kind kAllKinds[] = {Kind::Layer,  Kind::Loss,     Kind::Regularizer, Kind::Optimizer, Kind::Initializer,
-                                     Kind::Search, Kind::Schedule, Kind::Callback};
+                                     Kind::Search, Kind::Schedule, Kind::Callback, Kind::DataSource};
 
-LAMINA_API std::string_view kind_name(Kind kind);  // "layer", "loss", ...
+LAMINA_API std::string_view kind_name(Kind kind);  // "layer", "loss", ..., "data_source"
 
 }  // namespace lamina

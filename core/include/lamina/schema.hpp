@@ -19,7 +19,9 @@
 
 namespace lamina {
 
-enum class KeyType { Bool, Int, Float, String, Component };
+// Path: a file or folder name; Config::path() resolves it against the folder of the YAML file
+// that holds it, and a run's model.yaml records it made absolute.
+enum class KeyType { Bool, Int, Float, String, Component, Path };
 
 LAMINA_API std::string_view key_type_name(KeyType type);
 
@@ -29,6 +31,7 @@ class LAMINA_API Key {
   static Key integer(std::string name, std::string doc);
   static Key number(std::string name, std::string doc);
   static Key string(std::string name, std::string doc);
+  static Key path(std::string name, std::string doc);
   // A value naming another registered type: a bare type name ("he") or a mapping with `type`.
   static Key component(std::string name, Kind kind, std::string doc);
 

@@ -1,22 +1,35 @@
 // CSV data: one sample per row, an integer class label in `label_column` (none when it is -1,
-// for prediction inputs) and numeric features
-// in every other column. Parsing (quotes, delimiters, line ends) is libcsv's; this file only
+// for prediction inputs) and numeric features in every other column. Parsing (quotes, delimiters, line ends) is libcsv's; this file only
 // checks what the rows mean, naming the file and line of the first bad cell.
 #include <csv.h>
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
-#include "runtime/dataset.hpp"
-#include "lamina/error.hpp"
-#include "printable.hpp"
+#include "csv_reader.hpp"
 
 namespace fs = std::filesystem;
 
-namespace lamina {
+namespace lamina_csv {
+
+using lamina::InputError;
+
 namespace {
+
+// A cell as it may be printed in a one-line message: no control bytes, not too long.
+std::string printable(std::string_view text, std::size_t max = 60) {
+  std::string out;
+  for (char ch : text.substr(0, max)) {
+    const auto c = static_cast<unsigned char>(ch);
+    out += c >= 0x20 && c < 0x7f ? std::string(1, ch) : fmt::format("\\x{:02x}", c);
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
 
 struct RowCollector {
   std::string file;
@@ -25,7 +38,7 @@ struct RowCollector {
   std::int64_t line = 0;  // 1-based line of the row being parsed (rows hold no newlines)
   std::vector<std::string> row;
   std::size_t columns = 0;
-  Samples out;
+  lamina::SampleSet out;
 
   std::string where() const { return fmt::format("{}:{}", file, line); }
 
@@ -62,7 +75,7 @@ struct RowCollector {
         throw InputError(
             fmt::format("{}: label_column {} is outside the file's {} columns", where(), label_column, columns));
       }
-      out.sample_shape = Shape{static_cast<std::int64_t>(columns) - (label_column >= 0 ? 1 : 0)};
+      out.sample_shape = lamina::Shape{static_cast<std::int64_t>(columns) - (label_column >= 0 ? 1 : 0)};
       if (header) return;
     }
     if (cells.size() != columns) {
@@ -72,20 +85,20 @@ struct RowCollector {
       double v = 0;
       if (!numeric(cells[c], v)) {
         throw InputError(
-            fmt::format("{}: column {}: '{}' is not a number", where(), c + 1, detail::printable(cells[c])));
+            fmt::format("{}: column {}: '{}' is not a number", where(), c + 1, printable(cells[c])));
       }
       if (!std::isfinite(v)) {
         throw InputError(
-            fmt::format("{}: column {}: '{}' is not a finite number", where(), c + 1, detail::printable(cells[c])));
+            fmt::format("{}: column {}: '{}' is not a finite number", where(), c + 1, printable(cells[c])));
       }
       if (static_cast<std::int64_t>(c) == label_column) {
         if (v < 0 || v != std::floor(v) || v > 1e6) {
           throw InputError(fmt::format("{}: column {}: label '{}' is not a class number (an integer >= 0)", where(),
-                                       c + 1, cells[c]));
+                                       c + 1, printable(cells[c])));
         }
         out.labels.push_back(static_cast<std::int32_t>(v));
       } else {
-        out.features.push_back(static_cast<float>(v));
+        out.values.push_back(static_cast<float>(v));
       }
     }
     ++out.count;
@@ -104,7 +117,7 @@ void on_row(int, void* data) {
 
 }  // namespace
 
-Samples read_csv(const fs::path& file, std::int64_t label_column, const std::string& header) {
+lamina::SampleSet read_csv(const fs::path& file, std::int64_t label_column, const std::string& header) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) throw InputError(fmt::format("{}: is a directory, not a data file", file.string()));
   std::ifstream in(file, std::ios::binary);
@@ -118,7 +131,7 @@ Samples read_csv(const fs::path& file, std::int64_t label_column, const std::str
   rc.out.labels_origin = rc.file;
 
   csv_parser parser;
-  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) throw Error("libcsv: cannot initialise");
+  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) throw lamina::Error("libcsv: cannot initialise");
   std::exception_ptr failure;
   struct Guard {
     csv_parser* p;
@@ -157,8 +170,7 @@ Samples read_csv(const fs::path& file, std::int64_t label_column, const std::str
   }
   if (failure) std::rethrow_exception(failure);
   if (rc.out.count == 0) throw InputError(fmt::format("{}: no data rows", rc.file));
-  rc.out.scale = 1.0f;
   return std::move(rc.out);
 }
 
-}  // namespace lamina
+}  // namespace lamina_csv

@@ -11,12 +11,16 @@
 #include <cstring>
 #include <memory>
 
-#include "runtime/dataset.hpp"
-#include "lamina/error.hpp"
+#include "idx_reader.hpp"
+
+#include <lamina/error.hpp>
 
 namespace fs = std::filesystem;
 
-namespace lamina {
+namespace lamina_idx {
+
+using lamina::InputError;
+
 namespace {
 
 constexpr std::uint8_t kUnsignedByte = 0x08;
@@ -102,7 +106,7 @@ IdxArray read_idx(const fs::path& file) {
   return out;
 }
 
-Samples read_idx_pair(const fs::path& images, const fs::path& labels) {
+lamina::SampleSet read_idx_pair(const fs::path& images, const fs::path& labels) {
   IdxArray img = read_idx(images);
   IdxArray lab = read_idx(labels);
   if (img.dims.size() < 2) {
@@ -117,20 +121,27 @@ Samples read_idx_pair(const fs::path& images, const fs::path& labels) {
     throw InputError(fmt::format("{} holds {} images but {} holds {} labels", images.string(), img.dims[0],
                                  labels.string(), lab.dims[0]));
   }
-  Samples s;
-  s.origin = images.string();
+  lamina::SampleSet s = samples_of(std::move(img), images);
   s.labels_origin = labels.string();
-  s.count = img.dims[0];
-  std::int64_t dim = 1;
-  for (std::size_t i = 1; i < img.dims.size(); ++i) {
-    dim *= img.dims[i];
-    s.file_dims.push_back(img.dims[i]);
-  }
-  s.sample_shape = Shape{dim};
-  s.pixels = std::move(img.data);
   s.labels.assign(lab.data.begin(), lab.data.end());
-  s.scale = 1.0f / 255.0f;
   return s;
 }
 
-}  // namespace lamina
+lamina::SampleSet samples_of(IdxArray a, const fs::path& file) {
+  if (a.dims.size() < 2 || a.dims.size() > 4) {
+    throw InputError(fmt::format("{}: expected samples (an IDX array of rank 2 to 4: N x ...), found rank {}",
+                                 file.string(), a.dims.size()));
+  }
+  lamina::SampleSet s;
+  s.origin = file.string();
+  s.count = a.dims[0];
+  // N x H x W images are one channel each: (1, H, W), the layout a convolution expects.
+  // N x D stays (D); N x C x H x W is (C, H, W).
+  std::vector<std::int64_t> shape(a.dims.begin() + 1, a.dims.end());
+  if (shape.size() == 2) shape.insert(shape.begin(), 1);
+  s.sample_shape = lamina::Shape::from(shape);
+  s.bytes = std::move(a.data);
+  return s;
+}
+
+}  // namespace lamina_idx

@@ -1,0 +1,59 @@
+// The `npy` data source: NumPy .npy files, so that data prepared in Python trains with no
+// conversion. x: uint8 or float32, N x ... (N x H x W images become (1, H, W)); y: integers.
+#include <fmt/format.h>
+#include <lamina/data_source.hpp>
+#include <lamina/plugin.hpp>
+
+#include <memory>
+
+#include "npy_reader.hpp"
+
+namespace lamina_npy {
+
+using namespace lamina;
+namespace fs = std::filesystem;
+
+class NpySource final : public DataSource {
+ public:
+  // The files are looked up when read (a missing key fails with the model's file:line): a
+  // source built for `lamina predict --input x.npy` names none.
+  explicit NpySource(const Config& c) : cfg_(c) {}
+
+  SampleSet load(Split split) override {
+    const fs::path x = cfg_.file(split == Split::Train ? "train_x" : "test_x");
+    const fs::path y = cfg_.file(split == Split::Train ? "train_y" : "test_y");
+    SampleSet s = read_npy_samples(x);
+    s.labels = read_npy_labels(y);
+    s.labels_origin = y.string();
+    if (s.labels.size() != static_cast<std::size_t>(s.count)) {
+      throw InputError(fmt::format("{} holds {} samples but {} holds {} labels", x.string(), s.count, y.string(),
+                                   s.labels.size()));
+    }
+    return s;
+  }
+  // 8-bit pixels are scaled to [0, 1]; float data is taken as it is.
+  float default_scale() override {
+    const std::string descr = read_npy_header(cfg_.file("train_x")).descr;
+    return descr == "|u1" || descr == "u1" ? 1.0f / 255.0f : 1.0f;
+  }
+  SampleSet read_inputs(const fs::path& file) override { return read_npy_samples(file); }
+
+ private:
+  Config cfg_;
+};
+
+void register_types(Registrar& r) {
+  r.add<DataSource>("npy",
+                    "NumPy .npy files: samples uint8 or float32 (N x ...), labels integers (N)",
+                    Schema{
+                        Key::path("train_x", "training samples: uint8 or float32, N x ... in C order (needed to train and evaluate)"),
+                        Key::path("train_y", "training labels: a 1-D array of integers >= 0 (needed to train)"),
+                        Key::path("test_x", "test samples (needed to train and evaluate)"),
+                        Key::path("test_y", "test labels (needed to train and evaluate)"),
+                    },
+                    [](const Config& c) { return std::make_unique<NpySource>(c); });
+}
+
+}  // namespace lamina_npy
+
+LAMINA_PLUGIN("npy", LAMINA_VERSION_STRING, "The npy data source (NumPy files)", lamina_npy::register_types)
