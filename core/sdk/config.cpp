@@ -114,6 +114,19 @@ std::string check_value(const Key& k, const YAML::Node& v) {
     if (v.IsMap() && lookup(v, "type").IsScalar()) return {};
     return bad;
   }
+  if (k.type() == KeyType::Sizes) {
+    auto size_ok = [&](const YAML::Node& e) {
+      if (!e.IsScalar()) return false;
+      auto i = parse_integer(e.Scalar());
+      return i && in_range(k, static_cast<double>(*i));
+    };
+    if (v.IsSequence()) return (v.size() == 1 || v.size() == 2) && size_ok(v[0]) && size_ok(v[v.size() - 1]) ? "" : bad;
+    if (!v.IsScalar()) return bad;
+    for (const auto& c : k.choices()) {
+      if (c == v.Scalar()) return {};
+    }
+    return size_ok(v) ? "" : bad;
+  }
   if (!v.IsScalar()) return bad;
   const std::string& s = v.Scalar();
   switch (k.type()) {
@@ -135,6 +148,7 @@ std::string check_value(const Key& k, const YAML::Node& v) {
       return bad + detail::did_you_mean(s, k.choices());
     case KeyType::Path:
       return s.empty() ? bad : std::string();
+    case KeyType::Sizes:
     case KeyType::Component:
       break;
   }
@@ -316,6 +330,23 @@ std::filesystem::path Config::file(std::string_view key) const {
   }
   const std::string s = get<std::string>(key);
   return detail::resolve_path(*impl_->source, s);
+}
+
+std::vector<std::int64_t> Config::sizes(std::string_view key) const {
+  auto [v, k] = value_of(*impl_, key);
+  if (k->type() != KeyType::Sizes) {
+    throw Error(fmt::format("{}: internal error: key '{}' is not declared as sizes", impl_->path, key));
+  }
+  if (auto problem = detail::check_value(*k, v); !problem.empty()) {
+    detail::fail_at(*impl_->source, detail::child_path(impl_->path, key), v, problem);
+  }
+  std::vector<std::int64_t> out;
+  if (v.IsSequence()) {
+    for (const auto& e : v) out.push_back(*detail::parse_integer(e.Scalar()));
+  } else if (auto i = detail::parse_integer(v.Scalar())) {
+    out.push_back(*i);
+  }
+  return out;
 }
 
 bool Config::has(std::string_view key) const { return lookup(impl_->node, key).IsDefined(); }

@@ -20,6 +20,8 @@ std::string_view key_type_name(KeyType type) {
       return "component";
     case KeyType::Path:
       return "path";
+    case KeyType::Sizes:
+      return "sizes";
   }
   return "unknown";
 }
@@ -31,6 +33,7 @@ Key Key::integer(std::string name, std::string doc) { return {std::move(name), K
 Key Key::number(std::string name, std::string doc) { return {std::move(name), KeyType::Float, std::move(doc)}; }
 Key Key::string(std::string name, std::string doc) { return {std::move(name), KeyType::String, std::move(doc)}; }
 Key Key::path(std::string name, std::string doc) { return {std::move(name), KeyType::Path, std::move(doc)}; }
+Key Key::sizes(std::string name, std::string doc) { return {std::move(name), KeyType::Sizes, std::move(doc)}; }
 Key Key::component(std::string name, Kind kind, std::string doc) {
   Key k(std::move(name), KeyType::Component, std::move(doc));
   k.kind_ = kind;
@@ -89,6 +92,7 @@ std::string Key::expectation() const {
       return fmt::format("{} {} type name or a mapping with `type`", kind_ == Kind::Initializer ? "an" : "a",
                          kind_name(kind_));
     case KeyType::Int:
+    case KeyType::Sizes:
       what = "an integer";
       break;
     case KeyType::Float:
@@ -101,6 +105,10 @@ std::string Key::expectation() const {
     what += fmt::format(" {} {}", lo_open_ ? ">" : ">=", *lo_);
   } else if (hi_) {
     what += fmt::format(" {} {}", hi_open_ ? "<" : "<=", *hi_);
+  }
+  if (type_ == KeyType::Sizes) {
+    what += " or a list [h, w] of them";
+    if (!choices_.empty()) what += ", or " + detail::join(choices_);
   }
   return what;
 }

@@ -86,7 +86,8 @@ static_assert(std::is_same_v<std::underlying_type_t<Mode>, int> && static_cast<i
 static_assert(static_cast<int>(Kind::Search) == 5 && static_cast<int>(Kind::Schedule) == 6 &&
                   static_cast<int>(Kind::Callback) == 7 && static_cast<int>(Kind::DataSource) == 8,
               "Kind values cross the boundary: append new kinds at the end");
-static_assert(static_cast<int>(KeyType::Component) == 4 && static_cast<int>(KeyType::Path) == 5);
+static_assert(static_cast<int>(KeyType::Component) == 4 && static_cast<int>(KeyType::Path) == 5 &&
+              static_cast<int>(KeyType::Sizes) == 6);
 static_assert(static_cast<int>(Split::Train) == 0 && static_cast<int>(Split::Test) == 1);
 static_assert(static_cast<int>(Dimension::Type::Choice) == 3);
 

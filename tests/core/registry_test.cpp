@@ -115,3 +115,38 @@ BOOST_AUTO_TEST_CASE(key_expectations_read_well) {
   BOOST_TEST(*Key::number("lr", "").def(0.01).default_text() == "0.01");
   BOOST_TEST(Key::integer("n", "").required().is_required());
 }
+
+BOOST_AUTO_TEST_CASE(sizes_keys_take_an_integer_a_pair_or_a_word) {
+  Registry r;
+  std::vector<std::int64_t> kernel, padding;
+  std::string padding_word;
+  r.add<Initializer>("sized", "",
+                     {Key::sizes("kernel", "a kernel").at_least(1).at_most(9).def(3),
+                      Key::sizes("padding", "a padding").at_least(0).def(0).one_of({"same"})},
+                     [&](const Config& c) {
+                       kernel = c.sizes("kernel");
+                       padding = c.sizes("padding");
+                       padding_word = c.get<std::string>("padding");
+                       return std::make_unique<Zero>();
+                     });
+  r.create<Initializer>(Config::parse("{type: sized, kernel: [3, 5], padding: same}"));
+  BOOST_TEST((kernel == std::vector<std::int64_t>{3, 5}));
+  BOOST_TEST(padding.empty());
+  BOOST_TEST(padding_word == "same");
+  r.create<Initializer>(Config::parse("{type: sized, padding: 2}"));
+  BOOST_TEST((kernel == std::vector<std::int64_t>{3}));
+  BOOST_TEST((padding == std::vector<std::int64_t>{2}));
+  const std::string expected =
+      "expected an integer in [1, 9] or a list [h, w] of them";
+  for (const char* bad : {"{type: sized, kernel: [3, 0]}", "{type: sized, kernel: [1, 2, 3]}",
+                          "{type: sized, kernel: same}", "{type: sized, kernel: {h: 1}}", "{type: sized, kernel: 10}"}) {
+    try {
+      r.create<Initializer>(Config::parse(bad));
+      BOOST_FAIL(bad);
+    } catch (const InputError& e) {
+      BOOST_TEST(std::string(e.what()).find(expected) != std::string::npos, e.what());
+    }
+  }
+  BOOST_TEST(Key::sizes("padding", "").at_least(0).one_of({"same"}).expectation() ==
+             "an integer >= 0 or a list [h, w] of them, or same");
+}

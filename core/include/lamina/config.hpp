@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lamina/error.hpp"
 #include "lamina/kind.hpp"
@@ -43,6 +44,9 @@ class LAMINA_API Config {
   bool has(std::string_view key) const;   // present in the file (not just defaulted)
   // A Key::path value, resolved against the folder of the YAML file that holds it.
   std::filesystem::path file(std::string_view key) const;
+  // A Key::sizes value: {n} for `3`, {h, w} for `[3, 5]`, {} for a word (read it with
+  // get<std::string>).
+  std::vector<std::int64_t> sizes(std::string_view key) const;
 
   // Builds the component named by a Component key through the registry.
   template <class T>

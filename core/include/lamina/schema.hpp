@@ -19,9 +19,11 @@
 
 namespace lamina {
 
-// Path: a file or folder name; Config::path() resolves it against the folder of the YAML file
+// Path: a file or folder name; Config::file() resolves it against the folder of the YAML file
 // that holds it, and a run's model.yaml records it made absolute.
-enum class KeyType { Bool, Int, Float, String, Component, Path };
+// Sizes: an integer or a list [h, w] of integers (a kernel, a stride), each in the key's range,
+// or one of the words of one_of() (padding: same); read with Config::sizes().
+enum class KeyType { Bool, Int, Float, String, Component, Path, Sizes };
 
 LAMINA_API std::string_view key_type_name(KeyType type);
 
@@ -32,6 +34,7 @@ class LAMINA_API Key {
   static Key number(std::string name, std::string doc);
   static Key string(std::string name, std::string doc);
   static Key path(std::string name, std::string doc);
+  static Key sizes(std::string name, std::string doc);
   // A value naming another registered type: a bare type name ("he") or a mapping with `type`.
   static Key component(std::string name, Kind kind, std::string doc);
 
