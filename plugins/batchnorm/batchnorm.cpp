@@ -10,6 +10,10 @@
 // PyTorch's BatchNorm momentum=0.1 weights the NEW batch value, so PyTorch 0.1 = Lamina 0.9.
 // gamma starts at 1, beta at 0; neither is decayed. Running statistics start at mean 0, var 1
 // and are state (saved in checkpoints, never seen by an optimizer).
+// On samples of (channels, height, width) it normalizes per channel over (N, height, width),
+// as Caffe's BatchNorm and PyTorch's BatchNorm2d: the formulas above with "per feature" read
+// "per channel" and N read N * height * width; gamma, beta and the running statistics are
+// (channels). Any other shape is normalized per feature, flattened.
 #include <algorithm>
 #include <cmath>
 #include <lamina/eigen.hpp>
@@ -29,7 +33,8 @@ class BatchNorm final : public Layer {
       : momentum_(c.get<float>("momentum")), eps_(c.get<float>("eps")), sync_(c.get<bool>("sync")), where_(c.where()) {}
 
   Shape build(const Shape& input, BuildContext&) override {
-    d_ = input.numel();
+    spatial_ = input.rank() == 3 ? input[1] * input[2] : 0;
+    d_ = spatial_ > 0 ? input[0] : input.numel();
     params_.clear();
     params_.push_back({"gamma", Tensor(Shape{d_}), Tensor(Shape{d_}), false});
     params_.push_back({"beta", Tensor(Shape{d_}), Tensor(Shape{d_}), false});
@@ -44,6 +49,10 @@ class BatchNorm final : public Layer {
   }
 
   void forward(const Tensor& x, Tensor& y, Context& ctx) override {
+    if (spatial_ > 0) {
+      forward_channels(x, y, ctx);
+      return;
+    }
     const auto n = x.rows();
     mode_ = ctx.mode;
     xhat_.resize(Shape{n, d_});
@@ -84,6 +93,10 @@ class BatchNorm final : public Layer {
   }
 
   void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
+    if (spatial_ > 0) {
+      backward_channels(dy, dx, ctx);
+      return;
+    }
     const auto n = xhat_.rows();
     auto dY = matrix(dy, n, d_);
     auto XH = matrix(xhat_);
@@ -135,6 +148,126 @@ class BatchNorm final : public Layer {
   std::span<Buffer> state() override { return state_; }
 
  private:
+  // Per channel: the batch is viewed as (N * channels) rows of height * width values, row r
+  // belonging to channel r % channels. Sums per channel are taken in double, row by row in a
+  // fixed order, so the result does not depend on threads.
+  void forward_channels(const Tensor& x, Tensor& y, Context& ctx) {
+    const std::int64_t rows = x.rows() * d_;
+    mode_ = ctx.mode;
+    xhat_.resize(Shape{rows, spatial_});
+    y.resize(x.shape());
+    auto X = matrix(x, rows, spatial_).array();
+    auto mean = matrix(mean_, 1, d_).row(0);
+    auto inv_std = matrix(inv_std_, 1, d_).row(0);
+    auto rmean = matrix(state_[0].value, 1, d_).row(0);
+    auto rvar = matrix(state_[1].value, 1, d_).row(0);
+    synced_ = ctx.mode == Mode::Train && sync_ && ctx.comm && ctx.comm->size() > 1;
+    if (ctx.mode == Mode::Train) {
+      // Sums of x and x^2 per channel (shifted by the channel's first value, against
+      // cancellation in E[x^2] - E[x]^2), and the count.
+      sums_.assign(static_cast<std::size_t>(3 * d_ + 1), 0.0);
+      for (std::int64_t c = 0; c < d_; ++c) sums_[static_cast<std::size_t>(2 * d_ + c)] = X(c, 0);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const std::size_t c = static_cast<std::size_t>(r % d_);
+        const float shift = static_cast<float>(sums_[2 * static_cast<std::size_t>(d_) + c]);
+        const auto centred = X.row(r) - shift;
+        sums_[c] += static_cast<double>(centred.sum());
+        sums_[static_cast<std::size_t>(d_) + c] += static_cast<double>(centred.square().sum());
+      }
+      sums_.back() = static_cast<double>(rows / d_ * spatial_);
+      if (synced_) {
+        // Every rank must shift by the same values: rank 0's, so shifted sums of the other
+        // ranks are re-centred first.
+        reshift_for_sync(*ctx.comm);
+      }
+      count_ = sums_.back();
+      if (count_ < 2) {
+        throw InputError(where_ + ": batchnorm needs at least 2 values per channel in training");
+      }
+      var_.resize(Shape{1, d_});
+      auto var = matrix(var_);
+      for (std::int64_t c = 0; c < d_; ++c) {
+        const auto cs = static_cast<std::size_t>(c);
+        const double m = sums_[cs] / count_;
+        mean(c) = static_cast<float>(sums_[2 * static_cast<std::size_t>(d_) + cs] + m);
+        var(0, c) = static_cast<float>(std::max(0.0, sums_[static_cast<std::size_t>(d_) + cs] / count_ - m * m));
+      }
+      inv_std = (var.array() + eps_).rsqrt().matrix();
+      rmean = momentum_ * rmean + (1 - momentum_) * mean;
+      rvar = momentum_ * rvar + (1 - momentum_) * var.row(0);
+    } else {
+      mean = rmean;
+      inv_std = (rvar.array() + eps_).rsqrt().matrix();
+    }
+    auto XH = matrix(xhat_).array();
+    auto Y = matrix(y, rows, spatial_).array();
+    const float* gamma = params_[0].value.data();
+    const float* beta = params_[1].value.data();
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t c = r % d_;
+      XH.row(r) = (X.row(r) - mean(c)) * inv_std(c);
+      Y.row(r) = XH.row(r) * gamma[c] + beta[c];
+    }
+  }
+
+  // With sync, sums_ holds this rank's sums shifted by its own first values; the shift is made
+  // rank 0's before adding up: sum(x - a) = sum(x - b) + n (b - a), sum((x - a)^2) =
+  // sum((x - b)^2) + 2 (b - a) sum(x - b) + n (b - a)^2.
+  void reshift_for_sync(Communicator& comm) {
+    const auto d = static_cast<std::size_t>(d_);
+    std::vector<double>& shift = shift_;
+    shift.assign(sums_.begin() + static_cast<std::ptrdiff_t>(2 * d), sums_.begin() + static_cast<std::ptrdiff_t>(3 * d));
+    if (comm.rank() != 0) std::fill(shift.begin(), shift.end(), 0.0);
+    comm.allreduce_sum(shift);  // rank 0's shifts everywhere
+    const double n = sums_.back();
+    for (std::size_t c = 0; c < d; ++c) {
+      const double delta = sums_[2 * d + c] - shift[c];  // b - a
+      sums_[d + c] += 2 * delta * sums_[c] + n * delta * delta;
+      sums_[c] += n * delta;
+      sums_[2 * d + c] = 0;
+    }
+    comm.allreduce_sum(sums_);
+    for (std::size_t c = 0; c < d; ++c) sums_[2 * d + c] = shift[c];
+  }
+
+  void backward_channels(const Tensor& dy, Tensor& dx, Context& ctx) {
+    const std::int64_t rows = xhat_.rows();
+    auto dY = matrix(dy, rows, spatial_).array();
+    auto XH = matrix(xhat_).array();
+    const float* gamma = params_[0].value.data();
+    const float* inv_std = inv_std_.data();
+    float* dgamma = params_[0].grad.data();
+    float* dbeta = params_[1].grad.data();
+    sums_.assign(static_cast<std::size_t>(2 * d_), 0.0);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const auto c = static_cast<std::size_t>(r % d_);
+      sums_[c] += static_cast<double>((dY.row(r) * XH.row(r)).sum());
+      sums_[static_cast<std::size_t>(d_) + c] += static_cast<double>(dY.row(r).sum());
+    }
+    for (std::int64_t c = 0; c < d_; ++c) {
+      dgamma[c] = static_cast<float>(sums_[static_cast<std::size_t>(c)]);
+      dbeta[c] = static_cast<float>(sums_[static_cast<std::size_t>(d_ + c)]);
+    }
+    if (!ctx.need_input_grad) return;
+    dx.resize(dy.shape());
+    auto dX = matrix(dx, rows, spatial_).array();
+    if (mode_ == Mode::Eval) {
+      for (std::int64_t r = 0; r < rows; ++r) dX.row(r) = dY.row(r) * (gamma[r % d_] * inv_std[r % d_]);
+      return;
+    }
+    // sum of dxhat = sum dy * gamma, sum of dxhat * xhat = sum dy xhat * gamma (over the global
+    // batch when synced; the parameter gradients stay this rank's part).
+    if (synced_) ctx.comm->allreduce_sum(sums_);
+    const auto count = static_cast<float>(count_);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t c = r % d_;
+      const float g = gamma[c];
+      const auto sum_dxhat_xhat = static_cast<float>(sums_[static_cast<std::size_t>(c)]) * g;
+      const auto sum_dxhat = static_cast<float>(sums_[static_cast<std::size_t>(d_ + c)]) * g;
+      dX.row(r) = ((dY.row(r) * g * count - sum_dxhat) - XH.row(r) * sum_dxhat_xhat) * (inv_std[c] / count);
+    }
+  }
+
   // var = mean over the batch of (x - mean)^2, summed a row at a time so that each feature is
   // a SIMD lane. x - mean is recomputed in normalize() rather than stored: three passes over the
   // batch (mean, var, normalize) instead of five.
@@ -187,7 +320,9 @@ class BatchNorm final : public Layer {
   double count_ = 0;     // samples the statistics were taken over
   std::vector<double> sums_;
   std::string where_;
-  std::int64_t d_ = 0;
+  std::int64_t d_ = 0;        // features, or channels
+  std::int64_t spatial_ = 0;  // height * width of a (channels, height, width) input; 0: flat
+  std::vector<double> shift_;
   Mode mode_ = Mode::Train;
   std::vector<Param> params_;
   Tensor var_, scale_, sum_dxhat_, sum_dxhat_xhat_;  // per-feature scratch rows

@@ -1,0 +1,262 @@
+// Spatial pooling over samples of (channels, height, width), each channel alone:
+//   max_pool2d      y = the largest x of each window (padding never wins: it is not looked at);
+//                   backward sends dy to the window's first largest element (Caffe, PyTorch)
+//   avg_pool2d      y = the window's sum divided by its full area, padding counted as zeros
+//                   (PyTorch's count_include_pad=True); backward spreads dy / area
+//   global_avg_pool (C, H, W) -> (C): the mean of each channel
+// Windows: size k or [kh, kw], stride (default: the size, non-overlapping windows), padding on
+// each side; the output is floor((in + 2 pad - size) / stride) + 1, as Caffe's floor mode.
+// Planes (sample, channel) are split over OpenMP threads; nothing is summed across planes, so
+// the numbers do not depend on the thread count. No parameters.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <lamina/error.hpp>
+#include <lamina/layer.hpp>
+#include <lamina/plugin.hpp>
+#include <string>
+#include <vector>
+
+namespace lamina_pooling {
+
+using namespace lamina;
+
+struct Window {
+  std::int64_t channels = 0, height = 0, width = 0;
+  std::int64_t kh = 2, kw = 2, sy = 2, sx = 2, ph = 0, pw = 0;
+  std::int64_t oh = 0, ow = 0;
+  std::int64_t in_plane() const { return height * width; }
+  std::int64_t out_plane() const { return oh * ow; }
+};
+
+std::int64_t first_or(const std::vector<std::int64_t>& v, std::size_t i) { return v.size() > i ? v[i] : v[0]; }
+
+// Runs f(plane) for planes [0, n), split over threads when the work is worth it.
+template <class F>
+void over_planes(std::int64_t n, std::int64_t work, F&& f) {
+  const bool parallel = !omp_in_parallel() && omp_get_max_threads() > 1 && work > 100000;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (std::int64_t i = 0; i < n; ++i) f(i);
+}
+
+class Pool2d : public Layer {
+ public:
+  explicit Pool2d(const Config& c)
+      : size_(c.sizes("size")),
+        stride_(c.has("stride") ? c.sizes("stride") : c.sizes("size")),
+        padding_(c.sizes("padding")),
+        where_(c.where()) {}
+
+  Shape build(const Shape& input, BuildContext&) override {
+    if (input.rank() != 3) {
+      throw InputError(where_ + ": pooling needs samples of (channels, height, width), but its input is " +
+                       input.str());
+    }
+    w_.channels = input[0];
+    w_.height = input[1];
+    w_.width = input[2];
+    w_.kh = first_or(size_, 0);
+    w_.kw = first_or(size_, 1);
+    w_.sy = first_or(stride_, 0);
+    w_.sx = first_or(stride_, 1);
+    w_.ph = first_or(padding_, 0);
+    w_.pw = first_or(padding_, 1);
+    if (2 * w_.ph >= w_.kh + 1 || 2 * w_.pw >= w_.kw + 1) {
+      throw InputError(where_ + ": padding must be at most half the window (a window of padding alone has no input)");
+    }
+    const std::int64_t h = w_.height + 2 * w_.ph - w_.kh, w = w_.width + 2 * w_.pw - w_.kw;
+    if (h < 0 || w < 0) {
+      throw InputError(where_ + ": a " + std::to_string(w_.kh) + " x " + std::to_string(w_.kw) +
+                       " window does not fit the input of " + input.str());
+    }
+    w_.oh = h / w_.sy + 1;
+    w_.ow = w / w_.sx + 1;
+    return Shape{w_.channels, w_.oh, w_.ow};
+  }
+
+ protected:
+  Window w_;
+
+ private:
+  std::vector<std::int64_t> size_, stride_, padding_;
+  std::string where_;
+};
+
+class MaxPool2d final : public Pool2d {
+ public:
+  using Pool2d::Pool2d;
+
+  void forward(const Tensor& x, Tensor& y, Context&) override {
+    x_ = &x;
+    const std::int64_t planes = x.rows() * w_.channels;
+    y.resize(Shape{x.rows(), w_.channels, w_.oh, w_.ow});
+    over_planes(planes, planes * w_.out_plane() * w_.kh * w_.kw, [&](std::int64_t plane) {
+      const float* in = x.data() + plane * w_.in_plane();
+      float* out = y.data() + plane * w_.out_plane();
+      for_each_winner(in, [&](std::int64_t o, std::int64_t at) { out[o] = in[at]; });
+    });
+  }
+
+  // The winners are found again from x (which lives until backward) rather than stored in
+  // forward: no storage that grows with the evaluation batch, and eval-mode gradients work.
+  void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
+    if (!ctx.need_input_grad) return;
+    const Tensor& x = *x_;
+    dx.resize(x.shape());
+    const std::int64_t planes = x.rows() * w_.channels;
+    over_planes(planes, planes * w_.out_plane() * w_.kh * w_.kw, [&](std::int64_t plane) {
+      const float* in = x.data() + plane * w_.in_plane();
+      float* d = dx.data() + plane * w_.in_plane();
+      std::fill(d, d + w_.in_plane(), 0.0f);
+      const float* g = dy.data() + plane * w_.out_plane();
+      for_each_winner(in, [&](std::int64_t o, std::int64_t at) { d[at] += g[o]; });
+    });
+  }
+
+ private:
+  // Calls f(output index, index of the window's largest input) for every window of a plane.
+  template <class F>
+  void for_each_winner(const float* in, F&& f) const {
+    for (std::int64_t oy = 0; oy < w_.oh; ++oy) {
+      const std::int64_t y0 = std::max<std::int64_t>(0, oy * w_.sy - w_.ph);
+      const std::int64_t y1 = std::min(w_.height, oy * w_.sy - w_.ph + w_.kh);
+      for (std::int64_t ox = 0; ox < w_.ow; ++ox) {
+        const std::int64_t x0 = std::max<std::int64_t>(0, ox * w_.sx - w_.pw);
+        const std::int64_t x1 = std::min(w_.width, ox * w_.sx - w_.pw + w_.kw);
+        std::int64_t at = y0 * w_.width + x0;
+        float best = in[at];
+        for (std::int64_t iy = y0; iy < y1; ++iy) {
+          for (std::int64_t ix = x0; ix < x1; ++ix) {
+            if (in[iy * w_.width + ix] > best) {  // strict: the first of equal values wins
+              best = in[iy * w_.width + ix];
+              at = iy * w_.width + ix;
+            }
+          }
+        }
+        f(oy * w_.ow + ox, at);
+      }
+    }
+  }
+
+  const Tensor* x_ = nullptr;
+};
+
+class AvgPool2d final : public Pool2d {
+ public:
+  using Pool2d::Pool2d;
+
+  void forward(const Tensor& x, Tensor& y, Context&) override {
+    const std::int64_t planes = x.rows() * w_.channels;
+    y.resize(Shape{x.rows(), w_.channels, w_.oh, w_.ow});
+    shape_ = x.shape();
+    const float inv_area = 1.0f / static_cast<float>(w_.kh * w_.kw);
+    over_planes(planes, planes * w_.out_plane() * w_.kh * w_.kw, [&](std::int64_t plane) {
+      const float* in = x.data() + plane * w_.in_plane();
+      float* out = y.data() + plane * w_.out_plane();
+      for (std::int64_t oy = 0; oy < w_.oh; ++oy) {
+        const std::int64_t y0 = std::max<std::int64_t>(0, oy * w_.sy - w_.ph);
+        const std::int64_t y1 = std::min(w_.height, oy * w_.sy - w_.ph + w_.kh);
+        for (std::int64_t ox = 0; ox < w_.ow; ++ox) {
+          const std::int64_t x0 = std::max<std::int64_t>(0, ox * w_.sx - w_.pw);
+          const std::int64_t x1 = std::min(w_.width, ox * w_.sx - w_.pw + w_.kw);
+          float sum = 0.0f;
+          for (std::int64_t iy = y0; iy < y1; ++iy) {
+            for (std::int64_t ix = x0; ix < x1; ++ix) sum += in[iy * w_.width + ix];
+          }
+          out[oy * w_.ow + ox] = sum * inv_area;
+        }
+      }
+    });
+  }
+
+  void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
+    if (!ctx.need_input_grad) return;
+    dx.resize(shape_);
+    const std::int64_t planes = dy.rows() * w_.channels;
+    const float inv_area = 1.0f / static_cast<float>(w_.kh * w_.kw);
+    over_planes(planes, planes * w_.out_plane() * w_.kh * w_.kw, [&](std::int64_t plane) {
+      float* d = dx.data() + plane * w_.in_plane();
+      std::fill(d, d + w_.in_plane(), 0.0f);
+      const float* g = dy.data() + plane * w_.out_plane();
+      for (std::int64_t oy = 0; oy < w_.oh; ++oy) {
+        const std::int64_t y0 = std::max<std::int64_t>(0, oy * w_.sy - w_.ph);
+        const std::int64_t y1 = std::min(w_.height, oy * w_.sy - w_.ph + w_.kh);
+        for (std::int64_t ox = 0; ox < w_.ow; ++ox) {
+          const std::int64_t x0 = std::max<std::int64_t>(0, ox * w_.sx - w_.pw);
+          const std::int64_t x1 = std::min(w_.width, ox * w_.sx - w_.pw + w_.kw);
+          const float share = g[oy * w_.ow + ox] * inv_area;
+          for (std::int64_t iy = y0; iy < y1; ++iy) {
+            for (std::int64_t ix = x0; ix < x1; ++ix) d[iy * w_.width + ix] += share;
+          }
+        }
+      }
+    });
+  }
+
+ private:
+  Shape shape_;
+};
+
+class GlobalAvgPool final : public Layer {
+ public:
+  explicit GlobalAvgPool(const Config& c) : where_(c.where()) {}
+
+  Shape build(const Shape& input, BuildContext&) override {
+    if (input.rank() != 3) {
+      throw InputError(where_ + ": global_avg_pool needs samples of (channels, height, width), but its input is " +
+                       input.str());
+    }
+    in_ = input;
+    return Shape{input[0]};
+  }
+
+  void forward(const Tensor& x, Tensor& y, Context&) override {
+    const std::int64_t planes = x.rows() * in_[0], area = in_[1] * in_[2];
+    y.resize(Shape{x.rows(), in_[0]});
+    const float inv = 1.0f / static_cast<float>(area);
+    for (std::int64_t p = 0; p < planes; ++p) {
+      const float* in = x.data() + p * area;
+      float sum = 0.0f;
+      for (std::int64_t i = 0; i < area; ++i) sum += in[i];
+      y[p] = sum * inv;
+    }
+  }
+
+  void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
+    if (!ctx.need_input_grad) return;
+    const std::int64_t planes = dy.rows() * in_[0], area = in_[1] * in_[2];
+    dx.resize(Shape{dy.rows(), in_[0], in_[1], in_[2]});
+    const float inv = 1.0f / static_cast<float>(area);
+    for (std::int64_t p = 0; p < planes; ++p) std::fill(dx.data() + p * area, dx.data() + (p + 1) * area, dy[p] * inv);
+  }
+
+ private:
+  std::string where_;
+  Shape in_;
+};
+
+Schema window_keys() {
+  return {
+      Key::sizes("size", "window: k for k x k, or [kh, kw]").def(2).at_least(1).at_most(255),
+      Key::sizes("stride", "step between windows: s or [sy, sx] (default: the size)").at_least(1).at_most(255),
+      Key::sizes("padding", "rows and columns added on each side: p or [ph, pw], at most half the window")
+          .def(0)
+          .at_least(0)
+          .at_most(127),
+  };
+}
+
+void register_types(Registrar& r) {
+  r.add<Layer>("max_pool2d", "the largest value of each window, per channel", window_keys(),
+               [](const Config& c) { return std::make_unique<MaxPool2d>(c); });
+  r.add<Layer>("avg_pool2d", "the mean of each window (padding counted as zeros), per channel", window_keys(),
+               [](const Config& c) { return std::make_unique<AvgPool2d>(c); });
+  r.add<Layer>("global_avg_pool", "(channels, height, width) -> (channels): the mean of each channel", {},
+               [](const Config& c) { return std::make_unique<GlobalAvgPool>(c); });
+}
+
+}  // namespace lamina_pooling
+
+LAMINA_PLUGIN("pooling", LAMINA_VERSION_STRING, "Spatial pooling: max_pool2d, avg_pool2d, global_avg_pool",
+              lamina_pooling::register_types)
