@@ -154,7 +154,7 @@ class BatchNorm final : public Layer {
   void forward_channels(const Tensor& x, Tensor& y, Context& ctx) {
     const std::int64_t rows = x.rows() * d_;
     mode_ = ctx.mode;
-    xhat_.resize(Shape{rows, spatial_});
+    x_ = &x;  // xhat is recomputed from x in backward: an image batch is large, one pass fewer
     y.resize(x.shape());
     auto X = matrix(x, rows, spatial_).array();
     auto mean = matrix(mean_, 1, d_).row(0);
@@ -199,14 +199,12 @@ class BatchNorm final : public Layer {
       mean = rmean;
       inv_std = (rvar.array() + eps_).rsqrt().matrix();
     }
-    auto XH = matrix(xhat_).array();
     auto Y = matrix(y, rows, spatial_).array();
     const float* gamma = params_[0].value.data();
     const float* beta = params_[1].value.data();
     for (std::int64_t r = 0; r < rows; ++r) {
       const std::int64_t c = r % d_;
-      XH.row(r) = (X.row(r) - mean(c)) * inv_std(c);
-      Y.row(r) = XH.row(r) * gamma[c] + beta[c];
+      Y.row(r) = (X.row(r) - mean(c)) * inv_std(c) * gamma[c] + beta[c];
     }
   }
 
@@ -231,17 +229,20 @@ class BatchNorm final : public Layer {
   }
 
   void backward_channels(const Tensor& dy, Tensor& dx, Context& ctx) {
-    const std::int64_t rows = xhat_.rows();
+    const std::int64_t rows = x_->rows() * d_;
     auto dY = matrix(dy, rows, spatial_).array();
-    auto XH = matrix(xhat_).array();
+    auto X = matrix(*x_, rows, spatial_).array();
     const float* gamma = params_[0].value.data();
     const float* inv_std = inv_std_.data();
+    const float* mean = mean_.data();
+    // xhat of row r, as forward computed it
+    auto XH = [&](std::int64_t r) { return (X.row(r) - mean[r % d_]) * inv_std[r % d_]; };
     float* dgamma = params_[0].grad.data();
     float* dbeta = params_[1].grad.data();
     sums_.assign(static_cast<std::size_t>(2 * d_), 0.0);
     for (std::int64_t r = 0; r < rows; ++r) {
       const auto c = static_cast<std::size_t>(r % d_);
-      sums_[c] += static_cast<double>((dY.row(r) * XH.row(r)).sum());
+      sums_[c] += static_cast<double>((dY.row(r) * XH(r)).sum());
       sums_[static_cast<std::size_t>(d_) + c] += static_cast<double>(dY.row(r).sum());
     }
     for (std::int64_t c = 0; c < d_; ++c) {
@@ -264,7 +265,7 @@ class BatchNorm final : public Layer {
       const float g = gamma[c];
       const auto sum_dxhat_xhat = static_cast<float>(sums_[static_cast<std::size_t>(c)]) * g;
       const auto sum_dxhat = static_cast<float>(sums_[static_cast<std::size_t>(d_ + c)]) * g;
-      dX.row(r) = ((dY.row(r) * g * count - sum_dxhat) - XH.row(r) * sum_dxhat_xhat) * (inv_std[c] / count);
+      dX.row(r) = ((dY.row(r) * g * count - sum_dxhat) - XH(r) * sum_dxhat_xhat) * (inv_std[c] / count);
     }
   }
 
@@ -323,6 +324,7 @@ class BatchNorm final : public Layer {
   std::int64_t d_ = 0;        // features, or channels
   std::int64_t spatial_ = 0;  // height * width of a (channels, height, width) input; 0: flat
   std::vector<double> shift_;
+  const Tensor* x_ = nullptr;  // channels mode: the input, alive until backward
   Mode mode_ = Mode::Train;
   std::vector<Param> params_;
   Tensor var_, scale_, sum_dxhat_, sum_dxhat_xhat_;  // per-feature scratch rows

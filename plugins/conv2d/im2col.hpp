@@ -31,7 +31,7 @@ inline void valid_columns(const Geometry& g, std::int64_t j, std::int64_t& first
   last = hi < 0 ? -1 : std::min(g.ow - 1, hi / g.sx);
 }
 
-inline void im2col(const Geometry& g, const float* x, float* col) {
+inline void im2col(const Geometry& g, const float* __restrict x, float* __restrict col) {
   const std::int64_t p = g.p();
   for (std::int64_t c = 0; c < g.channels; ++c) {
     const float* plane = x + c * g.height * g.width;
@@ -64,7 +64,7 @@ inline void im2col(const Geometry& g, const float* x, float* col) {
 
 // dx += the columns of dcol, each added to the pixel it was read from. dx must be zeroed by
 // the caller for a plain col2im.
-inline void col2im_add(const Geometry& g, const float* dcol, float* dx) {
+inline void col2im_add(const Geometry& g, const float* __restrict dcol, float* __restrict dx) {
   const std::int64_t p = g.p();
   for (std::int64_t c = 0; c < g.channels; ++c) {
     float* plane = dx + c * g.height * g.width;

@@ -140,21 +140,31 @@ BOOST_AUTO_TEST_CASE(conv2d_gives_the_same_numbers_at_any_thread_count_it_is_run
 BOOST_AUTO_TEST_CASE(pooling_matches_direct_definitions) {
   struct PoolCase {
     const char* spec;
-    std::int64_t kh, kw, sy, sx, ph, pw, oh, ow;
+    std::int64_t kh, kw, sy, sx, ph, pw, oh, ow, h, w;
+    bool ties;  // inputs on a coarse grid with zeros, as after a ReLU: equal values in most windows
   };
-  const std::int64_t n = 2, c = 3, h = 6, w = 5;
+  const std::int64_t n = 2, c = 3;
   const PoolCase cases[] = {
-      {"{type: max_pool2d}", 2, 2, 2, 2, 0, 0, 3, 2},
-      {"{type: max_pool2d, size: 3, stride: 2, padding: 1}", 3, 3, 2, 2, 1, 1, 3, 3},
-      {"{type: max_pool2d, size: [2, 3], stride: 1}", 2, 3, 1, 1, 0, 0, 5, 3},
-      {"{type: avg_pool2d}", 2, 2, 2, 2, 0, 0, 3, 2},
-      {"{type: avg_pool2d, size: 3, stride: 2, padding: 1}", 3, 3, 2, 2, 1, 1, 3, 3},
+      {"{type: max_pool2d}", 2, 2, 2, 2, 0, 0, 3, 2, 6, 5, false},
+      // wide rows: the 2 x 2 path's eight-window loop and its scalar tail; odd sizes
+      {"{type: max_pool2d}", 2, 2, 2, 2, 0, 0, 2, 18, 5, 37, false},
+      {"{type: max_pool2d}", 2, 2, 2, 2, 0, 0, 2, 18, 5, 37, true},
+      {"{type: max_pool2d, size: 3, stride: 2}", 3, 3, 2, 2, 0, 0, 2, 18, 5, 37, true},
+      {"{type: max_pool2d, size: 3, stride: 2, padding: 1}", 3, 3, 2, 2, 1, 1, 3, 3, 6, 5, false},
+      {"{type: max_pool2d, size: [2, 3], stride: 1}", 2, 3, 1, 1, 0, 0, 5, 3, 6, 5, false},
+      {"{type: avg_pool2d}", 2, 2, 2, 2, 0, 0, 3, 2, 6, 5, false},
+      {"{type: avg_pool2d, size: 3, stride: 2, padding: 1}", 3, 3, 2, 2, 1, 1, 3, 3, 6, 5, false},
   };
   for (const auto& k : cases) {
-    BOOST_TEST_CONTEXT(k.spec) {
+    BOOST_TEST_CONTEXT(k.spec << " on " << k.h << " x " << k.w << (k.ties ? " with ties" : "")) {
       const bool is_max = std::string(k.spec).find("max") != std::string::npos;
+      const std::int64_t h = k.h, w = k.w;
       auto layer = built(k.spec, Shape{c, h, w});
-      const Tensor x = tensor(Shape{n, c, h, w}, randoms(n * c * h * w, 21));
+      std::vector<float> values = randoms(n * c * h * w, 21);
+      if (k.ties) {
+        for (auto& v : values) v = std::max(0.0f, std::round(v * 2.0f) / 2.0f);
+      }
+      const Tensor x = tensor(Shape{n, c, h, w}, values);
       const std::vector<float> r = randoms(n * c * k.oh * k.ow, 22);
       const Run got = run(*layer, x, r, Mode::Eval);
       BOOST_TEST((got.y.shape() == Shape{n, c, k.oh, k.ow}));
@@ -198,6 +208,7 @@ BOOST_AUTO_TEST_CASE(pooling_matches_direct_definitions) {
       BOOST_TEST(max_diff(got.dx, dx) < 1e-6);
     }
   }
+  const std::int64_t h = 6, w = 5;
   auto gap = built("{type: global_avg_pool}", Shape{c, h, w});
   const Tensor x = tensor(Shape{n, c, h, w}, randoms(n * c * h * w, 23));
   const std::vector<float> r = randoms(n * c, 24);
