@@ -61,6 +61,21 @@ Schema keys() {
 
 std::int64_t first_or(const std::vector<std::int64_t>& v, std::size_t i) { return v.size() > i ? v[i] : v[0]; }
 
+// The sum of n floats in eight interleaved partial sums, which the compiler keeps in one vector
+// register: Eigen's `dY.rowwise().sum()` (and a plain loop, without -ffast-math) added one float
+// at a time and took 40% of conv2d's backward outside the GEMMs.
+inline float row_sum(const float* x, std::int64_t n) {
+  float part[8] = {};
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; ++j) part[j] += x[i + j];
+  }
+  float sum = 0.0f;
+  for (; i < n; ++i) sum += x[i];
+  for (float v : part) sum += v;
+  return sum;
+}
+
 // Calls f(thread, begin, end) on one contiguous range of [0, n) per thread. Small work runs on
 // the calling thread, and so does any call made inside a parallel region (a search's trials).
 template <class F>
@@ -166,7 +181,9 @@ class Conv2d final : public Layer {
         const ConstMatrix dY(dy.data() + s * filters_ * p, filters_, p);
         im2col(g_, x.data() + s * in_size(), col.data());
         dW.noalias() += dY * col.transpose();
-        if (bias_) db += dY.rowwise().sum();
+        if (bias_) {
+          for (std::int64_t f = 0; f < filters_; ++f) db[f] += row_sum(dY.data() + f * p, p);
+        }
         if (input_grad) {
           col.noalias() = W.transpose() * dY;  // col now holds dcol
           float* dxs = dx.data() + s * in_size();

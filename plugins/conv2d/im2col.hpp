@@ -78,7 +78,11 @@ inline void col2im_add(const Geometry& g, const float* __restrict dcol, float* _
           if (iy < 0 || iy >= g.height) continue;
           const float* in = row + oy * g.ow;
           const std::int64_t base = iy * g.width - g.pl + j;
-          for (std::int64_t ox = first; ox <= last; ++ox) plane[base + ox * g.sx] += in[ox];
+          if (g.sx == 1) {  // contiguous: vectorized (a run-time stride is not)
+            for (std::int64_t ox = first; ox <= last; ++ox) plane[base + ox] += in[ox];
+          } else {
+            for (std::int64_t ox = first; ox <= last; ++ox) plane[base + ox * g.sx] += in[ox];
+          }
         }
       }
     }

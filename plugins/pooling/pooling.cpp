@@ -160,18 +160,21 @@ class MaxPool2d final : public Pool2d {
       const float* __restrict v = g + oy * w_.ow;
       std::int64_t ox = 0;
 #ifdef __AVX2__
-      // Eight windows at a time: the compiler does not vectorize the scalar loop below (its
-      // loads and stores interleave two columns per window), so it is spelled out here.
-      for (; ox + 8 <= w_.ow; ox += 8) {
-        const __m256 mv = _mm256_loadu_ps(m + ox), gv = _mm256_loadu_ps(v + ox);
-        const __m256 a = even(r0 + 2 * ox), b = odd(r0 + 2 * ox), c = even(r1 + 2 * ox);
-        const __m256 e0 = _mm256_cmp_ps(a, mv, _CMP_EQ_OQ);
-        const __m256 e1 = _mm256_andnot_ps(e0, _mm256_cmp_ps(b, mv, _CMP_EQ_OQ));
-        const __m256 e01 = _mm256_or_ps(e0, e1);
-        const __m256 e2 = _mm256_andnot_ps(e01, _mm256_cmp_ps(c, mv, _CMP_EQ_OQ));
-        const __m256 e3 = _mm256_andnot_ps(_mm256_or_ps(e01, e2), _mm256_castsi256_ps(_mm256_set1_epi32(-1)));
-        interleave(_mm256_and_ps(e0, gv), _mm256_and_ps(e1, gv), d0 + 2 * ox);
-        interleave(_mm256_and_ps(e2, gv), _mm256_and_ps(e3, gv), d1 + 2 * ox);
+      // Eight windows at a time (four when a row has fewer than eight), the last group placed
+      // to end at the row's end and overlap the one before: its windows are computed twice,
+      // to the same values. The compiler does not vectorize the scalar loop below (its loads
+      // and stores interleave two columns per window), so it is spelled out here.
+      if (w_.ow >= 8) {
+        for (std::int64_t at = 0;; at = std::min(at + 8, w_.ow - 8)) {
+          backward8(r0 + 2 * at, r1 + 2 * at, m + at, v + at, d0 + 2 * at, d1 + 2 * at);
+          if (at == w_.ow - 8) break;
+        }
+        ox = w_.ow;
+      } else if (w_.ow >= 4) {
+        backward4(r0, r1, m, v, d0, d1);
+        backward4(r0 + 2 * (w_.ow - 4), r1 + 2 * (w_.ow - 4), m + w_.ow - 4, v + w_.ow - 4, d0 + 2 * (w_.ow - 4),
+                  d1 + 2 * (w_.ow - 4));
+        ox = w_.ow;
       }
 #endif
       for (; ox < w_.ow; ++ox) {
@@ -190,6 +193,35 @@ class MaxPool2d final : public Pool2d {
   }
 
 #ifdef __AVX2__
+  // The gradient of eight windows: r0, r1 their two input rows, m their outputs, g their
+  // gradients, d0, d1 the two rows of dx. The winner is the first of the four equal to m.
+  static void backward8(const float* r0, const float* r1, const float* m, const float* g, float* d0, float* d1) {
+    const __m256 mv = _mm256_loadu_ps(m), gv = _mm256_loadu_ps(g);
+    const __m256 e0 = _mm256_cmp_ps(even(r0), mv, _CMP_EQ_OQ);
+    const __m256 e1 = _mm256_andnot_ps(e0, _mm256_cmp_ps(odd(r0), mv, _CMP_EQ_OQ));
+    const __m256 e01 = _mm256_or_ps(e0, e1);
+    const __m256 e2 = _mm256_andnot_ps(e01, _mm256_cmp_ps(even(r1), mv, _CMP_EQ_OQ));
+    const __m256 e3 = _mm256_andnot_ps(_mm256_or_ps(e01, e2), _mm256_castsi256_ps(_mm256_set1_epi32(-1)));
+    interleave(_mm256_and_ps(e0, gv), _mm256_and_ps(e1, gv), d0);
+    interleave(_mm256_and_ps(e2, gv), _mm256_and_ps(e3, gv), d1);
+  }
+  // The same for four windows, with 128-bit vectors.
+  static void backward4(const float* r0, const float* r1, const float* m, const float* g, float* d0, float* d1) {
+    auto even4 = [](const float* p) { return _mm_shuffle_ps(_mm_loadu_ps(p), _mm_loadu_ps(p + 4), _MM_SHUFFLE(2, 0, 2, 0)); };
+    auto odd4 = [](const float* p) { return _mm_shuffle_ps(_mm_loadu_ps(p), _mm_loadu_ps(p + 4), _MM_SHUFFLE(3, 1, 3, 1)); };
+    auto store = [](__m128 e, __m128 o, float* out) {
+      _mm_storeu_ps(out, _mm_unpacklo_ps(e, o));
+      _mm_storeu_ps(out + 4, _mm_unpackhi_ps(e, o));
+    };
+    const __m128 mv = _mm_loadu_ps(m), gv = _mm_loadu_ps(g);
+    const __m128 e0 = _mm_cmpeq_ps(even4(r0), mv);
+    const __m128 e1 = _mm_andnot_ps(e0, _mm_cmpeq_ps(odd4(r0), mv));
+    const __m128 e01 = _mm_or_ps(e0, e1);
+    const __m128 e2 = _mm_andnot_ps(e01, _mm_cmpeq_ps(even4(r1), mv));
+    const __m128 e3 = _mm_andnot_ps(_mm_or_ps(e01, e2), _mm_castsi128_ps(_mm_set1_epi32(-1)));
+    store(_mm_and_ps(e0, gv), _mm_and_ps(e1, gv), d0);
+    store(_mm_and_ps(e2, gv), _mm_and_ps(e3, gv), d1);
+  }
   // Elements 0, 2, ..., 14 and 1, 3, ..., 15 of p[0..15], in order.
   static __m256 even(const float* p) {
     const __m256 s = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), _MM_SHUFFLE(2, 0, 2, 0));

@@ -149,6 +149,8 @@ BOOST_AUTO_TEST_CASE(pooling_matches_direct_definitions) {
       // wide rows: the 2 x 2 path's eight-window loop and its scalar tail; odd sizes
       {"{type: max_pool2d}", 2, 2, 2, 2, 0, 0, 2, 18, 5, 37, false},
       {"{type: max_pool2d}", 2, 2, 2, 2, 0, 0, 2, 18, 5, 37, true},
+      {"{type: max_pool2d}", 2, 2, 2, 2, 0, 0, 7, 7, 14, 14, true},  // four windows at a time
+      {"{type: max_pool2d}", 2, 2, 2, 2, 0, 0, 2, 4, 4, 9, true},
       {"{type: max_pool2d, size: 3, stride: 2}", 3, 3, 2, 2, 0, 0, 2, 18, 5, 37, true},
       {"{type: max_pool2d, size: 3, stride: 2, padding: 1}", 3, 3, 2, 2, 1, 1, 3, 3, 6, 5, false},
       {"{type: max_pool2d, size: [2, 3], stride: 1}", 2, 3, 1, 1, 0, 0, 5, 3, 6, 5, false},
