@@ -44,6 +44,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.md"))
     ap.add_argument("--workloads", default="w1,w2,w3")
+    ap.add_argument("--programs", default="",
+                    help="comma-separated subset of the programs (default: all), e.g. lamina,libtorch,pytorch")
     ap.add_argument("--accuracy-seeds", type=int, default=12,
                     help="seeds whose mean test accuracy decides whether the programs agree")
     args = ap.parse_args()
@@ -57,6 +59,8 @@ def main():
         "pytorch passive": lambda w, t, s: peer(["/usr/bin/python3", ROOT / "bench/torch_train.py"], w, t, s,
                                                 {"OMP_WAIT_POLICY": "passive"}),
     }
+    if args.programs:
+        programs = {k: v for k, v in programs.items() if k in args.programs.split(",")}
     results = {}
     for rep in range(args.reps):
         for w in args.workloads.split(","):
