@@ -97,6 +97,15 @@ BOOST_AUTO_TEST_CASE(optimizers_are_judged_by_their_own_step_and_by_resume) {
   }
 }
 
+// Overlapping max-pooling windows tie often within one step of the numerical gradient; those
+// elements have no derivative and are skipped (seeds 1 and 11 failed before they were).
+BOOST_AUTO_TEST_CASE(max_pooling_with_overlapping_windows_passes_at_any_seed) {
+  for (const char* seed : {"1", "5", "11"}) {
+    const auto r = run_lamina(std::string("check max_pool2d --set size=2 --set stride=1 --input-shape 2,6,5 --seed ") + seed);
+    BOOST_TEST(r.status == 0, seed << ": " << r.output);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_data_source_whose_splits_disagree_fails) {
   const std::string dir = " --plugin-dir " + (kFixturePluginDir / "optimizers_under_test").string();
   const auto r = run_lamina("check ragged_source" + dir);
