@@ -2,10 +2,33 @@
 // pass written in terms of the output y (so backward needs only y, kept from forward).
 #pragma once
 
+#include <omp.h>
+
+#include <algorithm>
 #include <lamina/eigen.hpp>
 #include <lamina/layer.hpp>
 
 namespace lamina_activations {
+
+// Calls f(begin, end) on one contiguous range of [0, n) per thread, each starting on a 64-byte
+// boundary (the views are aligned maps). Below 2^16 values one thread does it all: an image
+// batch (100 x 32 x 28 x 28) is worth splitting, a hidden layer of an MLP is not. Elementwise:
+// the numbers do not depend on the split.
+template <class F>
+void in_ranges(std::int64_t n, F&& f) {
+  const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), n >> 16));
+  if (threads <= 1) {
+    f(std::int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const std::int64_t t = omp_get_thread_num(), count = omp_get_num_threads();
+    const std::int64_t begin = n * t / count / 16 * 16;
+    const std::int64_t end = t + 1 == count ? n : n * (t + 1) / count / 16 * 16;
+    if (end > begin) f(begin, end);
+  }
+}
 
 template <class Rule>
 class Elementwise final : public lamina::Layer {
@@ -14,14 +37,19 @@ class Elementwise final : public lamina::Layer {
 
   void forward(const lamina::Tensor& x, lamina::Tensor& y, lamina::Context&) override {
     y.resize(x.shape());
-    Rule::forward(lamina::array(x), lamina::array(y));
+    in_ranges(x.size(), [&](std::int64_t b, std::int64_t e) {
+      Rule::forward(lamina::ConstArrayView(x.data() + b, e - b), lamina::ArrayView(y.data() + b, e - b));
+    });
     y_ = &y;
   }
 
   void backward(const lamina::Tensor& dy, lamina::Tensor& dx, lamina::Context& ctx) override {
     if (!ctx.need_input_grad) return;
     dx.resize(dy.shape());
-    Rule::backward(lamina::array(*y_), lamina::array(dy), lamina::array(dx));
+    in_ranges(dy.size(), [&](std::int64_t b, std::int64_t e) {
+      Rule::backward(lamina::ConstArrayView(y_->data() + b, e - b), lamina::ConstArrayView(dy.data() + b, e - b),
+                     lamina::ArrayView(dx.data() + b, e - b));
+    });
   }
 
  private:
