@@ -55,16 +55,21 @@ for kernel in eigen openblas onednn; do
   done
 done
 
-echo "== heap allocations per training batch in steady state (W1)"
-count() {  # BATCHES THREADS
-  LD_PRELOAD=$PWD/build-bench/count_allocs.so ./build/bin/lamina train bench/w1.yaml --threads "$2" --no-progress \
-    --out "$tmp/a$1-$2" --set data.train_limit=$(($1 * 100)) --set data.test_limit=1000 2>&1 >/dev/null |
+count() {  # WORKLOAD BATCHES THREADS
+  LD_PRELOAD=$PWD/build-bench/count_allocs.so ./build/bin/lamina train "bench/$1.yaml" --threads "$3" --no-progress \
+    --out "$tmp/a$1-$2-$3" --set data.train_limit=$(($2 * 100)) --set data.test_limit=1000 2>&1 >/dev/null |
     grep -o 'heap allocations: [0-9]*' | grep -o '[0-9]*$'
 }
-for threads in 1 2; do
-  a20=$(count 20 "$threads"); a40=$(count 40 "$threads")
-  echo "$threads thread(s): 20 batches: $a20 allocations, 40 batches: $a40; per batch: $(((a40 - a20) / 20))"
+for w in w1 w4; do
+  echo "== heap allocations per training batch in steady state ($w)"
+  for threads in 1 2; do
+    a20=$(count "$w" 20 "$threads"); a40=$(count "$w" 40 "$threads")
+    echo "$threads thread(s): 20 batches: $a20 allocations, 40 batches: $a40; per batch: $(((a40 - a20) / 20))"
+  done
 done
+
+echo "== W4's convolutions against Eigen's GEMM on the same shapes (bench/conv_rate)"
+for threads in 1 2; do ./build-bench/conv_rate "$threads"; done
 
 echo "== peak RSS"
 /usr/bin/time -f "models/mlp.yaml (10 epochs): %M KB" ./build/bin/lamina train models/mlp.yaml --no-progress --out "$tmp/rss1" >/dev/null

@@ -157,4 +157,15 @@ echo '```'
   --title "300 samples (60 held out): 200 epochs against early stopping on val_loss (patience 10)" > /dev/null 2>&1
 echo
 
+echo "## A CNN beside the MLP (models/cnn.yaml and models/mlp.yaml, 10 epochs)"
+echo
+echo "| model | train acc | val acc | test acc |"
+echo "|---|---|---|---|"
+train cnn cnn
+train mlp mlp
+for r in mlp cnn; do echo "| $r | $(last "$r" 3) | $(last "$r" 6) | $(last "$r" 8) |"; done
+"$lamina" plot "$out/mlp" "$out/cnn" --out "$out/plots/cnn.png" \
+  --title "models/mlp.yaml against models/cnn.yaml: accuracy per epoch" > /dev/null 2>&1
+echo
+
 echo "plots: $out/plots"
