@@ -158,6 +158,29 @@ BOOST_AUTO_TEST_CASE(batchnorm_sync_normalizes_over_the_global_batch) {
   BOOST_TEST(metrics(dir / "local")["epochs"][2]["test"]["accuracy"].get<double>() > 0.6);
 }
 
+// The same on images: per-channel statistics of a convolution's output, summed over the ranks
+// (each rank shifts its sums by rank 0's values before adding them).
+BOOST_AUTO_TEST_CASE(batchnorm_sync_on_images_equals_one_process) {
+  TempDir dir;
+  std::string model = kPlain;
+  model.replace(model.find("  - {type: affine, units: 32, init: he}\n"), 0,
+                "  - {type: conv2d, filters: 4, kernel: 3, stride: 2}\n  - {type: batchnorm, sync: true}\n"
+                "  - {type: relu}\n  - {type: max_pool2d}\n");
+  write_file(dir / "cnn.yaml", model);
+  const std::string train = "train " + (dir / "cnn.yaml").string() + " --epochs 2 --threads 1 --no-progress --out ";
+  const auto one = lamina_on(0, train + (dir / "one").string());
+  const auto synced = lamina_on(2, train + (dir / "synced").string());
+  const auto local = lamina_on(2, train + (dir / "local").string() + " --set layers.1.sync=false");
+  BOOST_TEST_REQUIRE(one.status == 0, one.output);
+  BOOST_TEST_REQUIRE(synced.status == 0, synced.output);
+  BOOST_TEST_REQUIRE(local.status == 0, local.output);
+  const double gap = weight_gap(dir / "synced" / "model.safetensors", dir / "one" / "model.safetensors");
+  const double local_gap = weight_gap(dir / "local" / "model.safetensors", dir / "one" / "model.safetensors");
+  BOOST_TEST(gap < 1e-3, "synced: " << gap);
+  BOOST_TEST(local_gap > 10 * gap, "local " << local_gap << " synced " << gap);
+  BOOST_TEST_MESSAGE("synced " << gap << ", local " << local_gap);
+}
+
 BOOST_AUTO_TEST_CASE(a_distributed_search_writes_the_journal_of_one_process) {
   TempDir dir;
   write_file(dir / "s.yaml", kSearch +
