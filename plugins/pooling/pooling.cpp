@@ -77,6 +77,21 @@ class Pool2d : public Layer {
   }
 
  protected:
+  // Calls f(output index, y0, y1, x0, x1) for every window of a plane: the rows [y0, y1) and
+  // columns [x0, x1) of the input it covers, padding left out.
+  template <class F>
+  void for_each_window(F&& f) const {
+    for (std::int64_t oy = 0; oy < w_.oh; ++oy) {
+      const std::int64_t y0 = std::max<std::int64_t>(0, oy * w_.sy - w_.ph);
+      const std::int64_t y1 = std::min(w_.height, oy * w_.sy - w_.ph + w_.kh);
+      for (std::int64_t ox = 0; ox < w_.ow; ++ox) {
+        const std::int64_t x0 = std::max<std::int64_t>(0, ox * w_.sx - w_.pw);
+        const std::int64_t x1 = std::min(w_.width, ox * w_.sx - w_.pw + w_.kw);
+        f(oy * w_.ow + ox, y0, y1, x0, x1);
+      }
+    }
+  }
+
   Window w_;
 
  private:
@@ -242,25 +257,19 @@ class MaxPool2d final : public Pool2d {
   // Calls f(output index, index of the window's largest input) for every window of a plane.
   template <class F>
   void for_each_winner(const float* in, F&& f) const {
-    for (std::int64_t oy = 0; oy < w_.oh; ++oy) {
-      const std::int64_t y0 = std::max<std::int64_t>(0, oy * w_.sy - w_.ph);
-      const std::int64_t y1 = std::min(w_.height, oy * w_.sy - w_.ph + w_.kh);
-      for (std::int64_t ox = 0; ox < w_.ow; ++ox) {
-        const std::int64_t x0 = std::max<std::int64_t>(0, ox * w_.sx - w_.pw);
-        const std::int64_t x1 = std::min(w_.width, ox * w_.sx - w_.pw + w_.kw);
-        std::int64_t at = y0 * w_.width + x0;
-        float best = in[at];
-        for (std::int64_t iy = y0; iy < y1; ++iy) {
-          for (std::int64_t ix = x0; ix < x1; ++ix) {
-            if (in[iy * w_.width + ix] > best) {  // strict: the first of equal values wins
-              best = in[iy * w_.width + ix];
-              at = iy * w_.width + ix;
-            }
+    for_each_window([&](std::int64_t o, std::int64_t y0, std::int64_t y1, std::int64_t x0, std::int64_t x1) {
+      std::int64_t at = y0 * w_.width + x0;
+      float best = in[at];
+      for (std::int64_t iy = y0; iy < y1; ++iy) {
+        for (std::int64_t ix = x0; ix < x1; ++ix) {
+          if (in[iy * w_.width + ix] > best) {  // strict: the first of equal values wins
+            best = in[iy * w_.width + ix];
+            at = iy * w_.width + ix;
           }
         }
-        f(oy * w_.ow + ox, at);
       }
-    }
+      f(o, at);
+    });
   }
 
   const Tensor* x_ = nullptr;
@@ -279,19 +288,13 @@ class AvgPool2d final : public Pool2d {
     over_planes(planes, planes * w_.out_plane() * w_.kh * w_.kw, [&](std::int64_t plane) {
       const float* in = x.data() + plane * w_.in_plane();
       float* out = y.data() + plane * w_.out_plane();
-      for (std::int64_t oy = 0; oy < w_.oh; ++oy) {
-        const std::int64_t y0 = std::max<std::int64_t>(0, oy * w_.sy - w_.ph);
-        const std::int64_t y1 = std::min(w_.height, oy * w_.sy - w_.ph + w_.kh);
-        for (std::int64_t ox = 0; ox < w_.ow; ++ox) {
-          const std::int64_t x0 = std::max<std::int64_t>(0, ox * w_.sx - w_.pw);
-          const std::int64_t x1 = std::min(w_.width, ox * w_.sx - w_.pw + w_.kw);
-          float sum = 0.0f;
-          for (std::int64_t iy = y0; iy < y1; ++iy) {
-            for (std::int64_t ix = x0; ix < x1; ++ix) sum += in[iy * w_.width + ix];
-          }
-          out[oy * w_.ow + ox] = sum * inv_area;
+      for_each_window([&](std::int64_t o, std::int64_t y0, std::int64_t y1, std::int64_t x0, std::int64_t x1) {
+        float sum = 0.0f;
+        for (std::int64_t iy = y0; iy < y1; ++iy) {
+          for (std::int64_t ix = x0; ix < x1; ++ix) sum += in[iy * w_.width + ix];
         }
-      }
+        out[o] = sum * inv_area;
+      });
     });
   }
 
@@ -304,18 +307,12 @@ class AvgPool2d final : public Pool2d {
       float* d = dx.data() + plane * w_.in_plane();
       std::fill(d, d + w_.in_plane(), 0.0f);
       const float* g = dy.data() + plane * w_.out_plane();
-      for (std::int64_t oy = 0; oy < w_.oh; ++oy) {
-        const std::int64_t y0 = std::max<std::int64_t>(0, oy * w_.sy - w_.ph);
-        const std::int64_t y1 = std::min(w_.height, oy * w_.sy - w_.ph + w_.kh);
-        for (std::int64_t ox = 0; ox < w_.ow; ++ox) {
-          const std::int64_t x0 = std::max<std::int64_t>(0, ox * w_.sx - w_.pw);
-          const std::int64_t x1 = std::min(w_.width, ox * w_.sx - w_.pw + w_.kw);
-          const float share = g[oy * w_.ow + ox] * inv_area;
-          for (std::int64_t iy = y0; iy < y1; ++iy) {
-            for (std::int64_t ix = x0; ix < x1; ++ix) d[iy * w_.width + ix] += share;
-          }
+      for_each_window([&](std::int64_t o, std::int64_t y0, std::int64_t y1, std::int64_t x0, std::int64_t x1) {
+        const float share = g[o] * inv_area;
+        for (std::int64_t iy = y0; iy < y1; ++iy) {
+          for (std::int64_t ix = x0; ix < x1; ++ix) d[iy * w_.width + ix] += share;
         }
-      }
+      });
     });
   }
 

@@ -7,8 +7,10 @@
 #include <lamina/error.hpp>
 
 #include "runtime/dataset.hpp"
+#include "test_support.hpp"
 
 using namespace lamina;
+using lamina::test::input_error_of;
 
 namespace {
 
@@ -40,14 +42,6 @@ DataSpec spec_of(SampleSet train, SampleSet test) {
   return spec;
 }
 
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
@@ -93,37 +87,37 @@ BOOST_AUTO_TEST_CASE(validation_split_is_seeded_disjoint_and_limits_apply) {
   spec.validation_split = 0.0;
   BOOST_TEST(load_data(spec, 7).train.size() == 2u);
   spec.validation_split = 0.1;  // 0.1 of 2 rows rounds to none
-  BOOST_TEST(error_of([&] { load_data(spec, 7); }).find("validation_split") != std::string::npos);
+  BOOST_TEST(input_error_of([&] { load_data(spec, 7); }).find("validation_split") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(what_a_source_returns_is_checked_and_the_file_named) {
   SampleSet s = images(3, "x.bin");
   s.bytes.pop_back();
-  BOOST_TEST(error_of([&] { check_samples(s, "given", true); }) ==
+  BOOST_TEST(input_error_of([&] { check_samples(s, "given", true); }) ==
              "x.bin: data source 'given' gave 11 bytes and 0 values for 3 samples of shape (1, 2, 2) (expected 12 of "
              "one kind)");
   s = images(3, "x.bin");
   s.labels_origin = "y.bin";
   s.labels[2] = -4;
-  BOOST_TEST(error_of([&] { check_samples(s, "given", true); }) ==
+  BOOST_TEST(input_error_of([&] { check_samples(s, "given", true); }) ==
              "y.bin: label -4 of sample 2 is negative; classes are 0, 1, 2, ...");
   s.labels.pop_back();
-  BOOST_TEST(error_of([&] { check_samples(s, "given", true); }) == "y.bin: 2 labels for 3 samples of x.bin");
-  BOOST_TEST(error_of([&] { check_samples(s, "given", false); }) == "(no error)");  // prediction inputs
+  BOOST_TEST(input_error_of([&] { check_samples(s, "given", true); }) == "y.bin: 2 labels for 3 samples of x.bin");
+  BOOST_TEST(input_error_of([&] { check_samples(s, "given", false); }) == "(no error)");  // prediction inputs
   SampleSet f;
   f.origin = "f.bin";
   f.sample_shape = Shape{2};
   f.count = 1;
   f.values = {1.0f, std::nanf("")};
-  BOOST_TEST(error_of([&] { check_samples(f, "given", false); }) ==
+  BOOST_TEST(input_error_of([&] { check_samples(f, "given", false); }) ==
              "f.bin: sample 0 holds a value that is not finite (nan)");
   f.sample_shape = Shape{1, 1, 1, 2};
-  BOOST_TEST(error_of([&] { check_samples(f, "given", false); }).find("a sample has 1 to 3 dimensions") !=
+  BOOST_TEST(input_error_of([&] { check_samples(f, "given", false); }).find("a sample has 1 to 3 dimensions") !=
              std::string::npos);
   SampleSet flat = images(2, "test.bin");
   flat.sample_shape = Shape{4};
-  BOOST_TEST(error_of([&] { load_data(spec_of(images(2, "train.bin"), flat), 1); }) ==
+  BOOST_TEST(input_error_of([&] { load_data(spec_of(images(2, "train.bin"), flat), 1); }) ==
              "train.bin has samples of shape (1, 2, 2) but test.bin has (4)");
-  BOOST_TEST(error_of([&] { load_data(spec_of(images(2, "train.bin"), images(0, "test.bin")), 1); }) ==
+  BOOST_TEST(input_error_of([&] { load_data(spec_of(images(2, "train.bin"), images(0, "test.bin")), 1); }) ==
              "test.bin: no test samples");
 }

@@ -30,14 +30,6 @@ std::string idx_bytes(std::vector<std::uint32_t> dims, const std::string& data, 
   return s + data;
 }
 
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
@@ -72,27 +64,27 @@ BOOST_AUTO_TEST_CASE(bad_idx_files_name_the_file_and_the_problem) {
   TempDir dir;
   const auto f = dir / "bad";
   write_file(f, "");
-  BOOST_TEST(error_of([&] { read_idx(f); }) == f.string() + ": empty file, expected an IDX header");
+  BOOST_TEST(input_error_of([&] { read_idx(f); }) == f.string() + ": empty file, expected an IDX header");
   write_file(f, "PK\x03\x04 not idx");
-  BOOST_TEST(error_of([&] { read_idx(f); }) == f.string() + ": not an IDX file (bad magic number 50 4b 03 04)");
+  BOOST_TEST(input_error_of([&] { read_idx(f); }) == f.string() + ": not an IDX file (bad magic number 50 4b 03 04)");
   write_file(f, idx_bytes({2}, "ab", 0x0d));
-  BOOST_TEST(error_of([&] { read_idx(f); }) ==
+  BOOST_TEST(input_error_of([&] { read_idx(f); }) ==
              f.string() + ": IDX element type 0x0d is not supported (only unsigned bytes, 0x08)");
   write_file(f, idx_bytes({4, 2}, "abc"));
-  BOOST_TEST(error_of([&] { read_idx(f); }) ==
+  BOOST_TEST(input_error_of([&] { read_idx(f); }) ==
              f.string() + ": truncated: the header declares 8 bytes of data, the file holds 3");
   write_file(f, idx_bytes({2}, "abc"));
-  BOOST_TEST(error_of([&] { read_idx(f); }) == f.string() + ": has bytes past the 2 declared by its header");
+  BOOST_TEST(input_error_of([&] { read_idx(f); }) == f.string() + ": has bytes past the 2 declared by its header");
   write_file(f, std::string("\0\0\x08\x02\0\0", 6));
-  BOOST_TEST(error_of([&] { read_idx(f); }) == f.string() + ": truncated IDX header");
+  BOOST_TEST(input_error_of([&] { read_idx(f); }) == f.string() + ": truncated IDX header");
   // A header claiming 4e9 x 4e9 bytes is refused without allocating them.
   write_file(f, idx_bytes({0xffffffffu, 0xffffffffu}, "x"));
-  BOOST_TEST(error_of([&] { read_idx(f); }) == f.string() + ": IDX header declares more than 2^34 elements");
+  BOOST_TEST(input_error_of([&] { read_idx(f); }) == f.string() + ": IDX header declares more than 2^34 elements");
   // A header that lies by a gigabyte fails as truncated, having read only what is there.
   write_file(f, idx_bytes({1u << 30}, "xyz"));
-  BOOST_TEST(error_of([&] { read_idx(f); }).find("truncated") != std::string::npos);
-  BOOST_TEST(error_of([&] { read_idx(dir / "missing"); }) == (dir / "missing").string() + ": no such file");
-  BOOST_TEST(error_of([&] { read_idx(dir.path()); }) == dir.path().string() + ": is a directory, not a data file");
+  BOOST_TEST(input_error_of([&] { read_idx(f); }).find("truncated") != std::string::npos);
+  BOOST_TEST(input_error_of([&] { read_idx(dir / "missing"); }) == (dir / "missing").string() + ": no such file");
+  BOOST_TEST(input_error_of([&] { read_idx(dir.path()); }) == dir.path().string() + ": is a directory, not a data file");
 }
 
 BOOST_AUTO_TEST_CASE(corrupt_gzip_is_an_input_error) {
@@ -100,18 +92,18 @@ BOOST_AUTO_TEST_CASE(corrupt_gzip_is_an_input_error) {
   std::string gz = read_file(kDataDir / "tiny-images-idx3-ubyte.gz");
   gz[gz.size() / 2] = static_cast<char>(gz[gz.size() / 2] ^ 0x55);
   write_file(dir / "corrupt.gz", gz);
-  BOOST_TEST(error_of([&] { read_idx(dir / "corrupt.gz"); }).find((dir / "corrupt.gz").string() + ":") == 0u);
+  BOOST_TEST(input_error_of([&] { read_idx(dir / "corrupt.gz"); }).find((dir / "corrupt.gz").string() + ":") == 0u);
   write_file(dir / "cut.gz", read_file(kDataDir / "tiny-images-idx3-ubyte.gz").substr(0, 30));
-  BOOST_TEST(error_of([&] { read_idx(dir / "cut.gz"); }) != "(no error)");
+  BOOST_TEST(input_error_of([&] { read_idx(dir / "cut.gz"); }) != "(no error)");
 }
 
 BOOST_AUTO_TEST_CASE(image_and_label_counts_must_agree) {
   TempDir dir;
   write_file(dir / "labels", idx_bytes({5}, std::string(5, '\1')));
-  BOOST_TEST(error_of([&] { read_idx_pair(kDataDir / "tiny-images-idx3-ubyte", dir / "labels"); }) ==
+  BOOST_TEST(input_error_of([&] { read_idx_pair(kDataDir / "tiny-images-idx3-ubyte", dir / "labels"); }) ==
              (kDataDir / "tiny-images-idx3-ubyte").string() + " holds 6 images but " + (dir / "labels").string() +
                  " holds 5 labels");
-  BOOST_TEST(error_of([&] {
+  BOOST_TEST(input_error_of([&] {
                read_idx_pair(kDataDir / "tiny-labels-idx1-ubyte", kDataDir / "tiny-labels-idx1-ubyte");
              }).find("expected images") != std::string::npos);
 }
@@ -134,25 +126,25 @@ BOOST_AUTO_TEST_CASE(bad_csv_names_file_line_and_column) {
   const auto f = dir / "bad.csv";
   const std::string name = f.string();
   write_file(f, "1,2,3\n0,1\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) == name + ":2: row has 2 columns but the first row has 3");
+  BOOST_TEST(input_error_of([&] { read_csv(f, 0, "auto"); }) == name + ":2: row has 2 columns but the first row has 3");
   write_file(f, "1,2,3\n0,1,x\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) == name + ":2: column 3: 'x' is not a number");
+  BOOST_TEST(input_error_of([&] { read_csv(f, 0, "auto"); }) == name + ":2: column 3: 'x' is not a number");
   write_file(f, "1,2,3\n0,1,nan\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) == name + ":2: column 3: 'nan' is not a finite number");
+  BOOST_TEST(input_error_of([&] { read_csv(f, 0, "auto"); }) == name + ":2: column 3: 'nan' is not a finite number");
   write_file(f, "1,2,3\n-1,1,2\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) ==
+  BOOST_TEST(input_error_of([&] { read_csv(f, 0, "auto"); }) ==
              name + ":2: column 1: label '-1' is not a class number (an integer >= 0)");
   write_file(f, "1.5,2,3\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }).find("label '1.5'") != std::string::npos);
+  BOOST_TEST(input_error_of([&] { read_csv(f, 0, "auto"); }).find("label '1.5'") != std::string::npos);
   write_file(f, "");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) == name + ": no data rows");
+  BOOST_TEST(input_error_of([&] { read_csv(f, 0, "auto"); }) == name + ": no data rows");
   write_file(f, "a,b\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "auto"); }) == name + ": no data rows");
+  BOOST_TEST(input_error_of([&] { read_csv(f, 0, "auto"); }) == name + ": no data rows");
   write_file(f, "1,2\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 5, "auto"); }) == name + ":1: label_column 5 is outside the file's 2 columns");
+  BOOST_TEST(input_error_of([&] { read_csv(f, 5, "auto"); }) == name + ":1: label_column 5 is outside the file's 2 columns");
   write_file(f, "1,\"2\n");
-  BOOST_TEST(error_of([&] { read_csv(f, 0, "false"); }).find("malformed CSV") != std::string::npos);
-  BOOST_TEST(error_of([&] { read_csv(dir.path(), 0, "auto"); }) ==
+  BOOST_TEST(input_error_of([&] { read_csv(f, 0, "false"); }).find("malformed CSV") != std::string::npos);
+  BOOST_TEST(input_error_of([&] { read_csv(dir.path(), 0, "auto"); }) ==
              dir.path().string() + ": is a directory, not a data file");
 }
 
@@ -219,11 +211,11 @@ BOOST_AUTO_TEST_CASE(reads_npy_labels_of_every_integer_type) {
   BOOST_TEST((lamina_npy::read_npy_labels(dir / "y.npy") == std::vector<std::int32_t>{40000}));
   write_file(dir / "y.npy", npy_bytes("{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }",
                                       raw<std::int16_t>({3, -1})));
-  BOOST_TEST(error_of([&] { lamina_npy::read_npy_labels(dir / "y.npy"); }) ==
+  BOOST_TEST(input_error_of([&] { lamina_npy::read_npy_labels(dir / "y.npy"); }) ==
              (dir / "y.npy").string() + ": label -1 of sample 1 is not a class number (an integer >= 0)");
   write_file(dir / "y.npy", npy_bytes("{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }",
                                       raw<std::uint64_t>({~std::uint64_t{0}})));
-  BOOST_TEST(error_of([&] { lamina_npy::read_npy_labels(dir / "y.npy"); }).find("is not a class number") !=
+  BOOST_TEST(input_error_of([&] { lamina_npy::read_npy_labels(dir / "y.npy"); }).find("is not a class number") !=
              std::string::npos);
 }
 
@@ -233,11 +225,11 @@ BOOST_AUTO_TEST_CASE(bad_npy_files_name_the_file_and_the_problem) {
   const std::string name = f.string();
   auto samples_error = [&](const std::string& bytes) {
     write_file(f, bytes);
-    return error_of([&] { lamina_npy::read_npy_samples(f); });
+    return input_error_of([&] { lamina_npy::read_npy_samples(f); });
   };
   auto labels_error = [&](const std::string& bytes) {
     write_file(f, bytes);
-    return error_of([&] { lamina_npy::read_npy_labels(f); });
+    return input_error_of([&] { lamina_npy::read_npy_labels(f); });
   };
   BOOST_TEST(samples_error("") == name + ": empty file, expected a .npy header");
   BOOST_TEST(samples_error("PK\x03\x04 a zip, not npy") == name + ": not a .npy file (it does not start with \\x93NUMPY)");
@@ -279,6 +271,6 @@ BOOST_AUTO_TEST_CASE(bad_npy_files_name_the_file_and_the_problem) {
                     "e.g. y.astype(numpy.int64)");
   BOOST_TEST(labels_error(npy_bytes("{'descr': '|u1', 'fortran_order': False, 'shape': (1, 1), }", "a")) ==
              name + ": expected labels, a 1-D array; found shape (1, 1)");
-  BOOST_TEST(error_of([&] { lamina_npy::read_npy_samples(dir / "missing.npy"); }) ==
+  BOOST_TEST(input_error_of([&] { lamina_npy::read_npy_samples(dir / "missing.npy"); }) ==
              (dir / "missing.npy").string() + ": no such file");
 }

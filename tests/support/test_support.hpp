@@ -64,6 +64,17 @@ inline std::string read_file(const fs::path& file) {
   return s.str();
 }
 
+// The message of the lamina::InputError that f() throws, or "(no error)".
+template <class F>
+std::string input_error_of(F&& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 // The rows of a numeric CSV with a header line (predictions: row, class, p0, p1, ...).
 inline std::vector<std::vector<double>> csv_numbers(const std::string& csv) {
   std::vector<std::vector<double>> rows;
