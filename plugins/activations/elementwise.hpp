@@ -2,11 +2,9 @@
 // pass written in terms of the output y (so backward needs only y, kept from forward).
 #pragma once
 
-#include <omp.h>
-
-#include <algorithm>
 #include <lamina/eigen.hpp>
 #include <lamina/layer.hpp>
+#include <lamina/parallel.hpp>
 
 namespace lamina_activations {
 
@@ -16,18 +14,7 @@ namespace lamina_activations {
 // the numbers do not depend on the split.
 template <class F>
 void in_ranges(std::int64_t n, F&& f) {
-  const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), n >> 16));
-  if (threads <= 1) {
-    f(std::int64_t{0}, n);
-    return;
-  }
-#pragma omp parallel num_threads(threads)
-  {
-    const std::int64_t t = omp_get_thread_num(), count = omp_get_num_threads();
-    const std::int64_t begin = n * t / count / 16 * 16;
-    const std::int64_t end = t + 1 == count ? n : n * (t + 1) / count / 16 * 16;
-    if (end > begin) f(begin, end);
-  }
+  lamina::for_ranges(n, lamina::threads_for(n >> 16), 16, [&](int, std::int64_t b, std::int64_t e) { f(b, e); });
 }
 
 template <class Rule>

@@ -16,14 +16,13 @@
 // a reduction, so a fixed thread count gives the same numbers on every run.
 #define EIGEN_STACK_ALLOCATION_LIMIT (1 << 20)
 #define EIGEN_DONT_PARALLELIZE
-#include <omp.h>
-
 #include <algorithm>
 #include <string>
 
 #include <lamina/eigen.hpp>
 #include <lamina/initializer.hpp>
 #include <lamina/layer.hpp>
+#include <lamina/parallel.hpp>
 #include <lamina/plugin.hpp>
 
 namespace lamina_affine {
@@ -44,23 +43,12 @@ Schema keys() {
 }
 
 // Calls f(begin, end) on one slice of [0, n) per thread; slices are multiples of 16 so each
-// thread's GEMM keeps whole SIMD panels. Products too small to share run on this thread.
+// thread's GEMM keeps whole SIMD panels. Products below ~0.2 MFLOP a thread (where a thread costs
+// more than it saves) run on this thread.
 template <class F>
 void in_slices(std::int64_t n, double flops, F&& f) {
-  const auto useful = static_cast<std::int64_t>(flops / 2e5);  // below ~0.2 MFLOP a thread costs more than it saves
-  const int threads =
-      omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>({omp_get_max_threads(), n / 16, useful}));
-  if (threads <= 1) {
-    f(std::int64_t{0}, n);
-    return;
-  }
-#pragma omp parallel num_threads(threads)
-  {
-    const std::int64_t t = omp_get_thread_num(), count = omp_get_num_threads();
-    const std::int64_t begin = n * t / count / 16 * 16;
-    const std::int64_t end = t + 1 == count ? n : n * (t + 1) / count / 16 * 16;
-    if (end > begin) f(begin, end);
-  }
+  const auto useful = static_cast<std::int64_t>(flops / 2e5);
+  for_ranges(n, threads_for(std::min(n / 16, useful)), 16, [&](int, std::int64_t b, std::int64_t e) { f(b, e); });
 }
 
 class Affine final : public Layer {

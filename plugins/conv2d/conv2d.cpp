@@ -26,6 +26,7 @@
 #include <lamina/error.hpp>
 #include <lamina/initializer.hpp>
 #include <lamina/layer.hpp>
+#include <lamina/parallel.hpp>
 #include <lamina/plugin.hpp>
 #include <string>
 #include <vector>
@@ -76,22 +77,11 @@ inline float row_sum(const float* x, std::int64_t n) {
   return sum;
 }
 
-// Calls f(thread, begin, end) on one contiguous range of [0, n) per thread. Small work runs on
-// the calling thread, and so does any call made inside a parallel region (a search's trials).
+// Calls f(thread, begin, end) on one contiguous range of samples per thread; returns the
+// threads that ran. Small work runs on the calling thread.
 template <class F>
 int over_samples(std::int64_t n, double flops, F&& f) {
-  const auto useful = static_cast<std::int64_t>(flops / 2e5);
-  const int threads = omp_in_parallel() ? 1 : static_cast<int>(std::min<std::int64_t>({omp_get_max_threads(), n, useful}));
-  if (threads <= 1) {
-    f(0, std::int64_t{0}, n);
-    return 1;
-  }
-#pragma omp parallel num_threads(threads)
-  {
-    const std::int64_t t = omp_get_thread_num(), count = omp_get_num_threads();
-    f(static_cast<int>(t), n * t / count, n * (t + 1) / count);
-  }
-  return threads;
+  return for_ranges(n, threads_for(std::min(n, static_cast<std::int64_t>(flops / 2e5))), 1, f);
 }
 
 class Conv2d final : public Layer {
