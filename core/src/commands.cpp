@@ -47,15 +47,17 @@ class Progress : public TrainObserver {
         epochs_(epochs),
         log_every_(log_every),
         live_(live),
-        step_(steps_before(history, iterations)),
         iterations_(std::move(iterations)),
         history_(std::move(history)),
         checkpoint_(std::move(checkpoint)) {}
 
   void on_batch(std::int64_t epoch, std::int64_t batch, std::int64_t batches, float loss) override {
-    ++step_;
-    if (log_every_ > 0 && step_ % log_every_ == 0) {
-      iterations_ += fmt::format("{},{},{:.6f}\n", step_, epoch, loss);
+    // Every epoch has the same number of batches, so the step follows from where we are; a
+    // resumed run whose epochs are not a multiple of log_every steps numbers them as the whole
+    // run did (counting on from the last logged line did not).
+    const std::int64_t step = (epoch - 1) * batches + batch;
+    if (log_every_ > 0 && step % log_every_ == 0) {
+      iterations_ += fmt::format("{},{},{:.6f}\n", step, epoch, loss);
     }
     if (!live_) return;
     const auto now = std::chrono::steady_clock::now();
@@ -92,14 +94,6 @@ class Progress : public TrainObserver {
 
   const std::vector<EpochMetrics>& history() const { return history_; }
 
-  // A resumed run counts steps on from the last line of iterations.csv it kept.
-  static std::int64_t steps_before(const std::vector<EpochMetrics>& history, const std::string& iterations) {
-    if (history.empty() || iterations.empty()) return 0;
-    const auto start = iterations.rfind('\n', iterations.size() - 2);
-    const std::string last = iterations.substr(start == std::string::npos ? 0 : start + 1);
-    return std::stoll(last.substr(0, last.find(',')));
-  }
-
   // The per-step losses (train.log_every), rewritten with each epoch and on divergence.
   void write_iterations() const {
     if (log_every_ > 0) detail::write_file_atomic(dir_ / "iterations.csv", "step,epoch,loss\n" + iterations_);
@@ -111,7 +105,6 @@ class Progress : public TrainObserver {
   std::int64_t epochs_;
   std::int64_t log_every_;
   bool live_;
-  std::int64_t step_ = 0;
   std::string iterations_;
   std::vector<EpochMetrics> history_;
   std::function<void(const EpochMetrics&)> checkpoint_;
