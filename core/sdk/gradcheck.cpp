@@ -1,5 +1,7 @@
 #include "lamina/gradcheck.hpp"
 
+#include "merge_as_layer.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -49,6 +51,13 @@ GradCheckResult compare(const std::string& name, Tensor& v, const Tensor& analyt
 }
 
 }  // namespace
+
+std::vector<GradCheckResult> check_merge_gradients(Merge& merge, std::span<const Shape> inputs,
+                                                  const GradCheckOptions& options) {
+  std::vector<Shape> shapes(inputs.begin(), inputs.end());
+  detail::MergeAsLayer layer(merge, shapes);
+  return check_layer_gradients(layer, detail::MergeAsLayer::stacked(shapes), options);
+}
 
 std::vector<GradCheckResult> check_layer_gradients(Layer& layer, const Shape& sample_shape, const GradCheckOptions& o) {
   Rng data_rng(o.seed, Rng::Stream::User);

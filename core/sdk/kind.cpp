@@ -22,6 +22,8 @@ std::string_view kind_name(Kind kind) {
       return "callback";
     case Kind::DataSource:
       return "data_source";
+    case Kind::Merge:
+      return "merge";
   }
   return "unknown";
 }

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 
@@ -12,6 +14,8 @@
 #include "lamina/error.hpp"
 #include "lamina/gradcheck.hpp"
 #include "lamina/initializer.hpp"
+#include "lamina/merge.hpp"
+#include "merge_as_layer.hpp"
 #include "lamina/optimizer.hpp"
 #include "lamina/schedule.hpp"
 #include "lamina/callback.hpp"
@@ -39,6 +43,7 @@ class Report {
     }
     add(ok, check, detail);
   }
+  void note(const std::string& text) { out_ << text << "\n"; }
   bool passed() const { return failed_ == 0; }
   int total() const { return total_; }
   int failed() const { return failed_; }
@@ -65,9 +70,10 @@ Tensor input(const Shape& sample, std::int64_t batch, std::uint64_t seed) {
   return x;
 }
 
-void check_layer(const Registry& registry, const Config& spec, const CheckRequest& req, Report& report) {
+// `create` makes a fresh instance: a layer, or a merge seen as a layer (merge_as_layer.hpp).
+void check_layer(const std::function<std::unique_ptr<Layer>()>& create, const CheckRequest& req, Report& report) {
   auto make = [&] {
-    auto layer = registry.create<Layer>(spec);
+    auto layer = create();
     Rng init(req.seed, Rng::Stream::Init);
     BuildContext b{&init, "layer"};
     layer->build(req.input_shape, b);
@@ -77,7 +83,7 @@ void check_layer(const Registry& registry, const Config& spec, const CheckReques
   o.batch = req.batch;
   o.seed = req.seed;
   for (Mode mode : {Mode::Train, Mode::Eval}) {
-    auto layer = registry.create<Layer>(spec);
+    auto layer = create();
     o.mode = mode;
     report.grad(mode == Mode::Train ? "gradients (train)" : "gradients (eval)",
                 check_layer_gradients(*layer, req.input_shape, o));
@@ -129,7 +135,7 @@ void check_layer(const Registry& registry, const Config& spec, const CheckReques
   // Parameters and state copied into a fresh instance (built from another seed) reproduce
   // the eval output: everything that matters is in params() and state().
   {
-    auto copy = registry.create<Layer>(spec);
+    auto copy = create();
     Rng other(req.seed + 17, Rng::Stream::Init);
     BuildContext b{&other, "layer"};
     copy->build(req.input_shape, b);
@@ -431,7 +437,7 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
   out << fmt::format("check {} {} (plugin {} {}, {})", kind_name(info.kind), info.name, info.provider.plugin,
                      info.provider.version, info.provider.file)
       << "\n";
-  if (info.kind == Kind::Layer || info.kind == Kind::Loss || info.kind == Kind::Regularizer) {
+  if (info.kind == Kind::Layer || info.kind == Kind::Merge || info.kind == Kind::Loss || info.kind == Kind::Regularizer) {
     out << fmt::format("gradients: central differences in float, step {}, pass at relative error <= {} (floor {})",
                        GradCheckOptions{}.step, GradCheckOptions{}.tolerance, GradCheckOptions{}.floor)
         << "\n";
@@ -442,8 +448,18 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
   o.seed = req.seed;
   switch (info.kind) {
     case Kind::Layer:
-      check_layer(registry, spec, req, report);
+      check_layer([&] { return registry.create<Layer>(spec); }, req, report);
       break;
+    case Kind::Merge: {
+      // Two inputs of --input-shape, laid side by side as one layer input.
+      const std::vector<Shape> inputs(2, req.input_shape);
+      report.note(fmt::format("a merge of two inputs of {} per sample", req.input_shape.str()));
+      CheckRequest stacked = req;
+      stacked.input_shape = detail::MergeAsLayer::stacked(inputs);
+      check_layer([&] { return std::make_unique<detail::MergeAsLayer>(registry.create<Merge>(spec), inputs); },
+                  stacked, report);
+      break;
+    }
     case Kind::Loss: {
       auto loss = registry.create<Loss>(spec);
       const std::int64_t classes = req.input_shape.numel();

@@ -325,12 +325,20 @@ void run_plugins(const PluginsRequest& req, std::ostream& out) {
   if (req.type.empty()) {
     std::size_t w = 4;
     for (const auto* t : registry.list()) w = std::max(w, t->name.size());
+    // Merges are written in `layers:`: listed right after the layers.
+    std::vector<Kind> order;
     for (Kind kind : kAllKinds) {
+      if (kind == Kind::Merge) continue;
+      order.push_back(kind);
+      if (kind == Kind::Layer) order.push_back(Kind::Merge);
+    }
+    for (Kind kind : order) {
       bool header = false;
       for (const auto* t : registry.list()) {
         if (t->kind != kind) continue;
         if (!header)
           out << fmt::format("{}:\n", kind == Kind::Loss     ? std::string("losses")
+                                      : kind == Kind::Merge  ? std::string("merges (layers with several inputs)")
                                       : kind == Kind::Search ? std::string("search strategies")
                                                              : std::string(kind_name(kind)) + "s");
         header = true;

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 
 #include "config_impl.hpp"
 #include "lamina/error.hpp"
 #include "lamina/layer.hpp"
+#include "lamina/merge.hpp"
 #include "model_impl.hpp"
 #include "suggest.hpp"
 
@@ -69,7 +71,10 @@ const Schema& train_schema() {
 namespace {
 
 const std::vector<std::string> kSections{"name", "data", "layers", "loss", "regularizer", "optimizer", "train"};
-const std::vector<std::string> kLayerBuilderKeys{"regularizer"};
+// A layer's `name` and `inputs` make the model a graph; `regularizer` is its own penalty.
+const std::vector<std::string> kLayerBuilderKeys{"regularizer", "name", "inputs"};
+// `inputs: [input, ...]` names the model's input.
+constexpr const char* kInputName = "input";
 // The optimizer's mapping may name its learning-rate schedule (any optimizer, any schedule).
 const std::vector<std::string> kOptimizerBuilderKeys{"schedule"};
 // train: {callbacks: [...]}: each item a component of the Callback kind.
@@ -145,6 +150,159 @@ TrainSpec read_train_spec(const Config& cfg) {
   return t;
 }
 
+// The type a layer entry names, with '-' read as '_', or "" when it names none (bind() then
+// says what is wrong).
+std::string type_named(const YAML::Node& spec) {
+  YAML::Node t = spec.IsMap() ? detail::lookup(spec, "type") : spec;
+  std::string type = t.IsDefined() && t.IsScalar() ? t.Scalar() : "";
+  std::replace(type.begin(), type.end(), '-', '_');
+  return type;
+}
+
+// A layer name is a --set path segment (layers.NAME.key): no dots, and not a number, which
+// would read as an index.
+bool valid_layer_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && name != kInputName &&
+         std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }) &&
+         !std::all_of(name.begin(), name.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+// `layers:`: each entry a layer or a merge, with an optional `name` and `inputs`. Inputs name
+// earlier layers (or `input`), so the graph is acyclic by construction and runs in file order.
+void read_layers(const ModelFile::Impl& mf, const Registry& registry, const YAML::Node& layers, Model& m,
+                 YAML::Node& out) {
+  const Source& src = *mf.source;
+  std::map<std::string, std::size_t> index_of;  // names of the layers read so far
+  std::vector<std::string> all_names;            // every name in the file, for forward references
+  for (const auto& spec_node : layers) {
+    if (!spec_node.IsMap()) continue;
+    if (YAML::Node n = detail::lookup(spec_node, "name"); n.IsDefined() && n.IsScalar()) {
+      all_names.push_back(n.Scalar());
+    }
+  }
+  std::vector<bool> read(layers.size(), false);
+  std::size_t i = 0;
+  for (const auto& spec_node : layers) {
+    const std::string path = "layers." + std::to_string(i);
+    std::string name;
+    if (YAML::Node n = spec_node.IsMap() ? detail::lookup(spec_node, "name") : YAML::Node(); n.IsDefined()) {
+      if (!n.IsScalar() || !valid_layer_name(n.Scalar())) {
+        detail::fail_at(src, path + ".name", n,
+                        fmt::format("expected a layer name of letters, digits, '_' and '-' (not only digits, not "
+                                    "'{}', at most 64 characters), found {}",
+                                    kInputName, detail::describe(n)));
+      }
+      name = n.Scalar();
+      if (auto it = index_of.find(name); it != index_of.end()) {
+        detail::fail_at(src, path + ".name", n,
+                        fmt::format("the name '{}' is already taken by layers.{}; names must be unique", name,
+                                    it->second));
+      }
+    }
+
+    const bool merge = registry.find(Kind::Merge, type_named(spec_node)) != nullptr;
+    std::vector<int> inputs;
+    std::vector<std::string> refs;  // as written, for the resolved model
+    YAML::Node in = spec_node.IsMap() ? detail::lookup(spec_node, "inputs") : YAML::Node();
+    if (in.IsDefined()) {
+      YAML::Node list = in;
+      if (in.IsScalar()) {
+        list.reset(YAML::Node(YAML::NodeType::Sequence));
+        list.push_back(in.Scalar());
+      }
+      if (!list.IsSequence() || list.size() == 0) {
+        detail::fail_at(src, path + ".inputs", in,
+                        fmt::format("expected a list of layer names (or '{}', the model's input), found {}",
+                                    kInputName, detail::describe(in)));
+      }
+      for (std::size_t k = 0; k < list.size(); ++k) {
+        const YAML::Node item = list[k];
+        const std::string where = fmt::format("{}.inputs.{}", path, k);
+        if (!item.IsScalar()) {
+          detail::fail_at(src, where, in.IsScalar() ? in : item,
+                          fmt::format("expected a layer name, found {}", detail::describe(item)));
+        }
+        const std::string ref = item.Scalar();
+        refs.push_back(ref);
+        if (ref == kInputName) {
+          inputs.push_back(Network::kInput);
+        } else if (auto it = index_of.find(ref); it != index_of.end()) {
+          inputs.push_back(static_cast<int>(it->second));
+        } else if (ref == name || std::find(all_names.begin(), all_names.end(), ref) != all_names.end()) {
+          detail::fail_at(src, where, in.IsScalar() ? in : item,
+                          fmt::format("'{}' is {}; a layer's inputs must come before it in `layers:` (the "
+                                      "model runs in file order, so it cannot loop back)",
+                                      ref, ref == name ? "this layer itself" : "defined further down"));
+        } else {
+          std::vector<std::string> known{kInputName};
+          for (const auto& [k2, v] : index_of) known.push_back(k2);
+          detail::fail_at(src, where, in.IsScalar() ? in : item,
+                          fmt::format("no layer named '{}' before this one{}; known: {}", ref,
+                                      detail::did_you_mean(ref, known), detail::join(known)));
+        }
+      }
+      if (!merge && inputs.size() != 1) {
+        const auto merges = registry.names(Kind::Merge);
+        detail::fail_at(src, path + ".inputs", in,
+                        fmt::format("layer type '{}' takes one input, `inputs` names {}; merge several with a "
+                                    "merge layer ({})",
+                                    type_named(spec_node), inputs.size(),
+                                    merges.empty() ? "none loaded" : detail::join(merges)));
+      }
+    } else if (merge) {
+      detail::fail_at(src, path, spec_node,
+                      fmt::format("'{}' merges several layers: list them in `inputs: [name, ...]` (name them with "
+                                  "`name:`; '{}' is the model's input)",
+                                  type_named(spec_node), kInputName));
+    } else {
+      inputs.push_back(static_cast<int>(i) - 1);
+    }
+    for (int j : inputs) {
+      if (j != Network::kInput) read[static_cast<std::size_t>(j)] = true;
+    }
+
+    Config spec = detail::unbound(spec_node, mf.source, path, &registry);
+    YAML::Node resolved;
+    std::string type;
+    if (merge) {
+      auto made = make<Merge>(registry, spec, resolved, kLayerBuilderKeys, &m.types);
+      type = resolved["type"].as<std::string>();
+      m.network.add(std::move(made), path, type, inputs);
+    } else {
+      auto made = make<Layer>(registry, spec, resolved, kLayerBuilderKeys, &m.types);
+      type = resolved["type"].as<std::string>();
+      m.network.add(std::move(made), path, type, inputs);
+    }
+    if (!name.empty()) resolved["name"] = name;
+    if (in.IsDefined()) {
+      YAML::Node names(YAML::NodeType::Sequence);
+      for (const auto& ref : refs) names.push_back(ref);
+      resolved["inputs"] = names;
+    }
+    std::unique_ptr<Regularizer> reg;
+    if (YAML::Node r = spec_node.IsMap() ? detail::lookup(spec_node, "regularizer") : YAML::Node(); r.IsDefined()) {
+      YAML::Node r_resolved;
+      reg = make<Regularizer>(registry, detail::unbound(r, mf.source, path + ".regularizer", &registry), r_resolved, {},
+                              &m.types);
+      resolved["regularizer"] = r_resolved;
+    }
+    out["layers"].push_back(resolved);
+    m.layer_regularizers.push_back(std::move(reg));
+    if (!name.empty()) index_of.emplace(name, i);
+    ++i;
+  }
+  // Every output but the last must feed a later layer: a branch that leads nowhere is a mistake.
+  for (std::size_t k = 0; k + 1 < layers.size(); ++k) {
+    if (!read[k]) {
+      detail::fail_at(src, "layers." + std::to_string(k), layers[k],
+                      fmt::format("the output of this layer ({}) is used by no later layer, and only the last "
+                                  "layer is the model's output; list it in a later layer's `inputs`",
+                                  m.network.type(k)));
+    }
+  }
+}
+
 }  // namespace
 
 Model build_model(const ModelFile& file, const Registry& registry, bool run_copy) {
@@ -188,24 +346,7 @@ Model build_model(const ModelFile& file, const Registry& registry, bool run_copy
                         ? fmt::format("expected a non-empty list of layers, found {}", detail::describe(layers))
                         : "the model has no `layers:` list");
   }
-  std::size_t i = 0;
-  for (const auto& spec_node : layers) {
-    const std::string path = "layers." + std::to_string(i++);
-    Config spec = detail::unbound(spec_node, mf.source, path, &registry);
-    YAML::Node resolved;
-    auto layer = make<Layer>(registry, spec, resolved, kLayerBuilderKeys, &m.types);
-    const std::string type = resolved["type"].as<std::string>();
-    std::unique_ptr<Regularizer> reg;
-    if (YAML::Node r = detail::lookup(spec_node, "regularizer"); r.IsDefined()) {
-      YAML::Node r_resolved;
-      reg = make<Regularizer>(registry, detail::unbound(r, mf.source, path + ".regularizer", &registry), r_resolved, {},
-                              &m.types);
-      resolved["regularizer"] = r_resolved;
-    }
-    out["layers"].push_back(resolved);
-    m.network.add(std::move(layer), path, type);
-    m.layer_regularizers.push_back(std::move(reg));
-  }
+  read_layers(mf, registry, layers, m, out);
 
   auto required_component = [&](const char* key) {
     YAML::Node n = detail::lookup(mf.root, key);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "lamina/error.hpp"
 
 namespace lamina {
@@ -25,60 +27,190 @@ void guarded(const std::string& path, const std::string& type, const char* what,
   }
 }
 
+void add_into(Tensor& sum, const Tensor& term) {
+  float* s = sum.data();
+  const float* t = term.data();
+  for (std::int64_t k = 0; k < sum.size(); ++k) s[k] += t[k];
+}
+
 }  // namespace
 
-void Network::add(std::unique_ptr<Layer> layer, std::string path, std::string type) {
-  layers_.push_back(Entry{std::move(layer), std::move(path), std::move(type), {}, {}});
+void Network::add(std::unique_ptr<Layer> layer, std::string path, std::string type, std::vector<int> inputs) {
+  if (inputs.empty()) inputs.push_back(static_cast<int>(nodes_.size()) - 1);
+  Node n;
+  n.layer = std::move(layer);
+  n.path = std::move(path);
+  n.type = std::move(type);
+  n.inputs = std::move(inputs);
+  nodes_.push_back(std::move(n));
+}
+
+void Network::add(std::unique_ptr<Merge> merge, std::string path, std::string type, std::vector<int> inputs) {
+  Node n;
+  n.merge = std::move(merge);
+  n.path = std::move(path);
+  n.type = std::move(type);
+  n.inputs = std::move(inputs);
+  nodes_.push_back(std::move(n));
 }
 
 Shape Network::build(const Shape& input, Rng& init_rng) {
   input_ = input;
-  Shape shape = input;
-  for (auto& e : layers_) {
-    BuildContext ctx{&init_rng, e.path};
-    guarded(e.path, e.type, "build", [&] { shape = e.layer->build(shape, ctx); });
-    if (shape.rank() == 0 || shape.numel() <= 0) {
-      throw Error(fmt::format("{} ({}): build returned an empty output shape", e.path, e.type));
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    Node& n = nodes_[i];
+    if (n.inputs.empty() || (n.layer && n.inputs.size() != 1)) {
+      throw Error(fmt::format("{} ({}): internal error: {} inputs", n.path, n.type, n.inputs.size()));
     }
-    for (auto& p : e.layer->params()) p.name = e.path + "." + p.name;
-    for (auto& b : e.layer->state()) b.name = e.path + "." + b.name;
+    std::vector<Shape> shapes;
+    for (int j : n.inputs) {
+      if (j < kInput || j >= static_cast<int>(i)) {
+        throw Error(fmt::format("{} ({}): internal error: input {} is not an earlier node", n.path, n.type, j));
+      }
+      shapes.push_back(j == kInput ? input_ : nodes_[static_cast<std::size_t>(j)].shape);
+    }
+    BuildContext ctx{&init_rng, n.path};
+    guarded(n.path, n.type, "build", [&] {
+      n.shape = n.layer ? n.layer->build(shapes[0], ctx) : n.merge->build(shapes, ctx);
+    });
+    if (n.shape.rank() == 0 || n.shape.numel() <= 0) {
+      throw Error(fmt::format("{} ({}): build returned an empty output shape", n.path, n.type));
+    }
+    for (auto& p : params(i)) p.name = n.path + "." + p.name;
+    for (auto& b : state(i)) b.name = n.path + "." + b.name;
   }
-  return shape;
+  plan();
+  return nodes_.back().shape;
+}
+
+void Network::plan() {
+  const int count = static_cast<int>(nodes_.size());
+  int input_last_reader = -1;
+  for (int i = 0; i < count; ++i) {
+    for (int j : nodes_[static_cast<std::size_t>(i)].inputs) {
+      (j == kInput ? input_last_reader : nodes_[static_cast<std::size_t>(j)].last_reader) = i;
+    }
+  }
+  nodes_.back().last_reader = count;
+  for (const Node& n : nodes_) {
+    if (n.last_reader < 0) {
+      throw InputError(fmt::format("{} ({}): its output is read by no later layer and it is not the last layer "
+                                   "(the model's output)",
+                                   n.path, n.type));
+    }
+  }
+
+  // Eval buffers by liveness: a node's buffer is taken before its inputs' are given back, so an
+  // output never shares a buffer with an input of the same node.
+  std::vector<int> free_slots;
+  int slots = 0;
+  for (int i = 0; i < count; ++i) {
+    Node& n = nodes_[static_cast<std::size_t>(i)];
+    if (free_slots.empty()) {
+      n.eval_slot = slots++;
+    } else {
+      n.eval_slot = free_slots.back();
+      free_slots.pop_back();
+    }
+    for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+      const int j = n.inputs[k];
+      const bool first = std::find(n.inputs.begin(), n.inputs.end(), j) == n.inputs.begin() + static_cast<long>(k);
+      if (j != kInput && first && nodes_[static_cast<std::size_t>(j)].last_reader == i) {
+        free_slots.push_back(nodes_[static_cast<std::size_t>(j)].eval_slot);
+      }
+    }
+  }
+  eval_.resize(static_cast<std::size_t>(slots));
+
+  // Gradients: the last reader of an output (the first to run backward) writes its gradient in
+  // place; every other reader writes aside and adds it in.
+  for (int i = 0; i < count; ++i) {
+    Node& n = nodes_[static_cast<std::size_t>(i)];
+    n.dxs.resize(n.inputs.size());
+    n.dx_to.assign(n.inputs.size(), nullptr);
+    n.xs.assign(n.inputs.size(), nullptr);
+    for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+      const int j = n.inputs[k];
+      const bool first = std::find(n.inputs.begin(), n.inputs.end(), j) == n.inputs.begin() + static_cast<long>(k);
+      const int last = j == kInput ? input_last_reader : nodes_[static_cast<std::size_t>(j)].last_reader;
+      if (first && last == i) {
+        n.dx_to[k] = j == kInput ? &input_grad_ : &nodes_[static_cast<std::size_t>(j)].dout;
+      } else {
+        n.dx_to[k] = &n.dxs[k];
+      }
+    }
+  }
+}
+
+const Tensor& Network::input_of(int j, const Tensor& x, bool eval) const {
+  if (j == kInput) return x;
+  const Node& n = nodes_[static_cast<std::size_t>(j)];
+  return eval ? eval_[static_cast<std::size_t>(n.eval_slot)] : n.out;
 }
 
 const Tensor& Network::forward(const Tensor& x, Context& ctx) {
-  const Tensor* in = &x;
-  for (auto& e : layers_) {
-    guarded(e.path, e.type, "forward", [&] { e.layer->forward(*in, e.out, ctx); });
-    in = &e.out;
+  const bool eval = ctx.mode == Mode::Eval;
+  for (Node& n : nodes_) {
+    Tensor& y = eval ? eval_[static_cast<std::size_t>(n.eval_slot)] : n.out;
+    if (n.layer) {
+      const Tensor& in = input_of(n.inputs[0], x, eval);
+      guarded(n.path, n.type, "forward", [&] { n.layer->forward(in, y, ctx); });
+    } else {
+      for (std::size_t k = 0; k < n.inputs.size(); ++k) n.xs[k] = &input_of(n.inputs[k], x, eval);
+      guarded(n.path, n.type, "forward", [&] { n.merge->forward(n.xs, y, ctx); });
+    }
   }
-  return *in;
+  const Node& last = nodes_.back();
+  return eval ? eval_[static_cast<std::size_t>(last.eval_slot)] : last.out;
 }
 
-void Network::backward(const Tensor& dscores, Context& ctx) {
-  const Tensor* dy = &dscores;
-  for (std::size_t i = layers_.size(); i-- > 0;) {
-    auto& e = layers_[i];
+void Network::backward(const Tensor& dscores, Context& ctx, Tensor* dx) {
+  for (std::size_t i = nodes_.size(); i-- > 0;) {
+    Node& n = nodes_[i];
+    const Tensor& dy = i + 1 == nodes_.size() ? dscores : n.dout;
     Context c = ctx;
-    c.need_input_grad = i > 0;
-    Tensor& dx = i > 0 ? e.grad : input_grad_sink_;
-    guarded(e.path, e.type, "backward", [&] { e.layer->backward(*dy, dx, c); });
-    dy = &e.grad;
+    c.need_input_grad =
+        dx != nullptr || std::any_of(n.inputs.begin(), n.inputs.end(), [](int j) { return j != kInput; });
+    if (n.layer) {
+      guarded(n.path, n.type, "backward", [&] { n.layer->backward(dy, *n.dx_to[0], c); });
+    } else {
+      guarded(n.path, n.type, "backward", [&] { n.merge->backward(dy, n.dx_to, c); });
+    }
+    if (!c.need_input_grad) continue;
+    for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+      if (n.dx_to[k] != &n.dxs[k]) continue;
+      const int j = n.inputs[k];
+      if (j == kInput && dx == nullptr) continue;
+      Tensor& sum = j == kInput ? input_grad_ : nodes_[static_cast<std::size_t>(j)].dout;
+      if (sum.shape() != n.dxs[k].shape()) {
+        throw Error(fmt::format("{} ({}): backward gave input {} a gradient of shape {}, expected {}", n.path, n.type,
+                                k, n.dxs[k].shape().str(), sum.shape().str()));
+      }
+      add_into(sum, n.dxs[k]);
+    }
   }
+  if (dx != nullptr) dx->copy_from(input_grad_);
+}
+
+std::span<Param> Network::params(std::size_t i) {
+  return nodes_[i].layer ? nodes_[i].layer->params() : nodes_[i].merge->params();
+}
+
+std::span<Buffer> Network::state(std::size_t i) {
+  return nodes_[i].layer ? nodes_[i].layer->state() : nodes_[i].merge->state();
 }
 
 std::vector<Param*> Network::params() {
   std::vector<Param*> out;
-  for (auto& e : layers_) {
-    for (auto& p : e.layer->params()) out.push_back(&p);
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    for (auto& p : params(i)) out.push_back(&p);
   }
   return out;
 }
 
 std::vector<Buffer*> Network::state() {
   std::vector<Buffer*> out;
-  for (auto& e : layers_) {
-    for (auto& b : e.layer->state()) out.push_back(&b);
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    for (auto& b : state(i)) out.push_back(&b);
   }
   return out;
 }

@@ -44,6 +44,19 @@ void Registry::Staging::add_erased(Kind kind, std::string name, std::string summ
     throw InputError(fmt::format("{} type '{}' is registered twice: by {} and by {}", kind_name(kind), name,
                                  from_where(other->provider), from_where(provider_)));
   }
+  // Layers and merges share `layers:`, so they share one namespace of type names.
+  if (kind == Kind::Layer || kind == Kind::Merge) {
+    const Kind other_kind = kind == Kind::Layer ? Kind::Merge : Kind::Layer;
+    const TypeInfo* other = registry_.find(other_kind, name);
+    for (const auto& [info, f] : staged_) {
+      if (info.kind == other_kind && info.name == name) other = &info;
+    }
+    if (other != nullptr) {
+      throw InputError(fmt::format("{} type '{}' of {} has the name of a {} type of {}; layers and merges share "
+                                   "one list of names",
+                                   kind_name(kind), name, from_where(provider_), kind_name(other_kind), from_where(other->provider)));
+    }
+  }
   for (const auto& [info, f] : staged_) {
     if (info.kind == kind && info.name == name) {
       throw InputError(fmt::format("{} type '{}' is registered twice by {}", kind_name(kind), name,
@@ -139,7 +152,11 @@ Config Registry::bind(Kind kind, const Config& spec, std::span<const std::string
                       fmt::format("'{}' is a {}, not a {}{}", type, kind_name(other->kind), kind_name(kind),
                                   other->kind == Kind::Loss ? "; put it under `loss:`" : ""));
     }
-    const auto known = names(kind);
+    auto known = names(kind);
+    if (kind == Kind::Layer) {  // merges are written in `layers:` too
+      for (auto& m : names(Kind::Merge)) known.push_back(std::move(m));
+      std::sort(known.begin(), known.end());
+    }
     detail::fail_at(src, path, type_node,
                     fmt::format("unknown {} type '{}'{}; known: {} (`lamina plugins` lists them with their plugins)",
                                 kind_name(kind), type, detail::did_you_mean(type, known),

@@ -36,7 +36,7 @@ Trainer::Trainer(Model& model, const DataSplits& data, TrainerOptions options)
       layer_rng_(model.train.seed, Rng::Stream::Layers) {
   for (std::size_t i = 0; i < model.network.size(); ++i) {
     const Regularizer* reg = model.layer_regularizers[i] ? model.layer_regularizers[i].get() : model.regularizer.get();
-    for (auto& p : model.network.layer(i).params()) {
+    for (auto& p : model.network.params(i)) {
       params_.push_back(&p);
       param_regularizer_.push_back(p.decay ? reg : nullptr);
     }

@@ -12,6 +12,7 @@
 #include "runtime/model.hpp"
 #include "model_impl.hpp"
 #include "printable.hpp"
+#include "suggest.hpp"
 
 namespace fs = std::filesystem;
 
@@ -107,10 +108,29 @@ void apply_override(YAML::Node& root, const std::string& flag, Source& src) {
     if (cur.IsSequence()) {
       std::size_t idx = 0;
       auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), idx);
-      if (ec != std::errc() || p != part.data() + part.size() || idx >= cur.size()) {
+      if (ec != std::errc() || p != part.data() + part.size()) {
+        // Not a number: the item whose `name:` it is (a layer of a graph model, by name).
+        std::vector<std::string> names;
+        idx = cur.size();
+        for (std::size_t k = 0; k < cur.size(); ++k) {
+          const YAML::Node item = cur[k];
+          const YAML::Node name = item.IsMap() ? detail::lookup(item, "name") : YAML::Node();
+          if (!name.IsDefined() || !name.IsScalar()) continue;
+          names.push_back(name.Scalar());
+          if (name.Scalar() == part && idx == cur.size()) idx = k;
+        }
+        if (idx == cur.size()) {
+          throw InputError(fmt::format("{}: {} is a list of {} items; '{}' is neither an index into it nor the name "
+                                       "of one of them{}{}",
+                                       where, walked.empty() ? "the model" : walked, cur.size(), part,
+                                       detail::did_you_mean(part, names),
+                                       names.empty() ? "" : " (names: " + detail::join(names) + ")"));
+        }
+      } else if (idx >= cur.size()) {
         throw InputError(fmt::format("{}: {} is a list of {} items; '{}' is not an index into it", where,
                                      walked.empty() ? "the model" : walked, cur.size(), part));
       }
+      parts[i] = std::to_string(idx);  // messages about this key point here by index
       if (last) {
         cur[idx] = value;
       } else {
@@ -137,9 +157,11 @@ void apply_override(YAML::Node& root, const std::string& flag, Source& src) {
     } else {
       throw InputError(fmt::format("{}: {} is a single value, it has no key '{}'", where, walked, part));
     }
-    walked = detail::child_path(walked, part);
+    walked = detail::child_path(walked, parts[i]);
   }
-  src.overrides[path] = where;
+  std::string indexed;
+  for (const auto& part : parts) indexed = detail::child_path(indexed, part);
+  src.overrides[indexed] = where;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@ import yaml
 here = pathlib.Path(__file__).resolve().parent
 titles = {
     "model": "Model files and `--set`",
+    "graph": "Graph models: layer names, inputs and merges",
     "data": "Data files",
     "plugins": "Plugins",
     "checkpoints": "Run folders, checkpoints and search journals",

@@ -13,6 +13,7 @@
 #include <lamina/initializer.hpp>
 #include <lamina/layer.hpp>
 #include <lamina/loss.hpp>
+#include <lamina/merge.hpp>
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
 #include <lamina/regularizer.hpp>
@@ -64,6 +65,7 @@ PIN_SIZE(TrainStep, 32, 8);
 PIN_SIZE(EpochEnd, 56, 8);
 PIN_SIZE(Callback, 8, 8);
 PIN_SIZE(DataSource, 8, 8);
+PIN_SIZE(Merge, 8, 8);
 PIN_SIZE(SampleSet, 184, 8);
 PIN_SIZE(CallbackAction, 40, 8);
 PIN_SIZE(Initializer, 8, 8);
@@ -84,7 +86,8 @@ PIN_FIELD(lamina_plugin_info, register_types, void (*)(Registrar&));
 
 static_assert(std::is_same_v<std::underlying_type_t<Mode>, int> && static_cast<int>(Mode::Eval) == 1);
 static_assert(static_cast<int>(Kind::Search) == 5 && static_cast<int>(Kind::Schedule) == 6 &&
-                  static_cast<int>(Kind::Callback) == 7 && static_cast<int>(Kind::DataSource) == 8,
+                  static_cast<int>(Kind::Callback) == 7 && static_cast<int>(Kind::DataSource) == 8 &&
+                  static_cast<int>(Kind::Merge) == 9,
               "Kind values cross the boundary: append new kinds at the end");
 static_assert(static_cast<int>(KeyType::Component) == 4 && static_cast<int>(KeyType::Path) == 5 &&
               static_cast<int>(KeyType::Sizes) == 6);
@@ -165,6 +168,11 @@ PIN_VIRTUAL(Callback, load_state, void (Callback::*)(std::span<const Buffer>));
 PIN_VIRTUAL(DataSource, load, SampleSet (DataSource::*)(Split));
 PIN_VIRTUAL(DataSource, default_scale, float (DataSource::*)());
 PIN_VIRTUAL(DataSource, read_inputs, SampleSet (DataSource::*)(const std::filesystem::path&));
+PIN_VIRTUAL(Merge, build, Shape (Merge::*)(std::span<const Shape>, BuildContext&));
+PIN_VIRTUAL(Merge, forward, void (Merge::*)(std::span<const Tensor* const>, Tensor&, Context&));
+PIN_VIRTUAL(Merge, backward, void (Merge::*)(const Tensor&, std::span<Tensor* const>, Context&));
+PIN_VIRTUAL(Merge, params, std::span<Param> (Merge::*)());
+PIN_VIRTUAL(Merge, state, std::span<Buffer> (Merge::*)());
 PIN_FIELD(SampleSet, origin, std::string);
 PIN_FIELD(SampleSet, sample_shape, Shape);
 PIN_FIELD(SampleSet, count, std::int64_t);

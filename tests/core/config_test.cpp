@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(missing_required_key) {
 BOOST_AUTO_TEST_CASE(unknown_key_suggests_the_close_one) {
   BOOST_TEST(error_of("layers:\n  - {type: probe, unit: 3}\n" + kTail) ==
              "model.yaml:2:19: layers.0: unknown key 'unit' for layer 'probe' (did you mean 'units'?); its keys "
-             "are: units, rate, flag, mode, regularizer");
+             "are: units, rate, flag, mode, regularizer, name, inputs");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_choice_suggests_the_close_one) {

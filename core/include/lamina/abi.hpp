@@ -11,7 +11,7 @@
 //                  GradCheckOptions, GradCheckResult, Dimension, SearchSpace, Value,
 //                  TrialReport, PruningRule, TrainStep, EpochEnd, CallbackAction, Split, SampleSet
 //   interfaces     Layer, Loss, Regularizer, Optimizer (and its lr_scale member), Initializer,
-//                  SearchStrategy, Schedule, Callback, DataSource, Communicator, Registrar (virtual functions added,
+//                  SearchStrategy, Schedule, Callback, DataSource, Merge, Communicator, Registrar (virtual functions added,
 //                  removed, reordered or re-typed)
 //   classes        Rng (its engine's state), Error, InputError
 //   functions      the exported functions of liblamina_sdk (Tensor, Shape, Rng, Key, Config,
@@ -32,6 +32,7 @@
 #include "lamina/version.hpp"
 
 #define LAMINA_ABI_VERSION 4u  // 2: Context::comm; 3: the SDK split; 4: Schedule, Callback, DataSource, Optimizer::lr_scale, Key::path
+// (Merge came later as a new kind interface and Kind value: no bump, plugins built for 4 load)
 
 #define LAMINA_STR_(x) #x
 #define LAMINA_STR(x) LAMINA_STR_(x)

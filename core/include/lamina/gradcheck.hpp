@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "lamina/export.hpp"
 #include "lamina/layer.hpp"
 #include "lamina/loss.hpp"
+#include "lamina/merge.hpp"
 #include "lamina/regularizer.hpp"
 
 namespace lamina {
@@ -43,6 +45,9 @@ struct GradCheckResult {
 
 // Builds `layer` for `sample_shape` (so pass a fresh layer) and checks it.
 LAMINA_API std::vector<GradCheckResult> check_layer_gradients(Layer& layer, const Shape& sample_shape,
+                                                              const GradCheckOptions& options);
+// The same for a merge taking inputs of these shapes: the result "input" covers all of them.
+LAMINA_API std::vector<GradCheckResult> check_merge_gradients(Merge& merge, std::span<const Shape> inputs,
                                                               const GradCheckOptions& options);
 LAMINA_API GradCheckResult check_loss_gradients(Loss& loss, std::int64_t classes, const GradCheckOptions& options);
 // add_gradient against differences of penalty, on a decayed parameter of `shape`.
