@@ -72,6 +72,11 @@ BOOST_AUTO_TEST_CASE(a_wrong_backward_fails) {
   BOOST_TEST(r.status == 1, r.output);
   BOOST_TEST(r.output.find("FAIL gradients (train)") != std::string::npos, r.output);
   BOOST_TEST(r.output.find("checks failed") != std::string::npos, r.output);
+  const auto merge =
+      run_lamina("check wrong_difference --plugin-dir " + (kFixturePluginDir / "wrong_backward").string());
+  BOOST_TEST(merge.status == 1, merge.output);
+  BOOST_TEST(merge.output.find("check merge wrong_difference") != std::string::npos, merge.output);
+  BOOST_TEST(merge.output.find("FAIL gradients (train)") != std::string::npos, merge.output);
 }
 
 BOOST_AUTO_TEST_CASE(optimizers_are_judged_by_their_own_step_and_by_resume) {

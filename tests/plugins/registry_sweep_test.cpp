@@ -51,7 +51,7 @@ std::vector<std::string> types_of(Kind kind) { return builtin_registry().names(k
 
 BOOST_AUTO_TEST_CASE(the_builtin_plugins_provide_every_kind) {
   for (Kind k : {Kind::Layer, Kind::Loss, Kind::Regularizer, Kind::Optimizer, Kind::Initializer, Kind::Schedule,
-                 Kind::Callback, Kind::DataSource}) {
+                 Kind::Callback, Kind::DataSource, Kind::Merge}) {
     BOOST_TEST(!types_of(k).empty(), kind_name(k));
   }
   for (const auto* t : builtin_registry().list()) {
@@ -92,6 +92,21 @@ BOOST_AUTO_TEST_CASE(every_layer_has_correct_gradients_and_handles_odd_batches) 
       }
     }
     BOOST_TEST(accepted >= 1, type << " accepts neither a flat nor an image input");
+  }
+}
+
+// Each merge on two inputs of (5) and of (2, 5, 5), as a graph would give it.
+BOOST_AUTO_TEST_CASE(every_merge_has_correct_gradients_on_flat_and_image_inputs) {
+  for (const std::string& type : types_of(Kind::Merge)) {
+    for (const Shape& shape : {Shape{5}, Shape{2, 5, 5}}) {
+      BOOST_TEST_CONTEXT(type << " on two of " << shape.str()) {
+        auto merge = builtin_registry().create<Merge>(Config::parse(spec_of(*builtin_registry().find(Kind::Merge, type))));
+        const Shape inputs[] = {shape, shape};
+        for (const auto& r : check_merge_gradients(*merge, inputs, {})) {
+          BOOST_TEST(r.ok, r.tensor << " max relative error " << r.max_error);
+        }
+      }
+    }
   }
 }
 
