@@ -8,6 +8,7 @@ packages=(
   libboost-dev libboost-program-options-dev libboost-test-dev   # Boost 1.74: DLL, Program_options, Test
   libyaml-cpp-dev libeigen3-dev nlohmann-json3-dev libfmt-dev libcsv-dev zlib1g-dev
   gnuplot-nox                                                   # lamina plot
+  graphviz                                                      # lamina graph --out F.svg (dot)
   python3 python3-numpy                                         # the safetensors format test; .npy files written by numpy
   dpkg-dev                                                      # cpack's Depends (dpkg-shlibdeps), the .deb test
   clang libclang-rt-14-dev libomp-14-dev                        # libFuzzer targets (scripts/fuzz.sh)

@@ -144,6 +144,18 @@ po::options_description plot_options() {
   return d;
 }
 
+po::options_description graph_options() {
+  po::options_description d("lamina graph MODEL.yaml|RUN_DIR [--out FILE.svg|.png|.dot] [options]");
+  d.add_options()("help,h", "show this help")(
+      "out", po::value<std::string>(), "also draw the graph: .svg or .png (with Graphviz's dot), or .dot (its text)")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override a key of the model, e.g. --set layers.stem.filters=16 (repeatable)")(
+      "input-shape", po::value<std::string>(),
+      "size the model for samples of this shape, e.g. 1,28,28, instead of reading its data");
+  d.add(plugin_options());
+  return d;
+}
+
 po::options_description dump_options() {
   po::options_description d("lamina dump RUN_DIR|FILE.safetensors [TENSOR] [options]");
   d.add_options()("help,h", "show this help");
@@ -311,16 +323,10 @@ int search(const std::vector<std::string>& args) {
   return result.interrupted ? 130 : 0;
 }
 
-int check(const std::vector<std::string>& args) {
-  const auto parsed = parse_command(args, check_options(), "type", 1);
-  if (!parsed) return 0;
-  const po::variables_map& vm = *parsed;
-  if (!vm.count("type")) throw UsageError("missing the type to check (lamina check TYPE)");
-  lamina::CheckRequest req;
-  req.type = vm["type"].as<std::string>();
-  if (vm.count("set")) req.overrides = vm["set"].as<std::vector<std::string>>();
+// --input-shape 5 or 3,4 or 1,28,28: one sample's shape.
+lamina::Shape input_shape(const std::string& text) {
   std::vector<std::int64_t> dims;
-  std::stringstream ss(vm["input-shape"].as<std::string>());
+  std::stringstream ss(text);
   for (std::string part; std::getline(ss, part, ',');) {
     std::size_t used = 0;
     long long v = 0;
@@ -335,7 +341,18 @@ int check(const std::vector<std::string>& args) {
     dims.push_back(v);
   }
   if (dims.empty() || dims.size() > 3) throw UsageError("--input-shape takes 1 to 3 sizes, e.g. 5 or 3,4");
-  req.input_shape = lamina::Shape::from(dims);
+  return lamina::Shape::from(dims);
+}
+
+int check(const std::vector<std::string>& args) {
+  const auto parsed = parse_command(args, check_options(), "type", 1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
+  if (!vm.count("type")) throw UsageError("missing the type to check (lamina check TYPE)");
+  lamina::CheckRequest req;
+  req.type = vm["type"].as<std::string>();
+  if (vm.count("set")) req.overrides = vm["set"].as<std::vector<std::string>>();
+  req.input_shape = input_shape(vm["input-shape"].as<std::string>());
   req.batch = vm["batch"].as<int>();
   if (req.batch < 1 || req.batch > 4096) throw UsageError("--batch must be between 1 and 4096");
   if (vm["seed"].as<long long>() < 0) throw UsageError("--seed must be >= 0");
@@ -356,6 +373,21 @@ int plot(const std::vector<std::string>& args) {
   req.metric = vm["metric"].as<std::string>();
   req.title = vm["title"].as<std::string>();
   lamina::run_plot(req, std::cout);
+  return 0;
+}
+
+int graph(const std::vector<std::string>& args) {
+  const auto parsed = parse_command(args, graph_options(), "model", 1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
+  if (!vm.count("model")) throw UsageError("missing the model (lamina graph MODEL.yaml or RUN_DIR)");
+  lamina::GraphRequest req;
+  req.model = vm["model"].as<std::string>();
+  if (vm.count("set")) req.overrides = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("input-shape")) req.input_shape = input_shape(vm["input-shape"].as<std::string>());
+  if (vm.count("out")) req.out = vm["out"].as<std::string>();
+  req.plugins = plugin_settings(vm);
+  lamina::run_graph(req, std::cout);
   return 0;
 }
 
@@ -398,6 +430,10 @@ const std::vector<Command>& commands() {
        plugins_options, plugins},
       {"plot", {{"plot RUN_DIR... --out F", "draw the curves of one or several runs (PNG or SVG, with gnuplot)"}},
        plot_options, plot},
+      {"graph",
+       {{"graph MODEL.yaml|RUN_DIR", "the layers as built: names, inputs, shapes, parameters"},
+        {"graph ... --out F.svg", "draw the model's graph (SVG, PNG or DOT, with Graphviz)"}},
+       graph_options, graph},
       {"help", {{"help [COMMAND]", "show help (also: lamina COMMAND --help)"}}, help_options, help},
   };
   return table;

@@ -82,6 +82,17 @@ struct PlotRequest {
 // one or several runs with gnuplot. Throws InputError for a folder that is not a run.
 void run_plot(const PlotRequest& request, std::ostream& out);
 
+struct GraphRequest {
+  std::filesystem::path model;         // a model file, or a run folder (its model.yaml)
+  std::vector<std::string> overrides;  // --set, as for train
+  std::optional<Shape> input_shape;    // --input-shape: size for it without reading the data
+  std::filesystem::path out;           // .svg, .png (drawn by Graphviz's dot) or .dot; empty: text only
+  PluginOptions plugins;
+};
+// Prints the model's layers as built (name, type, inputs, output shape, parameters) and draws
+// the graph with --out.
+void run_graph(const GraphRequest& request, std::ostream& out);
+
 struct CheckRequest {
   std::string type;
   std::vector<std::string> overrides;  // --set key=value, into the type's mapping

@@ -76,6 +76,7 @@ struct TypeUse {
 struct Model {
   std::string name;
   Network network;
+  std::vector<std::string> layer_names;  // per layer, its `name:` ("" when it has none)
   std::unique_ptr<Loss> loss;
   std::unique_ptr<Regularizer> regularizer;                      // may be null
   std::vector<std::unique_ptr<Regularizer>> layer_regularizers;  // per layer, null = model's

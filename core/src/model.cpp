@@ -289,6 +289,7 @@ void read_layers(const ModelFile::Impl& mf, const Registry& registry, const YAML
     }
     out["layers"].push_back(resolved);
     m.layer_regularizers.push_back(std::move(reg));
+    m.layer_names.push_back(name);
     if (!name.empty()) index_of.emplace(name, i);
     ++i;
   }

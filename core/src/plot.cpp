@@ -3,14 +3,8 @@
 // nothing but the image is written, and the image is written under a temporary name and
 // renamed into place.
 #include <fmt/format.h>
-#include <spawn.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <iostream>
 
 #include <algorithm>
@@ -20,6 +14,7 @@
 #include <sstream>
 
 #include "atomic_file.hpp"
+#include "external_program.hpp"
 #include "runtime/commands.hpp"
 #include "lamina/error.hpp"
 
@@ -157,83 +152,22 @@ std::string search_script(const fs::path& dir, const std::string& title) {
          plots + "\nunset multiplot\n";
 }
 
-// gnuplot's own words (warnings, errors), kept off our stdout: the last few lines, for a message.
-std::string tail_lines(const std::string& text, std::size_t count) {
-  std::size_t at = text.size();
-  while (at > 0 && text[at - 1] == '\n') --at;
-  std::size_t start = at;
-  for (std::size_t n = 0; start > 0 && n < count;) {
-    if (text[--start] == '\n') ++n;
-  }
-  return text.substr(start == 0 ? 0 : start + 1, at - (start == 0 ? 0 : start + 1));
-}
-
-// Runs gnuplot on `script`: its input through a socket (send with MSG_NOSIGNAL: a gnuplot that
-// exits early gives EPIPE, never a SIGPIPE that would kill lamina without a word), its output
-// and errors into an anonymous memory file read once it has exited (no pipe to fill and stall).
-// Returns gnuplot's exit status and what it printed.
-std::pair<int, std::string> run_gnuplot(const std::string& script) {
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    throw Error(fmt::format("cannot start gnuplot: {}", std::strerror(errno)));
-  const int log = ::memfd_create("gnuplot-output", MFD_CLOEXEC);
-  if (log < 0) {
-    ::close(sv[0]);
-    ::close(sv[1]);
-    throw Error(fmt::format("cannot start gnuplot: {}", std::strerror(errno)));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, sv[1], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, log, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, log, STDERR_FILENO);
-  char arg0[] = "gnuplot";
-  char* argv[] = {arg0, nullptr};
-  pid_t pid = 0;
-  const int spawned = ::posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(sv[1]);
-  if (spawned != 0) {
-    ::close(sv[0]);
-    ::close(log);
-    if (spawned == ENOENT) {
-      throw InputError("gnuplot is not installed (or not on PATH): apt-get install gnuplot-nox");
-    }
-    throw Error(fmt::format("cannot start gnuplot: {}", std::strerror(spawned)));
-  }
-  for (std::size_t done = 0; done < script.size();) {
-    const ssize_t w = ::send(sv[0], script.data() + done, script.size() - done, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) break;  // gnuplot stopped reading (it failed or exited): its status says why
-    done += static_cast<std::size_t>(w);
-  }
-  ::close(sv[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  std::string printed;
-  char buf[4096];
-  ::lseek(log, 0, SEEK_SET);
-  for (ssize_t n; (n = ::read(log, buf, sizeof buf)) > 0;) printed.append(buf, static_cast<std::size_t>(n));
-  ::close(log);
-  return {status, printed};
-}
-
 void draw(const std::string& body, const std::string& terminal, const fs::path& target, std::ostream& out,
           const std::string& what) {
   const fs::path tmp = detail::temp_name(target);
   const std::string script = fmt::format("set terminal {}\nset output {}\n", terminal, quote(tmp.string())) + body;
-  const auto [status, printed] = run_gnuplot(script);
+  const auto [status, printed] =
+      detail::run_program("gnuplot", {}, script, "gnuplot is not installed (or not on PATH): apt-get install gnuplot-nox");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !fs::exists(tmp)) {
     std::error_code ec;
     fs::remove(tmp, ec);
-    const std::string said = tail_lines(printed, 5);
+    const std::string said = detail::tail_lines(printed, 5);
     throw Error(fmt::format("gnuplot failed to draw {} ({}){}", target.string(),
                             WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
                                               : fmt::format("killed by signal {}", WTERMSIG(status)),
                             said.empty() ? "" : ": " + said));
   }
-  if (!printed.empty()) std::cerr << "gnuplot: " << tail_lines(printed, 20) << std::endl;
+  if (!printed.empty()) std::cerr << "gnuplot: " << detail::tail_lines(printed, 20) << std::endl;
   std::error_code ec;
   fs::rename(tmp, target, ec);
   if (ec) throw Error(fmt::format("{}: cannot write: {}", target.string(), ec.message()));
