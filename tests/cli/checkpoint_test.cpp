@@ -238,3 +238,78 @@ BOOST_AUTO_TEST_CASE(predict_feeds_any_input_format_as_the_model_was_trained) {
   BOOST_TEST(r.status == 2);
   BOOST_TEST(!fs::exists(dir / "bad.csv"));
 }
+
+// A graph model (a residual block around BatchNorm and dropout, a concat of a branch with the
+// flattened input) through everything a chain goes through: resume, eval, an ensemble with a chain,
+// predict, --set by name, and `lamina graph` on the run folder.
+BOOST_AUTO_TEST_CASE(a_graph_model_resumes_evaluates_predicts_and_draws_as_a_chain_does) {
+  TempDir dir;
+  write_file(dir / "g.yaml",
+             "data: {source: fashion-mnist, train_limit: 1000, test_limit: 200, validation_split: 0.1}\n"
+             "layers:\n"
+             "  - {type: affine, units: 32, name: stem}\n"
+             "  - {type: batchnorm}\n"
+             "  - {type: relu}\n"
+             "  - {type: dropout, ratio: 0.2}\n"
+             "  - {type: affine, units: 32, name: branch}\n"
+             "  - {type: add, inputs: [stem, branch], name: sum}\n"
+             "  - {type: relu, name: act}\n"
+             "  - {type: flatten, inputs: [input], name: pixels}\n"
+             "  - {type: concat, inputs: [act, pixels]}\n"
+             "  - {type: affine, units: 10, name: scores}\n"
+             "loss: softmax_cross_entropy\n"
+             "optimizer: {type: adam}\n"
+             "train: {batch_size: 50}\n");
+  auto graph_train = [&](const char* name, int epochs, const std::string& extra = "") {
+    const auto r = run_lamina("train " + (dir / "g.yaml").string() + " --epochs " + std::to_string(epochs) +
+                              " --threads 1 --no-progress --out " + (dir / name).string() + extra);
+    BOOST_TEST_REQUIRE(r.status == 0, r.output);
+    return r;
+  };
+  graph_train("whole", 3);
+  graph_train("part", 1);
+  const auto r = run_lamina("train --resume " + (dir / "part").string() + " --epochs 3 --threads 1 --no-progress");
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  for (const char* f : {"metrics.csv", "model.safetensors", "optimizer.safetensors"}) {
+    BOOST_TEST(read_file(dir / "part" / f) == read_file(dir / "whole" / f), f);
+  }
+  // The run's model.yaml keeps the graph: it is a model file that trains to the same numbers.
+  const std::string resolved = read_file(dir / "whole" / "model.yaml");
+  BOOST_TEST(resolved.find("inputs:\n      - stem\n      - branch") != std::string::npos, resolved);
+  graph_train("again", 3, "");
+  BOOST_TEST(read_file(dir / "again" / "metrics.csv") == read_file(dir / "whole" / "metrics.csv"));
+
+  const std::string csv = read_file(dir / "whole" / "metrics.csv");
+  const std::string acc = csv.substr(csv.rfind(',') + 1, csv.size() - csv.rfind(',') - 2);
+  const auto e = run_lamina("eval " + (dir / "whole").string() + " --threads 1");
+  BOOST_TEST(e.status == 0, e.output);
+  BOOST_TEST(e.output.find("accuracy " + acc) != std::string::npos, e.output << " vs " << acc);
+  BOOST_TEST_REQUIRE(train(dir / "chain", 1).status == 0);
+  const auto ens = run_lamina("eval " + (dir / "whole").string() + " " + (dir / "chain").string());
+  BOOST_TEST(ens.output.find("ensemble of 2 (averaged probabilities): test accuracy 0.") != std::string::npos,
+             ens.output);
+  const auto p = run_lamina("predict " + (dir / "whole").string() + " --input " +
+                            (kFashionDir / "t10k-images-idx3-ubyte.gz").string() + " --out " + (dir / "p.csv").string());
+  BOOST_TEST(p.status == 0, p.output);
+  BOOST_TEST(count_lines(read_file(dir / "p.csv")) == 10001u);
+
+  // --set by name reaches the layer it names, in the run's model.yaml too.
+  graph_train("wide", 1, " --set layers.branch.units=32 --set layers.stem.units=16 --set layers.branch.units=16");
+  BOOST_TEST(read_file(dir / "wide" / "model.yaml").find("units: 16\n    init: he\n    bias: true\n    name: stem") !=
+             std::string::npos);
+
+  // The run folder drawn: its layers with their inputs, and the edges of the graph.
+  const auto g = run_lamina("graph " + (dir / "whole").string() + " --out " + (dir / "g.dot").string());
+  BOOST_TEST_REQUIRE(g.status == 0, g.output);
+  BOOST_TEST(g.output.find("layers.5   sum          add              (32)") != std::string::npos, g.output);
+  BOOST_TEST(g.output.find("stem, branch") != std::string::npos, g.output);
+  BOOST_TEST(g.output.find("layers.8                concat           (816)") != std::string::npos, g.output);
+  const std::string dot = read_file(dir / "g.dot");
+  for (const char* edge : {"n0 -> n5;", "n4 -> n5;", "n6 -> n8;", "n7 -> n8;", "input -> n7;", "input -> n0;"}) {
+    BOOST_TEST(dot.find(edge) != std::string::npos, edge);
+  }
+  const auto svg = run_lamina("graph " + (dir / "g.yaml").string() + " --input-shape 1,28,28 --out " +
+                              (dir / "g.svg").string());
+  BOOST_TEST_REQUIRE(svg.status == 0, svg.output);
+  BOOST_TEST(read_file(dir / "g.svg").find("<svg") != std::string::npos);
+}

@@ -121,6 +121,30 @@ BOOST_AUTO_TEST_CASE(data_parallel_training_equals_one_process_with_the_global_b
   }
 }
 
+// A graph (a residual add, an output read twice, a concat) trains on 2 ranks as in one process.
+BOOST_AUTO_TEST_CASE(a_graph_model_trains_data_parallel_as_in_one_process) {
+  TempDir dir;
+  std::string graph = kPlain;
+  graph.replace(graph.find("layers:"), graph.find("loss:") - graph.find("layers:"),
+                "layers:\n"
+                "  - {type: affine, units: 16, init: he, name: a}\n"
+                "  - {type: tanh}\n"
+                "  - {type: affine, units: 16, init: he, name: b}\n"
+                "  - {type: add, inputs: [a, b], name: sum}\n"
+                "  - {type: concat, inputs: [sum, a]}\n"
+                "  - {type: affine, units: 10, init: he}\n");
+  write_file(dir / "g.yaml", graph);
+  const auto one =
+      lamina_on(0, "train " + (dir / "g.yaml").string() + " --threads 1 --no-progress --out " + (dir / "np1").string());
+  BOOST_TEST_REQUIRE(one.status == 0, one.output);
+  const auto two =
+      lamina_on(2, "train " + (dir / "g.yaml").string() + " --threads 1 --no-progress --out " + (dir / "np2").string());
+  BOOST_TEST_REQUIRE(two.status == 0, two.output);
+  const double gap = weight_gap(dir / "np2" / "model.safetensors", dir / "np1" / "model.safetensors");
+  BOOST_TEST(gap < 1e-4, "weights differ by " << gap);
+  BOOST_TEST(metrics(dir / "np2")["epochs"][2]["test"]["accuracy"] == metrics(dir / "np1")["epochs"][2]["test"]["accuracy"]);
+}
+
 BOOST_AUTO_TEST_CASE(a_run_resumes_on_another_number_of_ranks) {
   TempDir dir;
   write_file(dir / "m.yaml", kPlain);
