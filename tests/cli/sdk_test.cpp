@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
   for (const auto& header : fs::directory_iterator(prefix / "include" / "lamina")) {
     BOOST_TEST(read_file(header.path()).find("boost/") == std::string::npos, header.path());
   }
-  for (const char* example : {"leaky_relu", "elastic_net", "target_accuracy", "gaussian_blobs"}) {
+  for (const char* example : {"leaky_relu", "elastic_net", "target_accuracy", "gaussian_blobs", "weighted_sum"}) {
     BOOST_TEST_CONTEXT(example) {
       const fs::path build = build_example(dir, std::string("plugins/") + example, prefix);
       const fs::path src = dir / (std::string(example) + "-src");
@@ -95,6 +95,15 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
     BOOST_TEST(r.status == 0, r.output);
     return read_file(dir / out / "model.safetensors");
   };
+  // The third-party merge layer passes `lamina check` and learns its weights in a graph.
+  const std::string merge = "LAMINA_PLUGIN_PATH=" + (dir / "weighted_sum-build" / "lamina-plugins").string() + " " +
+                            (prefix / "bin" / "lamina").string();
+  const auto merge_check = run(merge + " check weighted_sum --input-shape 2,3,3");
+  BOOST_TEST(merge_check.status == 0, merge_check.output);
+  BOOST_TEST(merge_check.output.find("check merge weighted_sum") != std::string::npos, merge_check.output);
+  const auto w = run(merge + " dump " + (dir / "weighted_sum-run").string() + " layers.3.w");
+  BOOST_TEST_REQUIRE(w.status == 0, w.output);
+  BOOST_TEST(w.output.find("1.000000\n1.000000") == std::string::npos, "the weights moved from 1: " << w.output);
   const std::string once = train_seeded(1, "blobs-a");
   BOOST_TEST(train_seeded(1, "blobs-b") == once);
   BOOST_TEST(train_seeded(2, "blobs-c") != once);
