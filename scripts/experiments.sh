@@ -168,4 +168,15 @@ for r in mlp cnn; do echo "| $r | $(last "$r" 3) | $(last "$r" 6) | $(last "$r" 
   --title "models/mlp.yaml against models/cnn.yaml: accuracy per epoch" > /dev/null 2>&1
 echo
 
+echo "## A residual CNN beside the CNN (models/resnet-small.yaml and models/cnn.yaml, 10 epochs)"
+echo
+echo "| model | train acc | test acc |"
+echo "|---|---|---|"
+train resnet resnet-small
+for r in cnn resnet; do echo "| $r | $(last "$r" 3) | $(last "$r" 8) |"; done
+"$lamina" plot "$out/cnn" "$out/resnet" --out "$out/plots/resnet.png" \
+  --title "models/cnn.yaml against models/resnet-small.yaml: accuracy per epoch" > /dev/null 2>&1
+"$lamina" graph models/resnet-small.yaml --input-shape 1,28,28 --out "$out/plots/resnet-graph.svg" > /dev/null
+echo
+
 echo "plots: $out/plots"
