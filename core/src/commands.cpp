@@ -373,6 +373,11 @@ void run_plugins(const PluginsRequest& req, std::ostream& out) {
       out << fmt::format("  and, as every data source under `data:`, {} (README, YAML reference)\n",
                          detail::join(shared_data_keys()));
     }
+    if (t->kind == Kind::Layer || t->kind == Kind::Merge) {
+      out << fmt::format("  and, as every entry of `layers:`, name, inputs{} and regularizer (README, \"Layers: "
+                         "names and inputs\")\n",
+                         t->kind == Kind::Merge ? " (required: the layers it merges)" : "");
+    }
   }
 }
 
