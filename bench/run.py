@@ -22,7 +22,7 @@ def run(cmd, env=None):
 
 
 def lamina(binary, workload, threads, seed):
-    model = ROOT / "bench" / {"w2": "w2.yaml", "w4": "w4.yaml"}.get(workload, "w1.yaml")
+    model = ROOT / "bench" / ("w1.yaml" if workload in ("w1", "w3") else f"{workload}.yaml")  # W3 is W1 at batch 1000
     extra = ["--set", f"train.seed={seed}"] + (["--set", "train.batch_size=1000"] if workload == "w3" else [])
     with tempfile.TemporaryDirectory() as d:
         run([binary, "train", model, "--threads", str(threads), "--no-progress", "--out", f"{d}/run", *extra])
