@@ -10,6 +10,7 @@ packages=(
   gnuplot-nox                                                   # lamina plot
   graphviz                                                      # lamina graph --out F.svg (dot)
   python3 python3-numpy                                         # the safetensors format test; .npy files written by numpy
+  python3-optuna                                                # scripts/optuna-study.py (a search as an Optuna study) and its test
   dpkg-dev                                                      # cpack's Depends (dpkg-shlibdeps), the .deb test
   clang libclang-rt-14-dev libomp-14-dev                        # libFuzzer targets (scripts/fuzz.sh)
   openmpi-bin libopenmpi-dev                                    # mpirun -np N lamina train|search
