@@ -34,6 +34,9 @@ class Network {
   void add(std::unique_ptr<Layer> layer, std::string path, std::string type, std::vector<int> inputs = {});
   void add(std::unique_ptr<Merge> merge, std::string path, std::string type, std::vector<int> inputs);
 
+  // Where node i is written (model.yaml:7:5), for the messages of its build.
+  void locate(std::size_t i, std::string where) { nodes_[i].where = std::move(where); }
+
   // Builds every node in order; returns the per-sample output shape. Parameter names become
   // "<path>.<name>", e.g. "layers.0.W". Throws InputError when a node's output is read by no
   // later node and is not the output.
@@ -61,6 +64,7 @@ class Network {
     std::unique_ptr<Merge> merge;
     std::string path;
     std::string type;
+    std::string where;
     std::vector<int> inputs;
     Shape shape;
     Tensor out;                  // output in Train mode

@@ -185,6 +185,7 @@ void read_layers(const ModelFile::Impl& mf, const Registry& registry, const YAML
   std::size_t i = 0;
   for (const auto& spec_node : layers) {
     const std::string path = "layers." + std::to_string(i);
+    const std::string where = detail::location(src, path, spec_node);
     std::string name;
     if (YAML::Node n = spec_node.IsMap() ? detail::lookup(spec_node, "name") : YAML::Node(); n.IsDefined()) {
       if (!n.IsScalar() || !valid_layer_name(n.Scalar())) {
@@ -274,6 +275,7 @@ void read_layers(const ModelFile::Impl& mf, const Registry& registry, const YAML
       type = resolved["type"].as<std::string>();
       m.network.add(std::move(made), path, type, inputs);
     }
+    m.network.locate(i, where);
     if (!name.empty()) resolved["name"] = name;
     if (in.IsDefined()) {
       YAML::Node names(YAML::NodeType::Sequence);

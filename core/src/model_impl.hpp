@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "config_impl.hpp"
 #include "runtime/model.hpp"
@@ -15,6 +17,12 @@ struct ModelFile::Impl {
   std::filesystem::path file;
   YAML::Node root;
   std::shared_ptr<const Source> source;
+  // What with() re-reads the model from: YAML::Clone would drop the line marks that messages
+  // point at (an error found later, in a layer's build, would say file:1:1).
+  std::string text;                  // the document
+  std::string name;                  // its name in messages
+  std::string section;               // the model's key in it (a search file's `model:`), or ""
+  std::vector<std::string> applied;  // the --set overrides, in order
 };
 
 }  // namespace lamina

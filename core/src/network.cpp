@@ -69,9 +69,15 @@ Shape Network::build(const Shape& input, Rng& init_rng) {
       shapes.push_back(j == kInput ? input_ : nodes_[static_cast<std::size_t>(j)].shape);
     }
     BuildContext ctx{&init_rng, n.path};
-    guarded(n.path, n.type, "build", [&] {
-      n.shape = n.layer ? n.layer->build(shapes[0], ctx) : n.merge->build(shapes, ctx);
-    });
+    try {
+      guarded(n.path, n.type, "build", [&] {
+        n.shape = n.layer ? n.layer->build(shapes[0], ctx) : n.merge->build(shapes, ctx);
+      });
+    } catch (const InputError& e) {
+      // A shape that does not fit is a mistake in the model file: say where.
+      if (n.where.empty() || std::string_view(e.what()).find(n.where) != std::string_view::npos) throw;
+      throw InputError(fmt::format("{}: {}", n.where, e.what()));
+    }
     if (n.shape.rank() == 0 || n.shape.numel() <= 0) {
       throw Error(fmt::format("{} ({}): build returned an empty output shape", n.path, n.type));
     }

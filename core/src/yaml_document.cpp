@@ -181,6 +181,9 @@ ModelFile ModelFile::parse(const std::string& text, const std::string& name, std
   check_tree(mf.impl_->root, *src, "", 0, visited);
   for (const auto& o : overrides) apply_override(mf.impl_->root, o, *src);
   mf.impl_->source = std::move(src);
+  mf.impl_->text = text;
+  mf.impl_->name = name;
+  mf.impl_->applied.assign(overrides.begin(), overrides.end());
   return mf;
 }
 
@@ -193,17 +196,24 @@ ModelFile ModelFile::parse_section(const std::string& text, const std::string& n
         fmt::format("expected a model (a mapping with layers, loss, optimizer...), found {}", detail::describe(node)));
   }
   doc.impl_->root.reset(node);
+  doc.impl_->section = key;
   return doc;
 }
 
 ModelFile ModelFile::with(std::span<const std::string> overrides) const {
+  std::vector<std::string> all = impl_->applied;
+  all.insert(all.end(), overrides.begin(), overrides.end());
   ModelFile mf;
-  mf.impl_ = std::make_shared<Impl>();
+  if (impl_->section.empty()) {
+    mf = parse(impl_->text, impl_->name, all);
+  } else {
+    mf = parse_section(impl_->text, impl_->name, impl_->section);
+    auto src = std::make_shared<Source>(*mf.impl_->source);
+    for (const auto& o : all) apply_override(mf.impl_->root, o, *src);
+    mf.impl_->source = std::move(src);
+    mf.impl_->applied = std::move(all);
+  }
   mf.impl_->file = impl_->file;
-  mf.impl_->root = YAML::Clone(impl_->root);
-  auto src = std::make_shared<Source>(*impl_->source);
-  for (const auto& o : overrides) apply_override(mf.impl_->root, o, *src);
-  mf.impl_->source = std::move(src);
   return mf;
 }
 
