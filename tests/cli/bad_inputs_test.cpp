@@ -30,10 +30,23 @@ const std::string kGoodModel =
 // The case's own folder, for messages that name absolute paths.
 fs::path case_dir;
 
+// The binary's own build fingerprint, as `lamina --version` prints it ("plugin ABI 4, FP)"): this
+// driver may be compiled with other flags than the binary (without the sanitizers, under
+// LAMINA_SANITIZE), so its own kFingerprint is not the binary's.
+std::string binary_fingerprint() {
+  static const std::string fp = [] {
+    const std::string v = run_lamina("--version").output;
+    const auto from = v.find(", ");
+    const auto to = v.rfind(')');
+    return from == std::string::npos || to == std::string::npos ? v : v.substr(from + 2, to - from - 2);
+  }();
+  return fp;
+}
+
 std::string substitute(std::string text) {
   const std::pair<std::string, std::string> vars[] = {
       {"{dir}", case_dir.string()},       {"{fixtures}", kFixturePluginDir.string()},
-      {"{plugins}", kPluginDir.string()}, {"{fingerprint}", lamina::kFingerprint},
+      {"{plugins}", kPluginDir.string()}, {"{fingerprint}", binary_fingerprint()},
       {"{data}", kDataDir.string()},      {"{lamina}", kLamina.string()},
       {"{abi}", std::to_string(lamina::kAbiVersion)}, {"{abi+1}", std::to_string(lamina::kAbiVersion + 1)}};
   for (const auto& [name, value] : vars) {
