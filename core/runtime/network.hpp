@@ -75,6 +75,8 @@ class Network {
     int last_reader = -1;        // the last node that reads this output (size() for the output)
     int eval_slot = 0;           // the Eval-mode buffer that holds the output
   };
+  void add_node(std::unique_ptr<Layer> layer, std::unique_ptr<Merge> merge, std::string path, std::string type,
+                std::vector<int> inputs);
   const Tensor& input_of(int j, const Tensor& x, bool eval) const;
   void plan();  // readers, eval slots and gradient destinations, after build
 

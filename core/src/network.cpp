@@ -27,6 +27,11 @@ void guarded(const std::string& path, const std::string& type, const char* what,
   }
 }
 
+// Whether inputs[k] is the first mention of its node (`inputs: [a, a]` mentions a twice).
+bool first_mention(const std::vector<int>& inputs, std::size_t k) {
+  return std::find(inputs.begin(), inputs.end(), inputs[k]) == inputs.begin() + static_cast<long>(k);
+}
+
 void add_into(Tensor& sum, const Tensor& term) {
   float* s = sum.data();
   const float* t = term.data();
@@ -37,16 +42,17 @@ void add_into(Tensor& sum, const Tensor& term) {
 
 void Network::add(std::unique_ptr<Layer> layer, std::string path, std::string type, std::vector<int> inputs) {
   if (inputs.empty()) inputs.push_back(static_cast<int>(nodes_.size()) - 1);
-  Node n;
-  n.layer = std::move(layer);
-  n.path = std::move(path);
-  n.type = std::move(type);
-  n.inputs = std::move(inputs);
-  nodes_.push_back(std::move(n));
+  add_node(std::move(layer), nullptr, std::move(path), std::move(type), std::move(inputs));
 }
 
 void Network::add(std::unique_ptr<Merge> merge, std::string path, std::string type, std::vector<int> inputs) {
+  add_node(nullptr, std::move(merge), std::move(path), std::move(type), std::move(inputs));
+}
+
+void Network::add_node(std::unique_ptr<Layer> layer, std::unique_ptr<Merge> merge, std::string path, std::string type,
+                       std::vector<int> inputs) {
   Node n;
+  n.layer = std::move(layer);
   n.merge = std::move(merge);
   n.path = std::move(path);
   n.type = std::move(type);
@@ -119,8 +125,7 @@ void Network::plan() {
     }
     for (std::size_t k = 0; k < n.inputs.size(); ++k) {
       const int j = n.inputs[k];
-      const bool first = std::find(n.inputs.begin(), n.inputs.end(), j) == n.inputs.begin() + static_cast<long>(k);
-      if (j != kInput && first && nodes_[static_cast<std::size_t>(j)].last_reader == i) {
+      if (j != kInput && first_mention(n.inputs, k) && nodes_[static_cast<std::size_t>(j)].last_reader == i) {
         free_slots.push_back(nodes_[static_cast<std::size_t>(j)].eval_slot);
       }
     }
@@ -136,9 +141,8 @@ void Network::plan() {
     n.xs.assign(n.inputs.size(), nullptr);
     for (std::size_t k = 0; k < n.inputs.size(); ++k) {
       const int j = n.inputs[k];
-      const bool first = std::find(n.inputs.begin(), n.inputs.end(), j) == n.inputs.begin() + static_cast<long>(k);
       const int last = j == kInput ? input_last_reader : nodes_[static_cast<std::size_t>(j)].last_reader;
-      if (first && last == i) {
+      if (first_mention(n.inputs, k) && last == i) {
         n.dx_to[k] = j == kInput ? &input_grad_ : &nodes_[static_cast<std::size_t>(j)].dout;
       } else {
         n.dx_to[k] = &n.dxs[k];
