@@ -14,6 +14,7 @@
 #include <lamina/layer.hpp>
 #include <lamina/loss.hpp>
 #include <lamina/merge.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
 #include <lamina/regularizer.hpp>
@@ -21,6 +22,7 @@
 #include <lamina/search_strategy.hpp>
 #include <string>
 #include <type_traits>
+#include <variant>
 
 using namespace lamina;
 
@@ -66,6 +68,10 @@ PIN_SIZE(EpochEnd, 56, 8);
 PIN_SIZE(Callback, 8, 8);
 PIN_SIZE(DataSource, 8, 8);
 PIN_SIZE(Merge, 8, 8);
+PIN_SIZE(OnnxExportable, 8, 8);
+PIN_SIZE(OnnxGraph, 8, 8);
+PIN_SIZE(OnnxValue, 72, 8);
+PIN_SIZE(OnnxAttribute, 72, 8);
 PIN_SIZE(SampleSet, 184, 8);
 PIN_SIZE(CallbackAction, 40, 8);
 PIN_SIZE(Initializer, 8, 8);
@@ -173,6 +179,20 @@ PIN_VIRTUAL(Merge, forward, void (Merge::*)(std::span<const Tensor* const>, Tens
 PIN_VIRTUAL(Merge, backward, void (Merge::*)(const Tensor&, std::span<Tensor* const>, Context&));
 PIN_VIRTUAL(Merge, params, std::span<Param> (Merge::*)());
 PIN_VIRTUAL(Merge, state, std::span<Buffer> (Merge::*)());
+PIN_VIRTUAL(OnnxExportable, export_onnx,
+            std::string (OnnxExportable::*)(OnnxGraph&, std::span<const OnnxValue>) const);
+PIN_VIRTUAL(OnnxGraph, opset, int (OnnxGraph::*)() const);
+PIN_VIRTUAL(OnnxGraph, constant, std::string (OnnxGraph::*)(std::string_view, const Tensor&));
+PIN_VIRTUAL(OnnxGraph, constant_ints, std::string (OnnxGraph::*)(std::string_view, std::span<const std::int64_t>));
+PIN_VIRTUAL(OnnxGraph, node, std::string (OnnxGraph::*)(std::string_view, std::vector<std::string>,
+                                                         std::vector<OnnxAttribute>));
+PIN_FIELD(OnnxValue, name, std::string);
+PIN_FIELD(OnnxValue, shape, Shape);
+PIN_FIELD(OnnxAttribute, name, std::string);
+PIN_FIELD(OnnxAttribute, value, OnnxAttributeValue);
+static_assert(std::is_same_v<OnnxAttributeValue, std::variant<std::int64_t, float, std::vector<std::int64_t>,
+                                                              std::vector<float>, std::string>>,
+              "OnnxAttributeValue changed: bump LAMINA_ABI_VERSION");
 PIN_FIELD(SampleSet, origin, std::string);
 PIN_FIELD(SampleSet, sample_shape, Shape);
 PIN_FIELD(SampleSet, count, std::int64_t);

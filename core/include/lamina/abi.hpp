@@ -9,9 +9,11 @@
 //   records        lamina_plugin_info (after its first two fields), Tensor, Shape, Param,
 //                  Buffer, Context, BuildContext, Mode, Kind, KeyType, Key, Schema, Config,
 //                  GradCheckOptions, GradCheckResult, Dimension, SearchSpace, Value,
-//                  TrialReport, PruningRule, TrainStep, EpochEnd, CallbackAction, Split, SampleSet
+//                  TrialReport, PruningRule, TrainStep, EpochEnd, CallbackAction, Split, SampleSet,
+//                  OnnxValue, OnnxAttribute (and its OnnxAttributeValue)
 //   interfaces     Layer, Loss, Regularizer, Optimizer (and its lr_scale member), Initializer,
-//                  SearchStrategy, Schedule, Callback, DataSource, Merge, Communicator, Registrar (virtual functions added,
+//                  SearchStrategy, Schedule, Callback, DataSource, Merge, OnnxExportable, OnnxGraph,
+//                  Communicator, Registrar (virtual functions added,
 //                  removed, reordered or re-typed)
 //   classes        Rng (its engine's state), Error, InputError
 //   functions      the exported functions of liblamina_sdk (Tensor, Shape, Rng, Key, Config,
@@ -32,7 +34,8 @@
 #include "lamina/version.hpp"
 
 #define LAMINA_ABI_VERSION 4u  // 2: Context::comm; 3: the SDK split; 4: Schedule, Callback, DataSource, Optimizer::lr_scale, Key::path
-// (Merge came later as a new kind interface and Kind value: no bump, plugins built for 4 load)
+// (Merge came later as a new kind interface and Kind value, OnnxExportable/OnnxGraph as a new
+// interface a layer may also derive from: no bump, plugins built for 4 load)
 
 #define LAMINA_STR_(x) #x
 #define LAMINA_STR(x) LAMINA_STR_(x)
