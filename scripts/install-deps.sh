@@ -9,6 +9,8 @@ packages=(
   libyaml-cpp-dev libeigen3-dev nlohmann-json3-dev libfmt-dev libcsv-dev zlib1g-dev
   gnuplot-nox                                                   # lamina plot
   graphviz                                                      # lamina graph --out F.svg (dot)
+  libonnx-dev libprotobuf-dev                                   # lamina export (the ONNX format, its checker)
+  python3-onnx python3-opencv                                   # the export test: onnx.checker and OpenCV's DNN as the independent runtime
   python3 python3-numpy                                         # the safetensors format test; .npy files written by numpy
   python3-optuna                                                # scripts/optuna-study.py (a search as an Optuna study) and its test
   dpkg-dev                                                      # cpack's Depends (dpkg-shlibdeps), the .deb test

@@ -156,6 +156,16 @@ po::options_description graph_options() {
   return d;
 }
 
+po::options_description export_options() {
+  po::options_description d("lamina export RUN_DIR [--out FILE.onnx] [options]");
+  d.add_options()("help,h", "show this help")(
+      "out", po::value<std::string>(),
+      "the ONNX file to write (default RUN_DIR/model.onnx, or RUN_DIR/model-best.onnx with --best)")(
+      "best", "export the best checkpoint (model-best.safetensors, kept by a keep_best callback)");
+  d.add(plugin_options());
+  return d;
+}
+
 po::options_description dump_options() {
   po::options_description d("lamina dump RUN_DIR|FILE.safetensors [TENSOR] [options]");
   d.add_options()("help,h", "show this help");
@@ -391,6 +401,20 @@ int graph(const std::vector<std::string>& args) {
   return 0;
 }
 
+int export_model(const std::vector<std::string>& args) {
+  const auto parsed = parse_command(args, export_options(), "run", 1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
+  if (!vm.count("run")) throw UsageError("missing the run folder (lamina export RUN_DIR)");
+  lamina::ExportRequest req;
+  req.run = vm["run"].as<std::string>();
+  if (vm.count("out")) req.out = vm["out"].as<std::string>();
+  req.best = vm.count("best") > 0;
+  req.plugins = plugin_settings(vm);
+  lamina::run_export(req, std::cout);
+  return 0;
+}
+
 int help(const std::vector<std::string>& args);
 
 // The one table of commands: usage, `lamina help CMD`, `lamina CMD --help`, dispatch, the
@@ -416,6 +440,9 @@ const std::vector<Command>& commands() {
        {{"predict RUN_DIR... --input F --out P.csv",
          "class and probabilities per row (several runs: averaged)"}},
        predict_options, predict},
+      {"export",
+       {{"export RUN_DIR [--out F.onnx]", "the trained model as ONNX (inference form, softmax output)"}},
+       export_options, export_model},
       {"dump", {{"dump RUN_DIR [TENSOR]", "list a checkpoint's tensors, or print one's values"}}, dump_options, dump},
       {"search",
        {{"search SEARCH.yaml", "run a hyperparameter search (resumable: rerun the same command)"}},

@@ -80,27 +80,6 @@ std::int64_t classes_of(lamina::Model& m) {
   return m.network.forward(probe, ctx).cols();
 }
 
-Shape shape_from_metadata(const fs::path& dir) {
-  const SafetensorsFile f = read_safetensors(dir / "model.safetensors");
-  const auto it = f.metadata.find("input_shape");
-  const std::string where = (dir / "model.safetensors").string();
-  if (it == f.metadata.end()) {
-    throw InputError(fmt::format("{}: no input_shape in the metadata (a run of Lamina before 0.1.0's ABI 3); use "
-                                 "Host::load_model with the shape",
-                                 where));
-  }
-  try {
-    std::vector<std::int64_t> dims = nlohmann::json::parse(it->second).get<std::vector<std::int64_t>>();
-    if (dims.empty() || dims.size() > 3) throw InputError("");
-    for (auto d : dims) {
-      if (d < 1) throw InputError("");
-    }
-    return Shape::from(dims);
-  } catch (const std::exception&) {
-    throw InputError(fmt::format("{}: input_shape '{}' in the metadata is not a shape", where, it->second));
-  }
-}
-
 }  // namespace
 
 Model Host::load_model(const fs::path& model_yaml, const Shape& sample_shape,
@@ -118,7 +97,8 @@ Model Host::load_model(const fs::path& model_yaml, const Shape& sample_shape,
 Model Host::load_run(const fs::path& run_dir) const {
   std::ostringstream warnings;  // version differences that only warn; a host has no stderr of ours
   detail::TrainedRun run = detail::open_run(run_dir, impl_->session.registry, {}, warnings);
-  detail::size_and_load(run, shape_from_metadata(run_dir), run_dir.string());
+  detail::size_and_load(run, detail::trained_input_shape(run_dir / "model.safetensors", "use Host::load_model with the shape"),
+                        run_dir.string());
   auto impl = std::make_unique<Model::Impl>();
   impl->model = std::move(run.model);
   impl->scale = trained_scale(impl->model.data);

@@ -62,6 +62,15 @@ struct PredictRequest {
 };
 void run_predict(const PredictRequest& request, std::ostream& out, std::ostream& err);
 
+struct ExportRequest {
+  std::filesystem::path run;  // a run folder
+  std::filesystem::path out;  // the .onnx file (default: RUN_DIR/model.onnx, model-best.onnx with best)
+  bool best = false;          // --best: model-best.safetensors (keep_best)
+  PluginOptions plugins;
+};
+// Writes the trained network in inference form as an ONNX model (docs/exporting.md).
+void run_export(const ExportRequest& request, std::ostream& out);
+
 // Prints a checkpoint's tensors (name, shape), or one tensor's values, one per line.
 void run_dump(const std::filesystem::path& run, const std::string& tensor, std::ostream& out);
 

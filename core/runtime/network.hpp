@@ -52,6 +52,8 @@ class Network {
   const std::vector<int>& inputs(std::size_t i) const { return nodes_[i].inputs; }
   const Shape& output_shape(std::size_t i) const { return nodes_[i].shape; }  // per sample, once built
   bool is_merge(std::size_t i) const { return nodes_[i].merge != nullptr; }
+  const Layer* layer(std::size_t i) const { return nodes_[i].layer.get(); }  // null for a merge
+  const Merge* merge(std::size_t i) const { return nodes_[i].merge.get(); }  // null for a layer
   std::span<Param> params(std::size_t i);
   std::span<Buffer> state(std::size_t i);
   std::vector<Param*> params();

@@ -17,6 +17,7 @@
 #include "checkpoint.hpp"
 #include "lamina/version.hpp"
 #include "lamina/error.hpp"
+#include "runtime/safetensors.hpp"
 
 namespace fs = std::filesystem;
 
@@ -173,6 +174,25 @@ TrainedRun open_run(const fs::path& dir, const Registry& registry, std::span<con
   recover_checkpoint(dir);
   for (const auto& w : check_manifest(dir, registry)) err << dir.string() << ": " << w << std::endl;
   return {dir, build_model(ModelFile::load(dir / "model.yaml", overrides), registry, true)};
+}
+
+Shape trained_input_shape(const fs::path& weights, std::string_view hint) {
+  const SafetensorsFile f = read_safetensors(weights);
+  const auto it = f.metadata.find("input_shape");
+  if (it == f.metadata.end()) {
+    throw InputError(fmt::format("{}: no input_shape in the metadata (a run of Lamina before 0.1.0's ABI 3); {}",
+                                 weights.string(), hint));
+  }
+  try {
+    std::vector<std::int64_t> dims = nlohmann::json::parse(it->second).get<std::vector<std::int64_t>>();
+    if (dims.empty() || dims.size() > 3) throw InputError("");
+    for (auto d : dims) {
+      if (d < 1) throw InputError("");
+    }
+    return Shape::from(dims);
+  } catch (const std::exception&) {
+    throw InputError(fmt::format("{}: input_shape '{}' in the metadata is not a shape", weights.string(), it->second));
+  }
 }
 
 void size_and_load(TrainedRun& run, const Shape& sample_shape, const std::string& input, bool best) {

@@ -53,6 +53,9 @@ TrainedRun open_run(const std::filesystem::path& dir, const Registry& registry,
                     std::span<const std::string> overrides, std::ostream& err);
 // Sizes the model for samples of `sample_shape` and loads its weights; a mismatch names `input`.
 // With `best`, the weights of model-best.safetensors (keep_best).
+// The per-sample input shape a weights file (model.safetensors) was trained for, from its
+// metadata; `hint` ends the message of a file without one (runs before ABI 3).
+Shape trained_input_shape(const std::filesystem::path& weights, std::string_view hint);
 void size_and_load(TrainedRun& run, const Shape& sample_shape, const std::string& input, bool best = false);
 
 }  // namespace lamina::detail

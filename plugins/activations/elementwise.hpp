@@ -4,6 +4,7 @@
 
 #include <lamina/eigen.hpp>
 #include <lamina/layer.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/parallel.hpp>
 
 namespace lamina_activations {
@@ -18,7 +19,7 @@ void in_ranges(std::int64_t n, F&& f) {
 }
 
 template <class Rule>
-class Elementwise final : public lamina::Layer {
+class Elementwise final : public lamina::Layer, public lamina::OnnxExportable {
  public:
   lamina::Shape build(const lamina::Shape& input, lamina::BuildContext&) override { return input; }
 
@@ -37,6 +38,10 @@ class Elementwise final : public lamina::Layer {
       Rule::backward(lamina::ConstArrayView(y_->data() + b, e - b), lamina::ConstArrayView(dy.data() + b, e - b),
                      lamina::ArrayView(dx.data() + b, e - b));
     });
+  }
+
+  std::string export_onnx(lamina::OnnxGraph& g, std::span<const lamina::OnnxValue> in) const override {
+    return g.node(Rule::kOnnxOp, {in[0].name});
   }
 
  private:

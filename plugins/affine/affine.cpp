@@ -22,6 +22,7 @@
 #include <lamina/eigen.hpp>
 #include <lamina/initializer.hpp>
 #include <lamina/layer.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/parallel.hpp>
 #include <lamina/plugin.hpp>
 
@@ -51,7 +52,7 @@ void in_slices(std::int64_t n, double flops, F&& f) {
   for_ranges(n, threads_for(std::min(n / 16, useful)), 16, [&](int, std::int64_t b, std::int64_t e) { f(b, e); });
 }
 
-class Affine final : public Layer {
+class Affine final : public Layer, public OnnxExportable {
  public:
   explicit Affine(const Config& cfg)
       : units_(cfg.get<std::int64_t>("units")),
@@ -115,6 +116,23 @@ class Affine final : public Layer {
   }
 
   std::span<Param> params() override { return params_; }
+
+  // Gemm(x, W_t, b) with transB = 1, after ONNX Flatten of a sample with more than one
+  // dimension (the row-major reading the layer does itself). W_t is W transposed, units x in:
+  // PyTorch's layout for Gemm, the one every runtime reads (OpenCV 4.6 refuses transB = 0 with
+  // a bias).
+  std::string export_onnx(OnnxGraph& g, std::span<const OnnxValue> in) const override {
+    std::string x = in[0].name;
+    if (in[0].shape.rank() > 1) x = g.node("Flatten", {x}, {{"axis", std::int64_t{1}}});
+    Tensor wt(Shape{units_, in_});
+    const Tensor& w = params_[0].value;
+    for (std::int64_t i = 0; i < in_; ++i) {
+      for (std::int64_t j = 0; j < units_; ++j) wt[j * in_ + i] = w[i * units_ + j];
+    }
+    std::vector<std::string> inputs{x, g.constant("W_t", wt)};
+    if (bias_) inputs.push_back(g.constant("b", params_[1].value));
+    return g.node("Gemm", std::move(inputs), {{"transB", std::int64_t{1}}});
+  }
 
  private:
   std::int64_t units_;

@@ -21,6 +21,7 @@
 #include <lamina/eigen.hpp>
 #include <lamina/error.hpp>
 #include <lamina/layer.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/plugin.hpp>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ namespace lamina_batchnorm {
 
 using namespace lamina;
 
-class BatchNorm final : public Layer {
+class BatchNorm final : public Layer, public OnnxExportable {
  public:
   explicit BatchNorm(const Config& c)
       : momentum_(c.get<float>("momentum")), eps_(c.get<float>("eps")), sync_(c.get<bool>("sync")), where_(c.where()) {}
@@ -336,6 +337,24 @@ class BatchNorm final : public Layer {
     sums_.back() = static_cast<double>(X.rows());
     comm.allreduce_sum(sums_);
     return sums_.back();
+  }
+
+  // Inference with the running statistics: ONNX BatchNormalization normalizes axis 1, which is
+  // the layer's axis for (D) and (C, H, W) samples. Other shapes are normalized per element of
+  // the sample: folded into x * scale + shift with constants of the sample's shape.
+  std::string export_onnx(OnnxGraph& g, std::span<const OnnxValue> in) const override {
+    if (spatial_ > 0 || in[0].shape.rank() == 1) {
+      return g.node("BatchNormalization",
+                    {in[0].name, g.constant("gamma", params_[0].value), g.constant("beta", params_[1].value),
+                     g.constant("running_mean", state_[0].value), g.constant("running_var", state_[1].value)},
+                    {{"epsilon", eps_}});
+    }
+    Tensor scale(in[0].shape), shift(in[0].shape);
+    for (std::int64_t j = 0; j < d_; ++j) {
+      scale[j] = params_[0].value[j] / std::sqrt(state_[1].value[j] + eps_);
+      shift[j] = params_[1].value[j] - state_[0].value[j] * scale[j];
+    }
+    return g.node("Add", {g.node("Mul", {in[0].name, g.constant("scale", scale)}), g.constant("shift", shift)});
   }
 
   float momentum_, eps_;

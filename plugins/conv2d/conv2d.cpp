@@ -26,6 +26,7 @@
 #include <lamina/error.hpp>
 #include <lamina/initializer.hpp>
 #include <lamina/layer.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/parallel.hpp>
 #include <lamina/plugin.hpp>
 #include <string>
@@ -84,7 +85,7 @@ int over_samples(std::int64_t n, double flops, F&& f) {
   return for_ranges(n, threads_for(std::min(n, static_cast<std::int64_t>(flops / 2e5))), 1, f);
 }
 
-class Conv2d final : public Layer {
+class Conv2d final : public Layer, public OnnxExportable {
  public:
   explicit Conv2d(const Config& c)
       : filters_(c.get<std::int64_t>("filters")),
@@ -194,6 +195,19 @@ class Conv2d final : public Layer {
   }
 
   std::span<Param> params() override { return params_; }
+
+  // ONNX Conv: W is (filters, channels, kh, kw) as stored. The padding at the bottom and right
+  // is what the output size needs (more than the top's under `same` with an odd total).
+  std::string export_onnx(OnnxGraph& g, std::span<const OnnxValue> in) const override {
+    const std::int64_t pb = std::max<std::int64_t>(0, (g_.oh - 1) * g_.sy + g_.kh - g_.height - g_.pt);
+    const std::int64_t pr = std::max<std::int64_t>(0, (g_.ow - 1) * g_.sx + g_.kw - g_.width - g_.pl);
+    std::vector<std::string> inputs{in[0].name, g.constant("W", params_[0].value)};
+    if (bias_) inputs.push_back(g.constant("b", params_[1].value));
+    return g.node("Conv", std::move(inputs),
+                  {{"kernel_shape", std::vector<std::int64_t>{g_.kh, g_.kw}},
+                   {"strides", std::vector<std::int64_t>{g_.sy, g_.sx}},
+                   {"pads", std::vector<std::int64_t>{g_.pt, g_.pl, pb, pr}}});
+  }
 
  private:
   std::int64_t in_size() const { return g_.channels * g_.height * g_.width; }

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <lamina/eigen.hpp>
 #include <lamina/layer.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/plugin.hpp>
 #include <string>
 #include <vector>
@@ -20,7 +21,7 @@ namespace lamina_dropout {
 
 using namespace lamina;
 
-class Dropout final : public Layer {
+class Dropout final : public Layer, public OnnxExportable {
  public:
   explicit Dropout(const Config& c)
       : ratio_(c.get<float>("ratio")), inverted_(c.get<std::string>("variant") == "inverted") {}
@@ -67,6 +68,14 @@ class Dropout final : public Layer {
     } else {
       array(dx) = array(dy) * array(mask_);
     }
+  }
+
+  // Inference: the identity (inverted), or a Mul by 1 - ratio (scale_at_eval).
+  std::string export_onnx(OnnxGraph& g, std::span<const OnnxValue> in) const override {
+    if (eval_scale() == 1.0f) return in[0].name;
+    Tensor scale(Shape{1});
+    scale[0] = eval_scale();
+    return g.node("Mul", {in[0].name, g.constant("eval_scale", scale)});
   }
 
  private:

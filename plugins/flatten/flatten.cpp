@@ -2,6 +2,7 @@
 // row-major order, as Keras's Flatten and PyTorch's nn.Flatten(start_dim=1) do. Tensors are
 // row-major already, so the values are copied as they are; only the shape changes.
 #include <lamina/layer.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/plugin.hpp>
 
 #include <algorithm>
@@ -9,7 +10,7 @@
 
 namespace {
 
-class Flatten final : public lamina::Layer {
+class Flatten final : public lamina::Layer, public lamina::OnnxExportable {
  public:
   lamina::Shape build(const lamina::Shape& input, lamina::BuildContext&) override {
     in_ = input;
@@ -25,6 +26,9 @@ class Flatten final : public lamina::Layer {
     for (int i = 0; i < in_.rank(); ++i) dims[i + 1] = in_[i];
     dx.resize(lamina::Shape::from(std::span<const std::int64_t>(dims, static_cast<std::size_t>(in_.rank() + 1))));
     std::copy(dy.data(), dy.data() + dy.size(), dx.data());
+  }
+  std::string export_onnx(lamina::OnnxGraph& g, std::span<const lamina::OnnxValue> in) const override {
+    return g.node("Flatten", {in[0].name}, {{"axis", std::int64_t{1}}});  // axis 1: the batch stays
   }
 
  private:

@@ -4,6 +4,7 @@
 // (sample, index before the axis): the join is a sequence of copies.
 #include <lamina/error.hpp>
 #include <lamina/merge.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/parallel.hpp>
 #include <lamina/schema.hpp>
 
@@ -17,8 +18,15 @@
 namespace lamina_merge {
 namespace {
 
-class Concat final : public lamina::Merge {
+class Concat final : public lamina::Merge, public lamina::OnnxExportable {
  public:
+  // ONNX Concat along the same axis counted in the batch: one more than the sample's.
+  std::string export_onnx(lamina::OnnxGraph& g, std::span<const lamina::OnnxValue> in) const override {
+    const int rank = in[0].shape.rank();
+    std::vector<std::string> names;
+    for (const auto& v : in) names.push_back(v.name);
+    return g.node("Concat", std::move(names), {{"axis", (axis_ < 0 ? axis_ + rank : axis_) + 1}});
+  }
   explicit Concat(const lamina::Config& c) : axis_(c.get<std::int64_t>("axis")) {}
 
   lamina::Shape build(std::span<const lamina::Shape> inputs, lamina::BuildContext&) override {

@@ -2,6 +2,7 @@
 // Multiply, Caffe's Eltwise SUM and PROD). A residual block ends with `add`.
 #include <lamina/error.hpp>
 #include <lamina/merge.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/parallel.hpp>
 
 #include <algorithm>
@@ -13,6 +14,13 @@
 
 namespace lamina_merge {
 namespace {
+
+// ONNX Add or Mul, two inputs at a time in the order the merge adds them (the same rounding).
+std::string chain(lamina::OnnxGraph& g, const char* op, std::span<const lamina::OnnxValue> in) {
+  std::string acc = g.node(op, {in[0].name, in[1].name});
+  for (std::size_t k = 2; k < in.size(); ++k) acc = g.node(op, {acc, in[k].name});
+  return acc;
+}
 
 lamina::Shape same_shapes(std::span<const lamina::Shape> inputs, const char* type) {
   if (inputs.size() < 2) {
@@ -28,8 +36,11 @@ lamina::Shape same_shapes(std::span<const lamina::Shape> inputs, const char* typ
   return inputs[0];
 }
 
-class Add final : public lamina::Merge {
+class Add final : public lamina::Merge, public lamina::OnnxExportable {
  public:
+  std::string export_onnx(lamina::OnnxGraph& g, std::span<const lamina::OnnxValue> in) const override {
+    return chain(g, "Add", in);
+  }
   lamina::Shape build(std::span<const lamina::Shape> inputs, lamina::BuildContext&) override {
     return same_shapes(inputs, "add");
   }
@@ -52,8 +63,11 @@ class Add final : public lamina::Merge {
   }
 };
 
-class Multiply final : public lamina::Merge {
+class Multiply final : public lamina::Merge, public lamina::OnnxExportable {
  public:
+  std::string export_onnx(lamina::OnnxGraph& g, std::span<const lamina::OnnxValue> in) const override {
+    return chain(g, "Mul", in);
+  }
   lamina::Shape build(std::span<const lamina::Shape> inputs, lamina::BuildContext&) override {
     return same_shapes(inputs, "multiply");
   }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <lamina/error.hpp>
 #include <lamina/layer.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/plugin.hpp>
 #include <string>
 #include <vector>
@@ -41,7 +42,7 @@ void over_planes(std::int64_t n, std::int64_t work, F&& f) {
   for (std::int64_t i = 0; i < n; ++i) f(i);
 }
 
-class Pool2d : public Layer {
+class Pool2d : public Layer, public OnnxExportable {
  public:
   explicit Pool2d(const Config& c)
       : size_(c.sizes("size")),
@@ -76,7 +77,27 @@ class Pool2d : public Layer {
     return Shape{w_.channels, w_.oh, w_.ow};
   }
 
+  // MaxPool (which never looks at its padding either) or AveragePool, floor mode as ONNX's
+  // default ceil_mode 0. An average over padding counted as zeros is written as an explicit Pad
+  // of zeros and an unpadded AveragePool: ONNX's count_include_pad says the same, but OpenCV
+  // 4.6 ignores it (it counts padding only in files whose producer is "pytorch").
+  std::string export_onnx(OnnxGraph& g, std::span<const OnnxValue> in) const override {
+    std::string x = in[0].name;
+    std::vector<std::int64_t> pads{w_.ph, w_.pw, w_.ph, w_.pw};
+    if (onnx_op() == std::string_view("AveragePool") && (w_.ph > 0 || w_.pw > 0)) {
+      const std::int64_t all[] = {0, 0, w_.ph, w_.pw, 0, 0, w_.ph, w_.pw};  // (N, C, H, W) begins, then ends
+      x = g.node("Pad", {x, g.constant_ints("pads", all)});
+      pads = {0, 0, 0, 0};
+    }
+    return g.node(onnx_op(), {x},
+                  {{"kernel_shape", std::vector<std::int64_t>{w_.kh, w_.kw}},
+                   {"strides", std::vector<std::int64_t>{w_.sy, w_.sx}},
+                   {"pads", std::move(pads)}});
+  }
+
  protected:
+  virtual const char* onnx_op() const = 0;
+
   // Calls f(output index, y0, y1, x0, x1) for every window of a plane: the rows [y0, y1) and
   // columns [x0, x1) of the input it covers, padding left out.
   template <class F>
@@ -101,6 +122,7 @@ class Pool2d : public Layer {
 
 class MaxPool2d final : public Pool2d {
  public:
+  const char* onnx_op() const override { return "MaxPool"; }
   using Pool2d::Pool2d;
 
   void forward(const Tensor& x, Tensor& y, Context&) override {
@@ -278,6 +300,7 @@ class MaxPool2d final : public Pool2d {
 
 class AvgPool2d final : public Pool2d {
  public:
+  const char* onnx_op() const override { return "AveragePool"; }
   using Pool2d::Pool2d;
 
   void forward(const Tensor& x, Tensor& y, Context&) override {
@@ -320,8 +343,12 @@ class AvgPool2d final : public Pool2d {
   Shape shape_;
 };
 
-class GlobalAvgPool final : public Layer {
+class GlobalAvgPool final : public Layer, public OnnxExportable {
  public:
+  // GlobalAveragePool gives N x C x 1 x 1; Flatten makes it the layer's N x C.
+  std::string export_onnx(OnnxGraph& g, std::span<const OnnxValue> in) const override {
+    return g.node("Flatten", {g.node("GlobalAveragePool", {in[0].name})}, {{"axis", std::int64_t{1}}});
+  }
   explicit GlobalAvgPool(const Config& c) : where_(c.where()) {}
 
   Shape build(const Shape& input, BuildContext&) override {
