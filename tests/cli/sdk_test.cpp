@@ -104,6 +104,17 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
   const auto w = run(merge + " dump " + (dir / "weighted_sum-run").string() + " layers.3.w");
   BOOST_TEST_REQUIRE(w.status == 0, w.output);
   BOOST_TEST(w.output.find("1.000000\n1.000000") == std::string::npos, "the weights moved from 1: " << w.output);
+  // The example layer and merge export themselves: OpenCV runs the ONNX files to the
+  // probabilities of `lamina predict` (tests/python/onnx_export_check.py).
+  for (const char* example : {"leaky_relu", "weighted_sum"}) {
+    const auto exported = run("/usr/bin/python3 " + (kSource / "tests" / "python" / "onnx_export_check.py").string() +
+                              " " + (prefix / "bin" / "lamina").string() + " " +
+                              (dir / (std::string(example) + "-src") / "model.yaml").string() + " --plugin-dir " +
+                              (dir / (std::string(example) + "-build") / "lamina-plugins").string() +
+                              " --samples 50 --train-limit 200");
+    BOOST_TEST(exported.status == 0, exported.output);
+    BOOST_TEST(exported.output.find("max |OpenCV - lamina predict| = ") != std::string::npos, exported.output);
+  }
   const std::string once = train_seeded(1, "blobs-a");
   BOOST_TEST(train_seeded(1, "blobs-b") == once);
   BOOST_TEST(train_seeded(2, "blobs-c") != once);

@@ -1,13 +1,15 @@
 // LeakyReLU (Maas, Hannun & Ng 2013): y = x if x > 0 else slope * x;
 // backward dx = dy if x > 0 else slope * dy. A third-party layer: it includes only <lamina/...>
-// headers and links only lamina::core.
+// headers and links only lamina::core. It exports itself to ONNX (`lamina export`) as ONNX's own
+// LeakyRelu, by also deriving from lamina::OnnxExportable.
 #include <lamina/eigen.hpp>
 #include <lamina/layer.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/plugin.hpp>
 
 namespace leaky_relu {
 
-class LeakyRelu final : public lamina::Layer {
+class LeakyRelu final : public lamina::Layer, public lamina::OnnxExportable {
  public:
   explicit LeakyRelu(const lamina::Config& c) : slope_(c.get<float>("slope")) {}
 
@@ -23,6 +25,10 @@ class LeakyRelu final : public lamina::Layer {
     if (!ctx.need_input_grad) return;
     dx.resize(dy.shape());
     lamina::array(dx) = (lamina::array(*x_) > 0.0f).select(lamina::array(dy), slope_ * lamina::array(dy));
+  }
+
+  std::string export_onnx(lamina::OnnxGraph& g, std::span<const lamina::OnnxValue> in) const override {
+    return g.node("LeakyRelu", {in[0].name}, {{"alpha", slope_}});
   }
 
  private:

@@ -3,8 +3,10 @@
 // keep (like ReZero's scalar, Bachlechner et al. 2020). A third-party MERGE layer: it includes
 // only <lamina/...> headers, declares its inputs through lamina::Merge, and has parameters.
 //   backward: dx_k = w_k dy;  dw_k = sum over the batch of dy * x_k.
+// ONNX export (lamina::OnnxExportable): Mul of each input by its weight, then Add, in order.
 #include <lamina/error.hpp>
 #include <lamina/merge.hpp>
+#include <lamina/onnx.hpp>
 #include <lamina/plugin.hpp>
 
 #include <string>
@@ -12,7 +14,7 @@
 
 namespace weighted_sum {
 
-class WeightedSum final : public lamina::Merge {
+class WeightedSum final : public lamina::Merge, public lamina::OnnxExportable {
  public:
   lamina::Shape build(std::span<const lamina::Shape> inputs, lamina::BuildContext&) override {
     if (inputs.size() < 2) throw lamina::InputError("weighted_sum needs at least two inputs");
@@ -53,6 +55,17 @@ class WeightedSum final : public lamina::Merge {
   }
 
   std::span<lamina::Param> params() override { return params_; }
+
+  std::string export_onnx(lamina::OnnxGraph& g, std::span<const lamina::OnnxValue> in) const override {
+    std::string sum;
+    for (std::size_t k = 0; k < in.size(); ++k) {
+      lamina::Tensor wk(lamina::Shape{1});
+      wk[0] = params_[0].value[static_cast<std::int64_t>(k)];
+      const std::string term = g.node("Mul", {in[k].name, g.constant("w" + std::to_string(k), wk)});
+      sum = k == 0 ? term : g.node("Add", {sum, term});
+    }
+    return sum;
+  }
 
  private:
   std::vector<lamina::Param> params_;
