@@ -10,6 +10,8 @@ packages=(
   gnuplot-nox                                                   # lamina plot
   graphviz                                                      # lamina graph --out F.svg (dot)
   libonnx-dev libprotobuf-dev                                   # lamina export (the ONNX format, its checker)
+  libcpp-httplib-dev libjs-dygraphs                             # lamina serve: its HTTP server, its charts
+  chromium chromium-driver python3-selenium                     # the dashboard's test in a real headless browser
   python3-onnx python3-opencv                                   # the export test: onnx.checker and OpenCV's DNN as the independent runtime
   python3 python3-numpy                                         # the safetensors format test; .npy files written by numpy
   python3-optuna                                                # scripts/optuna-study.py (a search as an Optuna study) and its test

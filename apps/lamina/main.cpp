@@ -1,6 +1,7 @@
 // The `lamina` command: parses flags into a request and calls the core (lamina/commands.hpp).
 #include <boost/program_options.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <lamina/abi.hpp>
 #include "runtime/cluster.hpp"
@@ -15,6 +16,7 @@
 #include <vector>
 
 namespace po = boost::program_options;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -73,7 +75,10 @@ po::options_description train_options() {
       "set", po::value<std::vector<std::string>>()->composing(),
       "override any key of the model file, e.g. --set layers.0.units=50 --set optimizer.lr=0.1 (repeatable)")(
       "no-progress", "no live progress line, even on a terminal")(
-      "resume", po::value<std::string>(), "continue this run folder from its last complete epoch (no MODEL.yaml)");
+      "resume", po::value<std::string>(), "continue this run folder from its last complete epoch (no MODEL.yaml)")(
+      "serve", po::value<int>()->implicit_value(6006)->value_name("PORT"),
+      "also serve the dashboard of the run's parent folder on 127.0.0.1:PORT (6006 when not given; write "
+      "--serve=PORT) while it trains");
   d.add(plugin_options());
   return d;
 }
@@ -118,7 +123,10 @@ po::options_description search_options() {
   d.add_options()("help,h", "show this help")("out", po::value<std::string>(),
                                               "search folder (default runs/search-<file>; an existing one is resumed)")(
       "workers", po::value<int>(), "trials run in parallel (overrides the file's `workers`)")(
-      "no-progress", "no live progress line, even on a terminal");
+      "no-progress", "no live progress line, even on a terminal")(
+      "serve", po::value<int>()->implicit_value(6006)->value_name("PORT"),
+      "also serve the dashboard of the search folder's parent on 127.0.0.1:PORT (6006 when not given; write "
+      "--serve=PORT) while it searches");
   d.add(plugin_options());
   return d;
 }
@@ -166,6 +174,16 @@ po::options_description export_options() {
   return d;
 }
 
+po::options_description serve_options() {
+  po::options_description d("lamina serve [DIR ...] [--port 6006] [--host 127.0.0.1] [options]");
+  d.add_options()("help,h", "show this help")("port", po::value<int>()->default_value(6006),
+                                              "the port to listen on (0: any free one, printed)")(
+      "host", po::value<std::string>()->default_value("127.0.0.1"),
+      "the address to listen on; anything but loopback lets other machines read the runs");
+  d.add(plugin_options());
+  return d;
+}
+
 po::options_description dump_options() {
   po::options_description d("lamina dump RUN_DIR|FILE.safetensors [TENSOR] [options]");
   d.add_options()("help,h", "show this help");
@@ -209,6 +227,28 @@ std::optional<po::variables_map> parse_command(const std::vector<std::string>& a
   return vm;
 }
 
+int serve_port(int port) {
+  if (port < 0 || port > 65535) throw UsageError("the port must be between 0 (any free one) and 65535");
+  return port;
+}
+
+// `train --serve` and `search --serve`: the dashboard of `root` while the command works (rank 0).
+std::unique_ptr<lamina::DashboardThread> dashboard_beside(const po::variables_map& vm, const fs::path& root) {
+  if (!vm.count("serve") || (g_cluster && g_cluster->rank() != 0)) return nullptr;
+  lamina::ServeRequest req;
+  req.port = serve_port(vm["serve"].as<int>());
+  std::error_code ec;
+  fs::create_directories(root, ec);  // runs/ before the first run: the dashboard watches it appear
+  req.roots = {root};
+  req.plugins = plugin_settings(vm);
+  return std::make_unique<lamina::DashboardThread>(req, std::cout);
+}
+
+fs::path parent_or_here(const std::string& dir) {
+  const fs::path p = fs::path(dir).lexically_normal().parent_path();
+  return p.empty() ? fs::path(".") : p;
+}
+
 int train(const std::vector<std::string>& args) {
   const auto parsed = parse_command(args, train_options(), "model", 1);
   if (!parsed) return 0;
@@ -240,6 +280,9 @@ int train(const std::vector<std::string>& args) {
   req.progress = !vm.count("no-progress");
   req.plugins = plugin_settings(vm);
   req.cluster = g_cluster;
+  const auto dashboard = dashboard_beside(vm, req.resume ? parent_or_here(req.resume->string())
+                                              : req.out ? parent_or_here(req.out->string())
+                                                        : fs::path("runs"));
   lamina::run_train(req, std::cout);
   return 0;
 }
@@ -329,6 +372,7 @@ int search(const std::vector<std::string>& args) {
   req.progress = !vm.count("no-progress");
   req.plugins = plugin_settings(vm);
   req.cluster = g_cluster;
+  const auto dashboard = dashboard_beside(vm, req.out ? parent_or_here(req.out->string()) : fs::path("runs"));
   const auto result = lamina::run_search(req, std::cout);
   return result.interrupted ? 130 : 0;
 }
@@ -415,6 +459,23 @@ int export_model(const std::vector<std::string>& args) {
   return 0;
 }
 
+int serve(const std::vector<std::string>& args) {
+  const auto parsed = parse_command(args, serve_options(), "dirs", -1);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
+  lamina::ServeRequest req;
+  if (vm.count("dirs")) {
+    for (const auto& d : vm["dirs"].as<std::vector<std::string>>()) req.roots.emplace_back(d);
+  } else {
+    req.roots.emplace_back("runs");
+  }
+  req.port = serve_port(vm["port"].as<int>());
+  req.host = vm["host"].as<std::string>();
+  req.plugins = plugin_settings(vm);
+  lamina::run_serve(req, std::cout);
+  return 0;
+}
+
 int help(const std::vector<std::string>& args);
 
 // The one table of commands: usage, `lamina help CMD`, `lamina CMD --help`, dispatch, the
@@ -461,6 +522,9 @@ const std::vector<Command>& commands() {
        {{"graph MODEL.yaml|RUN_DIR", "the layers as built: names, inputs, shapes, parameters"},
         {"graph ... --out F.svg", "draw the model's graph (SVG, PNG or DOT, with Graphviz)"}},
        graph_options, graph},
+      {"serve",
+       {{"serve [DIR ...]", "a live dashboard of the runs and searches under DIR (default runs/) in the browser"}},
+       serve_options, serve},
       {"help", {{"help [COMMAND]", "show help (also: lamina COMMAND --help)"}}, help_options, help},
   };
   return table;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -70,6 +71,27 @@ struct ExportRequest {
 };
 // Writes the trained network in inference form as an ONNX model (docs/exporting.md).
 void run_export(const ExportRequest& request, std::ostream& out);
+
+struct ServeRequest {
+  std::vector<std::filesystem::path> roots;  // folders of run and search folders (default runs/)
+  std::string host = "127.0.0.1";
+  int port = 6006;  // 0: any free port
+  PluginOptions plugins;
+};
+// `lamina serve`: the dashboard until SIGINT or SIGTERM (docs: README, "The dashboard").
+void run_serve(const ServeRequest& request, std::ostream& out);
+// The dashboard on a thread of its own while the caller works (`train --serve`); says its URL.
+class DashboardThread {
+ public:
+  DashboardThread(const ServeRequest& request, std::ostream& out);
+  ~DashboardThread();
+  DashboardThread(const DashboardThread&) = delete;
+  DashboardThread& operator=(const DashboardThread&) = delete;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Prints a checkpoint's tensors (name, shape), or one tensor's values, one per line.
 void run_dump(const std::filesystem::path& run, const std::string& tensor, std::ostream& out);

@@ -18,6 +18,7 @@
 #include <ostream>
 
 #include "atomic_file.hpp"
+#include "live_marker.hpp"
 #include "checkpoint.hpp"
 #include "ensemble.hpp"
 #include "lamina/abi.hpp"
@@ -204,6 +205,8 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
                      result.run_dir.string())
       << std::endl;
 
+  // While it trains, `.live` tells `lamina serve` that the run is in progress.
+  const detail::LiveMarker live = leader ? detail::LiveMarker(result.run_dir) : detail::LiveMarker();
   const detail::RunInfo run_info{req.model, req.overrides, cluster ? cluster->size() : 1};
   const auto start = std::chrono::steady_clock::now();
   Progress progress(out, result.run_dir, model.train.epochs, model.train.log_every,

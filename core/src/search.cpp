@@ -25,6 +25,7 @@
 #include "runtime/plugin_loader.hpp"
 #include "session.hpp"
 #include "runtime/trainer.hpp"
+#include "live_marker.hpp"
 #include "search_journal.hpp"
 #include "search_spec.hpp"
 
@@ -578,6 +579,7 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
     return result;
   }
   detail::Journal& journal = *opened;
+  const detail::LiveMarker live(result.dir);  // for `lamina serve`: the search is in progress
   detail::write_file_atomic(result.dir / "base-model.yaml", spec.base.text());
   const auto resumed = static_cast<std::int64_t>(journal.finished().size());
   out << fmt::format(

@@ -51,7 +51,7 @@ BOOST_AUTO_TEST_CASE(help_and_version) {
   }
   BOOST_TEST(run_lamina("help plugins").output.find("--plugin-dir") != std::string::npos);
   // Every command the usage lists has its help, both ways (one table drives all of them).
-  for (const char* cmd : {"train", "eval", "predict", "export", "dump", "search", "check", "plugins", "plot", "graph", "help"}) {
+  for (const char* cmd : {"train", "eval", "predict", "export", "dump", "search", "check", "plugins", "plot", "graph", "serve", "help"}) {
     BOOST_TEST(h.output.find(std::string("\n  ") + cmd) != std::string::npos, cmd);
     const auto a = run_lamina(std::string("help ") + cmd);
     const auto b = run_lamina(std::string(cmd) + " --help");
@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE(help_and_version) {
   }
   const auto unknown = run_lamina("frobnicate");
   BOOST_TEST(unknown.status == 2);
-  BOOST_TEST(unknown.output.find("commands: train, eval, predict, export, dump, search, check, plugins, plot, graph, help") !=
+  BOOST_TEST(unknown.output.find("commands: train, eval, predict, export, dump, search, check, plugins, plot, graph, serve, help") !=
                  std::string::npos,
              unknown.output);
   const auto v = run_lamina("--version");

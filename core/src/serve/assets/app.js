@@ -1,0 +1,295 @@
+// The dashboard: one page, routed by the URL's #fragment, drawn from the read-only JSON API of
+// `lamina serve` (core/src/serve/dashboard.hpp) and refreshed every two seconds. Every value
+// from a run folder reaches the page as text (textContent, never markup), and the server's
+// Content-Security-Policy runs no script but this one and dygraphs.
+"use strict";
+
+const REFRESH_MS = 2000;
+const main = document.getElementById("main");
+// The charts by name, for the browser test (tests/python/serve_browser_check.py) to read.
+const state = { charts: {}, timer: null, page: 0 };
+window.lamina = state;
+const chartDivs = {};
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+async function api(path) {
+  const r = await fetch(path, { cache: "no-store" });
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+}
+
+function fixed(v, digits) { return typeof v === "number" ? v.toFixed(digits) : ""; }
+function duration(s) {
+  if (typeof s !== "number") return "";
+  if (s < 120) return s.toFixed(1) + " s";
+  if (s < 7200) return (s / 60).toFixed(1) + " min";
+  return (s / 3600).toFixed(1) + " h";
+}
+function when(t) { return t ? new Date(t * 1000).toLocaleString() : ""; }
+function link(kind, id, text) { return el("a", { href: "#/" + kind + "/" + encodeURIComponent(id) }, text); }
+function badge(entry) {
+  return el("span", { class: "badge " + (entry.live ? "live" : entry.status) }, entry.live ? "live" : entry.status);
+}
+
+// Draws or refreshes the chart `key` in `div` (dygraphs wants at least one row).
+function chart(key, div, rows, options) {
+  if (!rows.length) {
+    div.replaceChildren(el("p", { class: "muted" }, "no points yet"));
+    delete state.charts[key];
+    return;
+  }
+  const g = state.charts[key];
+  if (g && chartDivs[key] === div && JSON.stringify(g.getLabels()) === JSON.stringify(options.labels)) {
+    g.updateOptions({ file: rows });
+  } else {
+    div.replaceChildren();
+    chartDivs[key] = div;
+    state.charts[key] = new Dygraph(div, rows, Object.assign({ legend: "always", labelsSeparateLines: true }, options));
+  }
+}
+
+function poll(step) {
+  const page = ++state.page;
+  const run = async () => {
+    if (page !== state.page) return;  // the user went elsewhere
+    try {
+      await step();
+      document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+    } catch (e) {
+      document.getElementById("updated").textContent = "cannot reach lamina serve: " + e.message;
+    }
+    if (page === state.page) state.timer = setTimeout(run, REFRESH_MS);
+  };
+  run();
+}
+
+function table(columns, id) {
+  return el("table", id ? { id } : {}, el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {}, c)))), el("tbody"));
+}
+
+// ---- the list of runs and searches ----
+function listPage() {
+  const selected = new Set();
+  const t = table(["", "name", "kind", "status", "epochs / trials", "best validation", "test accuracy", "time", "modified"], "entries");
+  const summary = el("p", { class: "muted" });
+  const compare = el("button", { disabled: "" }, "Overlay the selected runs");
+  compare.addEventListener("click", () => {
+    location.hash = "#/compare/" + [...selected].map(encodeURIComponent).join(",");
+  });
+  main.replaceChildren(el("h1", {}, "Runs and searches"), summary, compare, t);
+  poll(async () => {
+    const list = await api("/api/list?limit=1000");
+    summary.textContent = `${list.total} in ${list.roots.join(", ")}; ${list.live} live` +
+      (list.total > list.entries.length ? `; the ${list.entries.length} newest shown` : "");
+    const rows = list.entries.map((e) => {
+      const box = el("input", { type: "checkbox" });
+      box.checked = selected.has(e.id);
+      box.disabled = e.kind !== "run";
+      box.addEventListener("change", () => {
+        box.checked ? selected.add(e.id) : selected.delete(e.id);
+        compare.disabled = selected.size < 1;
+      });
+      return el("tr", { "data-id": e.id },
+        el("td", {}, box),
+        el("td", {}, link(e.kind, e.id, e.name), e.problem ? el("div", { class: "problem" }, e.problem) : null),
+        el("td", {}, e.kind),
+        el("td", {}, badge(e)),
+        el("td", { class: "num" }, e.planned ? `${e.done} / ${e.planned}` : e.done),
+        el("td", { class: "num" }, fixed(e.best_val, 4)),
+        el("td", { class: "num" }, fixed(e.test_acc, 4)),
+        el("td", { class: "num" }, duration(e.seconds)),
+        el("td", {}, when(e.modified)));
+    });
+    t.tBodies[0].replaceChildren(...rows);
+  });
+}
+
+// ---- one run ----
+function metricRows(metrics, names) {
+  const cols = metrics.columns.map(String);
+  const at = names.map((n) => cols.indexOf(n));
+  return metrics.rows.map((r) => at.map((i) => (i >= 0 && typeof r[i] === "number" ? r[i] : null)));
+}
+
+function runPage(id) {
+  const title = el("h1", {}, id);
+  const status = el("p");
+  const acc = el("div", { class: "chart", id: "chart-accuracy" });
+  const loss = el("div", { class: "chart", id: "chart-loss" });
+  const batch = el("div", { class: "chart", id: "chart-batch" });
+  const batchBox = el("div", {}, el("h2", {}, "Batch loss (train.log_every)"), batch);
+  const yaml = el("pre");
+  const plugins = table(["plugin", "version", "file"]);
+  const runJson = el("pre");
+  main.replaceChildren(title, status, el("div", { class: "charts" }, el("div", {}, el("h2", {}, "Accuracy"), acc),
+    el("div", {}, el("h2", {}, "Loss"), loss)), batchBox, el("h2", {}, "model.yaml"), yaml,
+    el("h2", {}, "Plugins"), plugins, el("h2", {}, "run.json"), runJson);
+  poll(async () => {
+    const r = await api("/api/run?id=" + encodeURIComponent(id));
+    title.textContent = r.name;
+    status.replaceChildren(badge(r), ` ${r.done}${r.planned ? " / " + r.planned : ""} epochs`);
+    if (r.problem) status.append(el("span", { class: "problem" }, " " + r.problem));
+    chart("accuracy", acc, metricRows(r.metrics, ["epoch", "train_acc", "val_acc", "test_acc"]),
+      { labels: ["epoch", "train", "validation", "test"], ylabel: "accuracy", xlabel: "epoch" });
+    chart("loss", loss, metricRows(r.metrics, ["epoch", "train_loss", "val_loss", "test_loss"]),
+      { labels: ["epoch", "train", "validation", "test"], ylabel: "loss", xlabel: "epoch" });
+    batchBox.hidden = !r.iterations;
+    if (r.iterations) {
+      chart("batch", batch, metricRows(r.iterations, ["step", "loss"]), { labels: ["step", "loss"], xlabel: "step" });
+    }
+    yaml.textContent = r.model_yaml === null ? "(no model.yaml)" : r.model_yaml;
+    const ps = (r.run_json && Array.isArray(r.run_json.plugins)) ? r.run_json.plugins : [];
+    plugins.tBodies[0].replaceChildren(...ps.map((p) => el("tr", {}, el("td", {}, p.name), el("td", {}, p.version), el("td", {}, p.file))));
+    runJson.textContent = r.run_json === null ? "(not written yet: run.json appears when the run ends)" : JSON.stringify(r.run_json, null, 2);
+  });
+}
+
+// ---- several runs overlaid ----
+function comparePage(ids) {
+  const acc = el("div", { class: "chart", id: "chart-compare-accuracy" });
+  const loss = el("div", { class: "chart", id: "chart-compare-loss" });
+  const which = el("p", { class: "muted" });
+  main.replaceChildren(el("h1", {}, "Runs overlaid"), which, el("div", { class: "charts" },
+    el("div", {}, el("h2", {}, "Accuracy"), acc), el("div", {}, el("h2", {}, "Loss"), loss)));
+  poll(async () => {
+    const runs = await Promise.all(ids.map((id) => api("/api/run?id=" + encodeURIComponent(id))));
+    const val = runs.some((r) => metricRows(r.metrics, ["val_acc"]).some((v) => v[0] !== null));
+    const part = val ? "val" : "test";
+    which.textContent = (val ? "validation" : "test") + " curves of " + runs.map((r) => r.name).join(", ");
+    const labels = ["epoch", ...runs.map((r, i) => `${i + 1}. ${r.name}`)];
+    for (const [key, div, column] of [["compare-accuracy", acc, part + "_acc"], ["compare-loss", loss, part + "_loss"]]) {
+      const byEpoch = new Map();
+      runs.forEach((r, i) => {
+        for (const [e, v] of metricRows(r.metrics, ["epoch", column])) {
+          if (!byEpoch.has(e)) byEpoch.set(e, new Array(runs.length).fill(null));
+          byEpoch.get(e)[i] = v;
+        }
+      });
+      const rows = [...byEpoch.entries()].sort((a, b) => a[0] - b[0]).map(([e, vs]) => [e, ...vs]);
+      chart(key, div, rows, { labels, xlabel: "epoch", ylabel: column, connectSeparatedPoints: true });
+    }
+  });
+}
+
+// ---- one search ----
+function metricValue(search, score) {
+  return search.metric === "val_loss" && typeof score === "number" ? -score : score;
+}
+
+function searchPage(id) {
+  const title = el("h1", {}, id);
+  const status = el("p");
+  const ranking = table([], "ranking");
+  const scatters = el("div", { class: "charts" });
+  const curves = el("div", { class: "chart", id: "chart-best-trials" });
+  const rounds = table(["round", "hyperparameter", "sampled", "range"], "rounds");
+  main.replaceChildren(title, status, el("h2", {}, "Score against each hyperparameter"), scatters,
+    el("h2", {}, "The best trials, epoch by epoch"), curves, el("h2", {}, "Ranked trials"), ranking,
+    el("h2", {}, "Rounds"), rounds);
+  const scatterDivs = {};
+  poll(async () => {
+    const s = await api("/api/search?id=" + encodeURIComponent(id));
+    title.textContent = s.name;
+    status.replaceChildren(badge(s), ` ${s.done}${s.planned ? " / " + s.planned : ""} trials, ${s.pruned} pruned; best ${s.metric} ` + fixed(s.best_val, 4));
+    const metric = s.metric || "score";
+    const trials = s.trials.filter((t) => t.values);
+    // The ranked table: results.csv once the search has written it, the journal until then.
+    let columns, rows;
+    if (s.results && s.results.columns.length) {
+      columns = s.results.columns;
+      rows = s.results.rows.map((r) => r.map((v) => (v === null ? "" : v)));
+    } else {
+      const dims = (s.space || []).map((d) => d.name);
+      const order = { ok: 0, pruned: 1, diverged: 2, failed: 3 };
+      const sorted = [...trials].sort((a, b) => (order[a.status] - order[b.status]) ||
+        ((typeof b.score === "number" ? b.score : -Infinity) - (typeof a.score === "number" ? a.score : -Infinity)));
+      columns = ["rank", "trial", "round", "status", "epochs", metric, ...dims];
+      rows = sorted.map((t, i) => [i + 1, t.trial, t.round, t.status, (t.scores || []).length,
+        typeof t.score === "number" ? metricValue(s, t.score).toFixed(6) : "", ...dims.map((d) => (t.values[d] ? t.values[d].text : ""))]);
+    }
+    ranking.tHead.rows[0].replaceChildren(...columns.map((c) => el("th", {}, c)));
+    const statusAt = columns.indexOf("status");
+    ranking.tBodies[0].replaceChildren(...rows.map((r) => el("tr", { class: statusAt >= 0 ? String(r[statusAt]) : "" },
+      ...r.map((v) => el("td", { class: typeof v === "number" ? "num" : "" }, typeof v === "number" && !Number.isInteger(v) ? v.toFixed(6) : v)))));
+    // One scatter per hyperparameter: the score of each finished trial, pruned ones apart.
+    for (const d of s.space || []) {
+      if (!scatterDivs[d.name]) {
+        scatterDivs[d.name] = el("div", { class: "chart small", id: "chart-scatter-" + d.name });
+        scatters.append(el("div", {}, el("h2", {}, d.name + (d.log ? " (log scale)" : "")), scatterDivs[d.name]));
+      }
+      const points = trials.filter((t) => t.values[d.name] && typeof t.score === "number" && (t.status === "ok" || t.status === "pruned"))
+        .map((t) => [t.values[d.name].number, t.status === "ok" ? metricValue(s, t.score) : null, t.status === "pruned" ? metricValue(s, t.score) : null])
+        .sort((a, b) => a[0] - b[0]);
+      const opts = { labels: [d.name, "finished", "pruned"], drawPoints: true, strokeWidth: 0, pointSize: 3, ylabel: metric,
+        colors: ["#23395d", "#bbbbbb"], xRangePad: 12, yRangePad: 12, axes: { x: { logscale: !!d.log } } };
+      if (d.range) opts.dateWindow = d.range;  // the first round's range: later rounds narrow inside it
+      if (d.choices) {
+        const label = (x) => (Number.isInteger(x) && d.choices[x] !== undefined ? d.choices[x] : "");
+        opts.axes.x.axisLabelFormatter = label;
+        opts.axes.x.valueFormatter = label;
+        opts.axes.x.pixelsPerLabel = 30;
+        opts.dateWindow = [-0.5, d.choices.length - 0.5];
+      }
+      chart("scatter-" + d.name, scatterDivs[d.name], points, opts);
+    }
+    // The five best finished trials' scores per epoch.
+    const best = trials.filter((t) => t.status === "ok" && typeof t.score === "number").sort((a, b) => b.score - a.score).slice(0, 5);
+    const epochs = Math.max(0, ...best.map((t) => t.scores.length));
+    const curveRows = [];
+    for (let e = 0; e < epochs; ++e) curveRows.push([e + 1, ...best.map((t) => (e < t.scores.length ? metricValue(s, t.scores[e]) : null))]);
+    chart("best-trials", curves, curveRows, { labels: ["epoch", ...best.map((t) => "trial " + t.trial)], xlabel: "epoch", ylabel: metric });
+    // The ranges each round sampled (rounds.json once written; the first round's from the journal).
+    const roundRows = [];
+    const rs = Array.isArray(s.rounds) ? s.rounds : [{ round: 1, space: Object.fromEntries((s.space || []).map((d) => [d.name, { type: d.type, range: d.choices || d.range }])) }];
+    for (const r of rs) {
+      for (const [name, d] of Object.entries(r.space || {})) {
+        roundRows.push(el("tr", {}, el("td", {}, r.round), el("td", {}, name), el("td", {}, d.type),
+          el("td", {}, Array.isArray(d.range) ? d.range.map((v) => (typeof v === "number" ? v.toPrecision(4) : v)).join(d.type === "choice" ? ", " : " … ") : "")));
+      }
+    }
+    rounds.tBodies[0].replaceChildren(...roundRows);
+  });
+}
+
+// ---- the plugins ----
+async function pluginsPage() {
+  ++state.page;
+  const types = await api("/api/plugins");
+  const parts = [el("h1", {}, "Plugins"), el("p", { class: "muted" }, `${types.length} types; the same as \`lamina plugins info TYPE\``)];
+  const kinds = [...new Set(types.map((t) => t.kind))];
+  for (const kind of kinds) {
+    const t = table(["type", "plugin", "summary", "keys"]);
+    t.tBodies[0].replaceChildren(...types.filter((x) => x.kind === kind).map((x) => el("tr", { "data-type": x.name },
+      el("td", {}, el("b", {}, x.name)),
+      el("td", {}, `${x.plugin} ${x.version}`),
+      el("td", {}, x.summary),
+      el("td", {}, x.keys.length ? el("ul", {}, ...x.keys.map((k) => el("li", {}, el("code", {}, k.name), ` (${k.type}${k.default !== null ? ", " + k.default : ""}): ${k.doc}`))) : "none"))));
+    parts.push(el("h2", {}, kind), t);
+  }
+  main.replaceChildren(...parts);
+}
+
+function route() {
+  clearTimeout(state.timer);
+  const hash = location.hash || "#/";
+  const [, kind, rest] = hash.match(/^#\/([a-z]*)\/?(.*)$/) || [];
+  const arg = decodeURIComponent(rest || "");
+  if (kind === "run" && arg) runPage(arg);
+  else if (kind === "search" && arg) searchPage(arg);
+  else if (kind === "compare" && rest) comparePage(rest.split(",").map(decodeURIComponent));
+  else if (kind === "plugins") pluginsPage().catch((e) => main.replaceChildren(el("p", { class: "problem" }, e.message)));
+  else listPage();
+}
+
+window.addEventListener("hashchange", route);
+route();

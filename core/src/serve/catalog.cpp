@@ -1,0 +1,408 @@
+#include "serve/catalog.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "live_marker.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace lamina::serve {
+namespace {
+
+constexpr std::uintmax_t kMaxFile = 64u << 20;  // a metrics file of 64 MB is not a metrics file
+constexpr int kMaxDepth = 4;                     // runs/<group>/<search>/<...>: deep enough
+constexpr std::size_t kMaxPoints = 5000;         // batch losses sent per run (evenly thinned)
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double mtime_seconds(const fs::path& p) {
+  std::error_code ec;
+  const auto t = fs::last_write_time(p, ec);
+  if (ec) return 0;
+  const auto sys = std::chrono::file_clock::to_sys(t);
+  return std::chrono::duration<double>(sys.time_since_epoch()).count();
+}
+
+bool has_file(const fs::path& dir, const char* name) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / name, ec);
+}
+
+// `path` lies inside `root` (both canonical).
+bool inside(const fs::path& root, const fs::path& path) {
+  const fs::path rel = path.lexically_relative(root);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+std::optional<std::string> read_inside(const fs::path& real_root, const fs::path& file) {
+  std::error_code ec;
+  const fs::path real = fs::canonical(file, ec);
+  if (ec || !inside(real_root, real) || !fs::is_regular_file(real, ec)) return std::nullopt;
+  const auto size = fs::file_size(real, ec);
+  if (ec || size > kMaxFile) return std::nullopt;
+  std::ifstream in(real, std::ios::binary);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  if (!in.read(text.data(), static_cast<std::streamsize>(size))) return std::nullopt;
+  return text;
+}
+
+std::vector<std::string> split(const std::string& line, char sep) {
+  std::vector<std::string> cells;
+  std::string cell;
+  std::istringstream in(line);
+  while (std::getline(in, cell, sep)) cells.push_back(cell);
+  if (!line.empty() && line.back() == sep) cells.emplace_back();
+  return cells;
+}
+
+json cell_value(const std::string& s) {
+  if (s.empty()) return nullptr;
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(s, &used);
+    if (used == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  return s;
+}
+
+// A CSV file as {columns, rows}: only complete lines (a line still being written has no newline
+// yet) with as many cells as the header; `skipped` counts the others.
+json parse_csv(const std::string& text, std::size_t max_rows = 0) {
+  json out = {{"columns", json::array()}, {"rows", json::array()}, {"skipped", 0}};
+  std::size_t start = 0, skipped = 0;
+  std::vector<std::string> lines;
+  for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    lines.push_back(text.substr(start, nl - start));
+  }
+  if (start < text.size()) ++skipped;  // the unfinished last line
+  if (lines.empty()) return out;
+  const auto header = split(lines[0], ',');
+  for (const auto& h : header) out["columns"].push_back(h);
+  std::size_t step = 1;
+  if (max_rows > 0 && lines.size() - 1 > max_rows) step = (lines.size() - 1 + max_rows - 1) / max_rows;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const auto cells = split(lines[i], ',');
+    if (cells.size() != header.size()) {
+      ++skipped;
+      continue;
+    }
+    if ((i - 1) % step != 0 && i + 1 != lines.size()) continue;  // thinned, keeping the last
+    json row = json::array();
+    for (const auto& c : cells) row.push_back(cell_value(c));
+    out["rows"].push_back(std::move(row));
+  }
+  out["skipped"] = skipped;
+  return out;
+}
+
+std::optional<json> parse_json(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+std::string stamp_of(const fs::path& dir, std::initializer_list<const char*> names) {
+  std::string s;
+  for (const char* n : names) {
+    std::error_code ec;
+    const auto size = fs::file_size(dir / n, ec);
+    s += ec ? std::string("-;") : fmt::format("{}:{};", size, mtime_seconds(dir / n));
+  }
+  return s;
+}
+
+// The values the journal's first line records: "trials=4 epochs=2 seed=1 metric=val_accuracy
+// rounds=1 ..." then one line per dimension: "path type lo hi choices".
+struct Fingerprint {
+  std::int64_t trials = 0, rounds = 1, epochs = 0;
+  std::string metric;
+  json dims = json::array();
+};
+
+Fingerprint read_fingerprint(const std::string& fp) {
+  Fingerprint f;
+  std::istringstream lines(fp);
+  std::string line;
+  std::getline(lines, line);
+  for (const auto& word : split(line, ' ')) {
+    const auto eq = word.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string k = word.substr(0, eq), v = word.substr(eq + 1);
+    try {
+      if (k == "trials") f.trials = std::stoll(v);
+      if (k == "rounds") f.rounds = std::stoll(v);
+      if (k == "epochs") f.epochs = std::stoll(v);
+    } catch (const std::exception&) {
+    }
+    if (k == "metric") f.metric = v;
+  }
+  static const char* kTypes[] = {"uniform", "log_uniform", "int_uniform", "choice"};
+  while (std::getline(lines, line)) {
+    std::istringstream in(line);
+    std::string path;
+    int type = -1;
+    double lo = 0, hi = 0;
+    if (!(in >> path >> type >> lo >> hi) || type < 0 || type > 3) break;  // the base model's text begins
+    std::string rest;
+    std::getline(in, rest);
+    json d = {{"name", path}, {"type", kTypes[type]}, {"log", type == 1}};
+    if (type == 3) {
+      json choices = json::array();
+      std::istringstream cs(rest);
+      for (std::string c; std::getline(cs, c, ',');) {
+        c.erase(0, c.find_first_not_of(' '));
+        c.erase(c.find_last_not_of(' ') + 1);
+        choices.push_back(c);
+      }
+      d["choices"] = choices;
+    } else {
+      d["range"] = {lo, hi};
+    }
+    f.dims.push_back(d);
+  }
+  return f;
+}
+
+}  // namespace
+
+json to_json(const Entry& e) {
+  json j = {{"id", e.id},        {"kind", e.search ? "search" : "run"},
+            {"name", e.name},    {"status", e.status},
+            {"live", e.live},    {"done", e.done},
+            {"planned", e.planned}, {"best_val", e.best_val ? json(*e.best_val) : json(nullptr)},
+            {"test_acc", e.test_acc ? json(*e.test_acc) : json(nullptr)},
+            {"seconds", e.seconds ? json(*e.seconds) : json(nullptr)},
+            {"modified", e.modified}, {"problem", e.problem}};
+  if (e.search) {
+    j["pruned"] = e.pruned;
+    j["metric"] = e.metric;
+  }
+  return j;
+}
+
+Catalog::Catalog(std::vector<fs::path> roots) : roots_(std::move(roots)) {
+  for (const auto& r : roots_) {
+    std::error_code ec;
+    real_roots_.push_back(fs::canonical(r, ec));
+  }
+}
+
+std::optional<std::string> Catalog::read(const Entry& e, const char* name) const {
+  const auto k = static_cast<std::size_t>(std::stoul(e.id.substr(0, e.id.find('/'))));
+  return read_inside(real_roots_[k], e.dir / name);
+}
+
+// Updates the cache in place: an entry whose files did not change keeps its summary (its live
+// flag rechecked), a new or changed one is read again, and one no longer found is dropped.
+void Catalog::rescan() {
+  std::set<std::string> seen;
+  for (std::size_t k = 0; k < roots_.size(); ++k) {
+    if (real_roots_[k].empty()) continue;
+    std::vector<fs::path> found;
+    auto consider = [&](const fs::path& dir) {
+      const bool search = has_file(dir, "journal.jsonl");
+      const bool run = has_file(dir, "model.yaml") && (has_file(dir, "metrics.csv") || has_file(dir, "run.json"));
+      if (search || run) found.push_back(dir);
+      return search || run;
+    };
+    if (!consider(roots_[k])) {
+      std::error_code ec;
+      fs::recursive_directory_iterator it(roots_[k], fs::directory_options::skip_permission_denied, ec), end;
+      for (; !ec && it != end; it.increment(ec)) {
+        std::error_code sec;
+        if (it->is_symlink(sec) || !it->is_directory(sec)) {
+          if (it->is_symlink(sec)) it.disable_recursion_pending();
+          continue;
+        }
+        if (consider(it->path()) || it.depth() + 1 >= kMaxDepth) it.disable_recursion_pending();
+      }
+    }
+    for (const auto& dir : found) {
+      const std::string rel = dir.lexically_relative(roots_[k]).generic_string();
+      const std::string id = fmt::format("{}/{}", k, rel);
+      const bool search = has_file(dir, "journal.jsonl");
+      const std::string stamp = search ? stamp_of(dir, {"journal.jsonl", "summary.json", ".live"})
+                                       : stamp_of(dir, {"metrics.csv", "run.json", "model.yaml", ".live"});
+      seen.insert(id);
+      const auto old = cache_.find(id);
+      if (old != cache_.end() && old->second.stamp == stamp) {
+        Entry& kept = old->second.entry;
+        kept.live = kept.live && detail::is_live(dir);  // a killed process leaves the same files
+        if (!kept.live && kept.status == "running") kept.status = "interrupted";
+        continue;
+      }
+      Entry e;
+      e.id = id;
+      e.dir = dir;
+      e.search = search;
+      e.name = rel == "." ? roots_[k].filename().string() : dir.filename().string();
+      e.live = detail::is_live(dir);
+      e.modified = std::max({mtime_seconds(dir / (search ? "journal.jsonl" : "metrics.csv")),
+                             mtime_seconds(dir / "run.json"), mtime_seconds(dir / "model.yaml")});
+      if (search) {
+        const auto text = read(e, "journal.jsonl");
+        std::istringstream lines(text.value_or(""));
+        std::string line;
+        std::optional<double> best;
+        bool first = true;
+        while (std::getline(lines, line)) {
+          const json j = json::parse(line, nullptr, false);
+          if (j.is_discarded() || !j.is_object()) continue;  // a torn last line
+          if (first) {
+            first = false;
+            const Fingerprint f = read_fingerprint(j.value("fingerprint", ""));
+            e.planned = f.trials * f.rounds;
+            e.metric = f.metric;
+            continue;
+          }
+          ++e.done;
+          const std::string status = j.value("status", "");
+          if (status == "pruned") ++e.pruned;
+          if (status == "ok" && j.contains("score") && j["score"].is_number()) {
+            double s = j["score"].get<double>();
+            if (e.metric == "val_loss") s = -s;  // the journal keeps -loss: higher is better
+            const bool better = e.metric == "val_loss" ? (!best || s < *best) : (!best || s > *best);
+            if (better) best = s;
+          }
+        }
+        if (!text) e.problem = "journal.jsonl: unreadable";
+        e.best_val = best;
+        e.status = e.live ? "running" : has_file(dir, "summary.json") ? "finished" : "interrupted";
+      } else {
+        if (const auto run = read(e, "run.json")) {
+          const auto j = parse_json(run);
+          if (!j || !j->is_object()) {
+            e.problem = "run.json: not valid JSON";
+          } else {
+            e.status = j->value("status", "");
+            if (j->contains("name") && (*j)["name"].is_string()) e.name = (*j)["name"].get<std::string>();
+            if (j->contains("seconds_total") && (*j)["seconds_total"].is_number())
+              e.seconds = (*j)["seconds_total"].get<double>();
+          }
+        }
+        if (const auto yaml = read(e, "model.yaml")) {
+          try {
+            const YAML::Node m = YAML::Load(*yaml);
+            if (m["name"] && m["name"].IsScalar() && !has_file(dir, "run.json")) e.name = m["name"].as<std::string>();
+            if (m["train"] && m["train"]["epochs"]) e.planned = m["train"]["epochs"].as<std::int64_t>();
+          } catch (const std::exception&) {
+            e.problem = "model.yaml: not valid YAML";
+          }
+        }
+        const json metrics = parse_csv(read(e, "metrics.csv").value_or(""));
+        const auto& cols = metrics["columns"];
+        const auto col = [&](const char* name) -> int {
+          for (std::size_t c = 0; c < cols.size(); ++c)
+            if (cols[c] == name) return static_cast<int>(c);
+          return -1;
+        };
+        const int val = col("val_acc"), test = col("test_acc");
+        for (const auto& row : metrics["rows"]) {
+          ++e.done;
+          if (val >= 0 && row[static_cast<std::size_t>(val)].is_number()) {
+            const double v = row[static_cast<std::size_t>(val)].get<double>();
+            if (!e.best_val || v > *e.best_val) e.best_val = v;
+          }
+          if (test >= 0 && row[static_cast<std::size_t>(test)].is_number())
+            e.test_acc = row[static_cast<std::size_t>(test)].get<double>();
+        }
+        if (e.status.empty() || (e.live && e.status != "diverged")) e.status = e.live ? "running" : "interrupted";
+      }
+      cache_[id] = Cached{stamp, std::move(e)};
+    }
+  }
+  std::erase_if(cache_, [&](const auto& c) { return !seen.contains(c.first); });
+}
+
+Catalog::Page Catalog::page(std::size_t offset, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  const double now = now_seconds();
+  if (now - scanned_at_ >= 1.0) {
+    rescan();
+    scanned_at_ = now;
+  }
+  std::vector<const Entry*> order;
+  order.reserve(cache_.size());
+  Page p;
+  for (const auto& [id, c] : cache_) {
+    order.push_back(&c.entry);
+    p.live += c.entry.live ? 1 : 0;
+  }
+  std::stable_sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) { return a->modified > b->modified; });
+  p.total = order.size();
+  for (std::size_t i = offset; i < order.size() && p.entries.size() < limit; ++i) p.entries.push_back(*order[i]);
+  return p;
+}
+
+std::optional<Entry> Catalog::find(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  const double now = now_seconds();
+  if (!cache_.contains(id) || now - scanned_at_ >= 1.0) {
+    rescan();
+    scanned_at_ = now;
+  }
+  const auto it = cache_.find(id);
+  if (it == cache_.end()) return std::nullopt;
+  return it->second.entry;
+}
+
+json Catalog::run_details(const Entry& e) const {
+  json j = to_json(e);
+  j["metrics"] = parse_csv(read(e, "metrics.csv").value_or(""));
+  const auto iterations = read(e, "iterations.csv");
+  j["iterations"] = iterations ? parse_csv(*iterations, kMaxPoints) : json(nullptr);
+  const auto yaml = read(e, "model.yaml");
+  j["model_yaml"] = yaml ? json(*yaml) : json(nullptr);
+  const auto run = parse_json(read(e, "run.json"));
+  j["run_json"] = run ? *run : json(nullptr);
+  return j;
+}
+
+json Catalog::search_details(const Entry& e) const {
+  json j = to_json(e);
+  json trials = json::array();
+  std::istringstream lines(read(e, "journal.jsonl").value_or(""));
+  std::string line;
+  bool first = true;
+  std::size_t skipped = 0;
+  while (std::getline(lines, line)) {
+    json t = json::parse(line, nullptr, false);
+    if (t.is_discarded() || !t.is_object()) {
+      ++skipped;
+      continue;
+    }
+    if (first) {
+      first = false;
+      const Fingerprint f = read_fingerprint(t.value("fingerprint", ""));
+      j["space"] = f.dims;
+      j["epochs"] = f.epochs;
+      continue;
+    }
+    trials.push_back(std::move(t));
+  }
+  j["trials"] = trials;
+  j["skipped_lines"] = skipped;
+  const auto results = read(e, "results.csv");
+  j["results"] = results ? parse_csv(*results) : json(nullptr);
+  const auto rounds = parse_json(read(e, "rounds.json"));
+  j["rounds"] = rounds ? *rounds : json(nullptr);
+  const auto summary = parse_json(read(e, "summary.json"));
+  j["summary"] = summary ? *summary : json(nullptr);
+  const auto best = read(e, "best.yaml");
+  j["best_yaml"] = best ? json(*best) : json(nullptr);
+  return j;
+}
+
+}  // namespace lamina::serve

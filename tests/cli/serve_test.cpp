@@ -1,0 +1,282 @@
+// `lamina serve`'s JSON API from the outside: a real server process on a free port, asked by an
+// HTTP client (cpp-httplib's), over folders holding a trained run, a search, a run whose files
+// are torn or malformed, names made of markup, and symlinks leading out. The page itself is
+// tested in a browser (tests/python/serve_browser_check.py).
+#define BOOST_TEST_MODULE cli_serve
+#include <httplib.h>
+#include <signal.h>
+#include <spawn.h>
+
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+using namespace lamina::test;
+using nlohmann::json;
+
+extern char** environ;
+
+namespace {
+
+// `lamina serve ARGS --port 0` in the background; the URL it prints tells the port.
+class Server {
+ public:
+  explicit Server(const std::string& args, const std::string& env = "") {
+    int out[2];
+    BOOST_TEST_REQUIRE(::pipe(out) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    const std::string command = env + " exec " + kLamina.string() + " serve " + args + " --port 0";
+    const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
+    BOOST_TEST_REQUIRE(posix_spawn(&pid_, "/bin/sh", &actions, nullptr, const_cast<char**>(argv), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    out_ = ::fdopen(out[0], "r");
+    char line[4096];
+    while (std::fgets(line, sizeof line, out_)) {
+      printed_ += line;
+      const std::string l = line;
+      const auto at = l.find("http://");
+      if (at != std::string::npos) {
+        port_ = std::stoi(l.substr(l.find(':', at + 7) + 1));
+        break;
+      }
+    }
+    BOOST_TEST_REQUIRE(port_ > 0, printed_);
+  }
+  ~Server() {
+    if (pid_ > 0) stop();
+    if (out_) std::fclose(out_);
+  }
+  int stop() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  httplib::Client client() const { return httplib::Client("127.0.0.1", port_); }
+  json get(const std::string& path, int expect = 200) const {
+    auto c = client();
+    const auto r = c.Get(path);
+    BOOST_TEST_REQUIRE(static_cast<bool>(r), path);
+    BOOST_TEST(r->status == expect, path << ": " << r->status << " " << r->body);
+    return json::parse(r->body);
+  }
+  long rss_kb() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+    }
+    return -1;
+  }
+  const std::string& printed() const { return printed_; }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = 0;
+  FILE* out_ = nullptr;
+  int port_ = 0;
+  std::string printed_;
+};
+
+const char* kModel =
+    "name: tiny\n"
+    "data: {source: fashion-mnist, train_limit: 300, test_limit: 100, validation_split: 0.2}\n"
+    "layers: [{type: affine, units: 8}, {type: relu}, {type: affine, units: 10}]\n"
+    "loss: softmax_cross_entropy\n"
+    "optimizer: {type: sgd, lr: 0.1}\n"
+    "train: {epochs: 3, batch_size: 50}\n";
+
+const char* kSearch =
+    "model:\n"
+    "  data: {source: fashion-mnist, train_limit: 300, test_limit: 100, validation_split: 0.2}\n"
+    "  layers: [{type: affine, units: 8}, {type: relu}, {type: affine, units: 10}]\n"
+    "  loss: softmax_cross_entropy\n"
+    "  optimizer: {type: sgd, lr: 0.1}\n"
+    "  train: {batch_size: 50}\n"
+    "space:\n"
+    "  optimizer.lr: {log_uniform: [1.0e-3, 1.0]}\n"
+    "trials: 4\n"
+    "epochs: 2\n";
+
+std::string id_of(const json& list, const std::string& name) {
+  for (const auto& e : list["entries"]) {
+    if (e["name"] == name) return e["id"];
+  }
+  return "";
+}
+
+// An id as a query value: every byte but letters and digits percent-encoded.
+std::string enc(const std::string& s) {
+  static const char* digits = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c)) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_api_serves_runs_and_searches_and_nothing_else) {
+  TempDir dir;
+  const fs::path root = dir / "runs";
+  fs::create_directories(root);
+  write_file(dir / "m.yaml", kModel);
+  write_file(dir / "s.yaml", kSearch);
+  BOOST_TEST_REQUIRE(run_lamina("train " + (dir / "m.yaml").string() + " --no-progress --out " + (root / "good").string()).status == 0);
+  BOOST_TEST_REQUIRE(run_lamina("search " + (dir / "s.yaml").string() + " --no-progress --out " + (root / "group" / "s").string()).status == 0);
+  // A run in progress as a reader finds it: no run.json yet, a torn last line.
+  fs::create_directories(root / "torn");
+  fs::copy_file(root / "good" / "model.yaml", root / "torn" / "model.yaml");
+  write_file(root / "torn" / "metrics.csv", read_file(root / "good" / "metrics.csv") + "4,0.5,0.8");
+  // A run whose run.json is garbage and whose name is markup.
+  fs::create_directories(root / "<img src=x onerror=alert(1)>");
+  fs::copy_file(root / "good" / "model.yaml", root / "<img src=x onerror=alert(1)>" / "model.yaml");
+  write_file(root / "<img src=x onerror=alert(1)>" / "metrics.csv", read_file(root / "good" / "metrics.csv"));
+  write_file(root / "<img src=x onerror=alert(1)>" / "run.json", "{\"name\": \"<script>alert(1)</script>\", \"status\": ");
+  // Symlinks out of the served folder: a whole run, and one file of a run.
+  fs::create_directories(dir / "outside");
+  fs::copy(root / "good", dir / "outside" / "secret");
+  fs::create_directory_symlink(dir / "outside" / "secret", root / "link-out");
+  fs::create_directories(root / "leaky");
+  fs::create_symlink(dir / "outside" / "secret" / "model.yaml", root / "leaky" / "model.yaml");
+  fs::copy_file(root / "good" / "metrics.csv", root / "leaky" / "metrics.csv");
+
+  Server server(root.string());
+  const json list = server.get("/api/list");
+  BOOST_TEST(list["total"] == 5, list.dump(1));  // good, s, torn, the markup one, leaky; not link-out
+  const std::string good = "0/good";
+  BOOST_TEST(!id_of(list, "tiny").empty(), list.dump(1));  // the name is the model's, from run.json
+  for (const auto& e : list["entries"]) {
+    BOOST_TEST(e["id"].get<std::string>().find("link-out") == std::string::npos);
+    BOOST_TEST(e["live"] == false);
+  }
+  BOOST_TEST(id_of(list, "<script>alert(1)</script>").empty());  // the garbage run.json is not read
+  const std::string markup = "0/<img src=x onerror=alert(1)>";
+  bool found_markup = false, found_torn = false;
+  for (const auto& e : list["entries"]) {
+    if (e["id"] == markup) {
+      found_markup = true;
+      BOOST_TEST(e["problem"] == "run.json: not valid JSON");
+      BOOST_TEST(e["status"] == "interrupted");
+    }
+    if (e["id"] == "0/torn") {
+      found_torn = true;
+      BOOST_TEST(e["done"] == 3);  // the torn fourth line is not an epoch yet
+      BOOST_TEST(e["status"] == "interrupted");
+    }
+  }
+  BOOST_TEST(found_markup);
+  BOOST_TEST(found_torn);
+
+  // A run: its metrics are metrics.csv's, its model.yaml the file.
+  const json run = server.get("/api/run?id=" + enc(good));
+  BOOST_TEST(run["status"] == "finished");
+  BOOST_TEST(run["model_yaml"] == read_file(root / "good" / "model.yaml"));
+  const auto csv = csv_numbers(read_file(root / "good" / "metrics.csv"));
+  BOOST_TEST_REQUIRE(run["metrics"]["rows"].size() == csv.size());
+  for (std::size_t r = 0; r < csv.size(); ++r) {
+    for (std::size_t c = 0; c < csv[r].size(); ++c) BOOST_TEST(run["metrics"]["rows"][r][c].get<double>() == csv[r][c]);
+  }
+  BOOST_TEST(run["run_json"]["status"] == "finished");
+  BOOST_TEST(server.get("/api/run?id=0/leaky")["model_yaml"].is_null());  // its model.yaml leads out
+
+  // A search: one trial per journal line, results.csv as written.
+  const json search = server.get("/api/search?id=0/group/s");
+  BOOST_TEST(search["kind"] == "search");
+  BOOST_TEST(search["trials"].size() == 4);
+  BOOST_TEST(search["space"][0]["name"] == "optimizer.lr");
+  BOOST_TEST(search["space"][0]["log"] == true);
+  BOOST_TEST(search["results"]["rows"].size() + 1 == count_lines(read_file(root / "group" / "s" / "results.csv")));
+  BOOST_TEST(search["summary"]["trials"] == 4);
+
+  // Nothing but the entries the scan found, by GET.
+  for (const char* bad : {"/api/run?id=0/..", "/api/run?id=../runs/good", "/api/run?id=/etc", "/api/run?id=0/link-out",
+                          "/api/run?id=0/good/../../outside/secret", "/api/run?id=1/good", "/api/search?id=" "0/torn"}) {
+    server.get(bad, 404);
+  }
+  server.get("/api/run", 400);
+  server.get("/api/list?limit=-1", 400);
+  server.get("/api/list?limit=1000000", 400);
+  server.get("/api/list?offset=x", 400);
+  auto c = server.client();
+  for (const char* path : {"/../../etc/passwd", "/lib/../../../etc/passwd", "/model.yaml", "/0/good/model.yaml"}) {
+    const auto r = c.Get(path);
+    BOOST_TEST_REQUIRE(static_cast<bool>(r));
+    BOOST_TEST(r->status == 404, path << " " << r->status);
+    BOOST_TEST(r->body.find("root:") == std::string::npos);
+  }
+  BOOST_TEST(c.Post("/api/list", "x", "text/plain")->status == 405);
+  BOOST_TEST(c.Delete("/api/run?id=" + enc(good))->status == 405);
+  BOOST_TEST(c.Put("/", "x", "text/plain")->status == 405);
+  const auto page = c.Get("/");
+  BOOST_TEST(page->status == 200);
+  BOOST_TEST(page->get_header_value("Content-Security-Policy").find("script-src 'self'") != std::string::npos);
+  BOOST_TEST(c.Get("/lib/dygraph.min.js")->body.size() > 10000u);
+  BOOST_TEST(fs::exists(root / "good" / "model.yaml"));  // read-only: everything is where it was
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_folder_of_ten_thousand_runs_is_listed_a_page_at_a_time_in_bounded_memory) {
+  TempDir dir;
+  const std::string metrics =
+      "epoch,train_loss,train_acc,penalty,val_loss,val_acc,test_loss,test_acc\n1,0.5,0.8,0,0.5,0.8,0.5,0.8\n";
+  for (int i = 0; i < 10000; ++i) {
+    std::string name = "r";  // (not "r" + to_string: GCC 12 warns falsely of an overlapping copy there)
+    name += std::to_string(i);
+    const fs::path run = dir / "runs" / name;
+    fs::create_directories(run);
+    write_file(run / "model.yaml", "train: {epochs: 3}\n");
+    write_file(run / "metrics.csv", metrics);
+  }
+  // Under AddressSanitizer, freed memory is kept aside (its quarantine) and would count as the
+  // server's: measured without it.
+  Server server((dir / "runs").string(), "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0");
+  const long before = server.rss_kb();
+  const json first = server.get("/api/list?limit=10");
+  BOOST_TEST(first["total"] == 10000);
+  BOOST_TEST(first["entries"].size() == 10u);
+  const json last = server.get("/api/list?offset=9995&limit=10");
+  BOOST_TEST(last["entries"].size() == 5u);
+  for (int k = 0; k < 3; ++k) server.get("/api/list?limit=1000");
+  const long warm = server.rss_kb();
+  // Every page of the list, five times over: the memory stays where the first listings left it.
+  for (int k = 0; k < 5; ++k) {
+    for (int offset = 0; offset < 10000; offset += 1000) server.get("/api/list?limit=1000&offset=" + std::to_string(offset));
+  }
+  const long after = server.rss_kb();
+  BOOST_TEST_MESSAGE("lamina serve of 10,000 runs: RSS " << before / 1024 << " MB before listing, " << warm / 1024
+                                                         << " MB after the first listings, " << after / 1024
+                                                         << " MB after 50 more pages");
+  BOOST_TEST(after - warm < 16 * 1024, warm << " -> " << after << " kB");
+}
+
+BOOST_AUTO_TEST_CASE(serve_refuses_what_it_cannot_do_with_one_message) {
+  TempDir dir;
+  const auto missing = run_lamina("serve " + (dir / "nosuch").string() + " --port 0");
+  BOOST_TEST(missing.status == 2);
+  BOOST_TEST(missing.output.find("nosuch: no such folder to serve") != std::string::npos, missing.output);
+  BOOST_TEST(run_lamina("serve --port 70000").status == 2);
+  fs::create_directories(dir / "runs");
+  Server first((dir / "runs").string());
+  // Another server on the first one's port.
+  const std::string port = std::to_string(first.port());
+  const auto busy = run_lamina("serve " + (dir / "runs").string() + " --port " + port);
+  BOOST_TEST(busy.status == 2);
+  BOOST_TEST(busy.output.find("cannot listen on 127.0.0.1:" + port) != std::string::npos, busy.output);
+  // Listening beyond this machine is said on start.
+  Server open((dir / "runs").string() + " --host 0.0.0.0");
+  BOOST_TEST(open.printed().find("every machine that can reach this one") != std::string::npos, open.printed());
+}
