@@ -52,10 +52,20 @@ class Server {
     if (pid_ > 0) stop();
     if (out_) std::fclose(out_);
   }
+  // SIGTERM ends the server with status 0. One that does not end is killed and reported, so
+  // that a lost stop fails the test instead of hanging it.
   int stop() {
     ::kill(pid_, SIGTERM);
     int status = 0;
-    ::waitpid(pid_, &status, 0);
+    for (int tries = 0; ::waitpid(pid_, &status, WNOHANG) == 0; ++tries) {
+      if (tries == 3000) {
+        BOOST_ERROR("lamina serve did not stop on SIGTERM");
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      ::usleep(10000);
+    }
     pid_ = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }

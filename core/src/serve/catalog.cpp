@@ -213,7 +213,9 @@ void Catalog::rescan() {
     std::vector<fs::path> found;
     auto consider = [&](const fs::path& dir) {
       const bool search = has_file(dir, "journal.jsonl");
-      const bool run = has_file(dir, "model.yaml") && (has_file(dir, "metrics.csv") || has_file(dir, "run.json"));
+      // A run from its start: model.yaml and the trainer's .live marker, before any epoch ended.
+      const bool run = has_file(dir, "model.yaml") &&
+                       (has_file(dir, "metrics.csv") || has_file(dir, "run.json") || has_file(dir, ".live"));
       if (search || run) found.push_back(dir);
       return search || run;
     };

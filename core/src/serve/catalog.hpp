@@ -1,5 +1,5 @@
-// The dashboard's view of the folders it serves: every run folder (model.yaml with metrics.csv
-// or run.json) and search folder (journal.jsonl) found under the roots, summarized, and the
+// The dashboard's view of the folders it serves: every run folder (model.yaml with metrics.csv,
+// run.json or a .live marker) and search folder (journal.jsonl) found under the roots, summarized, and the
 // details of one. Read-only, and the only code of `lamina serve` that touches the file system:
 //   - an entry is named by an id made here ("0/mlp-20261202-101500": the root's index and the
 //     path under it); a request names an id, never a path, and an id the scan did not make is

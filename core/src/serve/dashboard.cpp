@@ -70,7 +70,7 @@ struct Dashboard::Impl {
   int port = 0;
   json plugins = json::array();
   std::string dygraph_js, dygraph_css;
-  std::atomic<bool> started{false}, finished{false};  // run() entered, and returned
+  std::atomic<bool> started{false}, finished{false}, stopping{false};  // run() entered, returned; stop() called
 
   explicit Impl(std::vector<fs::path> roots) : catalog(std::move(roots)) {}
 };
@@ -196,14 +196,18 @@ std::string Dashboard::url() const {
 
 void Dashboard::run() {
   impl_->started = true;
-  impl_->server.listen_after_bind();
+  if (!impl_->stopping) impl_->server.listen_after_bind();
   impl_->finished = true;
 }
 
-// httplib's stop() does nothing before the listening loop has begun: a stop that comes first
-// (a SIGTERM right after the start) waits for it, so that it is never lost.
+// httplib's stop() does nothing before the listening loop has begun. A stop that comes first (a
+// SIGTERM right after the start) is never lost: before run() it keeps run() from listening;
+// once run() began, it waits for the loop and ends it. (Sequentially consistent atomics: one of
+// the two sides sees the other's flag.)
 void Dashboard::stop() {
-  if (!impl_ || !impl_->started) return;
+  if (!impl_) return;
+  impl_->stopping = true;
+  if (!impl_->started) return;
   while (!impl_->finished && !impl_->server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   impl_->server.stop();
 }

@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""`lamina serve`'s page in a real headless browser: Debian's chromium, driven by python3-selenium
+through chromium-driver. Over a folder holding trained runs, a search with pruned trials and a
+run whose name is markup, it checks what a person would look at:
+  - the run list has one row per run and search folder, and the markup name shows as text
+    (no alert, no element made of it);
+  - a run's accuracy chart holds exactly the points of its metrics.csv;
+  - the search page's ranked table is results.csv, pruned trials marked;
+  - a training started during the test appears in the list and its chart grows, without the
+    page being reloaded.
+Usage: serve_browser_check.py LAMINA [--screenshot FILE.png]"""
+import argparse
+import csv
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import tempfile
+import time
+
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+parser = argparse.ArgumentParser()
+parser.add_argument("lamina")
+parser.add_argument("--screenshot", help="where to save a picture of a run page (the README's)")
+args = parser.parse_args()
+
+MODEL = """name: {name}
+data: {{source: fashion-mnist, train_limit: {limit}, test_limit: 200, validation_split: 0.2}}
+layers: [{{type: affine, units: 32}}, {{type: relu}}, {{type: affine, units: 10}}]
+loss: softmax_cross_entropy
+optimizer: {{type: sgd, lr: 0.1}}
+train: {{epochs: {epochs}, batch_size: 50}}
+"""
+SEARCH = """model:
+  data: {source: fashion-mnist, train_limit: 400, test_limit: 100, validation_split: 0.25}
+  layers: [{type: affine, units: 16}, {type: relu}, {type: affine, units: 10}]
+  loss: softmax_cross_entropy
+  optimizer: {type: sgd, lr: 0.1}
+  train: {batch_size: 50}
+space:
+  optimizer.lr: {log_uniform: [1.0e-4, 1.0]}
+  layers.0.units: {choice: [8, 16, 32]}
+trials: 8
+epochs: 3
+pruning: {type: asha, min_epochs: 1, reduction: 2}
+"""
+
+
+def lamina(*cmd):
+    r = subprocess.run([args.lamina, *cmd], capture_output=True, text=True)
+    assert r.returncode == 0, f"lamina {' '.join(cmd)}: {r.stdout}{r.stderr}"
+
+
+def wait(what, predicate, seconds=60):
+    end = time.time() + seconds
+    while time.time() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def no_alert(driver):
+    try:
+        driver.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    return False
+
+
+with tempfile.TemporaryDirectory() as d:
+    d = pathlib.Path(d)
+    runs = d / "runs"
+    runs.mkdir()
+    (d / "a.yaml").write_text(MODEL.format(name="alpha", limit=600, epochs=4))
+    (d / "s.yaml").write_text(SEARCH)
+    lamina("train", str(d / "a.yaml"), "--no-progress", "--out", str(runs / "alpha"))
+    lamina("search", str(d / "s.yaml"), "--no-progress", "--out", str(runs / "sweep"))
+    # A run whose name and folder are markup: shown as text or not at all, never run.
+    evil = runs / "<img src=x onerror=alert(1)>"
+    evil.mkdir()
+    for f in ("model.yaml", "metrics.csv"):
+        (evil / f).write_bytes((runs / "alpha" / f).read_bytes())
+    run_json = json.loads((runs / "alpha" / "run.json").read_text())
+    run_json["name"] = "<script>alert(1)</script>"
+    (evil / "run.json").write_text(json.dumps(run_json))
+
+    server = subprocess.Popen([args.lamina, "serve", str(runs), "--port", "0"], stdout=subprocess.PIPE, text=True)
+    trainer = None
+    driver = None
+    try:
+        url = re.search(r"http://\S+", server.stdout.readline()).group(0)
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", f"--user-data-dir={d / 'chromium'}", "--window-size=1300,1000"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        driver.set_page_load_timeout(60)
+
+        # The list: one row per folder, the markup name as text.
+        start = time.time()
+        driver.get(url)
+        rows = wait("the list", lambda: driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")
+                    if len(driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")) == 3 else None)
+        print(f"list page with 3 entries drawn in {time.time() - start:.2f} s")
+        ids = sorted(r.get_attribute("data-id") for r in rows)
+        assert ids == sorted(["0/alpha", "0/sweep", "0/<img src=x onerror=alert(1)>"]), ids
+        text = driver.find_element(By.ID, "entries").text
+        assert "<script>alert(1)</script>" in text, text  # the run.json name, as text
+        assert no_alert(driver)
+        assert driver.execute_script("return document.querySelectorAll('img, main script').length") == 0
+        # The unreadable-as-markup name in its own run page, as text too.
+        driver.get(url + "#/run/" + "0%2F%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
+        wait("the markup run's title", lambda: driver.find_element(By.TAG_NAME, "h1").text == "<script>alert(1)</script>")
+        assert no_alert(driver)
+
+        # A run: the accuracy chart has the points of metrics.csv.
+        driver.get(url + "#/run/0%2Falpha")
+        wait("the accuracy chart", lambda: driver.execute_script("return !!(window.lamina.charts.accuracy)"))
+        with open(runs / "alpha" / "metrics.csv") as f:
+            metrics = list(csv.DictReader(f))
+        chart = driver.execute_script(
+            "const g = window.lamina.charts.accuracy; const rows = [];"
+            "for (let r = 0; r < g.numRows(); ++r) rows.push([0, 1, 2, 3].map(c => g.getValue(r, c)));"
+            "return {labels: g.getLabels(), rows};")
+        assert chart["labels"] == ["epoch", "train", "validation", "test"], chart["labels"]
+        assert len(chart["rows"]) == len(metrics) == 4, chart
+        for got, m in zip(chart["rows"], metrics):
+            want = [float(m["epoch"]), float(m["train_acc"]), float(m["val_acc"]), float(m["test_acc"])]
+            assert all(abs(a - b) < 1e-9 for a, b in zip(got, want)), (got, want)
+        assert "alpha" in driver.find_element(By.TAG_NAME, "pre").text  # model.yaml
+
+        # A search: the ranked table is results.csv; pruned trials are marked.
+        driver.get(url + "#/search/0%2Fsweep")
+        wait("the ranked table", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#ranking tbody tr")) > 0)
+        with open(runs / "sweep" / "results.csv") as f:
+            results = list(csv.reader(f))
+        header = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#ranking thead th")]
+        assert header == results[0], (header, results[0])
+        table = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+                 for tr in driver.find_elements(By.CSS_SELECTOR, "#ranking tbody tr")]
+        assert len(table) == len(results) - 1, (len(table), len(results))
+        for got, want in zip(table, results[1:]):
+            for g, w in zip(got, want):
+                assert g == w or abs(float(g) - float(w)) < 1e-6, (got, want)
+        statuses = [r[results[0].index("status")] for r in results[1:]]
+        pruned_rows = driver.find_elements(By.CSS_SELECTOR, "#ranking tbody tr.pruned")
+        assert len(pruned_rows) == statuses.count("pruned"), (len(pruned_rows), statuses)
+        assert statuses.count("pruned") > 0, statuses
+        assert driver.execute_script("return !!window.lamina.charts['scatter-optimizer.lr']")
+        assert driver.execute_script("return window.lamina.charts['scatter-optimizer.lr'].getOptionForAxis('logscale', 'x')")
+
+        # Live: a training started now appears in the list and grows, the page never reloaded.
+        driver.get(url)
+        wait("the list", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")) == 3)
+        driver.execute_script("window.__not_reloaded = true")
+        # The trainer is held (SIGSTOP) at two moments so that what the page must show is there
+        # to see, however fast this machine trains: live, and one epoch before the next.
+        (d / "b.yaml").write_text(MODEL.format(name="beta", limit=12000, epochs=20))
+        trainer = subprocess.Popen([args.lamina, "train", str(d / "b.yaml"), "--no-progress", "--threads", "1",
+                                    "--out", str(runs / "beta")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait("the trainer's .live marker", lambda: (runs / "beta" / ".live").exists(), seconds=120)
+        os.kill(trainer.pid, signal.SIGSTOP)
+        wait("the new run in the list", lambda: driver.find_elements(By.CSS_SELECTOR, "#entries tr[data-id='0/beta']"))
+        wait("the live badge", lambda: driver.find_elements(By.CSS_SELECTOR, "#entries tr[data-id='0/beta'] .badge.live"))
+        driver.find_element(By.CSS_SELECTOR, "#entries tr[data-id='0/beta'] a").click()  # a #fragment: no reload
+        os.kill(trainer.pid, signal.SIGCONT)
+        epochs_in_file = lambda: max(0, len((runs / "beta" / "metrics.csv").read_text().splitlines()) - 1)
+        wait("the first epoch", lambda: epochs_in_file() >= 1, seconds=300)
+        os.kill(trainer.pid, signal.SIGSTOP)
+        first = epochs_in_file()
+        rows = lambda: driver.execute_script("const g = window.lamina.charts.accuracy; return g ? g.numRows() : 0")
+        wait(f"the chart's {first} points", lambda: rows() == first)
+        os.kill(trainer.pid, signal.SIGCONT)
+        wait("the chart to grow", lambda: rows() > first, seconds=300)
+        assert driver.execute_script("return window.__not_reloaded === true")
+        print(f"live run: the chart went from {first} to {rows()} epochs without a reload")
+        if args.screenshot:
+            trainer.wait(timeout=600)
+            wait("the last epoch", lambda: rows() == 20, seconds=30)
+            time.sleep(0.5)
+            driver.save_screenshot(args.screenshot)
+        assert no_alert(driver)
+    finally:
+        server.terminate()
+        if trainer and trainer.poll() is None:
+            os.kill(trainer.pid, signal.SIGCONT)
+            trainer.kill()
+            trainer.wait()
+        if driver:
+            driver.quit()
+        assert server.wait(timeout=30) == 0
+print("ok")
