@@ -174,7 +174,9 @@ with tempfile.TemporaryDirectory() as d:
         wait("the live badge", lambda: driver.find_elements(By.CSS_SELECTOR, "#entries tr[data-id='0/beta'] .badge.live"))
         driver.find_element(By.CSS_SELECTOR, "#entries tr[data-id='0/beta'] a").click()  # a #fragment: no reload
         os.kill(trainer.pid, signal.SIGCONT)
-        epochs_in_file = lambda: max(0, len((runs / "beta" / "metrics.csv").read_text().splitlines()) - 1)
+        def epochs_in_file():  # metrics.csv appears with the first epoch's line or a little before
+            f = runs / "beta" / "metrics.csv"
+            return max(0, len(f.read_text().splitlines()) - 1) if f.exists() else 0
         wait("the first epoch", lambda: epochs_in_file() >= 1, seconds=300)
         os.kill(trainer.pid, signal.SIGSTOP)
         first = epochs_in_file()
