@@ -163,7 +163,9 @@ function comparePage(ids) {
     el("div", {}, el("h2", {}, "Accuracy"), acc), el("div", {}, el("h2", {}, "Loss"), loss)));
   poll(async () => {
     const runs = await Promise.all(ids.map((id) => api("/api/run?id=" + encodeURIComponent(id))));
-    const val = runs.some((r) => metricRows(r.metrics, ["val_acc"]).some((v) => v[0] !== null));
+    // Validation curves when every run has them (a run trained without a validation split has
+    // none), test curves otherwise: one kind of curve on one chart.
+    const val = runs.every((r) => metricRows(r.metrics, ["val_acc"]).some((v) => v[0] !== null));
     const part = val ? "val" : "test";
     which.textContent = (val ? "validation" : "test") + " curves of " + runs.map((r) => r.name).join(", ");
     const labels = ["epoch", ...runs.map((r, i) => `${i + 1}. ${r.name}`)];
