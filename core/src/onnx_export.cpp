@@ -9,7 +9,6 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <bit>
-#include <cstring>
 #include <map>
 #include <ostream>
 #include <set>

@@ -200,8 +200,7 @@ Catalog::Catalog(std::vector<fs::path> roots) : roots_(std::move(roots)) {
 }
 
 std::optional<std::string> Catalog::read(const Entry& e, const char* name) const {
-  const auto k = static_cast<std::size_t>(std::stoul(e.id.substr(0, e.id.find('/'))));
-  return read_inside(real_roots_[k], e.dir / name);
+  return read_inside(real_roots_[e.root], e.dir / name);
 }
 
 // Updates the cache in place: an entry whose files did not change keeps its summary (its live
@@ -247,6 +246,7 @@ void Catalog::rescan() {
       }
       Entry e;
       e.id = id;
+      e.root = k;
       e.dir = dir;
       e.search = search;
       e.name = rel == "." ? roots_[k].filename().string() : dir.filename().string();
@@ -351,7 +351,7 @@ Catalog::Page Catalog::page(std::size_t offset, std::size_t limit) {
 std::optional<Entry> Catalog::find(const std::string& id) {
   std::lock_guard lock(mutex_);
   const double now = now_seconds();
-  if (!cache_.contains(id) || now - scanned_at_ >= 1.0) {
+  if (now - scanned_at_ >= 1.0) {  // an unknown id waits for the next scan: no rescan per request
     rescan();
     scanned_at_ = now;
   }

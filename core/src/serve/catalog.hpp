@@ -24,6 +24,7 @@ namespace lamina::serve {
 
 struct Entry {
   std::string id;
+  std::size_t root = 0;  // index into the catalog's roots
   std::filesystem::path dir;
   bool search = false;
   std::string name;
