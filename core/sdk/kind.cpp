@@ -24,6 +24,10 @@ std::string_view kind_name(Kind kind) {
       return "data_source";
     case Kind::Merge:
       return "merge";
+    case Kind::Sampler:
+      return "sampler";
+    case Kind::Pruner:
+      return "pruner";
   }
   return "unknown";
 }

@@ -1,5 +1,5 @@
-// `lamina check TYPE`: a conformance check of any registered layer, loss, regularizer,
-// optimizer or initializer, built-in or third-party, built from its defaults plus --set keys.
+// `lamina check TYPE`: a conformance check of any registered type but a (deprecated) search
+// strategy, built-in or third-party, built from its defaults plus --set keys.
 // One line per check, the largest relative error per tensor, and a verdict.
 #include <fmt/format.h>
 
@@ -22,36 +22,13 @@
 #include "runtime/plugin_loader.hpp"
 #include "session.hpp"
 #include "model_impl.hpp"
+#include "check_report.hpp"
+#include "search/check_search.hpp"
 
 namespace lamina {
 namespace {
 
-class Report {
- public:
-  explicit Report(std::ostream& out) : out_(out) {}
-  void add(bool ok, const std::string& check, const std::string& detail) {
-    ++total_;
-    failed_ += !ok;
-    out_ << fmt::format("{} {:<28} {}", ok ? "PASS" : "FAIL", check, detail) << "\n";
-  }
-  void grad(const std::string& check, const std::vector<GradCheckResult>& results) {
-    bool ok = true;
-    std::string detail;
-    for (const auto& r : results) {
-      ok = ok && r.ok;
-      detail += fmt::format("{}{} {:.2e}", detail.empty() ? "max relative error: " : ", ", r.tensor, r.max_error);
-    }
-    add(ok, check, detail);
-  }
-  void note(const std::string& text) { out_ << text << "\n"; }
-  bool passed() const { return failed_ == 0; }
-  int total() const { return total_; }
-  int failed() const { return failed_; }
-
- private:
-  std::ostream& out_;
-  int total_ = 0, failed_ = 0;
-};
+using detail::Report;
 
 bool same(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && std::equal(a.data(), a.data() + a.size(), b.data());
@@ -426,10 +403,9 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
   const Config spec = detail::unbound(file.impl().root, file.impl().source, "", &registry);
 
   if (info.kind == Kind::Search) {
-    throw InputError(
-        fmt::format("'{}' is a search strategy; `lamina check` checks layers, losses, "
-                    "regularizers, optimizers and initializers",
-                    req.type));
+    throw InputError(fmt::format("'{}' is a search strategy, an interface the search no longer uses; `lamina "
+                                 "check` checks every other kind, samplers and pruners included",
+                                 req.type));
   }
   registry.bind(info.kind, spec);  // bad --set keys fail here, before any output
   std::optional<LoadedSource> loaded;
@@ -495,6 +471,12 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
       break;
     case Kind::DataSource:
       check_data_source(registry, spec, *loaded, report);
+      break;
+    case Kind::Sampler:
+      detail::check_sampler(registry, spec, report);
+      break;
+    case Kind::Pruner:
+      detail::check_pruner(registry, spec, report);
       break;
     case Kind::Search:
       break;

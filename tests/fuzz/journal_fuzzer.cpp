@@ -3,7 +3,7 @@
 #include <lamina/error.hpp>
 
 #include "fuzz_input.hpp"
-#include "search_journal.hpp"
+#include "search/journal.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

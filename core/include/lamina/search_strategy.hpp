@@ -1,4 +1,10 @@
-// SearchStrategy: how a hyperparameter search chooses, stops and narrows. The core's search
+// SearchStrategy (deprecated): the ABI-4 interface that did a search's sampling, pruning and
+// narrowing in one class. The driver no longer calls it: a search names a Sampler
+// (lamina/sampler.hpp) and a Pruner (lamina/pruner.hpp), and narrows in the core. It stays,
+// with its records, so plugins built for ABI 4 that register one still load; a search file
+// naming one is refused with the new keys (docs/search.md). Removed at the next ABI bump.
+//
+// What it was: how a hyperparameter search chooses, stops and narrows. The core's search
 // driver owns the trials, the journal and the workers; a strategy only decides:
 //   propose()     the values of trial `id` — a pure function of (space, id, rng), so a resumed
 //                 or parallel search proposes exactly what an uninterrupted serial one did;
@@ -18,27 +24,9 @@
 #include "lamina/export.hpp"
 #include "lamina/kind.hpp"
 #include "lamina/rng.hpp"
+#include "lamina/search_space.hpp"
 
 namespace lamina {
-
-struct Dimension {
-  enum class Type { Uniform, LogUniform, IntUniform, Choice };
-  std::string path;  // a dotted path into the model, "optimizer.lr"
-  Type type = Type::Uniform;
-  double lo = 0, hi = 0;             // numeric types: the range (LogUniform: lo > 0)
-  std::vector<std::string> choices;  // Choice: the values, as YAML text
-};
-
-struct SearchSpace {
-  std::vector<Dimension> dims;
-};
-
-// One value of one dimension: the YAML text written into the model, and its number (for
-// numeric dimensions; a Choice's index otherwise) for narrowing and plots.
-struct Value {
-  std::string text;
-  double number = 0;
-};
 
 // What the driver knows of a trial when a strategy is asked.
 struct TrialReport {

@@ -10,6 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "lamina/search_space.hpp"
+#include "lamina/trial.hpp"
+
 namespace lamina::detail {
 
 // 2: rounds numbered from 1 (as results.csv and the console), trial streams from StreamFamily.
@@ -26,7 +29,8 @@ class Journal {
 
   const std::map<std::int64_t, nlohmann::ordered_json>& finished() const { return finished_; }
   const std::filesystem::path& file() const { return file_; }
-  void append(const nlohmann::ordered_json& trial);  // thread-safe
+  // Thread-safe; returns how many trials the journal holds now.
+  std::size_t append(const nlohmann::ordered_json& trial);
 
  private:
   void read_and_repair(const std::string& fingerprint);
@@ -36,5 +40,13 @@ class Journal {
   std::mutex mu_;
   std::map<std::int64_t, nlohmann::ordered_json> finished_;
 };
+
+// A finished trial as a journal line, and back. The line keeps the status as its word
+// ("pruned") and rounds from 1, as everywhere a user reads them; scores are stored
+// higher-is-better (a loss negated), `score` being the last one of a trial ended ok or pruned.
+nlohmann::ordered_json trial_to_json(const Trial& trial, const SearchSpace& space, double seconds,
+                                     const std::string& error);
+// Throws InputError naming the journal and the trial if the line is not one of this search.
+Trial trial_from_json(const nlohmann::ordered_json& line, const SearchSpace& space, const Journal& journal);
 
 }  // namespace lamina::detail

@@ -1,4 +1,4 @@
-#include "search_journal.hpp"
+#include "search/journal.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 
@@ -95,7 +96,7 @@ Journal::~Journal() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Journal::append(const nlohmann::ordered_json& trial) {
+std::size_t Journal::append(const nlohmann::ordered_json& trial) {
   const std::string line = trial.dump() + "\n";
   std::lock_guard lock(mu_);
   std::size_t done = 0;
@@ -107,6 +108,52 @@ void Journal::append(const nlohmann::ordered_json& trial) {
   }
   if (::fsync(fd_) != 0) throw Error(fmt::format("{}: cannot sync: {}", file_.string(), std::strerror(errno)));
   if (trial.contains("trial")) finished_[trial["trial"].get<std::int64_t>()] = trial;
+  return finished_.size();
+}
+
+nlohmann::ordered_json trial_to_json(const Trial& t, const SearchSpace& space, double seconds,
+                                     const std::string& error) {
+  nlohmann::ordered_json j;
+  j["trial"] = t.id;
+  j["round"] = t.round + 1;
+  nlohmann::ordered_json values = nlohmann::ordered_json::object();
+  for (std::size_t d = 0; d < space.dims.size(); ++d) {
+    values[space.dims[d].path] = {{"text", t.values[d].text}, {"number", t.values[d].number}};
+  }
+  j["values"] = values;
+  j["scores"] = t.scores;
+  const bool scored = !t.scores.empty() && (t.status == TrialStatus::Ok || t.status == TrialStatus::Pruned);
+  j["score"] = scored ? nlohmann::ordered_json(t.scores.back()) : nlohmann::ordered_json();
+  j["status"] = std::string(status_name(t.status));
+  j["seconds"] = std::round(seconds * 1000) / 1000;
+  if (!error.empty()) j["error"] = error;
+  return j;
+}
+
+Trial trial_from_json(const nlohmann::ordered_json& j, const SearchSpace& space, const Journal& journal) {
+  Trial t;
+  try {
+    // at(), not operator[]: on a const json a missing key is undefined behaviour with [].
+    t.id = j.at("trial").get<std::int64_t>();
+    t.round = j.at("round").get<std::int64_t>() - 1;
+    for (const auto& d : space.dims) {
+      const auto& v = j.at("values").at(d.path);
+      t.values.push_back({v.at("text").get<std::string>(), v.at("number").get<double>()});
+    }
+    for (const auto& s : j.at("scores")) t.scores.push_back(s.get<double>());
+    const std::string status = j.at("status").get<std::string>();
+    t.status = TrialStatus::Running;
+    for (auto s : {TrialStatus::Ok, TrialStatus::Pruned, TrialStatus::Diverged, TrialStatus::Failed}) {
+      if (status == status_name(s)) t.status = s;
+    }
+    if (t.status == TrialStatus::Running) throw InputError(fmt::format("unknown status '{}'", status));
+  } catch (const std::exception& e) {
+    throw InputError(fmt::format("{}: trial {} is not a journal record of this search ({}); remove its line to "
+                                 "rerun it",
+                                 journal.file().string(), j.value("trial", nlohmann::ordered_json()).dump(),
+                                 e.what()));
+  }
+  return t;
 }
 
 }  // namespace lamina::detail

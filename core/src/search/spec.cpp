@@ -1,4 +1,4 @@
-#include "search_spec.hpp"
+#include "search/spec.hpp"
 
 #include <fmt/format.h>
 
@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 namespace lamina::detail {
 namespace {
 
-const std::vector<std::string> kKeys{"model",   "space",  "trials", "epochs",  "seed",
-                                     "workers", "metric", "rounds", "pruning", "strategy"};
+const std::vector<std::string> kKeys{"model",  "space",  "trials",  "epochs",  "seed",     "workers",
+                                     "metric", "rounds", "sampler", "pruning", "strategy", "lag"};
 
 const Schema& scalar_schema() {
   static const Schema s{
@@ -28,6 +28,11 @@ const Schema& scalar_schema() {
       Key::string("metric", "what ranks the trials, measured on the validation split")
           .def("val_accuracy")
           .one_of({"val_accuracy", "val_loss"}),
+      Key::integer("lag", "trial k's sampler sees the finished trials numbered below k - lag (at most lag + 1 "
+                          "trials run at once with a sampler that learns)")
+          .def(3)
+          .at_least(0)
+          .at_most(100000),
   };
   return s;
 }
@@ -42,15 +47,6 @@ const Schema& rounds_schema() {
           .def(0.25)
           .above(0)
           .at_most(1),
-  };
-  return s;
-}
-
-const Schema& pruning_schema() {
-  static const Schema s{
-      Key::string("type", "none, or asha: successive halving at rungs of epochs").def("none").one_of({"none", "asha"}),
-      Key::integer("min_epochs", "the first rung; later rungs at min_epochs * reduction^k").def(1).at_least(1),
-      Key::integer("reduction", "keep the top 1/reduction at each rung").def(3).at_least(2).at_most(100),
   };
   return s;
 }
@@ -134,6 +130,81 @@ std::string probe_text(const Dimension& d, double v) {
   return fmt::format("{}", v);
 }
 
+std::string flow(const YAML::Node& n) {
+  YAML::Emitter e;
+  e << YAML::Flow << n;
+  return e.c_str();
+}
+
+// `sampler:` (default random) and `pruning:` (default: none at all), each a plugin type with
+// its keys. `strategy:` was the one key before samplers and pruners were kinds:
+// `strategy: random_search` still means `sampler: random`; any other strategy is refused.
+void read_sampler_and_pruner(SearchSpec& spec, const YAML::Node& root, const ModelFile& doc,
+                             const Registry& registry) {
+  const Source& src = *doc.impl().source;
+  YAML::Node sampler = lookup(root, "sampler");
+  const YAML::Node strategy = lookup(root, "strategy");
+  if (strategy.IsDefined()) {
+    if (sampler.IsDefined()) {
+      fail_at(src, "strategy", strategy, "`strategy:` and `sampler:` both given; keep `sampler:`");
+    }
+    if (!strategy.IsScalar() || strategy.Scalar() != "random_search") {
+      fail_at(src, "strategy", strategy,
+              fmt::format("`strategy:` is replaced by `sampler:` (random, tpe, ...) and `pruning:` (none, asha, "
+                          "median, ...); only `strategy: random_search` is still read, as `sampler: random` "
+                          "(docs/search.md), found {}",
+                          describe(strategy)));
+    }
+    sampler.reset(YAML::Node("random"));
+  }
+  // The file format's default, as `metric: val_accuracy` is: the seed text's random search.
+  if (!sampler.IsDefined()) sampler.reset(YAML::Node("random"));
+  spec.sampler = registry.create<Sampler>(unbound(sampler, doc.impl().source, "sampler", &registry));
+  spec.sampler_yaml = flow(sampler);
+  const YAML::Node pruning = lookup(root, "pruning");
+  if (pruning.IsDefined()) {
+    spec.pruner = registry.create<Pruner>(unbound(pruning, doc.impl().source, "pruning", &registry));
+    spec.pruner_yaml = flow(pruning);
+  }
+}
+
+// The first part of the journal's fingerprint. A search that random search alone could have
+// run before samplers and pruners were plugins (random sampling; no pruning, none or asha)
+// keeps the fingerprint it had then, so its journals still resume.
+std::string fingerprint_head(const SearchSpec& spec) {
+  const YAML::Node sampler = YAML::Load(spec.sampler_yaml);
+  const bool random = sampler.IsScalar() ? sampler.Scalar() == "random"
+                                         : sampler.size() == 1 && sampler["type"] && sampler["type"].Scalar() == "random";
+  const YAML::Node pruning = spec.pruner ? YAML::Load(spec.pruner_yaml) : YAML::Node();
+  std::string type = "none";
+  std::int64_t min_epochs = 1, reduction = 3;
+  bool old_keys = true;
+  if (pruning.IsScalar()) {
+    type = pruning.Scalar();
+  } else if (pruning.IsMap()) {
+    for (const auto& kv : pruning) {
+      const std::string k = kv.first.Scalar();
+      if (k == "type") {
+        type = kv.second.Scalar();
+      } else if (k == "min_epochs") {
+        min_epochs = kv.second.as<std::int64_t>();
+      } else if (k == "reduction") {
+        reduction = kv.second.as<std::int64_t>();
+      } else {
+        old_keys = false;
+      }
+    }
+  }
+  if (random && old_keys && (type == "none" || type == "asha")) {
+    return fmt::format("trials={} epochs={} seed={} metric={} rounds={} keep={} pruning={}/{}/{} strategy={}\n",
+                       spec.trials, spec.epochs, spec.seed, spec.metric.name, spec.rounds, spec.keep, type == "asha",
+                       min_epochs, reduction, "random_search");
+  }
+  return fmt::format("trials={} epochs={} seed={} metric={} rounds={} keep={} lag={} sampler={} pruning={}\n",
+                     spec.trials, spec.epochs, spec.seed, spec.metric.name, spec.rounds, spec.keep, spec.lag,
+                     spec.sampler_yaml, spec.pruner ? spec.pruner_yaml : std::string("-"));
+}
+
 }  // namespace
 
 SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
@@ -161,7 +232,9 @@ SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
   spec.epochs = cfg.get<std::int64_t>("epochs");
   spec.seed = static_cast<std::uint64_t>(cfg.get<std::int64_t>("seed"));
   spec.workers = cfg.get<std::int64_t>("workers");
-  spec.metric = cfg.get<std::string>("metric");
+  spec.metric.name = cfg.get<std::string>("metric");
+  spec.metric.direction = spec.metric.name == "val_loss" ? Metric::Direction::Minimize : Metric::Direction::Maximize;
+  spec.lag = cfg.get<std::int64_t>("lag");
 
   YAML::Node rounds = lookup(root, "rounds");
   if (rounds.IsScalar()) {
@@ -175,35 +248,7 @@ SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
   spec.rounds = rc.get<std::int64_t>("count");
   spec.keep = rc.get<double>("keep");
 
-  YAML::Node pruning = lookup(root, "pruning");
-  if (pruning.IsScalar()) {
-    YAML::Node m(YAML::NodeType::Map);
-    m["type"] = pruning;
-    pruning.reset(m);
-  }
-  Config pc = bind(
-      unbound(pruning.IsDefined() ? pruning : YAML::Node(YAML::NodeType::Map), doc.impl().source, "pruning", &registry),
-      pruning_schema(), "", {}, "pruning");
-  spec.pruning.enabled = pc.get<std::string>("type") == "asha";
-  spec.pruning.min_epochs = pc.get<std::int64_t>("min_epochs");
-  spec.pruning.reduction = pc.get<std::int64_t>("reduction");
-
-  // No strategy named: the one search plugin loaded, if there is exactly one (the core names
-  // no plugin, not even a default one).
-  YAML::Node strategy = lookup(root, "strategy");
-  if (!strategy.IsDefined()) {
-    const auto loaded = registry.names(Kind::Search);
-    if (loaded.size() != 1) {
-      fail_at(src, "", root,
-              fmt::format("the search names no `strategy:` and {} search plugins are loaded ({}); name one",
-                          loaded.size(), loaded.empty() ? std::string("none") : join(loaded)));
-    }
-    strategy.reset(YAML::Node(loaded.front()));
-  }
-  spec.strategy = registry.create<SearchStrategy>(unbound(strategy, doc.impl().source, "strategy", &registry));
-  YAML::Emitter se;
-  se << YAML::Flow << strategy;
-  spec.strategy_yaml = se.c_str();
+  read_sampler_and_pruner(spec, root, doc, registry);
 
   // The base model: a path relative to the search file, or a mapping written inline.
   YAML::Node model = lookup(root, "model");
@@ -254,10 +299,7 @@ SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
     spec.space.dims.push_back(std::move(d));
   }
 
-  spec.fingerprint =
-      fmt::format("trials={} epochs={} seed={} metric={} rounds={} keep={} pruning={}/{}/{} strategy={}\n", spec.trials,
-                  spec.epochs, spec.seed, spec.metric, spec.rounds, spec.keep, spec.pruning.enabled,
-                  spec.pruning.min_epochs, spec.pruning.reduction, spec.strategy_yaml);
+  spec.fingerprint = fingerprint_head(spec);
   for (const auto& d : spec.space.dims) {
     spec.fingerprint += fmt::format("{} {} {} {} {}\n", d.path, static_cast<int>(d.type), d.lo, d.hi, join(d.choices));
   }

@@ -1,0 +1,249 @@
+// The search driver: reads the search file and the journal, then runs the rounds — one thread
+// per worker slot (local threads, and proxies for the slots of other MPI ranks), each asking
+// the scheduler for a trial, handing it to its executor, journaling and reporting what
+// finished. The parts: search/spec (the file), search/scheduler (ids, proposals, pruning
+// order), search/executor and search/mpi_executor (where trials train), search/journal,
+// search/reporter (console and result files).
+#include "runtime/search.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <stop_token>
+#include <thread>
+
+#include "atomic_file.hpp"
+#include "lamina/error.hpp"
+#include "live_marker.hpp"
+#include "runtime/plugin_loader.hpp"
+#include "search/executor.hpp"
+#include "search/journal.hpp"
+#include "search/mpi_executor.hpp"
+#include "search/reporter.hpp"
+#include "search/scheduler.hpp"
+#include "search/spec.hpp"
+#include "session.hpp"
+
+namespace fs = std::filesystem;
+
+namespace lamina {
+namespace {
+
+std::atomic<bool> g_sigint{false};
+void on_sigint(int) { g_sigint.store(true); }
+
+// Ctrl-C asks the search to stop: the handler only sets a flag (all a signal handler may do);
+// a watcher thread turns it into a request on the search's stop source. Running trials end at
+// their next batch and are not journaled (a resume reruns them); finished ones are all in the
+// journal already.
+class SigintStop {
+ public:
+  explicit SigintStop(std::stop_source& stop) {
+    g_sigint.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_);
+    watcher_ = std::jthread([&stop, this](std::stop_token done) {
+      while (!done.stop_requested()) {
+        if (g_sigint.load()) {
+          stop.request_stop();
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
+  ~SigintStop() {
+    watcher_ = {};  // joined
+    ::sigaction(SIGINT, &old_, nullptr);
+  }
+ private:
+  struct sigaction old_ {};
+  std::jthread watcher_;
+};
+
+std::string type_named(const Registry& registry, Kind kind, const std::string& yaml) {
+  std::string type = yaml;
+  if (const auto p = yaml.find("type: "); yaml.starts_with("{") && p != std::string::npos) {
+    type = yaml.substr(p + 6, yaml.find_first_of(",}", p) - p - 6);
+  }
+  const TypeInfo* info = registry.find(kind, type);
+  return info ? fmt::format("'{}' (plugin {} {}, {})", type, info->provider.plugin, info->provider.version,
+                            info->provider.file)
+              : fmt::format("'{}'", type);
+}
+
+// Runs the rounds' trials on every executor's slots; returns false if the search stopped.
+class Rounds {
+ public:
+  Rounds(detail::Journal& journal, detail::Scheduler& scheduler,
+         detail::Reporter& reporter, std::vector<detail::Executor*> executors, std::stop_source& stop)
+      : journal_(journal), scheduler_(scheduler), reporter_(reporter), executors_(std::move(executors)),
+        stop_(stop) {}
+
+  void run(std::int64_t round, const SearchSpace& space) {
+    scheduler_.begin_round(round, space);
+    std::vector<std::thread> threads;
+    std::exception_ptr failure;
+    std::mutex failure_mu;
+    for (auto* executor : executors_) {
+      for (int slot = 0; slot < executor->slots(); ++slot) {
+        threads.emplace_back([&, executor, slot] {
+          try {
+            work(*executor, slot, space);
+          } catch (...) {
+            std::lock_guard lock(failure_mu);
+            if (!failure) failure = std::current_exception();
+            stop_.request_stop();  // the other trials end at their next batch
+          }
+        });
+      }
+    }
+    for (auto& t : threads) t.join();
+    if (failure) std::rethrow_exception(failure);
+  }
+
+ private:
+  void work(detail::Executor& executor, int slot, const SearchSpace& space) {
+    while (const auto task = scheduler_.next()) {
+      const auto start = std::chrono::steady_clock::now();
+      const detail::Outcome o = executor.run(
+          slot, *task, [&](double score) { return scheduler_.report(task->id, score); }, stop_.get_token());
+      const auto finished = scheduler_.finish(task->id, o.status);
+      if (!finished) continue;  // cut short by a stop
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const auto done = journal_.append(detail::trial_to_json(*finished, space, seconds, o.error));
+      reporter_.trial_finished(*finished, seconds, o.error, static_cast<std::int64_t>(done),
+                               scheduler_.finished_here());
+    }
+  }
+
+  detail::Journal& journal_;
+  detail::Scheduler& scheduler_;
+  detail::Reporter& reporter_;
+  std::vector<detail::Executor*> executors_;
+  std::stop_source& stop_;
+};
+
+}  // namespace
+
+SearchResult run_search(const SearchRequest& req, std::ostream& out) {
+  Cluster* cluster = req.cluster && req.cluster->size() > 1 ? req.cluster : nullptr;
+  const bool leader = !cluster || cluster->rank() == 0;
+  // A set-up step that may fail on one rank only (a file it cannot read) must fail on all.
+  auto together = [&](const std::function<void()>& step) { cluster ? cluster->agree(step) : step(); };
+
+  detail::Session session(req.plugins);
+  Registry& registry = session.registry;
+  PluginLoader& loader = session.loader;
+  std::optional<detail::SearchSpec> loaded_spec;
+  std::optional<DataSplits> loaded_data;
+  std::optional<detail::Journal> opened;
+  std::map<std::int64_t, Trial> finished;
+  std::int64_t workers = 0;
+  SearchResult result;
+  together([&] {
+    loader.load_search_path();
+    loaded_spec.emplace(detail::load_search_spec(req.file, registry));
+    workers = req.workers ? *req.workers : loaded_spec->workers;
+    if (workers < 1 || workers > 256) throw InputError("--workers must be between 1 and 256");
+    Model base = build_model(loaded_spec->base, registry);
+    loaded_data.emplace(load_data(base.data, base.train.seed));
+    build_network(base, *loaded_data);  // the base model must fit the data before any trial starts
+    if (!leader) return;
+    result.dir = req.out ? *req.out : fs::path("runs") / ("search-" + loaded_spec->name);
+    std::error_code ec;
+    fs::create_directories(result.dir, ec);
+    if (ec || ::access(result.dir.c_str(), W_OK) != 0) {
+      throw InputError(fmt::format("{}: cannot create or write the search folder", result.dir.string()));
+    }
+    opened.emplace(result.dir / "journal.jsonl", loaded_spec->fingerprint);
+    // Every finished trial must read back before the search starts: a line edited by hand is
+    // reported, naming it, instead of failing mid-search.
+    for (const auto& [id, line] : opened->finished()) {
+      finished[id] = detail::trial_from_json(line, loaded_spec->space, *opened);
+    }
+  });
+  detail::SearchSpec& spec = *loaded_spec;
+  const DataSplits& data = *loaded_data;
+  if (!leader) {
+    detail::serve_remote_trials(*cluster, static_cast<int>(workers), spec, registry, data);
+    return result;
+  }
+  detail::Journal& journal = *opened;
+  const detail::LiveMarker live(result.dir);  // for `lamina serve`: the search is in progress
+  detail::write_file_atomic(result.dir / "base-model.yaml", spec.base.text());
+  const auto resumed = static_cast<std::int64_t>(finished.size());
+  const std::int64_t slots = workers * (cluster ? cluster->size() - 1 : 0) + workers;
+  out << fmt::format(
+             "search {}: {} round(s) of {} trials, {} epochs each, {}{} worker(s), scored by {} on {} validation "
+             "samples{}; folder {}",
+             spec.name, spec.rounds, spec.trials, spec.epochs,
+             cluster ? fmt::format("{} ranks x ", cluster->size()) : "", workers, spec.metric.name,
+             data.validation.size(), resumed ? fmt::format("; resuming with {} finished trials", resumed) : "",
+             result.dir.string())
+      << std::endl;
+  out << fmt::format("sampler {}{}", type_named(registry, Kind::Sampler, spec.sampler_yaml),
+                     spec.pruner ? ", pruner " + type_named(registry, Kind::Pruner, spec.pruner_yaml) : std::string())
+      << std::endl;
+  if (spec.sampler->uses_history() && slots > spec.lag + 1) {
+    out << fmt::format("note: with lag {} at most {} trials run at once (the sampler waits for the trials it "
+                       "learns from); set `lag: {}` in the search file to use all {} workers",
+                       spec.lag, spec.lag + 1, slots - 1, slots)
+        << std::endl;
+  }
+
+  std::stop_source stop;
+  const SigintStop sigint(stop);
+  detail::SchedulerOptions options{spec.trials, spec.epochs, spec.seed, spec.lag,
+                                   type_named(registry, Kind::Sampler, spec.sampler_yaml),
+                                   spec.pruner ? type_named(registry, Kind::Pruner, spec.pruner_yaml) : ""};
+  detail::Scheduler scheduler(options, *spec.sampler, spec.pruner.get(), std::move(finished), stop.get_token());
+  detail::Reporter reporter(spec, out, req.progress && ::isatty(STDERR_FILENO), spec.trials * spec.rounds);
+  detail::ThreadExecutor local(spec, registry, data, static_cast<int>(workers));
+  std::optional<detail::MpiExecutor> remote;
+  std::vector<detail::Executor*> executors{&local};
+  if (cluster) executors.push_back(&remote.emplace(*cluster, spec, static_cast<int>(workers)));
+  Rounds rounds(journal, scheduler, reporter, executors, stop);
+
+  std::vector<SearchSpace> spaces{spec.space};
+  std::vector<std::vector<Trial>> trials;
+  for (std::int64_t r = 0; r < spec.rounds; ++r) {
+    if (r > 0) spaces.push_back(detail::narrow(spaces.back(), trials.back(), spec.keep));
+    out << fmt::format("round {}: {}", r + 1, detail::describe_space(spaces.back())) << std::endl;
+    rounds.run(r, spaces.back());  // a failure ends the job (the other ranks are aborted by main)
+    trials.push_back(scheduler.round_trials(r));
+    if (stop.stop_requested()) {
+      result.interrupted = true;
+      break;
+    }
+  }
+  if (remote) remote->release();
+  result.trials_run = scheduler.finished_here();
+  result.trials_finished = static_cast<std::int64_t>(journal.finished().size());
+  if (result.interrupted) {
+    out << fmt::format("\ninterrupted: {} trials finished are in {}; rerun the same command to resume",
+                       result.trials_finished, (result.dir / "journal.jsonl").string())
+        << std::endl;
+    return result;
+  }
+  reporter.write_results(result.dir, spaces, trials, [&](const Trial& best) {
+    std::vector<std::string> overrides;
+    for (std::size_t d = 0; d < spec.space.dims.size(); ++d) {
+      overrides.push_back(spec.space.dims[d].path + "=" + best.values[d].text);
+    }
+    ModelFile model = spec.base.with(overrides);
+    build_model(model, registry);  // the best model must itself be a valid model
+    return model.text();
+  });
+  return result;
+}
+
+}  // namespace lamina

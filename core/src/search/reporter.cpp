@@ -1,0 +1,172 @@
+#include "search/reporter.hpp"
+
+#include <csv.h>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "atomic_file.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace lamina::detail {
+namespace {
+
+// One CSV field: as is when plain, else quoted by libcsv (a choice such as `{type: adam, lr:
+// 0.001}` holds commas and would add columns).
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out(csv_write(nullptr, 0, text.data(), text.size()), '\0');
+  csv_write(out.data(), out.size(), text.data(), text.size());
+  return out;
+}
+
+bool ranked(const Trial& t) {
+  return (t.status == TrialStatus::Ok || t.status == TrialStatus::Pruned) && !t.scores.empty();
+}
+
+}  // namespace
+
+std::string dimension_type(const Dimension& d) {
+  switch (d.type) {
+    case Dimension::Type::Uniform:
+      return "uniform";
+    case Dimension::Type::LogUniform:
+      return "log_uniform";
+    case Dimension::Type::IntUniform:
+      return "int_uniform";
+    case Dimension::Type::Choice:
+      return "choice";
+  }
+  return "";
+}
+
+std::string describe_space(const SearchSpace& space) {
+  std::string s;
+  for (const auto& d : space.dims) {
+    if (!s.empty()) s += " | ";
+    s += d.type == Dimension::Type::Choice
+             ? fmt::format("{} {{{}}}", d.path, fmt::join(d.choices, ", "))
+             : fmt::format("{} [{:.3g}, {:.3g}] ({})", d.path, d.lo, d.hi, dimension_type(d));
+  }
+  return s;
+}
+
+Reporter::Reporter(const SearchSpec& spec, std::ostream& out, bool live, std::int64_t planned)
+    : spec_(spec), out_(out), live_(live), planned_(planned) {}
+
+void Reporter::trial_finished(const Trial& t, double seconds, const std::string& error, std::int64_t done,
+                              std::int64_t run_here) {
+  std::lock_guard lock(mu_);
+  if (ranked(t)) best_ = std::max(best_, t.scores.back());
+  std::string line = fmt::format("trial {:>4} (round {}) {:<8} {} {}", t.id, t.round + 1, status_name(t.status),
+                                 spec_.metric.name,
+                                 t.scores.empty() ? std::string("-") : fmt::format("{:.4f}", spec_.metric.shown(t.scores.back())));
+  for (std::size_t d = 0; d < spec_.space.dims.size(); ++d) {
+    line += fmt::format(" | {} {}", spec_.space.dims[d].path, t.values[d].text);
+  }
+  line += fmt::format(" | {} epochs {:.1f}s", t.scores.size(), seconds);
+  if (!error.empty()) line += " | " + error;
+  if (live_) fmt::print(stderr, "\r\033[K");
+  out_ << line << std::endl;
+  if (live_) {
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double eta = elapsed / static_cast<double>(std::max<std::int64_t>(1, run_here)) *
+                       static_cast<double>(planned_ - done);
+    fmt::print(stderr, "[{}/{}] best {} {} | {:.0f}s elapsed | eta {:.0f}s", done, planned_, spec_.metric.name,
+               std::isfinite(best_) ? fmt::format("{:.4f}", spec_.metric.shown(best_)) : std::string("-"), elapsed,
+               eta);
+    std::fflush(stderr);
+  }
+}
+
+void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>& spaces,
+                             const std::vector<std::vector<Trial>>& rounds,
+                             const std::function<std::string(const Trial&)>& best_model) {
+  std::vector<const Trial*> order;
+  for (const auto& r : rounds) {
+    for (const auto& t : r) {
+      if (ranked(t)) order.push_back(&t);
+    }
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Trial* a, const Trial* b) { return a->scores.back() > b->scores.back(); });
+  const Metric& metric = spec_.metric;
+  std::string csv = "rank,trial,round,status,epochs," + metric.name;
+  for (const auto& d : spec_.space.dims) (csv += ',') += csv_field(d.path);
+  csv += "\n";
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const auto& t = *order[i];
+    csv += fmt::format("{},{},{},{},{},{:.6f}", i + 1, t.id, t.round + 1, status_name(t.status), t.scores.size(),
+                       metric.shown(t.scores.back()));
+    for (const auto& v : t.values) (csv += ',') += csv_field(v.text);
+    csv += "\n";
+  }
+  write_file_atomic(dir / "results.csv", csv);
+
+  json rounds_json = json::array();
+  for (std::size_t r = 0; r < spaces.size(); ++r) {
+    json dims = json::object();
+    for (const auto& d : spaces[r].dims) {
+      dims[d.path] = {{"type", dimension_type(d)},
+                      {"range", d.type == Dimension::Type::Choice ? json(d.choices) : json({d.lo, d.hi})}};
+    }
+    rounds_json.push_back({{"round", r + 1}, {"space", dims}});
+  }
+  write_file_atomic(dir / "rounds.json", rounds_json.dump(2) + "\n");
+
+  // Compute spent, in trial-epochs, and when the best score was first reached, in trial order
+  // (the order a serial search runs them): what pruning, narrowing and a sampler save.
+  std::int64_t spent = 0, spent_at_best = 0, pruned = 0, trials_to_best = 0, n = 0;
+  double best = -INFINITY;
+  for (const auto& r : rounds) {
+    for (const auto& t : r) {
+      ++n;
+      spent += static_cast<std::int64_t>(t.scores.size());
+      pruned += t.status == TrialStatus::Pruned;
+      if (ranked(t) && t.scores.back() > best) {
+        best = t.scores.back();
+        spent_at_best = spent;
+        trials_to_best = n;
+      }
+    }
+  }
+  json summary;
+  summary["trials"] = static_cast<std::int64_t>(order.size());
+  summary["pruned"] = pruned;
+  summary["trial_epochs"] = spent;
+  summary["best_score"] = order.empty() ? json() : json(metric.shown(best));
+  summary["trial_epochs_to_best"] = spent_at_best;
+  summary["trials_to_best"] = trials_to_best;
+  write_file_atomic(dir / "summary.json", summary.dump(2) + "\n");
+
+  const std::string metric_name = metric.name == "val_loss" ? "val loss" : "val acc";
+  out_ << fmt::format("\n{} finished trials ranked by {} (top {}):\n", order.size(), metric.name,
+                      std::min<std::size_t>(20, order.size()));
+  for (std::size_t i = 0; i < order.size() && i < 20; ++i) {
+    const auto& t = *order[i];
+    std::string line = fmt::format("Best-{} ({} {:.4f})", i + 1, metric_name, metric.shown(t.scores.back()));
+    for (std::size_t d = 0; d < spec_.space.dims.size(); ++d) {
+      const auto& dim = spec_.space.dims[d];
+      line += dim.type == Dimension::Type::Choice || dim.type == Dimension::Type::IntUniform
+                  ? fmt::format(" | {} {}", dim.path, t.values[d].text)
+                  : fmt::format(" | {} {:.1e}", dim.path, t.values[d].number);
+    }
+    if (t.status == TrialStatus::Pruned) line += fmt::format(" | pruned at epoch {}", t.scores.size());
+    out_ << line << "\n";
+  }
+  if (!order.empty()) {
+    write_file_atomic(dir / "best.yaml", "# The base model with the best trial's values (trial " +
+                                             std::to_string(order[0]->id) + ").\n" + best_model(*order[0]));
+    out_ << fmt::format("compute: {} trial-epochs ({} trials pruned); the best score was reached after {}\n", spent,
+                        pruned, spent_at_best);
+    out_ << fmt::format("best model: {}\n", (dir / "best.yaml").string());
+  }
+  out_.flush();
+}
+
+}  // namespace lamina::detail

@@ -1,0 +1,47 @@
+// What a search tells its user: a line per finished trial and the live progress line while it
+// runs; at the end the ranked table and the files results.csv, rounds.json, summary.json and
+// best.yaml. Scores arrive higher-is-better and are shown in the metric's own direction.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "search/spec.hpp"
+
+namespace lamina::detail {
+
+std::string describe_space(const SearchSpace& space);  // "optimizer.lr [1e-06, 0.01] (log_uniform) | ..."
+std::string dimension_type(const Dimension& d);        // "uniform", "log_uniform", "int_uniform", "choice"
+
+class Reporter {
+ public:
+  // `live`: also draw the progress line on stderr (a terminal). `planned`: trials in all rounds.
+  Reporter(const SearchSpec& spec, std::ostream& out, bool live, std::int64_t planned);
+
+  // Thread-safe. `done`: trials finished so far (read back from the journal included);
+  // `run_here`: of which this process ran (for the time estimate).
+  void trial_finished(const Trial& t, double seconds, const std::string& error, std::int64_t done,
+                      std::int64_t run_here);
+
+  // `rounds[r]`: round r's space and trials. `best_model`: the base model's text with a trial's
+  // values, checked (throws if the best model would not build).
+  void write_results(const std::filesystem::path& dir, const std::vector<SearchSpace>& spaces,
+                     const std::vector<std::vector<Trial>>& rounds,
+                     const std::function<std::string(const Trial&)>& best_model);
+
+ private:
+  const SearchSpec& spec_;
+  std::ostream& out_;
+  bool live_;
+  std::int64_t planned_;
+  std::mutex mu_;
+  double best_ = -INFINITY;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace lamina::detail

@@ -1,0 +1,48 @@
+// Core-internal: a search file, parsed and validated.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lamina/pruner.hpp"
+#include "lamina/sampler.hpp"
+#include "runtime/model.hpp"
+#include "runtime/registry.hpp"
+
+namespace lamina::detail {
+
+// What ranks the trials. Samplers, pruners and the journal see scores higher-is-better; a
+// minimized metric is negated on the way in and back on the way out.
+struct Metric {
+  enum class Direction { Maximize, Minimize };
+  std::string name = "val_accuracy";  // val_accuracy | val_loss
+  Direction direction = Direction::Maximize;
+  double score(double measured) const { return direction == Direction::Minimize ? -measured : measured; }
+  double shown(double score) const { return direction == Direction::Minimize ? -score : score; }
+};
+
+struct SearchSpec {
+  std::filesystem::path file;
+  std::string name;
+  ModelFile base;
+  SearchSpace space;
+  std::vector<std::string> dim_where;  // file:line of each dimension, for messages
+  std::int64_t trials = 20;            // per round
+  std::int64_t epochs = 5;
+  std::uint64_t seed = 1;
+  std::int64_t workers = 1;
+  Metric metric;
+  std::int64_t rounds = 1;
+  double keep = 0.25;
+  std::int64_t lag = 3;  // trial k's sampler sees the trials with id < k - lag
+  std::unique_ptr<Sampler> sampler;
+  std::unique_ptr<Pruner> pruner;  // null: no pruning
+  std::string sampler_yaml, pruner_yaml;
+  std::string fingerprint;  // what a journal must match to be resumed
+};
+
+SearchSpec load_search_spec(const std::filesystem::path& file, const Registry& registry);
+
+}  // namespace lamina::detail

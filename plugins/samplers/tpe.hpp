@@ -1,0 +1,34 @@
+// The Tree-structured Parzen Estimator (Bergstra, Bardenet, Bengio & Kegl 2011, "Algorithms
+// for Hyper-Parameter Optimization", NIPS), the default of Hyperopt and Optuna, dimension by
+// dimension:
+//   1. fewer than `startup_trials` finished trials seen: the random sampler's proposal (the
+//      same draws, so the first trials of a TPE search are those of a random one);
+//   2. rank the trials seen: completed ones by final score, then pruned ones (later epoch
+//      first, then score), then diverged and failed ones; the top ceil(gamma n) are "good";
+//   3. per dimension, a Parzen estimator l(x) over the good values and g(x) over the others,
+//      on the dimension's working scale (log_uniform: the logarithm; int_uniform: the interval
+//      widened by 1/2 each side, rounded back); choices: smoothed counts;
+//   4. draw `candidates` values from l and keep the one with the largest l(x) / g(x).
+#pragma once
+
+#include <lamina/sampler.hpp>
+
+namespace lamina_samplers {
+
+struct TpeOptions {
+  std::int64_t startup_trials = 10;
+  std::int64_t candidates = 24;
+  double gamma = 0.25;
+};
+
+class TpeSampler final : public lamina::Sampler {
+ public:
+  explicit TpeSampler(TpeOptions o) : o_(o) {}
+  std::vector<lamina::Value> propose(const lamina::SearchSpace& space, std::span<const lamina::Trial> history,
+                                     std::int64_t id, lamina::Rng& rng) override;
+
+ private:
+  TpeOptions o_;
+};
+
+}  // namespace lamina_samplers
