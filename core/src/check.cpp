@@ -389,9 +389,23 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
   detail::Session session(req.plugins);
   session.load();
   Registry& registry = session.registry;
-  const auto found = registry.find_all(req.type);
+  // KIND:NAME picks one of several types of one name (`pruner:none` beside the regularizer).
+  std::string type = req.type, kind;
+  if (const auto colon = type.find(':'); colon != std::string::npos) {
+    kind = type.substr(0, colon);
+    type = type.substr(colon + 1);
+  }
+  std::vector<const TypeInfo*> found;
+  for (const auto* t : registry.find_all(type)) {
+    if (kind.empty() || kind_name(t->kind) == kind) found.push_back(t);
+  }
   if (found.empty()) {
     throw InputError(fmt::format("no type named '{}'; `lamina plugins` lists them", req.type));
+  }
+  if (found.size() > 1) {
+    std::vector<std::string> names;
+    for (const auto* t : found) names.push_back(fmt::format("{}:{}", kind_name(t->kind), type));
+    throw InputError(fmt::format("'{}' names {} types; name one: {}", type, found.size(), fmt::join(names, ", ")));
   }
   const TypeInfo& info = *found.front();
   if (req.batch < 1 || req.input_shape.rank() == 0) throw InputError("--batch and --input-shape must be positive");
@@ -399,7 +413,7 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
   // The spec: {type: TYPE} with each --set applied, located by its flag in messages.
   std::vector<std::string> sets;
   for (const auto& s : req.overrides) sets.push_back(s);
-  ModelFile file = ModelFile::parse_section("check: {type: " + req.type + "}\n", "<check>", "check").with(sets);
+  ModelFile file = ModelFile::parse_section("check: {type: " + type + "}\n", "<check>", "check").with(sets);
   const Config spec = detail::unbound(file.impl().root, file.impl().source, "", &registry);
 
   if (info.kind == Kind::Search) {

@@ -10,6 +10,7 @@ titles = {
     "data": "Data files",
     "plugins": "Plugins",
     "checkpoints": "Run folders, checkpoints and search journals",
+    "search": "Search files: samplers and pruners",
     "export": "ONNX export",
     "cli": "Command line",
 }

@@ -48,9 +48,11 @@ BOOST_AUTO_TEST_CASE(every_builtin_type_passes) {
       sets = data_files(t->name, dir);
       BOOST_TEST((!sets.empty() || t->name == "fashion_mnist"), t->name << ": name its files in data_files()");
     }
-    auto r = run_lamina("check " + t->name + sets);
+    // KIND:NAME: two kinds have a type named none
+    const std::string type = std::string(kind_name(t->kind)) + ":" + t->name;
+    auto r = run_lamina("check " + type + sets);
     if (r.output.find("needs samples of (channels, height, width)") != std::string::npos) {
-      r = run_lamina("check " + t->name + sets + " --input-shape 2,5,5");  // spatial layers
+      r = run_lamina("check " + type + sets + " --input-shape 2,5,5");  // spatial layers
     }
     BOOST_TEST(r.status == 0, t->name << ":\n" << r.output);
     BOOST_TEST(r.output.find("checks passed") != std::string::npos, r.output);
@@ -129,4 +131,34 @@ BOOST_AUTO_TEST_CASE(bad_requests_exit_2_with_one_line) {
     BOOST_TEST(r.status == 2, args << ": " << r.output);
     BOOST_TEST(count_lines(r.output) == 1u, args << ": " << r.output);
   }
+}
+
+BOOST_AUTO_TEST_CASE(samplers_and_pruners_are_checked_without_training) {
+  // (every_builtin_type_passes runs each; here what they print, and keys set)
+  const auto keyed = run_lamina("check median --set min_trials=2 --set warmup_epochs=1");
+  BOOST_TEST(keyed.status == 0, keyed.output);
+  const auto tpe = run_lamina("check tpe");
+  BOOST_TEST(tpe.output.find("PASS proposals inside the space   60 trials over uniform, log_uniform, int_uniform and "
+                             "choice") != std::string::npos,
+             tpe.output);
+  BOOST_TEST(tpe.output.find("PASS deterministic") != std::string::npos, tpe.output);
+  const auto median = run_lamina("check median");
+  BOOST_TEST(median.output.find("PASS stable under resume") != std::string::npos, median.output);
+  // Two types named none: the kind picks one.
+  const auto none = run_lamina("check none");
+  BOOST_TEST(none.status == 2);
+  BOOST_TEST(none.output.find("'none' names 2 types; name one: regularizer:none, pruner:none") != std::string::npos,
+             none.output);
+}
+
+BOOST_AUTO_TEST_CASE(a_sampler_or_pruner_that_misbehaves_fails_its_check_by_name) {
+  const std::string dir = " --plugin-dir " + (kFixturePluginDir / "bad_search").string();
+  const auto outside = run_lamina("check sampler_outside" + dir);
+  BOOST_TEST(outside.status == 1, outside.output);
+  BOOST_TEST(outside.output.find("FAIL proposals inside the space   trial 0: x: 20 is outside [-1, 2]") !=
+                 std::string::npos,
+             outside.output);
+  const auto throws = run_lamina("check pruner_throws" + dir);
+  BOOST_TEST(throws.status == 1, throws.output);
+  BOOST_TEST(throws.output.find("FAIL runs without throwing        cannot judge") != std::string::npos, throws.output);
 }

@@ -26,19 +26,73 @@ std::string search_file(const TempDir& dir, const std::string& extra, const std:
   return (dir / name).string();
 }
 
+// Runs a search whole, then kills the same search three times at growing journal sizes and
+// resumes it: the journal and the results equal the whole run's.
+void killed_and_resumed(const std::string& combination) {
+  TempDir dir;
+  const auto s = search_file(dir, "trials: 16\nepochs: 6\nworkers: 2\n" + combination);
+  const auto whole = run_lamina("search " + s + " --no-progress --out " + (dir / "whole").string());
+  BOOST_TEST_REQUIRE(whole.status == 0, whole.output);
+  const fs::path out = dir / "killed";
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::cout.flush();
+    std::fflush(nullptr);  // or the child would print the parent's buffered output again
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const std::string o = out.string();
+      ::freopen("/dev/null", "w", stdout);
+      ::execl(kLamina.c_str(), "lamina", "search", s.c_str(), "--no-progress", "--out", o.c_str(), nullptr);
+      ::_exit(127);
+    }
+    // Kill it once a few trials (a different number each time) are in the journal.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (fs::exists(out / "journal.jsonl") && count_lines(read_file(out / "journal.jsonl")) >= 2u + 4u * attempt)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+  const auto before = journal(out).size();
+  BOOST_TEST(before < 16u, "the search finished before it could be killed");
+  const auto resumed = run_lamina("search " + s + " --no-progress --out " + out.string());
+  BOOST_TEST_REQUIRE(resumed.status == 0, resumed.output);
+  BOOST_TEST(resumed.output.find("resuming with ") != std::string::npos);
+  BOOST_TEST(journal(out) == journal(dir / "whole"), combination);
+  BOOST_TEST(read_file(out / "results.csv") == read_file(dir / "whole" / "results.csv"));
+}
+
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(one_or_two_workers_give_the_same_search) {
+// The samplers and pruners a search can combine (the kill test runs random without pruning).
+const char* const kCombinations[] = {
+    "pruning: {type: asha, min_epochs: 2, reduction: 2}\n",
+    "sampler: {type: tpe, startup_trials: 3}\npruning: {type: median, min_trials: 2}\n",
+    "sampler: {type: tpe, startup_trials: 3}\npruning: {type: asha, min_epochs: 2, reduction: 2}\nlag: 0\n",
+    "sampler: {type: tpe, startup_trials: 3}\npruning: none\n",
+};
+
+BOOST_AUTO_TEST_CASE(one_or_three_workers_give_the_same_search) {
+  for (const char* combination : kCombinations) {
+    TempDir dir;
+    const auto s = search_file(dir, std::string("trials: 8\nepochs: 6\nseed: 3\n") + combination);
+    const auto a = run_lamina("search " + s + " --workers 1 --no-progress --out " + (dir / "w1").string());
+    const auto b = run_lamina("search " + s + " --workers 3 --no-progress --out " + (dir / "w3").string());
+    BOOST_TEST_REQUIRE(a.status == 0, a.output);
+    BOOST_TEST_REQUIRE(b.status == 0, b.output);
+    BOOST_TEST(journal(dir / "w1") == journal(dir / "w3"), combination);
+    BOOST_TEST(read_file(dir / "w1" / "results.csv") == read_file(dir / "w3" / "results.csv"));
+    BOOST_TEST(journal(dir / "w1").size() == 8u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_table_and_a_runnable_best_model) {
   TempDir dir;
-  const auto s =
-      search_file(dir, "trials: 8\nepochs: 6\nseed: 3\npruning: {type: asha, min_epochs: 2, reduction: 2}\n");
-  const auto a = run_lamina("search " + s + " --workers 1 --no-progress --out " + (dir / "w1").string());
-  const auto b = run_lamina("search " + s + " --workers 2 --no-progress --out " + (dir / "w2").string());
+  const auto s = search_file(dir, "trials: 4\nepochs: 2\nseed: 3\n");
+  const auto a = run_lamina("search " + s + " --no-progress --out " + (dir / "w1").string());
   BOOST_TEST_REQUIRE(a.status == 0, a.output);
-  BOOST_TEST_REQUIRE(b.status == 0, b.output);
-  BOOST_TEST(journal(dir / "w1") == journal(dir / "w2"));
-  BOOST_TEST(read_file(dir / "w1" / "results.csv") == read_file(dir / "w2" / "results.csv"));
-  BOOST_TEST(journal(dir / "w1").size() == 8u);
   // The text's table and a runnable best model.
   BOOST_TEST(a.output.find("Best-1 (val acc ") != std::string::npos);
   BOOST_TEST(a.output.find(" | optimizer.lr ") != std::string::npos);
@@ -178,40 +232,35 @@ BOOST_AUTO_TEST_CASE(narrowing_rounds_sample_inside_the_top_span) {
 }
 
 BOOST_AUTO_TEST_CASE(a_killed_search_resumes_without_losing_or_rerunning_a_trial) {
-  TempDir dir;
-  const auto s = search_file(dir, "trials: 24\nepochs: 6\nworkers: 2\n");
-  const auto whole = run_lamina("search " + s + " --no-progress --out " + (dir / "whole").string());
-  BOOST_TEST_REQUIRE(whole.status == 0, whole.output);
+  for (const char* combination : kCombinations) killed_and_resumed(combination);
+}
 
-  const fs::path out = dir / "killed";
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    std::cout.flush();
-    std::fflush(nullptr);  // or the child would print the parent's buffered output again
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const std::string o = out.string();
-      ::freopen("/dev/null", "w", stdout);
-      ::execl(kLamina.c_str(), "lamina", "search", s.c_str(), "--no-progress", "--out", o.c_str(), nullptr);
-      ::_exit(127);
-    }
-    // Kill it once a few trials (a different number each time) are in the journal.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (fs::exists(out / "journal.jsonl") && count_lines(read_file(out / "journal.jsonl")) >= 3u + 5u * attempt)
-        break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-  }
-  const auto before = journal(out).size();
-  BOOST_TEST(before < 24u, "the search finished before it could be killed");
-  const auto resumed = run_lamina("search " + s + " --no-progress --out " + out.string());
-  BOOST_TEST_REQUIRE(resumed.status == 0, resumed.output);
-  BOOST_TEST(resumed.output.find("resuming with ") != std::string::npos);
-  BOOST_TEST(journal(out) == journal(dir / "whole"));
-  BOOST_TEST(read_file(out / "results.csv") == read_file(dir / "whole" / "results.csv"));
+BOOST_AUTO_TEST_CASE(a_search_file_of_the_old_format_resumes_its_journal) {
+  // tests/data/search-journal-v2.jsonl was written by the driver before samplers and pruners
+  // were plugins (at f3e26d5), for this file (`strategy: random_search`, the pruning keys of
+  // then). Cut to its first two trials, it resumes: the fingerprint is the same, and the third
+  // trial run now is the one run then (random sampling draws what it drew).
+  TempDir dir;
+  const auto s = search_file(dir, "trials: 3\nepochs: 2\nseed: 4\nstrategy: random_search\npruning: {type: asha}\n");
+  fs::create_directories(dir / "o");
+  const std::string old_whole = read_file(fs::path(LAMINA_TEST_DATA_DIR) / "search-journal-v2.jsonl");
+  write_file(dir / "o" / "journal.jsonl", old_whole);
+  const auto expected = journal(dir / "o");
+  BOOST_TEST_REQUIRE(expected.size() == 3u);
+  const std::string old_cut = old_whole.substr(0, old_whole.rfind('\n', old_whole.size() - 2) + 1);
+  write_file(dir / "o" / "journal.jsonl", old_cut);
+  const auto r = run_lamina("search " + s + " --no-progress --out " + (dir / "o").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  BOOST_TEST(r.output.find("resuming with 2 finished trials") != std::string::npos, r.output);
+  BOOST_TEST(read_file(dir / "o" / "journal.jsonl").starts_with(old_cut));
+  BOOST_TEST(journal(dir / "o") == expected);
+  // Any other strategy is refused with the new keys named.
+  const auto other = search_file(dir, "trials: 3\nepochs: 2\nstrategy: hyperband\n", "other.yaml");
+  const auto refused = run_lamina("search " + other + " --no-progress --out " + (dir / "x").string());
+  BOOST_TEST(refused.status == 2);
+  BOOST_TEST(refused.output.find("other.yaml:16:11: strategy: `strategy:` is replaced by `sampler:`") !=
+                 std::string::npos,
+             refused.output);
 }
 
 BOOST_AUTO_TEST_CASE(a_torn_last_line_is_dropped_and_a_changed_search_refused) {

@@ -206,27 +206,33 @@ BOOST_AUTO_TEST_CASE(batchnorm_sync_on_images_equals_one_process) {
 }
 
 BOOST_AUTO_TEST_CASE(a_distributed_search_writes_the_journal_of_one_process) {
-  TempDir dir;
-  write_file(dir / "s.yaml", kSearch +
-                                 "trials: 10\nepochs: 6\nrounds: {count: 2, keep: 0.5}\n"
-                                 "pruning: {type: asha, min_epochs: 2, reduction: 2}\n");
-  const std::string search = "search " + (dir / "s.yaml").string() + " --no-progress --out ";
-  const auto one = lamina_on(0, search + (dir / "one").string() + " --workers 1");
-  BOOST_TEST_REQUIRE(one.status == 0, one.output);
-  BOOST_TEST_REQUIRE(journal(dir / "one").size() == 20u);
-  for (const auto& [ranks, workers] : {std::pair{2, 1}, std::pair{3, 2}}) {
-    const fs::path out = dir / ("np" + std::to_string(ranks));
-    const auto r = lamina_on(ranks, search + out.string() + " --workers " + std::to_string(workers));
-    BOOST_TEST_REQUIRE(r.status == 0, r.output);
-    BOOST_TEST(r.output.find(std::to_string(ranks) + " ranks x " + std::to_string(workers) + " worker(s)") !=
-               std::string::npos);
-    BOOST_TEST(journal(out) == journal(dir / "one"));
-    BOOST_TEST(read_file(out / "results.csv") == read_file(dir / "one" / "results.csv"));
-    BOOST_TEST(read_file(out / "best.yaml") == read_file(dir / "one" / "best.yaml"));
+  // Random sampling with ASHA and narrowing rounds, and TPE (which waits for the trials it
+  // learns from, across ranks) with the median rule.
+  const std::pair<std::string, std::vector<std::pair<int, int>>> configs[] = {
+      {"trials: 10\nepochs: 6\nrounds: {count: 2, keep: 0.5}\npruning: {type: asha, min_epochs: 2, reduction: 2}\n",
+       {{2, 1}, {3, 2}}},
+      {"trials: 12\nepochs: 4\nsampler: {type: tpe, startup_trials: 3}\npruning: {type: median, min_trials: 2}\n",
+       {{3, 2}}}};
+  for (const auto& [budget, layouts] : configs) {
+    TempDir dir;
+    write_file(dir / "s.yaml", kSearch + budget);
+    const std::string search = "search " + (dir / "s.yaml").string() + " --no-progress --out ";
+    const auto one = lamina_on(0, search + (dir / "one").string() + " --workers 1");
+    BOOST_TEST_REQUIRE(one.status == 0, one.output);
+    for (const auto& [ranks, workers] : layouts) {
+      const fs::path out = dir / ("np" + std::to_string(ranks));
+      const auto r = lamina_on(ranks, search + out.string() + " --workers " + std::to_string(workers));
+      BOOST_TEST_REQUIRE(r.status == 0, r.output);
+      BOOST_TEST(r.output.find(std::to_string(ranks) + " ranks x " + std::to_string(workers) + " worker(s)") !=
+                 std::string::npos);
+      BOOST_TEST(journal(out) == journal(dir / "one"), budget);
+      BOOST_TEST(read_file(out / "results.csv") == read_file(dir / "one" / "results.csv"));
+      BOOST_TEST(read_file(out / "best.yaml") == read_file(dir / "one" / "best.yaml"));
+    }
+    std::size_t pruned = 0;
+    for (const auto& [id, t] : journal(dir / "one")) pruned += t["status"] == "pruned";
+    BOOST_TEST(pruned > 0u, budget);  // the pruning decisions crossed ranks
   }
-  std::size_t pruned = 0;
-  for (const auto& [id, t] : journal(dir / "one")) pruned += t["status"] == "pruned";
-  BOOST_TEST(pruned > 0u);  // the pruning decisions crossed ranks
 }
 
 BOOST_AUTO_TEST_CASE(a_rank_that_dies_stops_the_job_and_the_search_resumes) {

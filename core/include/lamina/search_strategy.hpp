@@ -2,7 +2,7 @@
 // narrowing in one class. The driver no longer calls it: a search names a Sampler
 // (lamina/sampler.hpp) and a Pruner (lamina/pruner.hpp), and narrows in the core. It stays,
 // with its records, so plugins built for ABI 4 that register one still load; a search file
-// naming one is refused with the new keys (docs/search.md). Removed at the next ABI bump.
+// naming one is refused with the new keys (README.md, "Hyperparameter search"). Removed at the next ABI bump.
 //
 // What it was: how a hyperparameter search chooses, stops and narrows. The core's search
 // driver owns the trials, the journal and the workers; a strategy only decides:

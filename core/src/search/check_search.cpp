@@ -43,7 +43,7 @@ std::vector<Value> propose(Sampler& s, const SearchSpace& space, std::span<const
 
 }  // namespace
 
-void check_sampler(const Registry& registry, const Config& spec, Report& report) {
+static void check_sampler_or_throw(const Registry& registry, const Config& spec, Report& report) {
   const SearchSpace space = check_space();
   const std::int64_t n = 60;
   const std::uint64_t seed = 7;
@@ -98,7 +98,7 @@ void check_sampler(const Registry& registry, const Config& spec, Report& report)
                           best_first_half, n, best));
 }
 
-void check_pruner(const Registry& registry, const Config& spec, Report& report) {
+static void check_pruner_or_throw(const Registry& registry, const Config& spec, Report& report) {
   const std::int64_t trials = 30, epochs = 9;
   // Synthetic learning curves: each trial approaches its own plateau at its own speed.
   std::vector<std::vector<double>> curves;
@@ -179,6 +179,22 @@ void check_pruner(const Registry& registry, const Config& spec, Report& report) 
   report.add(repeats, "asked again, answers again", "each decision repeated from the same trial and earlier trials");
   report.note(fmt::format("{} of {} synthetic trials stopped early; {} of {} trial-epochs run", pruned, trials,
                           epochs_run, trials * epochs));
+}
+
+void check_sampler(const Registry& registry, const Config& spec, Report& report) {
+  try {
+    check_sampler_or_throw(registry, spec, report);
+  } catch (const std::exception& e) {
+    report.add(false, "runs without throwing", e.what());
+  }
+}
+
+void check_pruner(const Registry& registry, const Config& spec, Report& report) {
+  try {
+    check_pruner_or_throw(registry, spec, report);
+  } catch (const std::exception& e) {
+    report.add(false, "runs without throwing", e.what());
+  }
 }
 
 }  // namespace lamina::detail

@@ -80,6 +80,22 @@ std::string type_named(const Registry& registry, Kind kind, const std::string& y
               : fmt::format("'{}'", type);
 }
 
+// Before the search folder exists, the sampler proposes trial 0 and the pruner judges a lone
+// trial at every epoch (both pure functions of their arguments): a plugin that throws or
+// answers outside the space is named there, with nothing written.
+void preflight(const detail::SearchSpec& spec, const Registry& registry) {
+  detail::SchedulerOptions options{1, spec.epochs, spec.seed, 0,
+                                   type_named(registry, Kind::Sampler, spec.sampler_yaml),
+                                   spec.pruner ? type_named(registry, Kind::Pruner, spec.pruner_yaml) : ""};
+  std::stop_source stop;
+  detail::Scheduler scheduler(options, *spec.sampler, spec.pruner.get(), {}, stop.get_token());
+  scheduler.begin_round(0, spec.space);
+  const auto task = scheduler.next();
+  for (std::int64_t e = 1; e <= spec.epochs && task; ++e) {
+    if (scheduler.report(task->id, 0.5)) break;
+  }
+}
+
 // Runs the rounds' trials on every executor's slots; returns false if the search stopped.
 class Rounds {
  public:
@@ -152,6 +168,7 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
   together([&] {
     loader.load_search_path();
     loaded_spec.emplace(detail::load_search_spec(req.file, registry));
+    preflight(*loaded_spec, registry);
     workers = req.workers ? *req.workers : loaded_spec->workers;
     if (workers < 1 || workers > 256) throw InputError("--workers must be between 1 and 256");
     Model base = build_model(loaded_spec->base, registry);

@@ -47,6 +47,8 @@ Outcome train_trial(const SearchSpec& spec, const Registry& registry, const Data
     build_network(model, data);
     Trainer trainer(model, data, TrainerOptions{false});
     trainer.run(&observer);
+  } catch (const PluginFailure&) {
+    throw;  // the search's own plugins failed, not this trial
   } catch (const Diverged& e) {
     o.status = TrialStatus::Diverged;
     o.error = e.what();

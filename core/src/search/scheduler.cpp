@@ -54,10 +54,10 @@ std::optional<Task> Scheduler::next() {
   try {
     task.values = sampler_.propose(space_, history, id, rng);
   } catch (const std::exception& e) {
-    throw Error(fmt::format("sampler {}: trial {}: {}", o_.sampler_name, id, e.what()));
+    throw PluginFailure(fmt::format("sampler {}: trial {}: {}", o_.sampler_name, id, e.what()));
   }
   if (const std::string why = outside(task.values, space_); !why.empty()) {
-    throw Error(fmt::format("sampler {}: trial {}: {}", o_.sampler_name, id, why));
+    throw PluginFailure(fmt::format("sampler {}: trial {}: {}", o_.sampler_name, id, why));
   }
   trials_[id].values = task.values;
   return task;
@@ -85,7 +85,7 @@ bool Scheduler::report(std::int64_t id, double score) {
   try {
     prune = pruner_->should_prune(me, earlier);
   } catch (const std::exception& e) {
-    throw Error(fmt::format("pruner {}: trial {} at epoch {}: {}", o_.pruner_name, id, epoch, e.what()));
+    throw PluginFailure(fmt::format("pruner {}: trial {} at epoch {}: {}", o_.pruner_name, id, epoch, e.what()));
   }
   if (prune) prune_decided_[id] = true;
   return prune;

@@ -18,10 +18,19 @@
 #include <string>
 #include <vector>
 
+#include "lamina/error.hpp"
 #include "lamina/pruner.hpp"
 #include "lamina/sampler.hpp"
 
 namespace lamina::detail {
+
+// A sampler or pruner that threw or answered outside its contract: it ends the search (exit 2,
+// as a plugin that fails to register does), named, rather than failing the trial it was asked
+// about.
+class PluginFailure : public InputError {
+ public:
+  using InputError::InputError;
+};
 
 struct SchedulerOptions {
   std::int64_t trials = 1;  // per round; round r holds ids [r * trials, (r + 1) * trials)

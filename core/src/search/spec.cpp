@@ -152,7 +152,7 @@ void read_sampler_and_pruner(SearchSpec& spec, const YAML::Node& root, const Mod
       fail_at(src, "strategy", strategy,
               fmt::format("`strategy:` is replaced by `sampler:` (random, tpe, ...) and `pruning:` (none, asha, "
                           "median, ...); only `strategy: random_search` is still read, as `sampler: random` "
-                          "(docs/search.md), found {}",
+                          "(README.md, \"Hyperparameter search\"), found {}",
                           describe(strategy)));
     }
     sampler.reset(YAML::Node("random"));
