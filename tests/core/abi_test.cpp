@@ -17,7 +17,9 @@
 #include <lamina/onnx.hpp>
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
+#include <lamina/pruner.hpp>
 #include <lamina/regularizer.hpp>
+#include <lamina/sampler.hpp>
 #include <lamina/schedule.hpp>
 #include <lamina/search_strategy.hpp>
 #include <string>
@@ -76,6 +78,9 @@ PIN_SIZE(SampleSet, 184, 8);
 PIN_SIZE(CallbackAction, 40, 8);
 PIN_SIZE(Initializer, 8, 8);
 PIN_SIZE(SearchStrategy, 8, 8);
+PIN_SIZE(Sampler, 8, 8);
+PIN_SIZE(Pruner, 8, 8);
+PIN_SIZE(Trial, 72, 8);
 PIN_SIZE(Communicator, 8, 8);
 PIN_SIZE(Registrar, 8, 8);
 #endif
@@ -93,7 +98,8 @@ PIN_FIELD(lamina_plugin_info, register_types, void (*)(Registrar&));
 static_assert(std::is_same_v<std::underlying_type_t<Mode>, int> && static_cast<int>(Mode::Eval) == 1);
 static_assert(static_cast<int>(Kind::Search) == 5 && static_cast<int>(Kind::Schedule) == 6 &&
                   static_cast<int>(Kind::Callback) == 7 && static_cast<int>(Kind::DataSource) == 8 &&
-                  static_cast<int>(Kind::Merge) == 9,
+                  static_cast<int>(Kind::Merge) == 9 && static_cast<int>(Kind::Sampler) == 10 &&
+                  static_cast<int>(Kind::Pruner) == 11,
               "Kind values cross the boundary: append new kinds at the end");
 static_assert(static_cast<int>(KeyType::Component) == 4 && static_cast<int>(KeyType::Path) == 5 &&
               static_cast<int>(KeyType::Sizes) == 6);
@@ -186,6 +192,19 @@ PIN_VIRTUAL(OnnxGraph, constant, std::string (OnnxGraph::*)(std::string_view, co
 PIN_VIRTUAL(OnnxGraph, constant_ints, std::string (OnnxGraph::*)(std::string_view, std::span<const std::int64_t>));
 PIN_VIRTUAL(OnnxGraph, node, std::string (OnnxGraph::*)(std::string_view, std::vector<std::string>,
                                                          std::vector<OnnxAttribute>));
+PIN_VIRTUAL(Sampler, propose,
+            std::vector<Value> (Sampler::*)(const SearchSpace&, std::span<const Trial>, std::int64_t, Rng&));
+PIN_VIRTUAL(Sampler, uses_history, bool (Sampler::*)() const);
+PIN_VIRTUAL(Pruner, decides_at, bool (Pruner::*)(std::int64_t) const);
+PIN_VIRTUAL(Pruner, should_prune, bool (Pruner::*)(const Trial&, std::span<const Trial>));
+PIN_FIELD(Trial, id, std::int64_t);
+PIN_FIELD(Trial, round, std::int64_t);
+PIN_FIELD(Trial, values, std::vector<Value>);
+PIN_FIELD(Trial, scores, std::vector<double>);
+PIN_FIELD(Trial, status, TrialStatus);
+static_assert(std::is_same_v<std::underlying_type_t<TrialStatus>, std::uint8_t> &&
+                  static_cast<int>(TrialStatus::Ok) == 1 && static_cast<int>(TrialStatus::Failed) == 4,
+              "TrialStatus values cross the boundary: append new ones at the end");
 PIN_FIELD(OnnxValue, name, std::string);
 PIN_FIELD(OnnxValue, shape, Shape);
 PIN_FIELD(OnnxAttribute, name, std::string);

@@ -9,15 +9,16 @@
 //   records        lamina_plugin_info (after its first two fields), Tensor, Shape, Param,
 //                  Buffer, Context, BuildContext, Mode, Kind, KeyType, Key, Schema, Config,
 //                  GradCheckOptions, GradCheckResult, Dimension, SearchSpace, Value,
-//                  TrialReport, PruningRule, TrainStep, EpochEnd, CallbackAction, Split, SampleSet,
+//                  TrialReport, PruningRule, Trial, TrialStatus, TrainStep, EpochEnd, CallbackAction, Split, SampleSet,
 //                  OnnxValue, OnnxAttribute (and its OnnxAttributeValue)
 //   interfaces     Layer, Loss, Regularizer, Optimizer (and its lr_scale member), Initializer,
-//                  SearchStrategy, Schedule, Callback, DataSource, Merge, OnnxExportable, OnnxGraph,
+//                  SearchStrategy, Sampler, Pruner, Schedule, Callback, DataSource, Merge,
+//                  OnnxExportable, OnnxGraph,
 //                  Communicator, Registrar (virtual functions added,
 //                  removed, reordered or re-typed)
 //   classes        Rng (its engine's state), Error, InputError
 //   functions      the exported functions of liblamina_sdk (Tensor, Shape, Rng, Key, Config,
-//                  kind_name, find_key, key_type_name, the gradient checks): removed or
+//                  kind_name, status_name, find_key, key_type_name, the gradient checks): removed or
 //                  re-typed
 // Adding a free function, a new header or a new kind interface needs no bump; liblamina_sdk's
 // SONAME is liblamina_sdk.so.<ABI version>, so the dynamic linker refuses a mismatch too.
@@ -35,7 +36,8 @@
 
 #define LAMINA_ABI_VERSION 4u  // 2: Context::comm; 3: the SDK split; 4: Schedule, Callback, DataSource, Optimizer::lr_scale, Key::path
 // (Merge came later as a new kind interface and Kind value, OnnxExportable/OnnxGraph as a new
-// interface a layer may also derive from: no bump, plugins built for 4 load)
+// interface a layer may also derive from, Sampler and Pruner as new kind interfaces beside
+// the deprecated SearchStrategy: no bump, plugins built for 4 load)
 
 #define LAMINA_STR_(x) #x
 #define LAMINA_STR(x) LAMINA_STR_(x)
