@@ -21,10 +21,14 @@ void register_types(Registrar& r) {
            .def(24)
            .at_least(1)
            .at_most(10000),
-       Key::number("gamma", "the fraction of the trials seen counted as good").def(0.25).above(0).below(1)},
+       Key::number("gamma", "the fraction of the trials seen counted as good").def(0.25).above(0).below(1),
+       Key::boolean("multivariate",
+                    "model the dimensions jointly (one kernel per trial over all of them); false: each alone")
+           .def(true)},
       [](const Config& c) {
         return std::make_unique<TpeSampler>(TpeOptions{c.get<std::int64_t>("startup_trials"),
-                                                       c.get<std::int64_t>("candidates"), c.get<double>("gamma")});
+                                                       c.get<std::int64_t>("candidates"), c.get<double>("gamma"),
+                                                       c.get<bool>("multivariate")});
       });
 }
 

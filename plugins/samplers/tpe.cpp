@@ -53,6 +53,46 @@ Scale scale_of(const Dimension& d) {
   }
 }
 
+// The joint form: every dimension on its working scale (a choice as its index).
+std::vector<lamina::Value> propose_jointly(const lamina::SearchSpace& space, const std::vector<const Trial*>& seen,
+                                           std::size_t good, std::size_t candidates, lamina::Rng& rng) {
+  std::vector<Axis> axes;
+  for (const auto& dim : space.dims) {
+    if (dim.type == Dimension::Type::Choice) {
+      axes.push_back({true, 0, 0, dim.choices.size()});
+    } else {
+      const Scale s = scale_of(dim);
+      axes.push_back({false, s.lo, s.hi, 0});
+    }
+  }
+  std::vector<std::vector<double>> below, above;
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    std::vector<double> x;
+    for (std::size_t d = 0; d < space.dims.size(); ++d) {
+      const Dimension& dim = space.dims[d];
+      const double v = seen[i]->values[d].number;
+      x.push_back(dim.type == Dimension::Type::Choice
+                      ? std::min(std::floor(v), static_cast<double>(dim.choices.size() - 1))
+                      : std::clamp(scale_of(dim).to(dim, v), axes[d].lo, axes[d].hi));
+    }
+    (i < good ? below : above).push_back(x);
+  }
+  const JointParzen l(axes, below), g(axes, above);
+  std::vector<double> best;
+  double best_ratio = -INFINITY;
+  for (std::size_t k = 0; k < candidates; ++k) {
+    const auto x = l.sample(rng);
+    const double ratio = l.log_pdf(x) - g.log_pdf(x);
+    if (ratio > best_ratio) best_ratio = ratio, best = x;
+  }
+  std::vector<lamina::Value> out;
+  for (std::size_t d = 0; d < space.dims.size(); ++d) {
+    const Dimension& dim = space.dims[d];
+    out.push_back(value_of(dim, dim.type == Dimension::Type::Choice ? best[d] : scale_of(dim).from(dim, best[d])));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<lamina::Value> TpeSampler::propose(const lamina::SearchSpace& space, std::span<const Trial> history,
@@ -70,6 +110,7 @@ std::vector<lamina::Value> TpeSampler::propose(const lamina::SearchSpace& space,
   const auto good = std::clamp<std::size_t>(
       static_cast<std::size_t>(std::ceil(o_.gamma * static_cast<double>(seen.size()))), 1, seen.size());
   const auto candidates = static_cast<std::size_t>(o_.candidates);
+  if (o_.multivariate) return propose_jointly(space, seen, good, candidates, rng);
 
   for (std::size_t d = 0; d < space.dims.size(); ++d) {
     const Dimension& dim = space.dims[d];

@@ -12,7 +12,9 @@ using lamina::test::builtin_registry;
 
 namespace {
 
-std::unique_ptr<Sampler> make(const std::string& spec) { return builtin_registry().create<Sampler>(Config::parse(spec)); }
+std::unique_ptr<Sampler> make(const std::string& spec) {
+  return builtin_registry().create<Sampler>(Config::parse(spec));
+}
 
 SearchSpace space() {
   SearchSpace s;
@@ -101,35 +103,39 @@ BOOST_AUTO_TEST_CASE(tpe_starts_with_the_random_samplers_proposals) {
 }
 
 BOOST_AUTO_TEST_CASE(tpe_is_a_function_of_the_trials_seen_and_the_stream) {
-  auto a = make("tpe"), b = make("tpe");
-  std::vector<Trial> done;
-  for (int id = 0; id < 30; ++id) {
-    const auto v = propose(*a, done, id);
-    const auto w = propose(*b, done, id);  // another instance: a resumed search
-    for (std::size_t d = 0; d < v.size(); ++d) BOOST_TEST_REQUIRE(v[d].text == w[d].text);
-    Trial t;
-    t.id = id;
-    t.values = v;
-    t.status = id % 4 == 3 ? TrialStatus::Diverged : TrialStatus::Ok;
-    if (t.status == TrialStatus::Ok) t.scores = {objective(v)};
-    done.push_back(t);
+  for (const char* spec : {"tpe", "{type: tpe, multivariate: true}"}) {
+    auto a = make(spec), b = make(spec);
+    std::vector<Trial> done;
+    for (int id = 0; id < 30; ++id) {
+      const auto v = propose(*a, done, id);
+      const auto w = propose(*b, done, id);  // another instance: a resumed search
+      for (std::size_t d = 0; d < v.size(); ++d) BOOST_TEST_REQUIRE(v[d].text == w[d].text);
+      Trial t;
+      t.id = id;
+      t.values = v;
+      t.status = id % 4 == 3 ? TrialStatus::Diverged : TrialStatus::Ok;
+      if (t.status == TrialStatus::Ok) t.scores = {objective(v)};
+      done.push_back(t);
+    }
   }
 }
 
 BOOST_AUTO_TEST_CASE(tpe_finds_a_synthetic_optimum_sooner_than_random) {
   // Over 8 seeds of 60 trials: the median best after 30 TPE trials beats random's after 60.
-  std::vector<double> tpe30, random60;
-  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
-    auto t = make("tpe");
-    auto r = make("random");
-    tpe30.push_back(search(*t, 60, seed)[29]);
-    random60.push_back(search(*r, 60, seed)[59]);
+  for (const char* spec : {"tpe", "{type: tpe, multivariate: true}"}) {
+    std::vector<double> tpe30, random60;
+    for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+      auto t = make(spec);
+      auto r = make("random");
+      tpe30.push_back(search(*t, 60, seed)[29]);
+      random60.push_back(search(*r, 60, seed)[59]);
+    }
+    std::sort(tpe30.begin(), tpe30.end());
+    std::sort(random60.begin(), random60.end());
+    BOOST_TEST_MESSAGE(spec << ": median best after 30 " << (tpe30[3] + tpe30[4]) / 2 << ", random after 60 "
+                            << (random60[3] + random60[4]) / 2);
+    BOOST_TEST((tpe30[3] + tpe30[4]) / 2 > (random60[3] + random60[4]) / 2, spec);
   }
-  std::sort(tpe30.begin(), tpe30.end());
-  std::sort(random60.begin(), random60.end());
-  BOOST_TEST_MESSAGE("median best: tpe after 30 " << (tpe30[3] + tpe30[4]) / 2 << ", random after 60 "
-                                                  << (random60[3] + random60[4]) / 2);
-  BOOST_TEST((tpe30[3] + tpe30[4]) / 2 > (random60[3] + random60[4]) / 2);
 }
 
 BOOST_AUTO_TEST_CASE(tpe_ranks_completed_trials_above_pruned_and_diverged_ones) {
