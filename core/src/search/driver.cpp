@@ -69,11 +69,9 @@ class SigintStop {
   std::jthread watcher_;
 };
 
-std::string type_named(const Registry& registry, Kind kind, const std::string& yaml) {
-  std::string type = yaml;
-  if (const auto p = yaml.find("type: "); yaml.starts_with("{") && p != std::string::npos) {
-    type = yaml.substr(p + 6, yaml.find_first_of(",}", p) - p - 6);
-  }
+// "'tpe' (plugin samplers 0.1.0, FILE)": how messages name a sampler or pruner.
+std::string type_named(const Registry& registry, Kind kind, const std::string& type) {
+  if (type.empty()) return "";
   const TypeInfo* info = registry.find(kind, type);
   return info ? fmt::format("'{}' (plugin {} {}, {})", type, info->provider.plugin, info->provider.version,
                             info->provider.file)
@@ -85,8 +83,8 @@ std::string type_named(const Registry& registry, Kind kind, const std::string& y
 // answers outside the space is named there, with nothing written.
 void preflight(const detail::SearchSpec& spec, const Registry& registry) {
   detail::SchedulerOptions options{1, spec.epochs, spec.seed, 0,
-                                   type_named(registry, Kind::Sampler, spec.sampler_yaml),
-                                   spec.pruner ? type_named(registry, Kind::Pruner, spec.pruner_yaml) : ""};
+                                   type_named(registry, Kind::Sampler, spec.sampler_type),
+                                   type_named(registry, Kind::Pruner, spec.pruner_type)};
   std::stop_source stop;
   detail::Scheduler scheduler(options, *spec.sampler, spec.pruner.get(), {}, stop.get_token());
   scheduler.begin_round(0, spec.space);
@@ -207,8 +205,8 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
              data.validation.size(), resumed ? fmt::format("; resuming with {} finished trials", resumed) : "",
              result.dir.string())
       << std::endl;
-  out << fmt::format("sampler {}{}", type_named(registry, Kind::Sampler, spec.sampler_yaml),
-                     spec.pruner ? ", pruner " + type_named(registry, Kind::Pruner, spec.pruner_yaml) : std::string())
+  out << fmt::format("sampler {}{}", type_named(registry, Kind::Sampler, spec.sampler_type),
+                     spec.pruner ? ", pruner " + type_named(registry, Kind::Pruner, spec.pruner_type) : std::string())
       << std::endl;
   if (spec.sampler->uses_history() && slots > spec.lag + 1) {
     out << fmt::format("note: with lag {} at most {} trials run at once (the sampler waits for the trials it "
@@ -220,8 +218,8 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
   std::stop_source stop;
   const SigintStop sigint(stop);
   detail::SchedulerOptions options{spec.trials, spec.epochs, spec.seed, spec.lag,
-                                   type_named(registry, Kind::Sampler, spec.sampler_yaml),
-                                   spec.pruner ? type_named(registry, Kind::Pruner, spec.pruner_yaml) : ""};
+                                   type_named(registry, Kind::Sampler, spec.sampler_type),
+                                   type_named(registry, Kind::Pruner, spec.pruner_type)};
   detail::Scheduler scheduler(options, *spec.sampler, spec.pruner.get(), std::move(finished), stop.get_token());
   detail::Reporter reporter(spec, out, req.progress && ::isatty(STDERR_FILENO), spec.trials * spec.rounds);
   detail::ThreadExecutor local(spec, registry, data, static_cast<int>(workers));

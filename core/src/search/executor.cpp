@@ -13,9 +13,7 @@ class ReportingObserver final : public TrainObserver {
  public:
   ReportingObserver(const Metric& metric, const EpochReport& report, std::stop_token stop)
       : metric_(metric), report_(report), stop_(std::move(stop)) {}
-  void on_epoch(const EpochMetrics& m) override {
-    stop_trial_ = report_(metric_.score(metric_.name == "val_loss" ? m.validation->loss : m.validation->accuracy));
-  }
+  void on_epoch(const EpochMetrics& m) override { stop_trial_ = report_(trial_score(metric_, m)); }
   bool should_stop() override { return stop_trial_ || stop_.stop_requested(); }
 
  private:
@@ -26,6 +24,10 @@ class ReportingObserver final : public TrainObserver {
 };
 
 }  // namespace
+
+double trial_score(const Metric& metric, const EpochMetrics& m) {
+  return metric.score(metric.direction == Metric::Direction::Minimize ? m.validation->loss : m.validation->accuracy);
+}
 
 std::vector<std::string> trial_overrides(const SearchSpec& spec, const Task& task) {
   std::vector<std::string> overrides;

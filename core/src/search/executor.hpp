@@ -32,6 +32,9 @@ class Executor {
   virtual Outcome run(int slot, const Task& task, const EpochReport& report, std::stop_token stop) = 0;
 };
 
+// An epoch's score under `metric`, higher is better.
+double trial_score(const Metric& metric, const EpochMetrics& m);
+
 // The model overrides that make trial `task` of a search: its values, epochs and own seed.
 std::vector<std::string> trial_overrides(const SearchSpec& spec, const Task& task);
 

@@ -32,8 +32,7 @@ class RemoteObserver final : public TrainObserver {
  public:
   RemoteObserver(Cluster& cluster, int slot, const Metric& metric) : cluster_(cluster), slot_(slot), metric_(metric) {}
   void on_epoch(const EpochMetrics& m) override {
-    const double measured = metric_.name == "val_loss" ? m.validation->loss : m.validation->accuracy;
-    cluster_.send(0, slot_, protocol::score(metric_.score(measured)));
+    cluster_.send(0, slot_, protocol::score(trial_score(metric_, m)));
     stop_ = json::parse(cluster_.receive(0, slot_)).at("prune").get<bool>();
   }
   bool should_stop() override { return stop_; }

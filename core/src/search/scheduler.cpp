@@ -87,7 +87,7 @@ bool Scheduler::report(std::int64_t id, double score) {
   } catch (const std::exception& e) {
     throw PluginFailure(fmt::format("pruner {}: trial {} at epoch {}: {}", o_.pruner_name, id, epoch, e.what()));
   }
-  if (prune) prune_decided_[id] = true;
+  if (prune) prune_decided_.insert(id);
   return prune;
 }
 

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -80,7 +81,7 @@ class Scheduler {
   mutable std::mutex mu_;
   std::condition_variable_any changed_;
   std::map<std::int64_t, Trial> trials_;  // every trial of every round begun
-  std::map<std::int64_t, bool> prune_decided_;
+  std::set<std::int64_t> prune_decided_;  // trials the pruner said to stop
   SearchSpace space_;
   std::int64_t round_ = 0, begin_ = 0, end_ = 0, next_ = 0, finished_here_ = 0;
 };

@@ -161,10 +161,12 @@ void read_sampler_and_pruner(SearchSpec& spec, const YAML::Node& root, const Mod
   if (!sampler.IsDefined()) sampler.reset(YAML::Node("random"));
   spec.sampler = registry.create<Sampler>(unbound(sampler, doc.impl().source, "sampler", &registry));
   spec.sampler_yaml = flow(sampler);
+  spec.sampler_type = sampler.IsScalar() ? sampler.Scalar() : sampler["type"].Scalar();
   const YAML::Node pruning = lookup(root, "pruning");
   if (pruning.IsDefined()) {
     spec.pruner = registry.create<Pruner>(unbound(pruning, doc.impl().source, "pruning", &registry));
     spec.pruner_yaml = flow(pruning);
+    spec.pruner_type = pruning.IsScalar() ? pruning.Scalar() : pruning["type"].Scalar();
   }
 }
 

@@ -39,7 +39,8 @@ struct SearchSpec {
   std::int64_t lag = 3;  // trial k's sampler sees the trials with id < k - lag
   std::unique_ptr<Sampler> sampler;
   std::unique_ptr<Pruner> pruner;  // null: no pruning
-  std::string sampler_yaml, pruner_yaml;
+  std::string sampler_yaml, pruner_yaml;  // as written (flow YAML), for the fingerprint
+  std::string sampler_type, pruner_type;  // the type names ("tpe", "median"; "" without a pruner)
   std::string fingerprint;  // what a journal must match to be resumed
 };
 
