@@ -17,7 +17,8 @@ void register_types(Registrar& r) {
            .def(10)
            .at_least(0)
            .at_most(100000),
-       Key::integer("candidates", "values (whole points when multivariate) drawn from the good trials' density; the best ratio wins")
+       Key::integer("candidates",
+                    "values (whole points when multivariate) drawn from the good trials' density; the best ratio wins")
            .def(24)
            .at_least(1)
            .at_most(10000),

@@ -106,7 +106,8 @@ std::vector<lamina::Value> TpeSampler::propose(const lamina::SearchSpace& space,
     for (const auto& d : space.dims) out.push_back(value_at(d, unit(rng)));
     return out;
   }
-  std::stable_sort(seen.begin(), seen.end(), [](const Trial* a, const Trial* b) { return rank_key(*a) > rank_key(*b); });
+  std::stable_sort(seen.begin(), seen.end(),
+                   [](const Trial* a, const Trial* b) { return rank_key(*a) > rank_key(*b); });
   const auto good = std::clamp<std::size_t>(
       static_cast<std::size_t>(std::ceil(o_.gamma * static_cast<double>(seen.size()))), 1, seen.size());
   const auto candidates = static_cast<std::size_t>(o_.candidates);

@@ -218,8 +218,8 @@ BOOST_AUTO_TEST_CASE(narrowing_rounds_sample_inside_the_top_span) {
   // round's trials that fall inside the narrowed ranges).
   for (const char* sampler : {"random", "{type: tpe, startup_trials: 2}"}) {
     TempDir dir;
-    const auto s =
-        search_file(dir, std::string("trials: 6\nepochs: 2\nrounds: {count: 2, keep: 0.5}\nsampler: ") + sampler + "\n");
+    const auto s = search_file(
+        dir, std::string("trials: 6\nepochs: 2\nrounds: {count: 2, keep: 0.5}\nsampler: ") + sampler + "\n");
     const auto r = run_lamina("search " + s + " --no-progress --out " + (dir / "out").string());
     BOOST_TEST_REQUIRE(r.status == 0, r.output);
     BOOST_TEST(r.output.find("round 2: optimizer.lr [") != std::string::npos);
@@ -263,9 +263,9 @@ BOOST_AUTO_TEST_CASE(a_search_file_of_the_old_format_resumes_its_journal) {
   const auto other = search_file(dir, "trials: 3\nepochs: 2\nstrategy: hyperband\n", "other.yaml");
   const auto refused = run_lamina("search " + other + " --no-progress --out " + (dir / "x").string());
   BOOST_TEST(refused.status == 2);
-  BOOST_TEST(refused.output.find("other.yaml:16:11: strategy: `strategy:` is replaced by `sampler:`") !=
-                 std::string::npos,
-             refused.output);
+  BOOST_TEST(
+      refused.output.find("other.yaml:16:11: strategy: `strategy:` is replaced by `sampler:`") != std::string::npos,
+      refused.output);
 }
 
 BOOST_AUTO_TEST_CASE(a_torn_last_line_is_dropped_and_a_changed_search_refused) {

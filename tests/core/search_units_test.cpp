@@ -292,8 +292,9 @@ BOOST_AUTO_TEST_CASE(journal_records_read_back_and_a_bad_one_is_named) {
   auto bad = line;
   bad["status"] = "halted";
   BOOST_CHECK_EXCEPTION(trial_from_json(bad, space(), journal), InputError, [](const InputError& e) {
-    return std::string(e.what()).find("journal.jsonl: trial 7 is not a journal record of this search (unknown status "
-                                      "'halted')") != std::string::npos;
+    return std::string(e.what()).find(
+               "journal.jsonl: trial 7 is not a journal record of this search (unknown status "
+               "'halted')") != std::string::npos;
   });
   auto diverged = t;
   diverged.status = TrialStatus::Diverged;
@@ -322,7 +323,8 @@ BOOST_AUTO_TEST_CASE(the_reporter_ranks_shows_the_metric_in_its_direction_and_wr
   round[2].scores.pop_back();  // pruned at epoch 1 with loss 0.7
   BOOST_TEST(out.str().find("trial    1 (round 1) ok       val_loss 0.3000 | optimizer.lr 0.2") != std::string::npos,
              out.str());
-  reporter.write_results(dir.path(), {spec.space}, {round}, [](const Trial& t) { return "best: " + t.values[0].text + "\n"; });
+  reporter.write_results(dir.path(), {spec.space}, {round},
+                         [](const Trial& t) { return "best: " + t.values[0].text + "\n"; });
   const std::string csv = read_file(dir / "results.csv");
   BOOST_TEST(csv.substr(0, csv.find('\n')) == "rank,trial,round,status,epochs,val_loss,optimizer.lr");
   BOOST_TEST(csv.find("1,1,1,ok,2,0.300000,") != std::string::npos, csv);

@@ -23,8 +23,8 @@ SearchSpace check_space() {
 // A smooth objective with its optimum inside: x = 0.5, lr = 1e-3, units = 5, act = tanh.
 double objective(const std::vector<Value>& v) {
   const double l = std::log10(v[1].number) + 3;
-  return 1.0 - 0.1 * (v[0].number - 0.5) * (v[0].number - 0.5) - 0.05 * l * l -
-         0.02 * std::abs(v[2].number - 5) - (v[3].number == 1 ? 0.0 : 0.1);
+  return 1.0 - 0.1 * (v[0].number - 0.5) * (v[0].number - 0.5) - 0.05 * l * l - 0.02 * std::abs(v[2].number - 5) -
+         (v[3].number == 1 ? 0.0 : 0.1);
 }
 
 bool same_values(const std::vector<Value>& a, const std::vector<Value>& b) {
@@ -83,14 +83,14 @@ static void check_sampler_or_throw(const Registry& registry, const Config& spec,
       differs = fmt::format("trial {} differs", id);
     }
   }
-  report.add(differs.empty(), "deterministic",
-             differs.empty() ? "a fresh instance (a resume) proposes the same values for the same trials seen"
-                             : differs);
+  report.add(
+      differs.empty(), "deterministic",
+      differs.empty() ? "a fresh instance (a resume) proposes the same values for the same trials seen" : differs);
   if (!sampler->uses_history()) {
     bool independent = true;
     for (std::int64_t id = 0; id < n; ++id) {
-      independent = independent && same_values(propose(*fresh, space, {}, id, seed),
-                                               trials[static_cast<std::size_t>(id)].values);
+      independent =
+          independent && same_values(propose(*fresh, space, {}, id, seed), trials[static_cast<std::size_t>(id)].values);
     }
     report.add(independent, "ignores history as it says", "uses_history() is false: no trial seen changes a proposal");
   }
@@ -145,8 +145,8 @@ static void check_pruner_or_throw(const Registry& registry, const Config& spec, 
     epochs_run += static_cast<std::int64_t>(t.scores.size());
   }
   report.add(off_rung.empty(), "decides only where it says",
-             off_rung.empty() ? "should_prune() is false wherever decides_at() is" : "would stop at " + off_rung +
-                                                                                        ", where decides_at() is false");
+             off_rung.empty() ? "should_prune() is false wherever decides_at() is"
+                              : "would stop at " + off_rung + ", where decides_at() is false");
   bool stable = true;
   std::string where;
   for (std::int64_t from : {std::int64_t{0}, trials / 3, trials / 2}) {

@@ -50,7 +50,7 @@ class SigintStop {
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     ::sigaction(SIGINT, &sa, &old_);
-    watcher_ = std::jthread([&stop, this](std::stop_token done) {
+    watcher_ = std::jthread([&stop](std::stop_token done) {
       while (!done.stop_requested()) {
         if (g_sigint.load()) {
           stop.request_stop();
@@ -64,6 +64,7 @@ class SigintStop {
     watcher_ = {};  // joined
     ::sigaction(SIGINT, &old_, nullptr);
   }
+
  private:
   struct sigaction old_ {};
   std::jthread watcher_;
@@ -82,7 +83,10 @@ std::string type_named(const Registry& registry, Kind kind, const std::string& t
 // trial at every epoch (both pure functions of their arguments): a plugin that throws or
 // answers outside the space is named there, with nothing written.
 void preflight(const detail::SearchSpec& spec, const Registry& registry) {
-  detail::SchedulerOptions options{1, spec.epochs, spec.seed, 0,
+  detail::SchedulerOptions options{1,
+                                   spec.epochs,
+                                   spec.seed,
+                                   0,
                                    type_named(registry, Kind::Sampler, spec.sampler_type),
                                    type_named(registry, Kind::Pruner, spec.pruner_type)};
   std::stop_source stop;
@@ -97,10 +101,9 @@ void preflight(const detail::SearchSpec& spec, const Registry& registry) {
 // Runs the rounds' trials on every executor's slots; returns false if the search stopped.
 class Rounds {
  public:
-  Rounds(detail::Journal& journal, detail::Scheduler& scheduler,
-         detail::Reporter& reporter, std::vector<detail::Executor*> executors, std::stop_source& stop)
-      : journal_(journal), scheduler_(scheduler), reporter_(reporter), executors_(std::move(executors)),
-        stop_(stop) {}
+  Rounds(detail::Journal& journal, detail::Scheduler& scheduler, detail::Reporter& reporter,
+         std::vector<detail::Executor*> executors, std::stop_source& stop)
+      : journal_(journal), scheduler_(scheduler), reporter_(reporter), executors_(std::move(executors)), stop_(stop) {}
 
   void run(std::int64_t round, const SearchSpace& space) {
     scheduler_.begin_round(round, space);
@@ -209,15 +212,19 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
                      spec.pruner ? ", pruner " + type_named(registry, Kind::Pruner, spec.pruner_type) : std::string())
       << std::endl;
   if (spec.sampler->uses_history() && slots > spec.lag + 1) {
-    out << fmt::format("note: with lag {} at most {} trials run at once (the sampler waits for the trials it "
-                       "learns from); set `lag: {}` in the search file to use all {} workers",
-                       spec.lag, spec.lag + 1, slots - 1, slots)
+    out << fmt::format(
+               "note: with lag {} at most {} trials run at once (the sampler waits for the trials it "
+               "learns from); set `lag: {}` in the search file to use all {} workers",
+               spec.lag, spec.lag + 1, slots - 1, slots)
         << std::endl;
   }
 
   std::stop_source stop;
   const SigintStop sigint(stop);
-  detail::SchedulerOptions options{spec.trials, spec.epochs, spec.seed, spec.lag,
+  detail::SchedulerOptions options{spec.trials,
+                                   spec.epochs,
+                                   spec.seed,
+                                   spec.lag,
                                    type_named(registry, Kind::Sampler, spec.sampler_type),
                                    type_named(registry, Kind::Pruner, spec.pruner_type)};
   detail::Scheduler scheduler(options, *spec.sampler, spec.pruner.get(), std::move(finished), stop.get_token());

@@ -61,10 +61,11 @@ void Journal::read_and_repair(const std::string& fingerprint) {
     if (n == 1) {
       if (j.is_object() && j.contains("lamina_search") && j["lamina_search"] != kJournalVersion) {
         // Version 1 numbered rounds from 0 and drew trials from other random streams.
-        throw InputError(fmt::format("{}: this journal was written by another Lamina version (journal format {}, "
-                                     "this one writes {}); its trials cannot be resumed: use another --out "
-                                     "folder or remove it",
-                                     file.string(), j["lamina_search"].dump(), kJournalVersion));
+        throw InputError(
+            fmt::format("{}: this journal was written by another Lamina version (journal format {}, "
+                        "this one writes {}); its trials cannot be resumed: use another --out "
+                        "folder or remove it",
+                        file.string(), j["lamina_search"].dump(), kJournalVersion));
       }
       if (!j.is_object() || !j.contains("lamina_search") || !j.contains("fingerprint") ||
           j["fingerprint"] != fingerprint) {
@@ -148,10 +149,10 @@ Trial trial_from_json(const nlohmann::ordered_json& j, const SearchSpace& space,
     }
     if (t.status == TrialStatus::Running) throw InputError(fmt::format("unknown status '{}'", status));
   } catch (const std::exception& e) {
-    throw InputError(fmt::format("{}: trial {} is not a journal record of this search ({}); remove its line to "
-                                 "rerun it",
-                                 journal.file().string(), j.value("trial", nlohmann::ordered_json()).dump(),
-                                 e.what()));
+    throw InputError(
+        fmt::format("{}: trial {} is not a journal record of this search ({}); remove its line to "
+                    "rerun it",
+                    journal.file().string(), j.value("trial", nlohmann::ordered_json()).dump(), e.what()));
   }
   return t;
 }

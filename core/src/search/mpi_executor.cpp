@@ -59,7 +59,8 @@ Outcome MpiExecutor::run(int slot, const Task& task, const EpochReport& report, 
   for (;;) {
     const json m = json::parse(cluster_.receive(rank, tag));
     if (m.contains("fatal")) throw Error(m.at("fatal").get<std::string>());
-    if (m.contains("status")) return Outcome{status_of(m.at("status").get<std::string>()), m.at("error").get<std::string>()};
+    if (m.contains("status"))
+      return Outcome{status_of(m.at("status").get<std::string>()), m.at("error").get<std::string>()};
     const bool prune = report(m.at("score").get<double>());
     cluster_.send(rank, tag, protocol::prune(prune || stop.stop_requested()));
   }
@@ -82,8 +83,8 @@ void serve_remote_trials(Cluster& cluster, int workers, const SearchSpec& spec, 
         if (message.contains("stop")) return;
         RemoteObserver observer(cluster, slot, spec.metric);
         try {
-          const Outcome o = train_trial(spec, registry, data, message.at("overrides").get<std::vector<std::string>>(),
-                                        observer);
+          const Outcome o =
+              train_trial(spec, registry, data, message.at("overrides").get<std::vector<std::string>>(), observer);
           cluster.send(0, slot, protocol::outcome(o));
         } catch (const std::exception& e) {
           // What stops a local search (out of memory) stops this one, reported by rank 0.

@@ -63,9 +63,9 @@ void Reporter::trial_finished(const Trial& t, double seconds, const std::string&
                               std::int64_t run_here) {
   std::lock_guard lock(mu_);
   if (ranked(t)) best_ = std::max(best_, t.scores.back());
-  std::string line = fmt::format("trial {:>4} (round {}) {:<8} {} {}", t.id, t.round + 1, status_name(t.status),
-                                 spec_.metric.name,
-                                 t.scores.empty() ? std::string("-") : fmt::format("{:.4f}", spec_.metric.shown(t.scores.back())));
+  std::string line =
+      fmt::format("trial {:>4} (round {}) {:<8} {} {}", t.id, t.round + 1, status_name(t.status), spec_.metric.name,
+                  t.scores.empty() ? std::string("-") : fmt::format("{:.4f}", spec_.metric.shown(t.scores.back())));
   for (std::size_t d = 0; d < spec_.space.dims.size(); ++d) {
     line += fmt::format(" | {} {}", spec_.space.dims[d].path, t.values[d].text);
   }
@@ -75,8 +75,8 @@ void Reporter::trial_finished(const Trial& t, double seconds, const std::string&
   out_ << line << std::endl;
   if (live_) {
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double eta = elapsed / static_cast<double>(std::max<std::int64_t>(1, run_here)) *
-                       static_cast<double>(planned_ - done);
+    const double eta =
+        elapsed / static_cast<double>(std::max<std::int64_t>(1, run_here)) * static_cast<double>(planned_ - done);
     fmt::print(stderr, "[{}/{}] best {} {} | {:.0f}s elapsed | eta {:.0f}s", done, planned_, spec_.metric.name,
                std::isfinite(best_) ? fmt::format("{:.4f}", spec_.metric.shown(best_)) : std::string("-"), elapsed,
                eta);

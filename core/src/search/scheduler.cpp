@@ -10,8 +10,8 @@
 
 namespace lamina::detail {
 
-Scheduler::Scheduler(SchedulerOptions options, Sampler& sampler, Pruner* pruner,
-                     std::map<std::int64_t, Trial> finished, std::stop_token stop)
+Scheduler::Scheduler(SchedulerOptions options, Sampler& sampler, Pruner* pruner, std::map<std::int64_t, Trial> finished,
+                     std::stop_token stop)
     : o_(options), sampler_(sampler), pruner_(pruner), stop_(std::move(stop)), trials_(std::move(finished)) {}
 
 void Scheduler::begin_round(std::int64_t round, const SearchSpace& space) {
@@ -80,7 +80,8 @@ bool Scheduler::report(std::int64_t id, double score) {
   changed_.wait(lock, stop_, [&] { return earlier_reached(id, me.scores.size()); });
   if (stopping()) return false;
   std::vector<Trial> earlier;
-  for (auto it = trials_.lower_bound(begin_); it != trials_.end() && it->first < id; ++it) earlier.push_back(it->second);
+  for (auto it = trials_.lower_bound(begin_); it != trials_.end() && it->first < id; ++it)
+    earlier.push_back(it->second);
   bool prune = false;
   try {
     prune = pruner_->should_prune(me, earlier);
@@ -134,7 +135,8 @@ std::string outside(const std::vector<Value>& values, const SearchSpace& space) 
     const Value& v = values[d];
     if (dim.type == Dimension::Type::Choice) {
       const auto i = static_cast<std::size_t>(v.number);
-      if (!(v.number >= 0) || i >= dim.choices.size() || static_cast<double>(i) != v.number || dim.choices[i] != v.text) {
+      if (!(v.number >= 0) || i >= dim.choices.size() || static_cast<double>(i) != v.number ||
+          dim.choices[i] != v.text) {
         return fmt::format("{}: '{}' (index {}) is not one of its choices", dim.path, v.text, v.number);
       }
     } else if (const double slack = 1e-9 * std::max(std::abs(dim.lo), std::abs(dim.hi));

@@ -71,7 +71,7 @@ class Scheduler {
   std::int64_t finished_here() const;
 
  private:
-  bool history_ready(std::int64_t id) const;  // holds mu_
+  bool history_ready(std::int64_t id) const;                       // holds mu_
   bool earlier_reached(std::int64_t id, std::size_t epoch) const;  // holds mu_
 
   SchedulerOptions o_;

@@ -28,8 +28,9 @@ const Schema& scalar_schema() {
       Key::string("metric", "what ranks the trials, measured on the validation split")
           .def("val_accuracy")
           .one_of({"val_accuracy", "val_loss"}),
-      Key::integer("lag", "trial k's sampler sees the finished trials numbered below k - lag (at most lag + 1 "
-                          "trials run at once with a sampler that learns)")
+      Key::integer("lag",
+                   "trial k's sampler sees the finished trials numbered below k - lag (at most lag + 1 "
+                   "trials run at once with a sampler that learns)")
           .def(3)
           .at_least(0)
           .at_most(100000),
@@ -139,8 +140,7 @@ std::string flow(const YAML::Node& n) {
 // `sampler:` (default random) and `pruning:` (default: none at all), each a plugin type with
 // its keys. `strategy:` was the one key before samplers and pruners were kinds:
 // `strategy: random_search` still means `sampler: random`; any other strategy is refused.
-void read_sampler_and_pruner(SearchSpec& spec, const YAML::Node& root, const ModelFile& doc,
-                             const Registry& registry) {
+void read_sampler_and_pruner(SearchSpec& spec, const YAML::Node& root, const ModelFile& doc, const Registry& registry) {
   const Source& src = *doc.impl().source;
   YAML::Node sampler = lookup(root, "sampler");
   const YAML::Node strategy = lookup(root, "strategy");
@@ -175,8 +175,9 @@ void read_sampler_and_pruner(SearchSpec& spec, const YAML::Node& root, const Mod
 // keeps the fingerprint it had then, so its journals still resume.
 std::string fingerprint_head(const SearchSpec& spec) {
   const YAML::Node sampler = YAML::Load(spec.sampler_yaml);
-  const bool random = sampler.IsScalar() ? sampler.Scalar() == "random"
-                                         : sampler.size() == 1 && sampler["type"] && sampler["type"].Scalar() == "random";
+  const bool random = sampler.IsScalar()
+                          ? sampler.Scalar() == "random"
+                          : sampler.size() == 1 && sampler["type"] && sampler["type"].Scalar() == "random";
   const YAML::Node pruning = spec.pruner ? YAML::Load(spec.pruner_yaml) : YAML::Node();
   std::string type = "none";
   std::int64_t min_epochs = 1, reduction = 3;

@@ -38,10 +38,10 @@ struct SearchSpec {
   double keep = 0.25;
   std::int64_t lag = 3;  // trial k's sampler sees the trials with id < k - lag
   std::unique_ptr<Sampler> sampler;
-  std::unique_ptr<Pruner> pruner;  // null: no pruning
+  std::unique_ptr<Pruner> pruner;         // null: no pruning
   std::string sampler_yaml, pruner_yaml;  // as written (flow YAML), for the fingerprint
   std::string sampler_type, pruner_type;  // the type names ("tpe", "median"; "" without a pruner)
-  std::string fingerprint;  // what a journal must match to be resumed
+  std::string fingerprint;                // what a journal must match to be resumed
 };
 
 SearchSpec load_search_spec(const std::filesystem::path& file, const Registry& registry);
