@@ -137,9 +137,46 @@ std::string flow(const YAML::Node& n) {
   return e.c_str();
 }
 
+// The first part of the journal's fingerprint. A search that random search alone could have
+// run before samplers and pruners were plugins (random sampling; no pruning, none or asha)
+// keeps the fingerprint it had then, so its journals still resume.
+std::string fingerprint_head(const SearchSpec& spec, const YAML::Node& sampler, const YAML::Node& pruning) {
+  const bool random = sampler.IsScalar()
+                          ? sampler.Scalar() == "random"
+                          : sampler.size() == 1 && sampler["type"] && sampler["type"].Scalar() == "random";
+  std::string type = "none";
+  std::int64_t min_epochs = 1, reduction = 3;
+  bool old_keys = true;
+  if (pruning.IsScalar()) {
+    type = pruning.Scalar();
+  } else if (pruning.IsMap()) {
+    for (const auto& kv : pruning) {
+      const std::string k = kv.first.Scalar();
+      if (k == "type") {
+        type = kv.second.Scalar();
+      } else if (k == "min_epochs") {
+        min_epochs = kv.second.as<std::int64_t>();
+      } else if (k == "reduction") {
+        reduction = kv.second.as<std::int64_t>();
+      } else {
+        old_keys = false;
+      }
+    }
+  }
+  if (random && old_keys && (type == "none" || type == "asha")) {
+    return fmt::format("trials={} epochs={} seed={} metric={} rounds={} keep={} pruning={}/{}/{} strategy={}\n",
+                       spec.trials, spec.epochs, spec.seed, spec.metric.name, spec.rounds, spec.keep, type == "asha",
+                       min_epochs, reduction, "random_search");
+  }
+  return fmt::format("trials={} epochs={} seed={} metric={} rounds={} keep={} lag={} sampler={} pruning={}\n",
+                     spec.trials, spec.epochs, spec.seed, spec.metric.name, spec.rounds, spec.keep, spec.lag,
+                     spec.sampler_yaml, spec.pruner ? spec.pruner_yaml : std::string("-"));
+}
+
 // `sampler:` (default random) and `pruning:` (default: none at all), each a plugin type with
-// its keys. `strategy:` was the one key before samplers and pruners were kinds:
-// `strategy: random_search` still means `sampler: random`; any other strategy is refused.
+// its keys; it starts the fingerprint (every scalar key is read by then). `strategy:` was the
+// one key before samplers and pruners were kinds: `strategy: random_search` still means
+// `sampler: random`; any other strategy is refused.
 void read_sampler_and_pruner(SearchSpec& spec, const YAML::Node& root, const ModelFile& doc, const Registry& registry) {
   const Source& src = *doc.impl().source;
   YAML::Node sampler = lookup(root, "sampler");
@@ -168,44 +205,7 @@ void read_sampler_and_pruner(SearchSpec& spec, const YAML::Node& root, const Mod
     spec.pruner_yaml = flow(pruning);
     spec.pruner_type = pruning.IsScalar() ? pruning.Scalar() : pruning["type"].Scalar();
   }
-}
-
-// The first part of the journal's fingerprint. A search that random search alone could have
-// run before samplers and pruners were plugins (random sampling; no pruning, none or asha)
-// keeps the fingerprint it had then, so its journals still resume.
-std::string fingerprint_head(const SearchSpec& spec) {
-  const YAML::Node sampler = YAML::Load(spec.sampler_yaml);
-  const bool random = sampler.IsScalar()
-                          ? sampler.Scalar() == "random"
-                          : sampler.size() == 1 && sampler["type"] && sampler["type"].Scalar() == "random";
-  const YAML::Node pruning = spec.pruner ? YAML::Load(spec.pruner_yaml) : YAML::Node();
-  std::string type = "none";
-  std::int64_t min_epochs = 1, reduction = 3;
-  bool old_keys = true;
-  if (pruning.IsScalar()) {
-    type = pruning.Scalar();
-  } else if (pruning.IsMap()) {
-    for (const auto& kv : pruning) {
-      const std::string k = kv.first.Scalar();
-      if (k == "type") {
-        type = kv.second.Scalar();
-      } else if (k == "min_epochs") {
-        min_epochs = kv.second.as<std::int64_t>();
-      } else if (k == "reduction") {
-        reduction = kv.second.as<std::int64_t>();
-      } else {
-        old_keys = false;
-      }
-    }
-  }
-  if (random && old_keys && (type == "none" || type == "asha")) {
-    return fmt::format("trials={} epochs={} seed={} metric={} rounds={} keep={} pruning={}/{}/{} strategy={}\n",
-                       spec.trials, spec.epochs, spec.seed, spec.metric.name, spec.rounds, spec.keep, type == "asha",
-                       min_epochs, reduction, "random_search");
-  }
-  return fmt::format("trials={} epochs={} seed={} metric={} rounds={} keep={} lag={} sampler={} pruning={}\n",
-                     spec.trials, spec.epochs, spec.seed, spec.metric.name, spec.rounds, spec.keep, spec.lag,
-                     spec.sampler_yaml, spec.pruner ? spec.pruner_yaml : std::string("-"));
+  spec.fingerprint = fingerprint_head(spec, sampler, pruning);  // the space and base model follow
 }
 
 }  // namespace
@@ -302,7 +302,6 @@ SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
     spec.space.dims.push_back(std::move(d));
   }
 
-  spec.fingerprint = fingerprint_head(spec);
   for (const auto& d : spec.space.dims) {
     spec.fingerprint += fmt::format("{} {} {} {} {}\n", d.path, static_cast<int>(d.type), d.lo, d.hi, join(d.choices));
   }
