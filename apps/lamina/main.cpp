@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 #include <streambuf>
+#include "suggest.hpp"
 #include <string>
 #include <vector>
 
@@ -39,7 +40,8 @@ under MPI (docs/cluster.md):
   mpirun -np N lamina train ...    data-parallel: each rank takes its share of every batch
   mpirun -np N lamina search ...   rank 0 hands trials to the workers of every rank
 
-exit status: 0 success, 1 failure while running (e.g. the loss diverged), 2 bad input.
+exit status: 0 success, 1 failure while running (e.g. the loss diverged), 2 bad input,
+             130 interrupted (Ctrl-C; `lamina train --resume DIR` or the same search continues).
 )";
 
 // Thrown for a command-line mistake: reported with the command's usage hint, exit 2.
@@ -169,7 +171,8 @@ po::options_description export_options() {
   d.add_options()("help,h", "show this help")(
       "out", po::value<std::string>(),
       "the ONNX file to write (default RUN_DIR/model.onnx, or RUN_DIR/model-best.onnx with --best)")(
-      "best", "export the best checkpoint (model-best.safetensors, kept by a keep_best callback)");
+      "best", "export the best checkpoint (model-best.safetensors, kept by a keep_best callback)")(
+      "force", "replace the file if it exists (else an existing file is refused)");
   d.add(plugin_options());
   return d;
 }
@@ -454,6 +457,7 @@ int export_model(const std::vector<std::string>& args) {
   req.run = vm["run"].as<std::string>();
   if (vm.count("out")) req.out = vm["out"].as<std::string>();
   req.best = vm.count("best") > 0;
+  req.force = vm.count("force") > 0;
   req.plugins = plugin_settings(vm);
   lamina::run_export(req, std::cout);
   return 0;
@@ -548,11 +552,8 @@ std::string usage() {
   for (const auto& c : commands()) {
     for (const auto& [synopsis, what] : c.usage) {
       std::string line = "  " + std::string(synopsis);
-      line += std::string(line.size() < 26 ? 26 - line.size() : 1, ' ');
-      if (line.size() > 26) {  // a long synopsis: the description follows on the same line
-        line.pop_back();
-        line += " ";
-      }
+      // A synopsis too long for the column: the description goes on the next line, aligned.
+      line += line.size() < 25 ? std::string(26 - line.size(), ' ') : "\n" + std::string(26, ' ');
       text += line + what + "\n";
     }
   }
@@ -589,7 +590,10 @@ int dispatch(const std::vector<std::string>& argv) {
     return 0;
   }
   if (const Command* c = find_command(cmd)) return c->run(rest);
-  throw UsageError("unknown command '" + cmd + "'; commands: " + command_names());
+  std::vector<std::string> names;
+  for (const auto& c : commands()) names.emplace_back(c.name);
+  throw UsageError("unknown command '" + cmd + "'" + lamina::detail::did_you_mean(cmd, names) +
+                   "; commands: " + command_names());
 }
 
 std::string fmt_rank(const std::string& who, int rank) { return who + " (rank " + std::to_string(rank) + ")"; }
@@ -598,6 +602,17 @@ std::string fmt_rank(const std::string& who, int rank) { return who + " (rank " 
 int report(const std::string& who, const std::string& hint) {
   try {
     throw;
+  } catch (const po::unknown_option& e) {
+    // "--epoch": the closest flag of the command, as model keys get.
+    std::vector<std::string> flags;
+    const std::string command = who.size() > 7 ? who.substr(7) : "";
+    if (const Command* c = find_command(command)) {
+      const po::options_description desc = c->options();
+      for (const auto& o : desc.options()) flags.push_back("--" + o->long_name());
+    }
+    std::cerr << who << ": error: " << e.what() << lamina::detail::did_you_mean(e.get_option_name(), flags) << hint
+              << "\n";
+    return 2;
   } catch (const po::error& e) {
     std::cerr << who << ": error: " << e.what() << hint << "\n";
     return 2;

@@ -67,6 +67,7 @@ struct ExportRequest {
   std::filesystem::path run;  // a run folder
   std::filesystem::path out;  // the .onnx file (default: RUN_DIR/model.onnx, model-best.onnx with best)
   bool best = false;          // --best: model-best.safetensors (keep_best)
+  bool force = false;         // --force: replace an existing file
   PluginOptions plugins;
 };
 // Writes the trained network in inference form as an ONNX model (docs/exporting.md).

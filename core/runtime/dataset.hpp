@@ -42,6 +42,7 @@ class DataView {
 struct DataSpec {
   std::string source = "fashion_mnist";  // the DataSource type
   std::shared_ptr<DataSource> reader;    // built from the section by build_model
+  std::string plugin, plugin_file;       // the reader's plugin, for the plugin guard's messages
   std::optional<float> scale;            // default: the source's default_scale()
   std::int64_t train_limit = 0;          // 0 = all
   std::int64_t test_limit = 0;

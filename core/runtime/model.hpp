@@ -71,6 +71,7 @@ class ModelFile {
 struct TypeUse {
   Kind kind;
   std::string type, plugin, version;
+  std::string file;  // the plugin's file, for messages (not in the checkpoint's manifest)
 };
 
 struct Model {
@@ -80,6 +81,8 @@ struct Model {
   std::unique_ptr<Loss> loss;
   std::unique_ptr<Regularizer> regularizer;                      // may be null
   std::vector<std::unique_ptr<Regularizer>> layer_regularizers;  // per layer, null = model's
+  std::string regularizer_type;                                 // their type names, for messages
+  std::vector<std::string> layer_regularizer_types;             // (shorter than layers: "" after)
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<Schedule> schedule;  // null: the optimizer's lr throughout
   std::vector<std::unique_ptr<Callback>> callbacks;  // train.callbacks, in order
@@ -89,6 +92,13 @@ struct Model {
   std::string resolved_yaml;   // the model with every default written out
   std::vector<TypeUse> types;  // data source, layers, loss, regularizers, optimizer (deduplicated)
 };
+
+// Where a call into the component of `kind` (and `type`; "" for the model's only one) goes, for
+// the plugin guard's messages.
+namespace detail {
+struct PluginSite;
+}
+detail::PluginSite plugin_site(const Model& model, Kind kind, const std::string& type, std::string place);
 
 // `run_copy`: the file is a run folder's model.yaml, written by `lamina train` (perhaps of an
 // older version): data keys its source does not declare are ignored instead of refused.

@@ -33,6 +33,8 @@ class Network {
   // `inputs` empty: the previous node (the network's input for the first).
   void add(std::unique_ptr<Layer> layer, std::string path, std::string type, std::vector<int> inputs = {});
   void add(std::unique_ptr<Merge> merge, std::string path, std::string type, std::vector<int> inputs);
+  // The plugin (and its file) that made the node added last, for the plugin guard's messages.
+  void set_provider(std::string plugin, std::string file);
 
   // Where node i is written (model.yaml:7:5), for the messages of its build.
   void locate(std::size_t i, std::string where) { nodes_[i].where = std::move(where); }
@@ -66,6 +68,7 @@ class Network {
     std::unique_ptr<Merge> merge;
     std::string path;
     std::string type;
+    std::string plugin, file;  // who made it
     std::string where;
     std::vector<int> inputs;
     Shape shape;

@@ -23,6 +23,7 @@
 #include "runtime/dataset.hpp"
 #include "lamina/error.hpp"
 #include "runtime/model.hpp"
+#include "runtime/plugin_guard.hpp"
 
 namespace lamina {
 
@@ -99,16 +100,17 @@ class Trainer {
   void average_state();
   void apply_schedule(const TrainStep& at);
   void before_update();
-  template <class F>
-  void guarded_callback(std::size_t i, const char* what, F&& f);
-  template <class F>
-  void guarded_schedule(const char* what, F&& f);
+  void regularize();  // each regularized parameter's add_gradient
 
   Model& model_;
   const DataSplits& data_;
   TrainerOptions options_;
   std::vector<Param*> params_;
   std::vector<const Regularizer*> param_regularizer_;  // per entry of params_
+  std::vector<detail::PluginSite> regularizer_site_;   // per entry of params_ (place: the parameter)
+  // Where the other components' calls go, for the plugin guard (runtime/plugin_guard.hpp).
+  detail::PluginSite loss_site_, optimizer_site_, schedule_site_;
+  std::vector<detail::PluginSite> callback_site_;
   Rng shuffle_rng_;
   Rng layer_rng_;
   Tensor x_, dscores_;

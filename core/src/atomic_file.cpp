@@ -1,6 +1,7 @@
 #include "atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -99,16 +100,103 @@ void remove_temporaries(const std::filesystem::path& folder) {
   }
 }
 
-std::string read_whole_file(const std::filesystem::path& file, std::string_view what) {
+std::filesystem::path check_output_file(const std::filesystem::path& file, std::string_view flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path target = file;
+  // A link is followed to the file it names (which may not exist yet), as an editor does.
+  for (int hops = 0; fs::is_symlink(target, ec); ++hops) {
+    const fs::path to = fs::read_symlink(target, ec);
+    if (ec || hops == 40) {
+      throw InputError(fmt::format("{} {}: a symbolic link that cannot be followed{}", flag, file.string(),
+                                   ec ? ": " + ec.message() : std::string(" (a loop)")));
+    }
+    target = to.is_absolute() ? to : target.parent_path() / to;
+  }
+  const fs::file_status st = fs::status(target, ec);
+  switch (st.type()) {
+    case fs::file_type::not_found:
+    case fs::file_type::regular:
+    case fs::file_type::fifo:
+    case fs::file_type::character:
+      break;
+    case fs::file_type::directory:
+      throw InputError(fmt::format("{} {}: is a directory; name the file to write", flag, file.string()));
+    default:
+      throw InputError(fmt::format("{} {}: is neither a regular file, a pipe nor a character device; name a file to "
+                                   "write",
+                                   flag, file.string()));
+  }
+  fs::path folder = target.parent_path();
+  if (folder.empty()) folder = ".";
+  if (st.type() == fs::file_type::not_found && !fs::is_directory(folder, ec)) {
+    throw InputError(fmt::format("{} {}: the folder {} does not exist", flag, file.string(), folder.string()));
+  }
+  return target;
+}
+
+void write_output_file(const std::filesystem::path& file, std::string_view content, std::string_view flag) {
+  namespace fs = std::filesystem;
+  const fs::path target = check_output_file(file, flag);
+  std::error_code ec;
+  const fs::file_type type = fs::status(target, ec).type();
+  if (type != fs::file_type::fifo && type != fs::file_type::character) {
+    write_file_atomic(target, content);
+    return;
+  }
+  // A pipe or a device: renaming over it would replace it (as root, --out /dev/null would
+  // replace the system's); it is written as it is.
+  const int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) fail_write(file, errno);
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t w = ::write(fd, content.data() + done, content.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      const int err = errno;
+      ::close(fd);
+      fail_write(file, err);
+    }
+    done += static_cast<std::size_t>(w);
+  }
+  ::close(fd);
+}
+
+std::string read_whole_file(const std::filesystem::path& file, std::string_view what, std::uintmax_t cap) {
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec)) {
     throw InputError(fmt::format("{}: cannot read {}: it is a directory", file.string(), what));
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot read {}: {}", file.string(), what, std::strerror(errno)));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is judged on what was opened.
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw InputError(fmt::format("{}: cannot read {}: {}", file.string(), what, std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw InputError(fmt::format("{}: cannot read {}: not a regular file (a pipe or a device)", file.string(), what));
+  }
+  const auto size = static_cast<std::uintmax_t>(st.st_size);
+  if (size > cap) {
+    ::close(fd);
+    throw InputError(
+        fmt::format("{}: cannot read {}: {} bytes is more than such a file holds (limit {})", file.string(), what, size, cap));
+  }
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t r = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      const int err = errno;
+      ::close(fd);
+      throw InputError(fmt::format("{}: cannot read {}: {}", file.string(), what, std::strerror(err)));
+    }
+    if (r == 0) break;  // shrank while read
+    done += static_cast<std::size_t>(r);
+  }
+  ::close(fd);
+  bytes.resize(done);
+  return bytes;
 }
 
 }  // namespace lamina::detail

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -118,7 +119,8 @@ void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) 
   }
   std::vector<std::pair<std::string, const Tensor*>> opt_tensors;
   for (const auto& b : opt) opt_tensors.emplace_back(b.name, &b.value);
-  write_safetensors(next / "optimizer.safetensors", opt_tensors, {{"format", "lamina-optimizer"}});
+  write_safetensors(next / "optimizer.safetensors", opt_tensors,
+                    {{"format", "lamina-optimizer"}, {"epoch", std::to_string(st.epoch)}});
   json t;
   t["epoch"] = st.epoch;
   t["shuffle_rng"] = st.shuffle_rng;
@@ -150,6 +152,14 @@ void load_weights(const fs::path& dir, Model& model, bool best) {
     if (!(it->second.shape() == into.shape())) {
       throw InputError(fmt::format("{}: tensor '{}' has shape {} but the model's is {}", file.string(), name,
                                    it->second.shape().str(), into.shape().str()));
+    }
+    // A NaN or inf weight evaluates to a loss of NaN and exports an ONNX file full of it.
+    const float* v = it->second.data();
+    for (std::int64_t k = 0; k < it->second.size(); ++k) {
+      if (!std::isfinite(v[k])) {
+        throw InputError(fmt::format("{}: tensor '{}' holds {} at index {}: the weights are not finite", file.string(),
+                                     name, v[k], k));
+      }
     }
     into.copy_from(it->second);
     ++used;
@@ -204,6 +214,7 @@ std::vector<std::string> check_manifest(const fs::path& dir, const Registry& reg
 
 void load_training_state(const fs::path& dir, Model& model, Trainer& trainer) {
   const SafetensorsFile opt = read_safetensors(dir / "optimizer.safetensors");
+  const auto model_meta = read_safetensors(dir / "model.safetensors").metadata;
   std::vector<Buffer> state, sched;
   std::vector<std::vector<Buffer>> callbacks(model.callbacks.size());
   for (const auto& [name, t] : opt.tensors) {
@@ -234,11 +245,22 @@ void load_training_state(const fs::path& dir, Model& model, Trainer& trainer) {
   }
   const fs::path file = dir / "trainer.json";
   if (!fs::exists(file)) throw InputError(fmt::format("{}: missing: not a resumable run folder", file.string()));
-  const std::string text = read_whole_file(file, "the trainer state");
+  const std::string text = read_whole_file(file, "the trainer state", kTextCap);
   try {
     const auto j = nlohmann::json::parse(text);
     TrainerState st{j.at("epoch").get<std::int64_t>(), j.at("shuffle_rng").get<std::string>(),
                     j.at("layer_rng").get<std::string>()};
+    // The three files of a set are of one epoch (checkpoint.hpp); files copied together from
+    // different epochs would resume into other numbers.
+    for (const auto& [name, meta] : {std::pair{"model.safetensors", model_meta}, std::pair{"optimizer.safetensors", opt.metadata}}) {
+      const auto e = meta.find("epoch");
+      if (e != meta.end() && e->second != std::to_string(st.epoch)) {
+        // (prefixed with trainer.json's name below)
+        throw InputError(fmt::format("of epoch {}, but {} is of epoch {}: a checkpoint's files come from one epoch; "
+                                     "restore the set one epoch wrote",
+                                     st.epoch, (dir / name).string(), e->second));
+      }
+    }
     trainer.restore(st);
   } catch (const nlohmann::json::exception& e) {
     throw InputError(fmt::format("{}: not a trainer state: {}", file.string(), e.what()));

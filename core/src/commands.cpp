@@ -134,6 +134,18 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   std::optional<Model> built;
   std::optional<DataSplits> loaded;
   std::optional<Trainer> made;
+  // A resumed run continues as it was trained: its model.yaml must keep reproducing it, so only
+  // the epoch count may change (docs/errors.md, "Resuming").
+  if (req.resume) {
+    for (const auto& o : req.overrides) {
+      const std::string key = o.substr(0, o.find('='));
+      if (key == "train.epochs") continue;
+      throw InputError(fmt::format("--resume {}: `{}` would change how the run trains, and its model.yaml would no "
+                                   "longer reproduce it; only --epochs may change on resume (start a new run to "
+                                   "train otherwise)",
+                                   req.resume->string(), key == "train.seed" ? "--seed" : "--set " + o));
+    }
+  }
   // Everything that can be wrong with the input is found before the run folder exists.
   together([&] {
     loader.load_search_path();
@@ -182,6 +194,12 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
                         result.run_dir.string(), done, model.train.epochs));
       }
       history = detail::read_history(result.run_dir, done);
+      // Resuming rewrites metrics.csv from the history it read: one missing epochs would be lost.
+      if (static_cast<std::int64_t>(history.size()) != done) {
+        throw InputError(fmt::format("{}: holds {} of the {} epochs the checkpoint has done; resuming would lose the "
+                                     "run's history (restore metrics.json, or start a new run)",
+                                     (result.run_dir / "metrics.json").string(), history.size(), done));
+      }
       iterations = detail::read_iterations(result.run_dir, done);
     } else if (leader) {
       const auto created = detail::create_run_dir(model.name, req.out ? &*req.out : nullptr);

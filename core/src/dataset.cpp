@@ -11,6 +11,7 @@
 #include "huge_pages.hpp"
 #include "lamina/error.hpp"
 #include "lamina/rng.hpp"
+#include "runtime/plugin_guard.hpp"
 
 namespace fs = std::filesystem;
 
@@ -112,13 +113,15 @@ void check_samples(const SampleSet& s, const std::string& source, bool labelled)
 float trained_scale(const DataSpec& spec) {
   if (spec.scale) return *spec.scale;
   if (!spec.reader) throw Error("internal error: the data source was not built");
-  return spec.reader->default_scale();
+  return detail::plugin_call({"data", spec.source, spec.plugin, spec.plugin_file}, "default_scale",
+                             [&] { return spec.reader->default_scale(); });
 }
 
 namespace {
 
 SampleSet load_split(const DataSpec& spec, Split split) {
-  SampleSet s = spec.reader->load(split);
+  SampleSet s = detail::plugin_call({"data", spec.source, spec.plugin, spec.plugin_file}, "load",
+                                    [&] { return spec.reader->load(split); });
   check_samples(s, spec.source, true);
   return s;
 }

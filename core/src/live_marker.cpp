@@ -54,6 +54,8 @@ LiveMarker::~LiveMarker() {
 }
 
 bool is_live(const fs::path& folder) {
+  std::error_code ec;
+  if (!fs::is_regular_file(folder / kName, ec)) return false;  // a FIFO there must not block the scan
   std::ifstream in(folder / kName);
   long pid = 0;
   std::string started, host;

@@ -11,6 +11,7 @@
 #include "lamina/layer.hpp"
 #include "lamina/merge.hpp"
 #include "model_impl.hpp"
+#include "runtime/plugin_guard.hpp"
 #include "suggest.hpp"
 
 namespace fs = std::filesystem;
@@ -86,6 +87,17 @@ Config section(const ModelFile::Impl& mf, const std::string& key, const Registry
   return detail::unbound(n, mf.source, key, &registry);
 }
 
+}  // namespace
+
+detail::PluginSite plugin_site(const Model& model, Kind kind, const std::string& type, std::string place) {
+  for (const auto& u : model.types) {
+    if (u.kind == kind && (type.empty() || u.type == type)) return {std::move(place), u.type, u.plugin, u.file};
+  }
+  return {std::move(place), type, "", ""};
+}
+
+namespace {
+
 template <class T>
 std::unique_ptr<T> make(const Registry& registry, const Config& spec, YAML::Node& resolved,
                         std::span<const std::string> builder_keys = {}, std::vector<TypeUse>* uses = nullptr) {
@@ -95,7 +107,7 @@ std::unique_ptr<T> make(const Registry& registry, const Config& spec, YAML::Node
     const TypeInfo* info = registry.find(T::kind, bound.type());
     const bool seen = std::any_of(uses->begin(), uses->end(),
                                   [&](const TypeUse& u) { return u.kind == T::kind && u.type == bound.type(); });
-    if (info != nullptr && !seen) uses->push_back({T::kind, info->name, info->provider.plugin, info->provider.version});
+    if (info != nullptr && !seen) uses->push_back({T::kind, info->name, info->provider.plugin, info->provider.version, info->provider.file});
   }
   return std::unique_ptr<T>(static_cast<T*>(registry.create_bound(T::kind, bound).release()));
 }
@@ -131,7 +143,9 @@ DataSpec read_data_spec(const ModelFile::Impl& mf, const Registry& registry, boo
     if (key != "source" && shared_resolved[key]) resolved[key] = shared_resolved[key];
   }
   const TypeInfo* info = registry.find(Kind::DataSource, source.type());
-  uses.push_back({Kind::DataSource, info->name, info->provider.plugin, info->provider.version});
+  uses.push_back({Kind::DataSource, info->name, info->provider.plugin, info->provider.version, info->provider.file});
+  d.plugin = info->provider.plugin;
+  d.plugin_file = info->provider.file;
   Registry::Erased made = registry.create_bound(Kind::DataSource, source);
   d.reader = std::shared_ptr<DataSource>(static_cast<DataSource*>(made.release()));
   return d;
@@ -275,6 +289,8 @@ void read_layers(const ModelFile::Impl& mf, const Registry& registry, const YAML
       type = resolved["type"].as<std::string>();
       m.network.add(std::move(made), path, type, inputs);
     }
+    const detail::PluginSite site = plugin_site(m, merge ? Kind::Merge : Kind::Layer, type, path);
+    m.network.set_provider(site.plugin, site.file);
     m.network.locate(i, where);
     if (!name.empty()) resolved["name"] = name;
     if (in.IsDefined()) {
@@ -287,6 +303,8 @@ void read_layers(const ModelFile::Impl& mf, const Registry& registry, const YAML
       YAML::Node r_resolved;
       reg = make<Regularizer>(registry, detail::unbound(r, mf.source, path + ".regularizer", &registry), r_resolved, {},
                               &m.types);
+      m.layer_regularizer_types.resize(i + 1);
+      m.layer_regularizer_types[i] = r_resolved["type"].as<std::string>();
       resolved["regularizer"] = r_resolved;
     }
     out["layers"].push_back(resolved);
@@ -364,6 +382,7 @@ Model build_model(const ModelFile& file, const Registry& registry, bool run_copy
   if (YAML::Node r = detail::lookup(mf.root, "regularizer"); r.IsDefined() && !r.IsNull()) {
     m.regularizer =
         make<Regularizer>(registry, detail::unbound(r, mf.source, "regularizer", &registry), resolved, {}, &m.types);
+    m.regularizer_type = resolved["type"].as<std::string>();
     out["regularizer"] = resolved;
   }
   const Config optimizer_spec = required_component("optimizer");

@@ -5,27 +5,10 @@
 #include <algorithm>
 
 #include "lamina/error.hpp"
+#include "runtime/plugin_guard.hpp"
 
 namespace lamina {
 namespace {
-
-// Plugin code may throw anything; the user must learn which layer failed.
-template <class F>
-void guarded(const std::string& path, const std::string& type, const char* what, F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    throw InputError(fmt::format("{} ({}): {}", path, type, e.what()));
-  } catch (const Error& e) {
-    throw Error(fmt::format("{} ({}): {} failed: {}", path, type, what, e.what()));
-  } catch (const std::bad_alloc&) {
-    throw Error(fmt::format("{} ({}): out of memory in {}", path, type, what));
-  } catch (const std::exception& e) {
-    // A plugin that throws something other than a Lamina error is a defective input, like a
-    // bad model file: exit status 2, naming the layer.
-    throw InputError(fmt::format("{} ({}): {} failed in plugin code: {}", path, type, what, e.what()));
-  }
-}
 
 // Whether inputs[k] is the first mention of its node (`inputs: [a, a]` mentions a twice).
 bool first_mention(const std::vector<int>& inputs, std::size_t k) {
@@ -43,6 +26,11 @@ void add_into(Tensor& sum, const Tensor& term) {
 void Network::add(std::unique_ptr<Layer> layer, std::string path, std::string type, std::vector<int> inputs) {
   if (inputs.empty()) inputs.push_back(static_cast<int>(nodes_.size()) - 1);
   add_node(std::move(layer), nullptr, std::move(path), std::move(type), std::move(inputs));
+}
+
+void Network::set_provider(std::string plugin, std::string file) {
+  nodes_.back().plugin = std::move(plugin);
+  nodes_.back().file = std::move(file);
 }
 
 void Network::add(std::unique_ptr<Merge> merge, std::string path, std::string type, std::vector<int> inputs) {
@@ -76,7 +64,7 @@ Shape Network::build(const Shape& input, Rng& init_rng) {
     }
     BuildContext ctx{&init_rng, n.path};
     try {
-      guarded(n.path, n.type, "build", [&] {
+      detail::plugin_call({n.path, n.type, n.plugin, n.file}, "build", [&] {
         n.shape = n.layer ? n.layer->build(shapes[0], ctx) : n.merge->build(shapes, ctx);
       });
     } catch (const InputError& e) {
@@ -163,10 +151,10 @@ const Tensor& Network::forward(const Tensor& x, Context& ctx) {
     Tensor& y = eval ? eval_[static_cast<std::size_t>(n.eval_slot)] : n.out;
     if (n.layer) {
       const Tensor& in = input_of(n.inputs[0], x, eval);
-      guarded(n.path, n.type, "forward", [&] { n.layer->forward(in, y, ctx); });
+      detail::plugin_call({n.path, n.type, n.plugin, n.file}, "forward", [&] { n.layer->forward(in, y, ctx); });
     } else {
       for (std::size_t k = 0; k < n.inputs.size(); ++k) n.xs[k] = &input_of(n.inputs[k], x, eval);
-      guarded(n.path, n.type, "forward", [&] { n.merge->forward(n.xs, y, ctx); });
+      detail::plugin_call({n.path, n.type, n.plugin, n.file}, "forward", [&] { n.merge->forward(n.xs, y, ctx); });
     }
   }
   const Node& last = nodes_.back();
@@ -181,9 +169,9 @@ void Network::backward(const Tensor& dscores, Context& ctx, Tensor* dx) {
     c.need_input_grad =
         dx != nullptr || std::any_of(n.inputs.begin(), n.inputs.end(), [](int j) { return j != kInput; });
     if (n.layer) {
-      guarded(n.path, n.type, "backward", [&] { n.layer->backward(dy, *n.dx_to[0], c); });
+      detail::plugin_call({n.path, n.type, n.plugin, n.file}, "backward", [&] { n.layer->backward(dy, *n.dx_to[0], c); });
     } else {
-      guarded(n.path, n.type, "backward", [&] { n.merge->backward(dy, n.dx_to, c); });
+      detail::plugin_call({n.path, n.type, n.plugin, n.file}, "backward", [&] { n.merge->backward(dy, n.dx_to, c); });
     }
     if (!c.need_input_grad) continue;
     for (std::size_t k = 0; k < n.inputs.size(); ++k) {

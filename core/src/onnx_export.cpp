@@ -185,9 +185,10 @@ void run_export(const ExportRequest& req, std::ostream& out) {
   if (target.extension() != ".onnx") {
     throw InputError(fmt::format("--out {}: the file must end in .onnx", target.string()));
   }
-  const fs::path out_dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  if (!fs::is_directory(out_dir, ec)) {
-    throw InputError(fmt::format("--out {}: the folder {} does not exist", target.string(), out_dir.string()));
+  const fs::path written = detail::check_output_file(target, "--out");
+  // As train refuses an existing run: an exported file is not replaced without being asked.
+  if (!req.force && fs::is_regular_file(written, ec)) {
+    throw InputError(fmt::format("--out {}: the file exists; pass --force to replace it", target.string()));
   }
 
   detail::TrainedRun run = detail::open_run(req.run, session.registry, {}, out);
@@ -304,7 +305,7 @@ void run_export(const ExportRequest& req, std::ostream& out) {
 
   std::string bytes;
   if (!model.SerializeToString(&bytes)) throw Error(fmt::format("{}: cannot serialize the ONNX model", target.string()));
-  detail::write_file_atomic(target, bytes);
+  detail::write_output_file(target, bytes, "--out");
   out << fmt::format("wrote {} ({} layers, {} parameters, opset {}; input {}, output probabilities N x {})",
                      target.string(), net.size(), net.parameter_count(), kOpset, dims, scores.numel())
       << std::endl;

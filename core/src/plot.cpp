@@ -32,7 +32,7 @@ struct Series {
 };
 
 std::string read_text(const fs::path& file) {
-  return detail::read_whole_file(file, "(is this a run folder of `lamina train` or `lamina search`?)");
+  return detail::read_whole_file(file, "(is this a run folder of `lamina train` or `lamina search`?)", detail::kTextCap);
 }
 
 json read_json(const fs::path& file) {

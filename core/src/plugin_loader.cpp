@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <elf.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -74,10 +75,65 @@ std::string loose_permissions(const fs::path& path) {
 
 void refuse_loose_permissions(const fs::path& path, const char* what) {
   if (const std::string why = loose_permissions(path); !why.empty()) {
-    throw InputError(
-        fmt::format("{}: refusing to load plugins: the {} {}, so others could make Lamina run their code; "
-                    "`chmod go-w {}` (or pass --allow-writable-plugins)",
-                    path.string(), what, why, path.string()));
+    // An owner that is neither the user nor root is fixed by chown; a mode by chmod.
+    const bool owner = why.starts_with("is owned by");
+    throw InputError(fmt::format(
+        "{}: refusing to load plugins: the {} {}, so others could make Lamina run their code; `{} {}` (or pass "
+        "--allow-writable-plugins)",
+        path.string(), what, why, owner ? fmt::format("chown {}", ::geteuid() == 0 ? "root" : "$USER") : "chmod go-w",
+        path.string()));
+  }
+}
+
+// The folders above the plugin folder, as ssh's StrictModes walks them: whoever can rename an
+// entry of one of them can put another folder in the plugin folder's place. A folder others may
+// write is safe only with the sticky bit (as /tmp): then they cannot rename what is not theirs.
+void refuse_loose_ancestors(const fs::path& folder) {
+  for (fs::path p = folder.parent_path(); !p.empty(); p = p.parent_path()) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_ISVTX) == 0) refuse_loose_permissions(p, "folder above it");
+    if (p == p.parent_path()) break;
+  }
+}
+
+// What the dynamic loader would map, checked against the file's size first: a plugin cut short
+// (an interrupted copy, a full disk) maps pages past its end, and touching them is SIGBUS inside
+// dlopen. A library of another machine is named as such (dlopen says "No such file").
+void check_elf(const fs::path& path, const std::string& name) {
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr eh{};
+  in.read(reinterpret_cast<char*>(&eh), sizeof eh);
+  const auto got = static_cast<std::size_t>(in.gcount());
+  if (got < 4 || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
+    throw InputError(fmt::format("{}: not a shared library (no ELF header); a plugin folder holds only plugins", name));
+  }
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  auto cut = [&](const std::string& what) {
+    return InputError(fmt::format("{}: the plugin file is cut short ({} bytes, but {}); copy or install it again",
+                                  name, size, what));
+  };
+  if (got < sizeof eh) throw cut("an ELF header alone takes 64");
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64) {
+    throw InputError(fmt::format("{}: a library for another kind of machine (ELF machine {}, {}-bit); this Lamina "
+                                 "loads x86-64 plugins",
+                                 name, eh.e_machine, eh.e_ident[EI_CLASS] == ELFCLASS64 ? 64 : 32));
+  }
+  if (eh.e_type != ET_DYN) throw InputError(fmt::format("{}: an ELF file but not a shared library", name));
+  const std::uint64_t ph_end = eh.e_phoff + std::uint64_t{eh.e_phnum} * eh.e_phentsize;
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) || ph_end > size) {
+    throw cut(fmt::format("its program headers end at byte {}", ph_end));
+  }
+  in.seekg(static_cast<std::streamoff>(eh.e_phoff));
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) throw cut("its program headers cannot be read");
+    if (ph.p_type == PT_LOAD && (ph.p_offset > size || ph.p_filesz > size - ph.p_offset)) {
+      throw cut(fmt::format("segment {} ends at byte {}", i, ph.p_offset + ph.p_filesz));
+    }
+  }
+  if (eh.e_shoff != 0 && eh.e_shoff + std::uint64_t{eh.e_shnum} * eh.e_shentsize > size) {
+    throw cut(fmt::format("its section headers end at byte {}", eh.e_shoff + std::uint64_t{eh.e_shnum} * eh.e_shentsize));
   }
 }
 
@@ -100,17 +156,12 @@ void PluginLoader::load_file(const fs::path& file, const std::string& origin) {
     throw InputError(fmt::format("{}: plugin file does not exist or is not a regular file", name));
   }
   if (!options_.allow_writable) {
+    refuse_loose_ancestors(path.parent_path());
     refuse_loose_permissions(path.parent_path(), "folder");
     refuse_loose_permissions(path, "file");
   }
 
-  // dlopen's own message for a file that is no library at all is cryptic ("file too short").
-  if (char magic[4] = {}; !(std::ifstream(path, std::ios::binary).read(magic, 4) && std::memcmp(magic,
-                                                                                                "\x7f"
-                                                                                                "ELF",
-                                                                                                4) == 0)) {
-    throw InputError(fmt::format("{}: not a shared library (no ELF header); a plugin folder holds only plugins", name));
-  }
+  check_elf(path, name);
   boost::dll::shared_library lib;
   try {
     // rtld_now: a missing symbol is reported here, naming the file, not at the first call.

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <ostream>
 
+#include "runtime/plugin_guard.hpp"
 #include "atomic_file.hpp"
 #include "checkpoint.hpp"
 #include "config_impl.hpp"
@@ -27,13 +28,7 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
 
   std::error_code ec;
   if (!fs::is_regular_file(req.input, ec)) throw InputError(fmt::format("{}: no such input file", req.input.string()));
-  const fs::path out_dir = req.out.parent_path().empty() ? fs::path(".") : req.out.parent_path();
-  if (!fs::is_directory(out_dir, ec)) {
-    throw InputError(fmt::format("--out {}: the folder {} does not exist", req.out.string(), out_dir.string()));
-  }
-  if (fs::is_directory(req.out, ec)) {
-    throw InputError(fmt::format("--out {}: is a directory; name the CSV file to write", req.out.string()));
-  }
+  detail::check_output_file(req.out, "--out");
   // The input is read by a data source: the one --format names, else the one named by the
   // file's extension (x.csv: `csv`, x.npy: `npy`) when such a source is loaded, else the first
   // run's own (its format: IDX images for fashion_mnist).
@@ -54,7 +49,10 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   } else {
     format = first_run.model.data.source;
   }
-  SampleSet samples = reader->read_inputs(req.input);
+  const TypeInfo* reader_info = session.registry.find(Kind::DataSource, format);
+  const detail::PluginSite reader_site{"--input", format, reader_info ? reader_info->provider.plugin : "",
+                                       reader_info ? reader_info->provider.file : ""};
+  SampleSet samples = detail::plugin_call(reader_site, "read_inputs", [&] { return reader->read_inputs(req.input); });
   check_samples(samples, format, false);
   if (samples.count == 0) throw InputError(fmt::format("{}: no samples", req.input.string()));
   // Inputs are fed exactly as the model was trained, whatever their format: the scaling is part
@@ -89,7 +87,7 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
     for (std::int64_t j = 0; j < ensemble.classes(); ++j) csv_out += fmt::format(",{:.6f}", ensemble.row(i)[j]);
     csv_out += "\n";
   }
-  detail::write_file_atomic(req.out, csv_out);
+  detail::write_output_file(req.out, csv_out, "--out");
   out << fmt::format("wrote {} ({} rows, {} run{})", req.out.string(), shared->count, req.runs.size(),
                      req.runs.size() == 1 ? "" : "s averaged")
       << std::endl;

@@ -185,6 +185,10 @@ Registry::Erased Registry::create_bound(Kind kind, const Config& bound) const {
   } catch (const std::exception& e) {
     throw InputError(fmt::format("{}: {} '{}' from {} failed to build: {}", bound.where(), kind_name(kind), type,
                                  from_where(entry.info.provider), e.what()));
+  } catch (...) {
+    throw InputError(fmt::format("{}: {} '{}' from {} failed to build: it threw something that is not a "
+                                 "std::exception",
+                                 bound.where(), kind_name(kind), type, from_where(entry.info.provider)));
   }
 }
 

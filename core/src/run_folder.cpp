@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include <fstream>
+#include <sstream>
 #include <ostream>
 
 #include "atomic_file.hpp"
@@ -34,12 +35,27 @@ fs::path first_missing(const fs::path& dir) {
   return missing;
 }
 
+// Every name a run writes in its folder (checkpoint.hpp's set included).
+constexpr const char* kRunFiles[] = {"model.yaml",        "run.json",          "metrics.csv",
+                                     "metrics.json",      "iterations.csv",    "model.safetensors",
+                                     "optimizer.safetensors", "trainer.json",  "model-best.safetensors",
+                                     ".live",             "checkpoint.next",   "checkpoint.commit"};
+
 RunDir create_run_dir(const std::string& model_name, const fs::path* out) {
   std::error_code ec;
   if (out != nullptr) {
     if (fs::exists(*out / "metrics.csv", ec)) {
       throw InputError(
           fmt::format("--out {}: the folder already holds a run (metrics.csv); choose another folder", out->string()));
+    }
+    // The folder may exist (an empty one made for the run) but must hold nothing the run writes:
+    // `--out .` beside the user's own model.yaml would replace it.
+    for (const char* name : kRunFiles) {
+      if (fs::symlink_status(*out / name, ec).type() != fs::file_type::not_found) {
+        throw InputError(fmt::format("--out {}: the folder already holds {}, which the run would overwrite; choose "
+                                     "a new or empty folder",
+                                     out->string(), name));
+      }
     }
     const fs::path created = first_missing(*out);
     fs::create_directories(*out, ec);
@@ -88,10 +104,11 @@ void write_metrics(const fs::path& dir, const std::vector<EpochMetrics>& history
 
 std::vector<EpochMetrics> read_history(const fs::path& dir, std::int64_t epochs) {
   std::vector<EpochMetrics> history;
-  std::ifstream in(dir / "metrics.json");
-  if (!in) return history;
+  std::error_code ec;
+  if (!fs::exists(dir / "metrics.json", ec)) return history;
+  const std::string text = read_whole_file(dir / "metrics.json", "the metrics", kTextCap);
   try {
-    const auto j = nlohmann::json::parse(in);
+    const auto j = nlohmann::json::parse(text);
     for (const auto& e : j.at("epochs")) {
       if (e.at("epoch").get<std::int64_t>() > epochs) break;
       EpochMetrics m;
@@ -113,9 +130,11 @@ std::vector<EpochMetrics> read_history(const fs::path& dir, std::int64_t epochs)
 
 // The lines of iterations.csv (without its header) of the epochs a resumed run keeps.
 std::string read_iterations(const fs::path& dir, std::int64_t epochs) {
-  std::ifstream in(dir / "iterations.csv");
   std::string line, kept;
-  if (!in || !std::getline(in, line)) return kept;
+  std::error_code ec;
+  if (!fs::exists(dir / "iterations.csv", ec)) return kept;
+  std::istringstream in(read_whole_file(dir / "iterations.csv", "the per-step losses", kTextCap));
+  if (!std::getline(in, line)) return kept;
   while (std::getline(in, line)) {
     const auto a = line.find(','), b = line.find(',', a + 1);
     if (a == std::string::npos || b == std::string::npos) break;

@@ -35,11 +35,23 @@ Trainer::Trainer(Model& model, const DataSplits& data, TrainerOptions options)
       shuffle_rng_(model.train.seed, Rng::Stream::Shuffle),
       layer_rng_(model.train.seed, Rng::Stream::Layers) {
   for (std::size_t i = 0; i < model.network.size(); ++i) {
-    const Regularizer* reg = model.layer_regularizers[i] ? model.layer_regularizers[i].get() : model.regularizer.get();
+    const bool own = model.layer_regularizers[i] != nullptr;
+    const Regularizer* reg = own ? model.layer_regularizers[i].get() : model.regularizer.get();
+    const std::string reg_type = own ? model.layer_regularizer_types[i] : model.regularizer_type;
     for (auto& p : model.network.params(i)) {
       params_.push_back(&p);
       param_regularizer_.push_back(p.decay ? reg : nullptr);
+      regularizer_site_.push_back(plugin_site(model, Kind::Regularizer, reg_type,
+                                              (own ? model.network.path(i) + ".regularizer" : "regularizer") +
+                                                  " on " + p.name));
     }
+  }
+  loss_site_ = plugin_site(model, Kind::Loss, "", "loss");
+  optimizer_site_ = plugin_site(model, Kind::Optimizer, "", "optimizer");
+  schedule_site_ = plugin_site(model, Kind::Schedule, "", "optimizer.schedule");
+  for (std::size_t i = 0; i < model.callbacks.size(); ++i) {
+    callback_site_.push_back(
+        plugin_site(model, Kind::Callback, model.callback_types[i], fmt::format("train.callbacks.{}", i)));
   }
   order_.resize(data.train.size());
   std::iota(order_.begin(), order_.end(), 0u);
@@ -100,10 +112,10 @@ float Trainer::train_batch(std::span<const std::uint32_t> batch) {
     data_.train.batch(rows, x_, labels_);
     Context ctx{Mode::Train, &layer_rng_, true, options_.comm};
     const Tensor& scores = model_.network.forward(x_, ctx);
-    loss = model_.loss->forward(scores, labels_);
+    loss = detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, labels_); });
     if (std::isfinite(loss)) {
       correct = count_correct(scores, labels_);
-      model_.loss->backward(dscores_);
+      detail::plugin_call(loss_site_, "backward", [&] { model_.loss->backward(dscores_); });
       // The loss of the global batch is the share-weighted mean of the ranks' losses.
       const float weight = static_cast<float>(rows.size()) / static_cast<float>(batch.size());
       for (float *d = dscores_.data(), *e = d + dscores_.size(); d != e; ++d) *d *= weight;
@@ -131,11 +143,9 @@ float Trainer::train_batch(std::span<const std::uint32_t> batch) {
     std::copy_n(in, p->grad.size(), p->grad.data());
     in += p->grad.size();
   }
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    if (param_regularizer_[i]) param_regularizer_[i]->add_gradient(*params_[i]);
-  }
+  regularize();
   before_update();
-  model_.optimizer->step(params_);
+  detail::plugin_call(optimizer_site_, "step", [&] { model_.optimizer->step(params_); });
   return loss;
 }
 
@@ -143,16 +153,14 @@ float Trainer::train_batch_alone(std::span<const std::uint32_t> rows) {
   data_.train.batch(rows, x_, labels_);
   Context ctx{Mode::Train, &layer_rng_, true, nullptr};
   const Tensor& scores = model_.network.forward(x_, ctx);
-  const float loss = model_.loss->forward(scores, labels_);
+  const float loss = detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, labels_); });
   if (!std::isfinite(loss)) return loss;
   if (model_.train.train_metrics == "running") correct_ += count_correct(scores, labels_);  // else unused
-  model_.loss->backward(dscores_);
+  detail::plugin_call(loss_site_, "backward", [&] { model_.loss->backward(dscores_); });
   model_.network.backward(dscores_, ctx);
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    if (param_regularizer_[i]) param_regularizer_[i]->add_gradient(*params_[i]);
-  }
+  regularize();
   before_update();
-  model_.optimizer->step(params_);
+  detail::plugin_call(optimizer_site_, "step", [&] { model_.optimizer->step(params_); });
   return loss;
 }
 
@@ -179,7 +187,9 @@ Evaluation Trainer::evaluate(const DataView& view) {
       std::iota(positions_.begin(), positions_.end(), static_cast<std::uint32_t>(begin));
       view.batch(positions_, x_, labels_);
       const Tensor& scores = model_.network.forward(x_, ctx);
-      loss_sum += static_cast<double>(model_.loss->forward(scores, labels_)) * static_cast<double>(positions_.size());
+      const float loss =
+          detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, labels_); });
+      loss_sum += static_cast<double>(loss) * static_cast<double>(positions_.size());
       correct += count_correct(scores, labels_);
     }
   } catch (...) {
@@ -226,35 +236,19 @@ void Trainer::restore(const TrainerState& state) {
 double Trainer::penalty() {
   double total = 0;
   for (std::size_t i = 0; i < params_.size(); ++i) {
-    if (param_regularizer_[i]) total += param_regularizer_[i]->penalty(*params_[i]);
+    if (param_regularizer_[i]) {
+      total += detail::plugin_call(regularizer_site_[i], "penalty",
+                                   [&] { return param_regularizer_[i]->penalty(*params_[i]); });
+    }
   }
   return total;
 }
 
-// A schedule is plugin code: what it throws is named; a factor that is not positive and finite
-// would silently stop or wreck training, so it is an error naming the step.
-template <class F>
-void Trainer::guarded_schedule(const char* what, F&& f) {
-  try {
-    f();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Error(fmt::format("optimizer.schedule: {} failed: {}", what, e.what()));
-  }
-}
-
-// Callbacks are plugin code too: what one throws is named by its place in train.callbacks.
-template <class F>
-void Trainer::guarded_callback(std::size_t i, const char* what, F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {  // a setting that cannot work: bad input, exit 2
-    throw InputError(fmt::format("train.callbacks.{} ({}): {}", i, model_.callback_types[i], e.what()));
-  } catch (const Error& e) {  // a failure while running: exit 1, as from the core itself
-    throw Error(fmt::format("train.callbacks.{} ({}): {}", i, model_.callback_types[i], e.what()));
-  } catch (const std::exception& e) {
-    throw Error(fmt::format("train.callbacks.{} ({}): {} failed: {}", i, model_.callback_types[i], what, e.what()));
+void Trainer::regularize() {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (param_regularizer_[i]) {
+      detail::plugin_call(regularizer_site_[i], "add_gradient", [&] { param_regularizer_[i]->add_gradient(*params_[i]); });
+    }
   }
 }
 
@@ -262,13 +256,13 @@ void Trainer::guarded_callback(std::size_t i, const char* what, F&& f) {
 // optimizer will see them (gradient clipping acts here).
 void Trainer::before_update() {
   for (std::size_t i = 0; i < model_.callbacks.size(); ++i) {
-    guarded_callback(i, "before_update", [&] { model_.callbacks[i]->before_update(params_, at_); });
+    detail::plugin_call(callback_site_[i], "before_update", [&] { model_.callbacks[i]->before_update(params_, at_); });
   }
 }
 
 void Trainer::apply_schedule(const TrainStep& at) {
   double factor = 0;
-  guarded_schedule("factor", [&] { factor = model_.schedule->factor(at); });
+  factor = detail::plugin_call(schedule_site_, "factor", [&] { return model_.schedule->factor(at); });
   if (!(factor > 0) || !std::isfinite(factor)) {
     throw Error(fmt::format("optimizer.schedule gave the learning-rate factor {} at epoch {}, step {}; it must be "
                             "positive and finite",
@@ -317,7 +311,7 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
       }
       loss_sum += static_cast<double>(loss) * static_cast<double>(end - begin);
       for (std::size_t i = 0; i < model_.callbacks.size(); ++i) {
-        guarded_callback(i, "end_batch", [&] { model_.callbacks[i]->end_batch(at_, loss); });
+        detail::plugin_call(callback_site_[i], "end_batch", [&] { model_.callbacks[i]->end_batch(at_, loss); });
       }
       if (observer) {
         observer->on_batch(epoch, b + 1, batches, loss);
@@ -351,10 +345,10 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
                          m.validation ? m.validation->accuracy : NAN,
                          m.test.loss,
                          m.test.accuracy};
-    if (model_.schedule) guarded_schedule("end_epoch", [&] { model_.schedule->end_epoch(ended); });
+    if (model_.schedule) detail::plugin_call(schedule_site_, "end_epoch", [&] { model_.schedule->end_epoch(ended); });
     for (std::size_t i = 0; i < model_.callbacks.size(); ++i) {
       CallbackAction a;
-      guarded_callback(i, "end_epoch", [&] { a = model_.callbacks[i]->end_epoch(ended); });
+      a = detail::plugin_call(callback_site_[i], "end_epoch", [&] { return model_.callbacks[i]->end_epoch(ended); });
       m.best = m.best || a.best;
       if (a.stop && m.stopped.empty()) m.stopped = fmt::format("{} ({})", a.reason, model_.callback_types[i]);
     }

@@ -226,15 +226,19 @@ std::string ModelFile::text() const {
 ModelFile ModelFile::load(const fs::path& file, std::span<const std::string> overrides) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) throw InputError(fmt::format("{}: is a directory, not a model file", file.string()));
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open model file: {}", file.string(), std::strerror(errno)));
   // A model is a few kilobytes; refusing devices, pipes and huge files keeps `lamina train
-  // /dev/zero` from hanging or exhausting memory.
+  // /dev/zero` (or a FIFO in a run folder's model.yaml) from hanging or exhausting memory. Judged
+  // before opening: opening a FIFO waits for a writer.
+  if (!fs::exists(file, ec)) {
+    throw InputError(fmt::format("{}: cannot open model file: {}", file.string(), std::strerror(ENOENT)));
+  }
   if (!fs::is_regular_file(file, ec)) throw InputError(fmt::format("{}: not a regular file", file.string()));
   if (fs::file_size(file, ec) > kMaxModelBytes) {
     throw InputError(fmt::format("{}: {} bytes is too large for a model file (limit {})", file.string(),
                                  fs::file_size(file, ec), kMaxModelBytes));
   }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open model file: {}", file.string(), std::strerror(errno)));
   std::ostringstream text;
   text << in.rdbuf();
   ModelFile mf = parse(text.str(), file.string(), overrides);

@@ -156,11 +156,20 @@ lamina::SampleSet read_csv(const fs::path& file, std::int64_t label_column, cons
   std::pair<RowCollector*, std::exception_ptr*> ctx{&rc, &failure};
 
   std::vector<char> buf(1 << 16);
+  bool first = true;
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const auto n = static_cast<std::size_t>(in.gcount());
+    auto n = static_cast<std::size_t>(in.gcount());
     if (n == 0) break;
-    if (csv_parse(&parser, buf.data(), n, field_cb, row_cb, &ctx) != n) {
+    const char* from = buf.data();
+    // A UTF-8 byte-order mark (spreadsheets write one) is not part of the first field: left in,
+    // it turns a first row of numbers into text, which `header: auto` takes for a header.
+    if (first && n >= 3 && std::memcmp(from, "\xEF\xBB\xBF", 3) == 0) {
+      from += 3;
+      n -= 3;
+    }
+    first = false;
+    if (csv_parse(&parser, from, n, field_cb, row_cb, &ctx) != n) {
       throw InputError(fmt::format("{}:{}: malformed CSV: {}", rc.file, rc.line + 1, csv_strerror(csv_error(&parser))));
     }
     if (failure) std::rethrow_exception(failure);

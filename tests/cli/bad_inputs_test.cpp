@@ -80,6 +80,11 @@ void make_file(const fs::path& dir, const std::string& name, const YAML::Node& s
   }
   if (spec["mkdir"]) {
     fs::create_directories(path);
+  } else if (spec["remove"]) {
+    fs::remove(path);
+  } else if (spec["fifo"]) {
+    fs::remove(path);
+    BOOST_TEST_REQUIRE(::mkfifo(path.c_str(), 0644) == 0, "mkfifo " << path);
   } else {
     std::string bytes;
     if (spec["copy"]) bytes = read_file(dir / substitute(spec["copy"].as<std::string>()));

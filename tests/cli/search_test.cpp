@@ -205,7 +205,7 @@ BOOST_AUTO_TEST_CASE(a_graph_model_is_searched_by_layer_name) {
     // A trial's model is re-read from the file with its values: the message points at the line.
     if (!same) {
       const auto error = t["error"].get<std::string>();
-      BOOST_TEST(error.find("s.yaml:7:7: layers.3 (add): add needs inputs of one shape") != std::string::npos, error);
+      BOOST_TEST(error.find("s.yaml:7:7: layers.3 (add from plugin 'merge'): add needs inputs of one shape") != std::string::npos, error);
     }
   }
   BOOST_TEST(ok + refused == 6);
@@ -392,4 +392,26 @@ BOOST_AUTO_TEST_CASE(a_diverging_trial_is_recorded_and_the_search_goes_on) {
   BOOST_TEST(diverged > 0);
   BOOST_TEST(ok > 0);
   BOOST_TEST(count_lines(read_file(dir / "o" / "results.csv")) == 1u + static_cast<std::size_t>(ok));
+}
+
+// A search in which every trial fails has nothing to rank: exit 1 with the first failure's words
+// and a count of each status, not a silent success.
+BOOST_AUTO_TEST_CASE(a_search_whose_every_trial_fails_says_so_and_exits_1) {
+  TempDir dir;
+  std::string text = kSearchModel;
+  const std::string chain = "    - {type: affine, units: 30}\n    - {type: relu}\n";
+  text.replace(text.find(chain), chain.size(),
+               "    - {type: affine, units: 16, name: stem}\n    - {type: relu}\n"
+               "    - {type: affine, units: 16, name: branch}\n    - {type: add, inputs: [stem, branch]}\n");
+  text.replace(text.find("  regularizer.lambda: {log_uniform: [1.0e-8, 1.0e-2]}\n"), 53,
+               "  layers.stem.units: {choice: [8]}\n  layers.branch.units: {choice: [24]}\n");
+  write_file(dir / "s.yaml", text + "trials: 3\nepochs: 1\n");
+  const auto r = run_lamina("search " + (dir / "s.yaml").string() + " --no-progress --out " + (dir / "o").string());
+  BOOST_TEST(r.status == 1, r.output);
+  BOOST_TEST(r.output.find("lamina search: failed: no trial of " + (dir / "o" / "journal.jsonl").string() +
+                           " finished with a score (3 failed); nothing to rank") == std::string::npos);
+  BOOST_TEST(r.output.find("finished with a score (3 failed); the first failure: trial 0: ") != std::string::npos,
+             r.output);
+  BOOST_TEST(r.output.find("add needs inputs of one shape") != std::string::npos, r.output);
+  BOOST_TEST(!fs::exists(dir / "o" / "best.yaml"));
 }

@@ -4,7 +4,10 @@
 // tested in a browser (tests/python/serve_browser_check.py).
 #define BOOST_TEST_MODULE cli_serve
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <spawn.h>
 
 #include <boost/test/unit_test.hpp>
@@ -18,6 +21,33 @@ using nlohmann::json;
 extern char** environ;
 
 namespace {
+
+// One request written as it is on a fresh connection to 127.0.0.1:port; the answer's first bytes
+// (up to 4 KB), read until the server closes or 5 s pass.
+std::string raw_request(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  (void)!::write(fd, request.data(), request.size());
+  std::string answer;
+  char buf[4096];
+  while (answer.size() < 4096) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    answer.append(buf, static_cast<std::size_t>(n));
+    if (answer.find("\r\n\r\n") != std::string::npos) break;
+  }
+  ::close(fd);
+  return answer;
+}
 
 // `lamina serve ARGS --port 0` in the background; the URL it prints tells the port.
 class Server {
@@ -231,6 +261,27 @@ BOOST_AUTO_TEST_CASE(the_api_serves_runs_and_searches_and_nothing_else) {
   BOOST_TEST(c.Post("/api/list", "x", "text/plain")->status == 405);
   BOOST_TEST(c.Delete("/api/run?id=" + enc(good))->status == 405);
   BOOST_TEST(c.Put("/", "x", "text/plain")->status == 405);
+  // Every other method too, at once: answered before any body is read (a POST without one used
+  // to wait out the read timeout), OPTIONS and TRACE included.
+  for (const char* method : {"POST", "OPTIONS", "TRACE", "PATCH", "DELETE", "CONNECT"}) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string answer = raw_request(server.port(), std::string(method) + " /api/list HTTP/1.1\r\nHost: 127.0.0.1:" +
+                                                              std::to_string(server.port()) + "\r\nContent-Length: 10\r\n\r\n");
+    BOOST_TEST(answer.starts_with("HTTP/1.1 405"), method << ": " << answer);
+    BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(3)), method << " waited for a body");
+  }
+  // DNS rebinding: a page of another site whose name now resolves to 127.0.0.1 sends its own
+  // name; only the names the server was started for are answered (421 otherwise).
+  for (const std::string& host : std::vector<std::string>{"evil.example", "evil.example:" + std::to_string(server.port()),
+                                                          "127.0.0.1:1", "localhost.evil.example"}) {
+    const std::string answer = raw_request(server.port(), "GET /api/list HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    BOOST_TEST(answer.starts_with("HTTP/1.1 421"), host << ": " << answer);
+  }
+  for (const std::string& host : std::vector<std::string>{"127.0.0.1:" + std::to_string(server.port()),
+                                                          "LocalHost:" + std::to_string(server.port()), "localhost"}) {
+    const std::string answer = raw_request(server.port(), "GET /api/list HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    BOOST_TEST(answer.starts_with("HTTP/1.1 200"), host << ": " << answer);
+  }
   const auto page = c.Get("/");
   BOOST_TEST(page->status == 200);
   BOOST_TEST(page->get_header_value("Content-Security-Policy").find("script-src 'self'") != std::string::npos);

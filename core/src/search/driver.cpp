@@ -13,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <functional>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <stop_token>
@@ -255,6 +256,28 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
                        result.trials_finished, (result.dir / "journal.jsonl").string())
         << std::endl;
     return result;
+  }
+  // A search in which no trial produced a score has nothing to rank: said, with the first
+  // failure's words and the count of each status, as a failure (exit 1), not as success.
+  {
+    std::map<std::string, std::int64_t> counts;
+    std::string first_error;
+    for (const auto& [id, j] : journal.finished()) {
+      const std::string status = j.value("status", "");
+      ++counts[status];
+      if (first_error.empty() && j.contains("error") && j["error"].is_string()) {
+        first_error = fmt::format("trial {}: {}", id, j["error"].get<std::string>());
+      }
+    }
+    if (!counts.empty() && counts["ok"] + counts["pruned"] == 0) {
+      std::string tally;
+      for (const auto& [status, n] : counts) {
+        if (n > 0) tally += fmt::format("{}{} {}", tally.empty() ? "" : ", ", n, status);
+      }
+      throw Error(fmt::format("no trial of {} finished with a score ({}){}; nothing to rank",
+                              (result.dir / "journal.jsonl").string(), tally,
+                              first_error.empty() ? "" : "; the first failure: " + first_error));
+    }
   }
   reporter.write_results(result.dir, spaces, trials, [&](const Trial& best) {
     std::vector<std::string> overrides;

@@ -43,7 +43,7 @@ Journal::Journal(const fs::path& file, const std::string& fingerprint) : file_(f
 
 void Journal::read_and_repair(const std::string& fingerprint) {
   const fs::path& file = file_;
-  const std::string text = read_whole_file(file, "the journal");
+  const std::string text = read_whole_file(file, "the journal", kTextCap);
   // Only complete lines count: whatever follows the last newline is a torn write.
   const auto end = text.rfind('\n');
   const std::size_t complete = end == std::string::npos ? 0 : end + 1;

@@ -55,6 +55,9 @@ std::optional<Task> Scheduler::next() {
     task.values = sampler_.propose(space_, history, id, rng);
   } catch (const std::exception& e) {
     throw PluginFailure(fmt::format("sampler {}: trial {}: {}", o_.sampler_name, id, e.what()));
+  } catch (...) {
+    throw PluginFailure(fmt::format("sampler {}: trial {}: it threw something that is not a std::exception",
+                                    o_.sampler_name, id));
   }
   if (const std::string why = outside(task.values, space_); !why.empty()) {
     throw PluginFailure(fmt::format("sampler {}: trial {}: {}", o_.sampler_name, id, why));
@@ -87,6 +90,10 @@ bool Scheduler::report(std::int64_t id, double score) {
     prune = pruner_->should_prune(me, earlier);
   } catch (const std::exception& e) {
     throw PluginFailure(fmt::format("pruner {}: trial {} at epoch {}: {}", o_.pruner_name, id, epoch, e.what()));
+  } catch (...) {
+    throw PluginFailure(fmt::format("pruner {}: trial {} at epoch {}: it threw something that is not a "
+                                    "std::exception",
+                                    o_.pruner_name, id, epoch));
   }
   if (prune) prune_decided_.insert(id);
   return prune;

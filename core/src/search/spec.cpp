@@ -57,7 +57,7 @@ std::string read_text(const fs::path& file) {
   if (!fs::is_regular_file(file, ec)) throw InputError(fmt::format("{}: no such search file", file.string()));
   if (fs::file_size(file, ec) > (16u << 20))
     throw InputError(fmt::format("{}: too large for a search file", file.string()));
-  return read_whole_file(file, "the search file");
+  return read_whole_file(file, "the search file", kTextCap);
 }
 
 std::optional<double> number(const YAML::Node& n) {

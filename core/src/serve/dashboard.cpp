@@ -1,6 +1,9 @@
 #include "serve/dashboard.hpp"
 
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
 #include <httplib.h>
 
 #include <atomic>
@@ -52,6 +55,23 @@ std::optional<long> int_param(const httplib::Request& req, const char* name, lon
   if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   const long n = std::stol(v);
   return n <= max ? std::optional<long>(n) : std::nullopt;
+}
+
+// The Host header names this server: 127.0.0.1, localhost, [::1] or the --host value, with this
+// port or none (case-insensitive, as names are).
+bool host_allowed(const std::string& header, const std::string& host, int port) {
+  std::string h = header;
+  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string name = h;
+  const auto colon = h.rfind(':');
+  if (colon != std::string::npos && h.find(']', colon) == std::string::npos) {
+    if (h.substr(colon + 1) != std::to_string(port)) return false;
+    name = h.substr(0, colon);
+  }
+  std::string own = host;
+  std::transform(own.begin(), own.end(), own.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (own.find(':') != std::string::npos) own = "[" + own + "]";
+  return name == "127.0.0.1" || name == "localhost" || name == "[::1]" || name == own;
 }
 
 std::string read_library(const fs::path& file) {
@@ -164,13 +184,22 @@ Dashboard::Dashboard(std::vector<fs::path> roots, const std::string& host, int p
   s.Get("/api/run", details(false));
   s.Get("/api/search", details(true));
   s.Get("/api/plugins", [&d](const httplib::Request&, httplib::Response& res) { send_json(res, d.plugins); });
-  const auto read_only = [](const httplib::Request&, httplib::Response& res) {
-    send_error(res, 405, "the dashboard is read-only: GET only");
-  };
-  s.Post(".*", read_only);
-  s.Put(".*", read_only);
-  s.Delete(".*", read_only);
-  s.Patch(".*", read_only);
+  // Before routing, so before any body is read: a method other than GET (or HEAD) is answered
+  // 405 at once instead of after the read timeout, whatever the method; and a request for a
+  // name the server was not started for is answered 421. The second keeps a page of another
+  // site that the browser's DNS now resolves to 127.0.0.1 (DNS rebinding) from reading the API.
+  s.set_pre_routing_handler([&d](const httplib::Request& req, httplib::Response& res) {
+    if (!host_allowed(req.get_header_value("Host"), d.host, d.port)) {
+      send_error(res, 421, "this server answers only the names it was started for (127.0.0.1, localhost, --host)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.method != "GET" && req.method != "HEAD") {
+      res.set_header("Allow", "GET, HEAD");
+      send_error(res, 405, "the dashboard is read-only: GET only");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) send_error(res, res.status, res.status == 404 ? "not found" : "bad request");
   });
