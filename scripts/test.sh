@@ -7,6 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=${LAMINA_TEST_STAGES:-normal asan fuzz}
+# Each test gets a default time limit and each stage a limit of its own, so that a hang fails the
+# run instead of stalling it; ctest runs as many tests at once as there are cores.
+jobs=$(nproc)
+ctest_args=(--output-on-failure --timeout 900 -j "$jobs")
+limit() { timeout --foreground "$1" "${@:2}" || { s=$?; [[ $s == 124 ]] && echo "test.sh: stage $stage over its limit of $1 s" >&2; return $s; }; }
 
 for stage in $stages; do
   start=$SECONDS
@@ -14,15 +19,15 @@ for stage in $stages; do
     normal)
       cmake -S . -B build -G Ninja
       cmake --build build
-      ctest --test-dir build --output-on-failure
+      limit 1200 ctest --test-dir build "${ctest_args[@]}"
       ;;
     asan)
       cmake -S . -B build-asan -G Ninja -DLAMINA_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
       cmake --build build-asan
-      ctest --test-dir build-asan --output-on-failure
+      limit 2400 ctest --test-dir build-asan "${ctest_args[@]}"
       ;;
     fuzz)
-      bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+      limit 1500 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
       ;;
     *)
       echo "test.sh: unknown stage '$stage' (normal, asan, fuzz)" >&2
