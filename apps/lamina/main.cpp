@@ -1,4 +1,5 @@
 // The `lamina` command: parses flags into a request and calls the core (lamina/commands.hpp).
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 lamina::Cluster* g_cluster = nullptr;  // the MPI job this process is a rank of, if any
+bool g_set_given = false;              // a --set is among the arguments (for the usage hint)
 
 constexpr const char* kUsageHead = R"(usage: lamina <command> [options]
 
@@ -613,6 +615,11 @@ int report(const std::string& who, const std::string& hint) {
     std::cerr << who << ": error: " << e.what() << lamina::detail::did_you_mean(e.get_option_name(), flags) << hint
               << "\n";
     return 2;
+  } catch (const po::too_many_positional_options_error& e) {
+    // `--set layers.0.units 5`: the value became a positional argument.
+    std::cerr << who << ": error: " << e.what()
+              << (g_set_given ? "; a --set takes KEY=VALUE as one word (--set layers.0.units=5)" : "") << hint << "\n";
+    return 2;
   } catch (const po::error& e) {
     std::cerr << who << ": error: " << e.what() << hint << "\n";
     return 2;
@@ -662,6 +669,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<std::string> args(argv + 1, argv + argc);
+  g_set_given = std::find(args.begin(), args.end(), "--set") != args.end();
   // Every message starts with the command it concerns: "lamina train: error: ...".
   const bool known = !args.empty() && find_command(args[0]) != nullptr;
   const std::string who = known ? "lamina " + args[0] : "lamina";

@@ -149,6 +149,9 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   // Everything that can be wrong with the input is found before the run folder exists.
   together([&] {
     loader.load_search_path();
+    if (req.resume && !fs::exists(*req.resume)) {
+      throw InputError(fmt::format("--resume {}: no such folder", req.resume->string()));
+    }
     if (req.resume && !fs::exists(model_file)) {
       throw InputError(fmt::format("--resume {}: not a run folder (no model.yaml)", req.resume->string()));
     }
@@ -190,8 +193,13 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
       const std::int64_t done = trainer.state().epoch;
       if (done >= model.train.epochs) {
         throw InputError(
-            fmt::format("--resume {}: the run already has {} of {} epochs; pass --epochs N to train longer",
-                        result.run_dir.string(), done, model.train.epochs));
+            done == model.train.epochs
+                ? fmt::format("--resume {}: the run already has all its {} epochs; pass --epochs N (N > {}) to train "
+                              "longer",
+                              result.run_dir.string(), done, done)
+                : fmt::format("--resume {}: the run has {} epochs already, more than --epochs {}; pass --epochs N "
+                              "(N > {}) to train longer",
+                              result.run_dir.string(), done, model.train.epochs, done));
       }
       history = detail::read_history(result.run_dir, done);
       // Resuming rewrites metrics.csv from the history it read: one missing epochs would be lost.

@@ -188,6 +188,7 @@ void write_run_info(const fs::path& dir, const RunInfo& info, const Model& model
 TrainedRun open_run(const fs::path& dir, const Registry& registry, std::span<const std::string> overrides,
                     std::ostream& err) {
   std::error_code ec;
+  if (!fs::exists(dir, ec)) throw InputError(fmt::format("{}: no such folder", dir.string()));
   if (!fs::exists(dir / "model.yaml", ec))
     throw InputError(fmt::format("{}: not a run folder (no model.yaml)", dir.string()));
   recover_checkpoint(dir);

@@ -41,6 +41,11 @@ void check_tree(const YAML::Node& node, const Source& src, const std::string& pa
         fmt::format("the document expands to more than {} nodes (aliases referring to aliases?)", kMaxNodes));
   }
   if (depth > kMaxDepth) detail::fail_at(src, top, node, fmt::format("nesting deeper than {} levels", kMaxDepth));
+  // A tag of the application's own (`!custom`) means something to whoever wrote it; Lamina has
+  // none, and ignoring it would read the value as if untagged. YAML's standard tags (!!str) pass.
+  if (const std::string& tag = node.Tag(); tag.size() > 1 && tag[0] == '!' ) {
+    detail::fail_at(src, path, node, fmt::format("unknown YAML tag '{}': a model file uses no tags", tag));
+  }
   if (node.IsMap()) {
     std::map<std::string, YAML::Mark> seen;
     for (const auto& kv : node) {
@@ -62,7 +67,13 @@ void check_tree(const YAML::Node& node, const Source& src, const std::string& pa
 
 YAML::Node parse_text(const std::string& text, const Source& src) {
   try {
-    return YAML::Load(text);
+    // One document: a second one after `---` would be ignored without a word.
+    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1) {
+      throw InputError(fmt::format("{}:{}: a second YAML document (after `---`); a file holds one model",
+                                   src.file, docs[1].Mark().line + 1));
+    }
+    return docs.empty() ? YAML::Node() : docs[0];
   } catch (const YAML::ParserException& e) {
     // yaml-cpp's message for a tab in the indentation ("illegal block entry") does not say why.
     std::istringstream lines(text);
