@@ -288,8 +288,7 @@ int train(const std::vector<std::string>& args) {
   const auto dashboard = dashboard_beside(vm, req.resume ? parent_or_here(req.resume->string())
                                               : req.out ? parent_or_here(req.out->string())
                                                         : fs::path("runs"));
-  lamina::run_train(req, std::cout);
-  return 0;
+  return lamina::run_train(req, std::cout).interrupted ? 130 : 0;
 }
 
 int eval(const std::vector<std::string>& args) {

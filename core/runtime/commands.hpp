@@ -34,6 +34,7 @@ struct TrainRequest {
 struct TrainResult {
   std::filesystem::path run_dir;
   std::vector<EpochMetrics> epochs;
+  bool interrupted = false;  // stopped by SIGINT or SIGTERM after its last finished epoch
 };
 
 // Trains and writes the run folder. Throws InputError before creating anything when the

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -35,6 +37,37 @@ namespace {
 std::string fmt_eval(const char* label, const Evaluation& e) {
   return fmt::format("{} loss {:.4f} acc {:.4f}", label, e.loss, e.accuracy);
 }
+
+std::atomic<bool> g_interrupted{false};
+void on_interrupt(int) { g_interrupted.store(true); }
+
+// Ctrl-C (SIGINT) or SIGTERM during training: the handler only sets a flag, which the progress
+// observer reads after each batch; the run then stops at its last finished epoch (the epoch in
+// progress is redone by a resume). Installed for one process only: under MPI every rank would
+// have to stop at the same batch, so a job keeps the signals' default.
+class InterruptStop {
+ public:
+  explicit InterruptStop(bool install) : installed_(install) {
+    g_interrupted.store(false);
+    if (!installed_) return;
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~InterruptStop() {
+    if (!installed_) return;
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  InterruptStop(const InterruptStop&) = delete;
+  InterruptStop& operator=(const InterruptStop&) = delete;
+
+ private:
+  bool installed_;
+  struct sigaction old_int_ {}, old_term_ {};
+};
 
 // One line per epoch on `out`; on a terminal, a live bar on stderr redrawn at most 10 times a
 // second (throttled so that printing never costs measurable training time).
@@ -94,6 +127,7 @@ class Progress : public TrainObserver {
   }
 
   const std::vector<EpochMetrics>& history() const { return history_; }
+  bool should_stop() override { return g_interrupted.load(); }
 
   // The per-step losses (train.log_every), rewritten with each epoch and on divergence.
   void write_iterations() const {
@@ -243,6 +277,7 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
                       detail::save_checkpoint(result.run_dir, model, trainer);
                     });
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  const InterruptStop interrupt(cluster == nullptr);
   try {
     try {
       trainer.run(leader ? &progress : nullptr);  // rank 0 alone writes
@@ -280,6 +315,15 @@ TrainResult run_train(const TrainRequest& req, std::ostream& out) {
   }
   result.epochs = progress.history();
   if (!leader) return result;
+  if (g_interrupted.load()) {
+    result.interrupted = true;
+    detail::write_run_info(result.run_dir, run_info, model, loader, result.epochs, seconds(), "interrupted");
+    const std::int64_t done = result.epochs.empty() ? trainer.state().epoch : result.epochs.back().epoch;
+    out << fmt::format("\ninterrupted after epoch {} of {}; `lamina train --resume {}` continues", done,
+                       model.train.epochs, result.run_dir.string())
+        << std::endl;
+    return result;
+  }
   detail::write_run_info(result.run_dir, run_info, model, loader, result.epochs, seconds(), "finished");
   out << fmt::format("test accuracy: {:.4f}", result.epochs.back().test.accuracy) << std::endl;
   return result;

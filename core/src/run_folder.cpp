@@ -193,7 +193,28 @@ TrainedRun open_run(const fs::path& dir, const Registry& registry, std::span<con
     throw InputError(fmt::format("{}: not a run folder (no model.yaml)", dir.string()));
   recover_checkpoint(dir);
   for (const auto& w : check_manifest(dir, registry)) err << dir.string() << ": " << w << std::endl;
-  return {dir, build_model(ModelFile::load(dir / "model.yaml", overrides), registry, true)};
+  TrainedRun run{dir, build_model(ModelFile::load(dir / "model.yaml", overrides), registry, true)};
+  // A run stopped part way (interrupted, killed, or still training) is usable, but is said to be:
+  // its weights are those of its last finished epoch. One a callback stopped early is finished.
+  std::string status;
+  if (fs::is_regular_file(dir / "run.json", ec)) {
+    try {
+      status = nlohmann::json::parse(read_whole_file(dir / "run.json", "the run's record", kTextCap)).value("status", "");
+    } catch (const std::exception&) {
+      status = "";
+    }
+  }
+  if (status != "finished" && fs::is_regular_file(dir / "model.safetensors", ec)) {
+    const auto meta = read_safetensors(dir / "model.safetensors").metadata;
+    const auto e = meta.find("epoch");
+    if (e != meta.end() && e->second != std::to_string(run.model.train.epochs)) {
+      err << fmt::format("note: {} holds epoch {} of {}: the run {}; `lamina train --resume {}` continues it",
+                         dir.string(), e->second, run.model.train.epochs,
+                         status.empty() ? "was stopped or is still training" : "was " + status, dir.string())
+          << std::endl;
+    }
+  }
+  return run;
 }
 
 Shape trained_input_shape(const fs::path& weights, std::string_view hint) {

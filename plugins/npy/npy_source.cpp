@@ -13,6 +13,8 @@ namespace lamina_npy {
 using namespace lamina;
 namespace fs = std::filesystem;
 
+bool is_bytes(const std::string& descr) { return descr == "|u1" || descr == "u1"; }
+
 class NpySource final : public DataSource {
  public:
   // The files are looked up when read (a missing key fails with the model's file:line): a
@@ -22,6 +24,17 @@ class NpySource final : public DataSource {
   SampleSet load(Split split) override {
     const fs::path x = cfg_.file(split == Split::Train ? "train_x" : "test_x");
     const fs::path y = cfg_.file(split == Split::Train ? "train_y" : "test_y");
+    // Both splits share one input scale (1/255 for uint8): test samples of another dtype than the
+    // training ones would be scaled wrongly (uint8 training, float32 test: accuracy at chance).
+    if (split == Split::Test) {
+      const fs::path train_x = cfg_.file("train_x");
+      const std::string a = read_npy_header(train_x).descr, b = read_npy_header(x).descr;
+      if (is_bytes(a) != is_bytes(b)) {
+        throw InputError(fmt::format("{} holds samples of dtype '{}' but {} of dtype '{}': both splits are scaled "
+                                     "alike, so save them as one dtype (x.astype(numpy.float32) or numpy.uint8)",
+                                     x.string(), b, train_x.string(), a));
+      }
+    }
     SampleSet s = read_npy_samples(x);
     s.labels = read_npy_labels(y);
     s.labels_origin = y.string();
@@ -33,8 +46,7 @@ class NpySource final : public DataSource {
   }
   // 8-bit pixels are scaled to [0, 1]; float data is taken as it is.
   float default_scale() override {
-    const std::string descr = read_npy_header(cfg_.file("train_x")).descr;
-    return descr == "|u1" || descr == "u1" ? 1.0f / 255.0f : 1.0f;
+    return is_bytes(read_npy_header(cfg_.file("train_x")).descr) ? 1.0f / 255.0f : 1.0f;
   }
   SampleSet read_inputs(const fs::path& file) override { return read_npy_samples(file); }
 

@@ -48,6 +48,7 @@ std::string substitute(std::string text) {
       {"{dir}", case_dir.string()},       {"{fixtures}", kFixturePluginDir.string()},
       {"{plugins}", kPluginDir.string()}, {"{fingerprint}", binary_fingerprint()},
       {"{data}", kDataDir.string()},      {"{lamina}", kLamina.string()},
+      {"{source}", std::string(LAMINA_TEST_SOURCE_DIR)},
       {"{abi}", std::to_string(lamina::kAbiVersion)}, {"{abi+1}", std::to_string(lamina::kAbiVersion + 1)}};
   for (const auto& [name, value] : vars) {
     for (auto p = text.find(name); p != std::string::npos; p = text.find(name, p + value.size())) {

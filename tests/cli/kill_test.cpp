@@ -280,3 +280,65 @@ BOOST_AUTO_TEST_CASE(a_search_killed_at_random_moments_keeps_its_complete_lines_
   }
   BOOST_TEST(trials == expected.size());  // none lost, none run twice
 }
+
+// Ctrl-C in `lamina train`: the run stops at its last finished epoch, says how to continue, exits
+// 130, records itself as interrupted in run.json and leaves no .live marker; the resume finishes.
+BOOST_AUTO_TEST_CASE(ctrl_c_stops_a_training_cleanly_and_it_resumes) {
+  TempDir dir;
+  write_file(dir / "m.yaml", kModel);
+  const fs::path run = dir / "run";
+  std::cout.flush();
+  std::fflush(nullptr);
+  int out[2];
+  BOOST_TEST_REQUIRE(::pipe(out) == 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::close(out[0]);
+    ::close(out[1]);
+    ::freopen("/dev/null", "w", stderr);
+    ::execl(kLamina.c_str(), "lamina", "train", (dir / "m.yaml").c_str(), "--no-progress", "--out", run.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  FILE* lines = ::fdopen(out[0], "r");
+  std::string printed;
+  char* line = nullptr;
+  std::size_t cap = 0;
+  bool sent = false;
+  while (::getline(&line, &cap, lines) > 0) {
+    printed += line;
+    if (!sent && std::string_view(line).starts_with("epoch  1/")) {
+      ::kill(pid, SIGINT);
+      sent = true;
+    }
+  }
+  std::free(line);
+  std::fclose(lines);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  BOOST_TEST_REQUIRE(sent, printed);
+  BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 130), "status " << status << ": " << printed);
+  const std::string expected_tail = " of 30; `lamina train --resume " + run.string() + "` continues\n";
+  BOOST_TEST(printed.find("\ninterrupted after epoch ") != std::string::npos, printed);
+  BOOST_TEST(printed.ends_with(expected_tail), printed);
+  BOOST_TEST(!fs::exists(run / ".live"));
+  const auto info = nlohmann::json::parse(read_file(run / "run.json"));
+  BOOST_TEST(info["status"] == "interrupted");
+  const auto done = nlohmann::json::parse(read_file(run / "trainer.json"))["epoch"].get<int>();
+  BOOST_TEST(done >= 1);
+  // eval and export say that the run is partial.
+  const auto evaluated = run_lamina("eval " + run.string());
+  BOOST_TEST(evaluated.status == 0, evaluated.output);
+  BOOST_TEST(evaluated.output.find("note: " + run.string() + " holds epoch " + std::to_string(done) +
+                                   " of 30: the run was interrupted; `lamina train --resume " + run.string() +
+                                   "` continues it") != std::string::npos,
+             evaluated.output);
+  const auto resumed =
+      run_lamina("train --resume " + run.string() + " --epochs " + std::to_string(done + 1) + " --no-progress");
+  BOOST_TEST(resumed.status == 0, resumed.output);
+  BOOST_TEST(resumed.output.find("resuming " + run.string() + " after epoch " + std::to_string(done)) !=
+                 std::string::npos,
+             resumed.output);
+}
