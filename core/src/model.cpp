@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <map>
 
 #include "config_impl.hpp"
@@ -15,6 +16,10 @@
 #include "suggest.hpp"
 
 namespace fs = std::filesystem;
+
+namespace {
+constexpr std::size_t kMaxLayers = 10000;
+}
 
 namespace lamina {
 
@@ -88,6 +93,18 @@ Config section(const ModelFile::Impl& mf, const std::string& key, const Registry
 }
 
 }  // namespace
+
+// MemAvailable of /proc/meminfo in bytes (0 when unknown).
+static double available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit) {
+    if (key == "MemAvailable:") return kb * 1024;
+  }
+  return 0;
+}
 
 detail::PluginSite plugin_site(const Model& model, Kind kind, const std::string& type, std::string place) {
   for (const auto& u : model.types) {
@@ -367,6 +384,12 @@ Model build_model(const ModelFile& file, const Registry& registry, bool run_copy
                         ? fmt::format("expected a non-empty list of layers, found {}", detail::describe(layers))
                         : "the model has no `layers:` list");
   }
+  // Far above any real model (a ResNet-152 has about 500 layers with its BatchNorms and ReLUs),
+  // far below what exhausts memory: 20,000 layers of a small model took 12 GB.
+  if (layers.size() > kMaxLayers) {
+    detail::fail_at(src, "layers", layers,
+                    fmt::format("{} layers; a model has at most {} (README, \"Limits\")", layers.size(), kMaxLayers));
+  }
   read_layers(mf, registry, layers, m, out);
 
   auto required_component = [&](const char* key) {
@@ -428,6 +451,21 @@ Model build_model(const ModelFile& file, const Registry& registry, bool run_copy
 void build_network(Model& model, const DataSplits& data) {
   Rng init(model.train.seed, Rng::Stream::Init);
   const Shape out = model.network.build(data.sample_shape, init);
+  // Every layer's output and its gradient, for a batch, in float32: the floor of what training
+  // needs. A model that cannot fit in the machine's free memory is refused with the figure,
+  // before a first batch takes the machine down.
+  double values = 0;
+  for (std::size_t i = 0; i < model.network.size(); ++i) {
+    values += static_cast<double>(model.network.output_shape(i).numel());
+  }
+  const double bytes = values * 2 * 4 * static_cast<double>(std::max(model.train.batch_size, model.train.eval_batch_size));
+  if (const double free = available_memory(); free > 0 && bytes > free) {
+    throw InputError(fmt::format("the model's activations take about {:.1f} GB for a batch of {} ({} layers) but the "
+                                 "machine has {:.1f} GB free; use fewer or narrower layers, or a smaller "
+                                 "train.batch_size and train.eval_batch_size",
+                                 bytes / 1e9, std::max(model.train.batch_size, model.train.eval_batch_size),
+                                 model.network.size(), free / 1e9));
+  }
   const std::size_t last = model.network.size() - 1;
   if (out.rank() != 1) {
     throw InputError(

@@ -106,6 +106,10 @@ void make_file(const fs::path& dir, const std::string& name, const YAML::Node& s
       bytes.replace(at, what.size(), with);
     }
     if (spec["append"]) bytes += substitute(spec["append"].as<std::string>());
+    if (spec["repeat"]) {
+      for (int k = 0; k < spec["repeat"][1].as<int>(); ++k) bytes += spec["repeat"][0].as<std::string>();
+    }
+    if (spec["then"]) bytes += substitute(spec["then"].as<std::string>());
     write_file(path, bytes);
   }
   if (spec["mode"])
