@@ -93,7 +93,7 @@ struct RowCollector {
       }
       if (static_cast<std::int64_t>(c) == label_column) {
         if (v < 0 || v != std::floor(v) || v > 1e6) {
-          throw InputError(fmt::format("{}: column {}: label '{}' is not a class number (an integer >= 0)", where(),
+          throw InputError(fmt::format("{}: column {}: label '{}' is not a class number (an integer from 0 to 1000000)", where(),
                                        c + 1, printable(cells[c])));
         }
         out.labels.push_back(static_cast<std::int32_t>(v));

@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(bad_csv_names_file_line_and_column) {
   BOOST_TEST(input_error_of([&] { read_csv(f, 0, "auto"); }) == name + ":2: column 3: 'nan' is not a finite number");
   write_file(f, "1,2,3\n-1,1,2\n");
   BOOST_TEST(input_error_of([&] { read_csv(f, 0, "auto"); }) ==
-             name + ":2: column 1: label '-1' is not a class number (an integer >= 0)");
+             name + ":2: column 1: label '-1' is not a class number (an integer from 0 to 1000000)");
   write_file(f, "1.5,2,3\n");
   BOOST_TEST(input_error_of([&] { read_csv(f, 0, "auto"); }).find("label '1.5'") != std::string::npos);
   write_file(f, "");
