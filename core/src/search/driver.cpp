@@ -186,8 +186,20 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
     opened.emplace(result.dir / "journal.jsonl", loaded_spec->fingerprint);
     // Every finished trial must read back before the search starts: a line edited by hand is
     // reported, naming it, instead of failing mid-search.
+    const std::int64_t budget = loaded_spec->trials * loaded_spec->rounds;
     for (const auto& [id, line] : opened->finished()) {
+      const std::string where = fmt::format("{}:{}", opened->file().string(), opened->line_of(id));
+      if (id < 0 || id >= budget) {
+        throw InputError(fmt::format("{}: trial {} is outside this search's trials 0 to {} ({} per round x {} "
+                                     "rounds); remove its line",
+                                     where, id, budget - 1, loaded_spec->trials, loaded_spec->rounds));
+      }
       finished[id] = detail::trial_from_json(line, loaded_spec->space, *opened);
+      if (const std::string why = detail::outside(finished[id].values, loaded_spec->space); !why.empty()) {
+        throw InputError(fmt::format("{}: trial {} has values outside the search's space: {}; remove its line to "
+                                     "rerun it",
+                                     where, id, why));
+      }
     }
   });
   detail::SearchSpec& spec = *loaded_spec;

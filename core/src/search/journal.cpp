@@ -79,7 +79,16 @@ void Journal::read_and_repair(const std::string& fingerprint) {
     if (!j.is_object() || !j.contains("trial") || !j["trial"].is_number_integer()) {
       throw InputError(fmt::format("{}:{}: a journal line without a trial number", file.string(), n));
     }
-    finished_[j["trial"].get<std::int64_t>()] = j;
+    const auto id = j["trial"].get<std::int64_t>();
+    // Written once per trial by the search; a second record (an edit, two journals pasted
+    // together) would silently replace the first one's score.
+    if (const auto first = lines_.find(id); first != lines_.end()) {
+      throw InputError(fmt::format("{}:{}: a second record of trial {} (the first is on line {}); a trial is "
+                                   "recorded once: remove one of the two lines",
+                                   file.string(), n, id, first->second));
+    }
+    lines_[id] = n;
+    finished_[id] = j;
   }
 
   if (::ftruncate(fd_, static_cast<off_t>(complete)) != 0 || ::lseek(fd_, 0, SEEK_END) < 0) {

@@ -29,6 +29,11 @@ class Journal {
 
   const std::map<std::int64_t, nlohmann::ordered_json>& finished() const { return finished_; }
   const std::filesystem::path& file() const { return file_; }
+  // The line (from 1) a finished trial was read from, for messages; 0 for one appended since.
+  std::int64_t line_of(std::int64_t trial) const {
+    const auto it = lines_.find(trial);
+    return it == lines_.end() ? 0 : it->second;
+  }
   // Thread-safe; returns how many trials the journal holds now.
   std::size_t append(const nlohmann::ordered_json& trial);
 
@@ -36,6 +41,7 @@ class Journal {
   void read_and_repair(const std::string& fingerprint);
 
   std::filesystem::path file_;
+  std::map<std::int64_t, std::int64_t> lines_;  // trial -> line it was read from
   int fd_ = -1;
   std::mutex mu_;
   std::map<std::int64_t, nlohmann::ordered_json> finished_;
