@@ -12,6 +12,7 @@ Usage: serve_browser_check.py LAMINA [--screenshot FILE.png]"""
 import argparse
 import csv
 import json
+import urllib.parse
 import os
 import pathlib
 import re
@@ -144,10 +145,13 @@ with tempfile.TemporaryDirectory() as d:
         wait("the ranked table", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#ranking tbody tr")) > 0)
         with open(runs / "sweep" / "results.csv") as f:
             results = list(csv.reader(f))
-        header = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#ranking thead th")]
+        # Read in one script: the page redraws the table as it polls, and elements found one call
+        # earlier may be gone by the next.
+        header, table = driver.execute_script(
+            "const t = document.querySelector('#ranking');"
+            "return [[...t.querySelectorAll('thead th')].map((e) => e.textContent),"
+            " [...t.querySelectorAll('tbody tr')].map((r) => [...r.querySelectorAll('td')].map((e) => e.textContent))];")
         assert header == results[0], (header, results[0])
-        table = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
-                 for tr in driver.find_elements(By.CSS_SELECTOR, "#ranking tbody tr")]
         assert len(table) == len(results) - 1, (len(table), len(results))
         for got, want in zip(table, results[1:]):
             for g, w in zip(got, want):
@@ -158,6 +162,17 @@ with tempfile.TemporaryDirectory() as d:
         assert statuses.count("pruned") > 0, statuses
         assert driver.execute_script("return !!window.lamina.charts['scatter-optimizer.lr']")
         assert driver.execute_script("return window.lamina.charts['scatter-optimizer.lr'].getOptionForAxis('logscale', 'x')")
+
+        # The markup-named run overlaid with alpha: its name reaches dygraphs' legend (written with
+        # innerHTML) as text, never as an element.
+        driver.get(url + "#/compare/" + urllib.parse.quote("0/alpha", safe="") + "," +
+                   urllib.parse.quote("0/" + evil.name, safe=""))
+        wait("the overlay chart", lambda: driver.execute_script("return !!window.lamina.charts['compare-accuracy']"))
+        legend = driver.execute_script("return window.lamina.charts['compare-accuracy'].getLabels().join(' ')")
+        assert "&lt;script&gt;" in legend, legend
+        charts = driver.find_element(By.ID, "chart-compare-accuracy")
+        assert not charts.find_elements(By.TAG_NAME, "script") and not charts.find_elements(By.TAG_NAME, "img")
+        assert no_alert(driver)
 
         # Live: a training started now appears in the list and grows, the page never reloaded.
         driver.get(url)

@@ -41,8 +41,32 @@ function badge(entry) {
   return el("span", { class: "badge " + (entry.live ? "live" : entry.status) }, entry.live ? "live" : entry.status);
 }
 
+// dygraphs writes labels, axis titles and what formatters return with innerHTML: everything
+// handed to it is escaped first (names come from folders, run.json and journals, which anyone
+// who can write a served folder controls).
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function escapedOptions(options) {
+  const o = Object.assign({}, options);
+  if (o.labels) o.labels = o.labels.map(escapeHtml);
+  for (const k of ["xlabel", "ylabel", "title"]) if (o[k] !== undefined) o[k] = escapeHtml(o[k]);
+  if (o.axes) {
+    o.axes = Object.fromEntries(Object.entries(o.axes).map(([axis, a]) => {
+      const b = Object.assign({}, a);
+      for (const f of ["axisLabelFormatter", "valueFormatter"]) {
+        if (typeof b[f] === "function") { const g = b[f]; b[f] = (...args) => escapeHtml(g(...args)); }
+      }
+      return [axis, b];
+    }));
+  }
+  return o;
+}
+
 // Draws or refreshes the chart `key` in `div` (dygraphs wants at least one row).
-function chart(key, div, rows, options) {
+function chart(key, div, rows, unescaped) {
+  const options = escapedOptions(unescaped);
   if (!rows.length) {
     div.replaceChildren(el("p", { class: "muted" }, "no points yet"));
     delete state.charts[key];
