@@ -12,6 +12,7 @@
 #include "lamina/layer.hpp"
 #include "lamina/merge.hpp"
 #include "model_impl.hpp"
+#include "printable.hpp"
 #include "runtime/plugin_guard.hpp"
 #include "suggest.hpp"
 
@@ -217,6 +218,13 @@ void read_layers(const ModelFile::Impl& mf, const Registry& registry, const YAML
   for (const auto& spec_node : layers) {
     const std::string path = "layers." + std::to_string(i);
     const std::string where = detail::location(src, path, spec_node);
+    // `- relu`: components take the bare-name form, but a layer also has name and inputs keys,
+    // so its entry stays a mapping; say what to write, where it was written.
+    if (spec_node.IsScalar()) {
+      detail::fail_at(src, path, spec_node,
+                      fmt::format("a layer is written as a mapping: `- {{type: {}}}`, not `- {}`",
+                                  detail::printable(spec_node.Scalar(), 40), detail::printable(spec_node.Scalar(), 40)));
+    }
     std::string name;
     if (YAML::Node n = spec_node.IsMap() ? detail::lookup(spec_node, "name") : YAML::Node(); n.IsDefined()) {
       if (!n.IsScalar() || !valid_layer_name(n.Scalar())) {

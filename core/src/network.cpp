@@ -156,6 +156,17 @@ const Tensor& Network::forward(const Tensor& x, Context& ctx) {
       for (std::size_t k = 0; k < n.inputs.size(); ++k) n.xs[k] = &input_of(n.inputs[k], x, eval);
       detail::plugin_call({n.path, n.type, n.plugin, n.file}, "forward", [&] { n.merge->forward(n.xs, y, ctx); });
     }
+    // What the next layer (or the loss) gets must be what build promised: a wrong shape from
+    // plugin code is named here, not blamed on whoever reads it.
+    const Shape& got = y.shape();
+    bool fits = got.rank() == n.shape.rank() + 1 && got[0] == x.shape()[0];
+    for (int d = 0; fits && d < n.shape.rank(); ++d) fits = got[d + 1] == n.shape[d];
+    if (!fits) {
+      throw InputError(fmt::format("{} ({}{}): forward gave a batch of shape {}, but its build promised {} per "
+                                   "sample for {} samples",
+                                   n.path, detail::plugin_named({n.path, n.type, n.plugin, n.file}),
+                                   n.file.empty() ? "" : ", " + n.file, got.str(), n.shape.str(), x.shape()[0]));
+    }
   }
   const Node& last = nodes_.back();
   return eval ? eval_[static_cast<std::size_t>(last.eval_slot)] : last.out;

@@ -264,11 +264,11 @@ BOOST_AUTO_TEST_CASE(the_api_serves_runs_and_searches_and_nothing_else) {
   // Every other method too, at once: answered before any body is read (a POST without one used
   // to wait out the read timeout), OPTIONS and TRACE included.
   for (const char* method : {"POST", "OPTIONS", "TRACE", "PATCH", "DELETE", "CONNECT"}) {
-    const auto start = std::chrono::steady_clock::now();
+    // The request promises 10 bytes of body and sends none: a server that read the body first
+    // would answer 400 after its read timeout; 405 is the answer given before.
     const std::string answer = raw_request(server.port(), std::string(method) + " /api/list HTTP/1.1\r\nHost: 127.0.0.1:" +
                                                               std::to_string(server.port()) + "\r\nContent-Length: 10\r\n\r\n");
     BOOST_TEST(answer.starts_with("HTTP/1.1 405"), method << ": " << answer);
-    BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(3)), method << " waited for a body");
   }
   // DNS rebinding: a page of another site whose name now resolves to 127.0.0.1 sends its own
   // name; only the names the server was started for are answered (421 otherwise).
