@@ -84,8 +84,14 @@ SafetensorsFile read_safetensors(const fs::path& file) {
       for (auto d : shape) {
         if (d < 0 || d > (std::int64_t{1} << 32))
           throw InputError(fmt::format("{}: tensor '{}' has a bad size", name, key));
+        // Judged before multiplying: a product past 2^64 would wrap to a small count.
+        constexpr std::uint64_t kMaxValues = std::uint64_t{1} << 34;
+        if (d != 0 && count > kMaxValues / static_cast<std::uint64_t>(d)) {
+          throw InputError(fmt::format("{}: tensor '{}' has shape {} of more than 2^34 values: not a Lamina "
+                                       "checkpoint",
+                                       name, key, nlohmann::json(shape).dump()));
+        }
         count *= static_cast<std::uint64_t>(d);
-        if (count > (std::uint64_t{1} << 34)) throw InputError(fmt::format("{}: tensor '{}' is too large", name, key));
       }
       if (offsets[0] > offsets[1] || offsets[1] > data_size || offsets[1] - offsets[0] != count * sizeof(float)) {
         throw InputError(fmt::format("{}: tensor '{}' claims bytes [{}, {}) for {} floats but the data hold {} bytes",

@@ -29,6 +29,7 @@ YAML::Node expand_type_shorthand(const YAML::Node& scalar) {
 }
 
 constexpr int kMaxDepth = 64;
+constexpr int kMaxTextDepth = 256;  // well within what yaml-cpp parses
 constexpr std::size_t kMaxNodes = 200000;
 constexpr std::uintmax_t kMaxModelBytes = 16u << 20;
 
@@ -65,7 +66,40 @@ void check_tree(const YAML::Node& node, const Source& src, const std::string& pa
   }
 }
 
+// yaml-cpp gives up on flow collections nested a few thousand deep with "bad file": such depth is
+// judged on the text first, outside quotes and comments (past kMaxTextDepth; check_tree names
+// the key of anything deeper than kMaxDepth that yaml-cpp can read).
+void check_flow_depth(const std::string& text, const Source& src) {
+  int depth = 0, line = 1, column = 0;
+  char quote = 0;
+  bool comment = false;
+  for (const char c : text) {
+    ++column;
+    if (c == '\n') {
+      ++line;
+      column = 0;
+      comment = false;
+      continue;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '"' || c == '\'') quote = c;
+    else if (c == '#') comment = true;
+    else if (c == '[' || c == '{') {
+      if (++depth > kMaxTextDepth) {
+        throw InputError(fmt::format("{}:{}:{}: nesting deeper than {} levels", src.file, line, column, kMaxDepth));
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
 YAML::Node parse_text(const std::string& text, const Source& src) {
+  check_flow_depth(text, src);
   try {
     // One document: a second one after `---` would be ignored without a word.
     const std::vector<YAML::Node> docs = YAML::LoadAll(text);
