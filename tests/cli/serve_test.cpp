@@ -341,3 +341,39 @@ BOOST_AUTO_TEST_CASE(serve_refuses_what_it_cannot_do_with_one_message) {
   Server open((dir / "runs").string() + " --host 0.0.0.0");
   BOOST_TEST(open.printed().find("every machine that can reach this one") != std::string::npos, open.printed());
 }
+
+// The work of a request is bounded: a long metrics.csv is thinned (the last epoch kept), one
+// past the dashboard's cap is not read and its row says why (it used to show 0 epochs).
+BOOST_AUTO_TEST_CASE(long_and_oversized_metrics_are_thinned_or_refused_with_a_reason) {
+  TempDir dir;
+  const fs::path root = dir / "runs";
+  std::string header = "epoch,train_loss,train_acc,penalty,val_loss,val_acc,test_loss,test_acc\n";
+  std::string rows;
+  for (int e = 1; e <= 20000; ++e) rows += std::to_string(e) + ",0.5,0.8,0,,,0.6,0.7\n";
+  for (const char* name : {"long", "huge"}) {
+    fs::create_directories(root / name);
+    write_file(root / name / "model.yaml", "train: {epochs: 20000}\n");
+  }
+  write_file(root / "long" / "metrics.csv", header + rows);
+  std::string huge = header;
+  while (huge.size() < (9u << 20)) huge += rows;
+  write_file(root / "huge" / "metrics.csv", huge);
+  Server server(root.string());
+  const json list = server.get("/api/list");
+  for (const auto& e : list["entries"]) {
+    if (e["id"] == "0/huge") {
+      BOOST_TEST(e["problem"].get<std::string>().find("metrics.csv: 9.") == 0u, e.dump());
+      BOOST_TEST(e["problem"].get<std::string>().find("MB, more than the 8 MB the dashboard reads") !=
+                     std::string::npos,
+                 e.dump());
+    }
+    if (e["id"] == "0/long") BOOST_TEST(e["problem"].get<std::string>().empty(), e.dump());
+  }
+  const json run = server.get("/api/run?id=" + enc("0/long"));
+  const auto& got = run["metrics"]["rows"];
+  BOOST_TEST(got.size() <= 5001u);
+  BOOST_TEST(got.size() >= 4000u);
+  BOOST_TEST(got.back()[0] == 20000);
+  BOOST_TEST(server.get("/api/run?id=" + enc("0/huge"))["metrics"]["rows"].empty());
+  BOOST_TEST(server.stop() == 0);
+}

@@ -19,7 +19,19 @@ namespace {
 
 constexpr std::uintmax_t kMaxFile = 64u << 20;  // a metrics file of 64 MB is not a metrics file
 constexpr int kMaxDepth = 4;                     // runs/<group>/<search>/<...>: deep enough
-constexpr std::size_t kMaxPoints = 5000;         // batch losses sent per run (evenly thinned)
+constexpr std::size_t kMaxPoints = 5000;         // batch losses (and epochs) sent per run (evenly thinned)
+// metrics.csv holds ~80 bytes an epoch: 8 MB is 100,000 epochs. Bigger is not read (its row says
+// why): parsing 63 MB took 16 s and 3 GB per request.
+constexpr std::uintmax_t kMaxMetrics = 8u << 20;
+
+// Why the dashboard does not read `file` ("" when it does): too large for it.
+std::string too_large(const fs::path& file, std::uintmax_t cap) {
+  std::error_code ec;
+  const auto size = fs::file_size(file, ec);
+  if (ec || size <= cap) return "";
+  return fmt::format("{}: {:.1f} MB, more than the {} MB the dashboard reads", file.filename().string(),
+                     static_cast<double>(size) / (1 << 20), cap >> 20);
+}
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -303,7 +315,9 @@ void Catalog::rescan() {
             e.problem = "model.yaml: not valid YAML";
           }
         }
-        const json metrics = parse_csv(read(e, "metrics.csv").value_or(""));
+        if (const std::string why = too_large(dir / "metrics.csv", kMaxMetrics); !why.empty()) e.problem = why;
+        const json metrics =
+            e.problem.starts_with("metrics.csv") ? parse_csv("") : parse_csv(read(e, "metrics.csv").value_or(""));
         const auto& cols = metrics["columns"];
         const auto col = [&](const char* name) -> int {
           for (std::size_t c = 0; c < cols.size(); ++c)
@@ -362,7 +376,9 @@ std::optional<Entry> Catalog::find(const std::string& id) {
 
 json Catalog::run_details(const Entry& e) const {
   json j = to_json(e);
-  j["metrics"] = parse_csv(read(e, "metrics.csv").value_or(""));
+  j["metrics"] = too_large(e.dir / "metrics.csv", kMaxMetrics).empty()
+                     ? parse_csv(read(e, "metrics.csv").value_or(""), kMaxPoints)
+                     : parse_csv("");
   const auto iterations = read(e, "iterations.csv");
   j["iterations"] = iterations ? parse_csv(*iterations, kMaxPoints) : json(nullptr);
   const auto yaml = read(e, "model.yaml");
