@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <spawn.h>
 
+#include <thread>
+
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
@@ -375,5 +377,35 @@ BOOST_AUTO_TEST_CASE(long_and_oversized_metrics_are_thinned_or_refused_with_a_re
   BOOST_TEST(got.size() >= 4000u);
   BOOST_TEST(got.back()[0] == 20000);
   BOOST_TEST(server.get("/api/run?id=" + enc("0/huge"))["metrics"]["rows"].empty());
+  BOOST_TEST(server.stop() == 0);
+}
+
+// Slow clients that send a header line now and then hold a worker each; others are still
+// answered while they do. (A bounded loop: 4 clients, 6 lines each, one every second.)
+BOOST_AUTO_TEST_CASE(slow_clients_do_not_keep_others_from_being_answered) {
+  TempDir dir;
+  fs::create_directories(dir / "runs");
+  Server server((dir / "runs").string());
+  std::vector<int> slow;
+  for (int k = 0; k < 4; ++k) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(server.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_TEST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    (void)!::write(fd, "GET / HTTP/1.1\r\n", 16);
+    slow.push_back(fd);
+  }
+  int answered = 0;
+  for (int line = 0; line < 6; ++line) {
+    for (const int fd : slow) (void)!::write(fd, "X-Slow: 1\r\n", 11);
+    answered += raw_request(server.port(), "GET /api/list HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(server.port()) +
+                                               "\r\nConnection: close\r\n\r\n")
+                    .starts_with("HTTP/1.1 200");
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  for (const int fd : slow) ::close(fd);
+  BOOST_TEST(answered == 6);
   BOOST_TEST(server.stop() == 0);
 }
