@@ -58,6 +58,23 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   // Inputs are fed exactly as the model was trained, whatever their format: the scaling is part
   // of the model (data.scale, written into model.yaml by `lamina train`).
   const float scale = req.scale ? *req.scale : trained_scale(first_run.model.data);
+  // 8-bit training data are scaled by 1/255; a float input scaled so is scaled wrongly when it
+  // already lies in [0, 1] (one class for every row), and the other way round. Said, not guessed.
+  if (!req.scale) {
+    const bool eight_bit_run = std::abs(scale - 1.0f / 255.0f) < 1e-9f;
+    const bool float_input = samples.bytes.empty();
+    if (eight_bit_run && float_input) {
+      err << fmt::format("warning: {} holds float values, but the run was trained on 8-bit data and scales every "
+                         "input by 1/255; pass --scale 1 if these are already scaled as its training data were",
+                         req.input.string())
+          << std::endl;
+    } else if (!eight_bit_run && !float_input && scale == 1.0f) {
+      err << fmt::format("warning: {} holds 8-bit values, but the run was trained on data it did not scale; pass "
+                         "--scale 0.00392156863 (1/255) if its training data were these bytes scaled to [0, 1]",
+                         req.input.string())
+          << std::endl;
+    }
+  }
   const auto shared = std::make_shared<const SampleSet>(std::move(samples));
   std::vector<std::uint32_t> rows(static_cast<std::size_t>(shared->count));
   std::iota(rows.begin(), rows.end(), 0u);
