@@ -84,6 +84,18 @@ with tempfile.TemporaryDirectory() as d:
     (d / "s.yaml").write_text(SEARCH)
     lamina("train", str(d / "a.yaml"), "--no-progress", "--out", str(runs / "alpha"))
     lamina("search", str(d / "s.yaml"), "--no-progress", "--out", str(runs / "sweep"))
+    # A search whose journal was crafted: a choice label of markup in its header reaches the
+    # scatter's axis labels (dygraphs writes them with innerHTML) as text only.
+    crafted = runs / "crafted"
+    crafted.mkdir()
+    for f in (runs / "sweep").iterdir():
+        if f.is_file():
+            (crafted / f.name).write_bytes(f.read_bytes())
+    journal = (crafted / "journal.jsonl").read_text().split("\n", 1)
+    header = json.loads(journal[0])
+    assert "8, 16, 32" in header["fingerprint"], header
+    header["fingerprint"] = header["fingerprint"].replace("8, 16, 32", "<img src=x onerror=alert(1)>, 16, 32")
+    (crafted / "journal.jsonl").write_text(json.dumps(header) + "\n" + journal[1])
     # A run whose name and folder are markup: shown as text or not at all, never run.
     evil = runs / "<img src=x onerror=alert(1)>"
     evil.mkdir()
@@ -111,10 +123,10 @@ with tempfile.TemporaryDirectory() as d:
         start = time.time()
         driver.get(url)
         rows = wait("the list", lambda: driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")
-                    if len(driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")) == 3 else None)
-        print(f"list page with 3 entries drawn in {time.time() - start:.2f} s")
+                    if len(driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")) == 4 else None)
+        print(f"list page with 4 entries drawn in {time.time() - start:.2f} s")
         ids = sorted(r.get_attribute("data-id") for r in rows)
-        assert ids == sorted(["0/alpha", "0/sweep", "0/<img src=x onerror=alert(1)>"]), ids
+        assert ids == sorted(["0/alpha", "0/sweep", "0/crafted", "0/<img src=x onerror=alert(1)>"]), ids
         text = driver.find_element(By.ID, "entries").text
         assert "<script>alert(1)</script>" in text, text  # the run.json name, as text
         assert no_alert(driver)
@@ -174,9 +186,18 @@ with tempfile.TemporaryDirectory() as d:
         assert not charts.find_elements(By.TAG_NAME, "script") and not charts.find_elements(By.TAG_NAME, "img")
         assert no_alert(driver)
 
+        driver.get(url + "#/search/0%2Fcrafted")
+        wait("the crafted search's scatter", lambda: driver.execute_script(
+            "return !!window.lamina.charts['scatter-layers.0.units']"))
+        scatter = driver.find_element(By.ID, "chart-scatter-layers.0.units")
+        wait("its axis labels", lambda: "16" in scatter.text)
+        assert not scatter.find_elements(By.TAG_NAME, "img"), scatter.get_attribute("innerHTML")[:500]
+        assert "<img src=x" in scatter.text, scatter.text
+        assert no_alert(driver)
+
         # Live: a training started now appears in the list and grows, the page never reloaded.
         driver.get(url)
-        wait("the list", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")) == 3)
+        wait("the list", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")) == 4)
         driver.execute_script("window.__not_reloaded = true")
         # The trainer is held (SIGSTOP) at two moments so that what the page must show is there
         # to see, however fast this machine trains: live, and one epoch before the next.
