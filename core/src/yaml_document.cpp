@@ -98,16 +98,32 @@ void check_flow_depth(const std::string& text, const Source& src) {
   }
 }
 
+// One document: yaml-cpp's Load reads the first and ignores the rest without a word. A document
+// marker is `---` at the start of a line; one after content starts a second document. (Judged on
+// the text: LoadAll builds every document, which a file of many thousands makes slow.)
+void check_one_document(const std::string& text, const Source& src) {
+  bool content = false;
+  int line = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    const std::string_view l(text.data() + at, end - at);
+    ++line;
+    const bool marker = l.starts_with("---") && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
+    if (marker && content) {
+      throw InputError(fmt::format("{}:{}: a second YAML document (after `---`); a file holds one model", src.file, line));
+    }
+    const auto first = l.find_first_not_of(" \t\r");
+    if (!marker && first != std::string_view::npos && l[first] != '#' && !l.starts_with("%")) content = true;
+    if (marker && l.size() > 3 && l.find_first_not_of(" \t\r", 3) != std::string_view::npos) content = true;
+    at = end + 1;
+  }
+}
+
 YAML::Node parse_text(const std::string& text, const Source& src) {
   check_flow_depth(text, src);
   try {
-    // One document: a second one after `---` would be ignored without a word.
-    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.size() > 1) {
-      throw InputError(fmt::format("{}:{}: a second YAML document (after `---`); a file holds one model",
-                                   src.file, docs[1].Mark().line + 1));
-    }
-    return docs.empty() ? YAML::Node() : docs[0];
+    check_one_document(text, src);
+    return YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     // yaml-cpp's message for a tab in the indentation ("illegal block entry") does not say why.
     std::istringstream lines(text);
