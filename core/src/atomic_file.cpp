@@ -20,7 +20,8 @@ namespace {
   throw Error(fmt::format("{}: cannot write: {}", file.string(), std::strerror(err)));
 }
 
-void write_all(int fd, std::string_view content, const std::filesystem::path& file) {
+// Writes all of `content`; with `sync`, fsyncs it too (a pipe or a device cannot be).
+void write_all(int fd, std::string_view content, const std::filesystem::path& file, bool sync = true) {
   std::size_t done = 0;
   while (done < content.size()) {
     const ssize_t w = ::write(fd, content.data() + done, content.size() - done);
@@ -33,7 +34,7 @@ void write_all(int fd, std::string_view content, const std::filesystem::path& fi
     done += static_cast<std::size_t>(w);
   }
   // fsync before the file gets a name: otherwise a crash can leave the name pointing at empty data.
-  if (::fsync(fd) != 0) {
+  if (sync && ::fsync(fd) != 0) {
     const int err = errno;
     ::close(fd);
     fail_write(file, err);
@@ -148,17 +149,7 @@ void write_output_file(const std::filesystem::path& file, std::string_view conte
   // replace the system's); it is written as it is.
   const int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) fail_write(file, errno);
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t w = ::write(fd, content.data() + done, content.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      const int err = errno;
-      ::close(fd);
-      fail_write(file, err);
-    }
-    done += static_cast<std::size_t>(w);
-  }
+  write_all(fd, content, file, false);
   ::close(fd);
 }
 

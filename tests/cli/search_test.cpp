@@ -185,16 +185,23 @@ BOOST_AUTO_TEST_CASE(a_schedule_key_is_searchable_like_any_other) {
   BOOST_TEST(read_file(dir / "o" / "best.yaml").find("warmup_epochs:") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(a_graph_model_is_searched_by_layer_name) {
-  TempDir dir;
+// The search model as a graph whose `add` merges two named layers, their widths searched over
+// the two choice lists given ("[8, 24]"): trials whose widths differ fail at build.
+std::string graph_search(const std::string& stem_units, const std::string& branch_units) {
   std::string text = kSearchModel;
   const std::string chain = "    - {type: affine, units: 30}\n    - {type: relu}\n";
   text.replace(text.find(chain), chain.size(),
                "    - {type: affine, units: 16, name: stem}\n    - {type: relu}\n"
                "    - {type: affine, units: 16, name: branch}\n    - {type: add, inputs: [stem, branch]}\n");
   text.replace(text.find("  regularizer.lambda: {log_uniform: [1.0e-8, 1.0e-2]}\n"), 53,
-               "  layers.stem.units: {choice: [8, 24]}\n  layers.branch.units: {choice: [8, 24]}\n");
-  write_file(dir / "s.yaml", text + "trials: 6\nepochs: 1\n");
+               "  layers.stem.units: {choice: " + stem_units + "}\n  layers.branch.units: {choice: " + branch_units +
+                   "}\n");
+  return text;
+}
+
+BOOST_AUTO_TEST_CASE(a_graph_model_is_searched_by_layer_name) {
+  TempDir dir;
+  write_file(dir / "s.yaml", graph_search("[8, 24]", "[8, 24]") + "trials: 6\nepochs: 1\n");
   const auto r = run_lamina("search " + (dir / "s.yaml").string() + " --no-progress --out " + (dir / "o").string());
   BOOST_TEST_REQUIRE(r.status == 0, r.output);
   int ok = 0, refused = 0;
@@ -398,14 +405,7 @@ BOOST_AUTO_TEST_CASE(a_diverging_trial_is_recorded_and_the_search_goes_on) {
 // and a count of each status, not a silent success.
 BOOST_AUTO_TEST_CASE(a_search_whose_every_trial_fails_says_so_and_exits_1) {
   TempDir dir;
-  std::string text = kSearchModel;
-  const std::string chain = "    - {type: affine, units: 30}\n    - {type: relu}\n";
-  text.replace(text.find(chain), chain.size(),
-               "    - {type: affine, units: 16, name: stem}\n    - {type: relu}\n"
-               "    - {type: affine, units: 16, name: branch}\n    - {type: add, inputs: [stem, branch]}\n");
-  text.replace(text.find("  regularizer.lambda: {log_uniform: [1.0e-8, 1.0e-2]}\n"), 53,
-               "  layers.stem.units: {choice: [8]}\n  layers.branch.units: {choice: [24]}\n");
-  write_file(dir / "s.yaml", text + "trials: 3\nepochs: 1\n");
+  write_file(dir / "s.yaml", graph_search("[8]", "[24]") + "trials: 3\nepochs: 1\n");
   const auto r = run_lamina("search " + (dir / "s.yaml").string() + " --no-progress --out " + (dir / "o").string());
   BOOST_TEST(r.status == 1, r.output);
   BOOST_TEST(r.output.find("lamina search: failed: no trial of " + (dir / "o" / "journal.jsonl").string() +
