@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <ostream>
+#include <sstream>
 
 #include "runtime/plugin_guard.hpp"
 #include "atomic_file.hpp"
@@ -59,17 +60,20 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   // of the model (data.scale, written into model.yaml by `lamina train`).
   const float scale = req.scale ? *req.scale : trained_scale(first_run.model.data);
   // 8-bit training data are scaled by 1/255; a float input scaled so is scaled wrongly when it
-  // already lies in [0, 1] (one class for every row), and the other way round. Said, not guessed.
+  // already lies in [0, 1] (one class for every row), and the other way round. Said (once the
+  // predictions are written: an input refused for another reason gets that message alone), not
+  // guessed.
+  std::ostringstream scale_warning;
   if (!req.scale) {
     const bool eight_bit_run = std::abs(scale - 1.0f / 255.0f) < 1e-9f;
     const bool float_input = samples.bytes.empty();
     if (eight_bit_run && float_input) {
-      err << fmt::format("warning: {} holds float values, but the run was trained on 8-bit data and scales every "
+      scale_warning << fmt::format("warning: {} holds float values, but the run was trained on 8-bit data and scales every "
                          "input by 1/255; pass --scale 1 if these are already scaled as its training data were",
                          req.input.string())
           << std::endl;
     } else if (!eight_bit_run && !float_input && scale == 1.0f) {
-      err << fmt::format("warning: {} holds 8-bit values, but the run was trained on data it did not scale; pass "
+      scale_warning << fmt::format("warning: {} holds 8-bit values, but the run was trained on data it did not scale; pass "
                          "--scale 0.00392156863 (1/255) if its training data were these bytes scaled to [0, 1]",
                          req.input.string())
           << std::endl;
@@ -105,6 +109,7 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
     csv_out += "\n";
   }
   detail::write_output_file(req.out, csv_out, "--out");
+  err << scale_warning.str();
   out << fmt::format("wrote {} ({} rows, {} run{})", req.out.string(), shared->count, req.runs.size(),
                      req.runs.size() == 1 ? "" : "s averaged")
       << std::endl;
