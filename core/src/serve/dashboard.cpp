@@ -138,12 +138,12 @@ Dashboard::Dashboard(std::vector<fs::path> roots, const std::string& host, int p
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   s.set_payload_max_length(1024);  // read-only: a request has no body worth reading
-  // A worker per connection up to 32: a connection holds its worker while its headers arrive, so
+  // A worker per connection up to 8: a connection holds its worker while its headers arrive, so
   // four slow clients (a header line every 2 s) took all of the four workers there were and the
   // page answered nobody. Headers are bounded in size by httplib (8 KB) and in pace here: a
   // client that sends nothing for 2 s is dropped. (httplib 0.11 has no deadline for the whole
-  // header; past 32 such clients the server waits, it does not fail.)
-  s.new_task_queue = [] { return new httplib::ThreadPool(32); };
+  // header; past 8 such clients the server waits, it does not fail.)
+  s.new_task_queue = [] { return new httplib::ThreadPool(8); };
   s.set_read_timeout(2, 0);
   s.set_keep_alive_timeout(2);
   for (const auto& a : assets()) {

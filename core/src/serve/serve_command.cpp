@@ -55,7 +55,7 @@ void announce(const serve::Dashboard& d, const ServeRequest& req, std::ostream& 
 
 void run_serve(const ServeRequest& req, std::ostream& out) {
   // Many workers (one per connection, dashboard.cpp) would each get a malloc arena of their own
-  // and keep its memory; four arenas serve a read-only dashboard as well as sixty-four.
+  // and keep its memory; four arenas serve a read-only dashboard as well as eight.
   ::mallopt(M_ARENA_MAX, 4);
   detail::Session session(req.plugins);
   session.load();
