@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +20,7 @@
 #include "runtime/registry.hpp"
 #include "serve/assets.hpp"
 #include "serve/catalog.hpp"
+#include "serve/header_deadline.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -83,8 +87,30 @@ std::string read_library(const fs::path& file) {
 
 }  // namespace
 
+// Whether every address `host` resolves to is a loopback one: judged on the addresses, not the
+// text (`127.example.com` may name any machine); a name that does not resolve is not loopback.
+bool is_loopback(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) return false;
+  bool all = true;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      const auto addr = ntohl(reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr.s_addr);
+      all = all && (addr >> 24) == 127;
+    } else if (a->ai_family == AF_INET6) {
+      all = all && IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    }
+  }
+  ::freeaddrinfo(found);
+  return all;
+}
+
 struct Dashboard::Impl {
   Catalog catalog;
+  std::unique_ptr<HeaderDeadline> deadline;  // set once the port is known; outlives the server
   httplib::Server server;
   std::string host;
   int port = 0;
@@ -138,11 +164,10 @@ Dashboard::Dashboard(std::vector<fs::path> roots, const std::string& host, int p
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   s.set_payload_max_length(1024);  // read-only: a request has no body worth reading
-  // A worker per connection up to 8: a connection holds its worker while its headers arrive, so
-  // four slow clients (a header line every 2 s) took all of the four workers there were and the
-  // page answered nobody. Headers are bounded in size by httplib (8 KB) and in pace here: a
-  // client that sends nothing for 2 s is dropped. (httplib 0.11 has no deadline for the whole
-  // header; past 8 such clients the server waits, it does not fail.)
+  // A worker per connection up to 8. A connection holds its worker while its headers arrive:
+  // headers are bounded in size by httplib (8 KB), in pace by the read timeout (nothing for 2 s
+  // and the client is dropped) and in all by HeaderDeadline (5 s without a request handled), so
+  // slow clients, however many, delay others by 5 s at most.
   s.new_task_queue = [] { return new httplib::ThreadPool(8); };
   s.set_read_timeout(2, 0);
   s.set_keep_alive_timeout(2);
@@ -195,6 +220,7 @@ Dashboard::Dashboard(std::vector<fs::path> roots, const std::string& host, int p
   // name the server was not started for is answered 421. The second keeps a page of another
   // site that the browser's DNS now resolves to 127.0.0.1 (DNS rebinding) from reading the API.
   s.set_pre_routing_handler([&d](const httplib::Request& req, httplib::Response& res) {
+    if (d.deadline) d.deadline->request_started(HeaderDeadline::peer(req.remote_addr, req.remote_port));
     if (!host_allowed(req.get_header_value("Host"), d.host, d.port)) {
       send_error(res, 421, "this server answers only the names it was started for (127.0.0.1, localhost, --host)");
       return httplib::Server::HandlerResponse::Handled;
@@ -205,6 +231,9 @@ Dashboard::Dashboard(std::vector<fs::path> roots, const std::string& host, int p
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.set_logger([&d](const httplib::Request& req, const httplib::Response&) {
+    if (d.deadline) d.deadline->request_answered(HeaderDeadline::peer(req.remote_addr, req.remote_port));
   });
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) send_error(res, res.status, res.status == 404 ? "not found" : "bad request");
@@ -218,6 +247,7 @@ Dashboard::Dashboard(std::vector<fs::path> roots, const std::string& host, int p
     throw InputError(fmt::format("--port {}: cannot listen on {}:{} (in use, or not an address of this machine)",
                                  port, host, port));
   }
+  d.deadline = std::make_unique<HeaderDeadline>(d.port, std::chrono::seconds(5));
 }
 
 Dashboard::~Dashboard() { stop(); }

@@ -21,6 +21,9 @@ class Registry;
 
 namespace lamina::serve {
 
+// Whether every address `host` resolves to is a loopback one (127.0.0.0/8, ::1).
+bool is_loopback(const std::string& host);
+
 class Dashboard {
  public:
   // Binds now (a port in use is an InputError naming it); port 0 takes a free one.

@@ -1,9 +1,6 @@
 // `lamina serve`, and the dashboard that `train --serve` and `search --serve` run beside their
 // work.
 #include <fmt/format.h>
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,31 +15,10 @@
 namespace lamina {
 namespace {
 
-// Whether every address `host` resolves to is a loopback one: judged on the addresses, not the
-// text (`127.example.com` may name any machine).
-bool loopback(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) return false;
-  bool all = true;
-  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    if (a->ai_family == AF_INET) {
-      const auto addr = ntohl(reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr.s_addr);
-      all = all && (addr >> 24) == 127;
-    } else if (a->ai_family == AF_INET6) {
-      all = all && IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr);
-    }
-  }
-  ::freeaddrinfo(found);
-  return all;
-}
-
 void announce(const serve::Dashboard& d, const ServeRequest& req, std::ostream& out) {
   std::string roots;
   for (const auto& r : req.roots) roots += (roots.empty() ? "" : ", ") + r.string();
-  if (!loopback(req.host)) {
+  if (!serve::is_loopback(req.host)) {
     out << fmt::format("note: --host {}: every machine that can reach this one on port {} can read these runs "
                        "(the default, 127.0.0.1, serves this machine alone)",
                        req.host, d.port())
