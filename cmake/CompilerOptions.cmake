@@ -38,6 +38,6 @@ if(LAMINA_FUZZ)
   endif()
   # Coverage for libFuzzer in every part, address and undefined-behaviour checks that abort.
   add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-                      -fno-omit-frame-pointer -g)
+                      -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()

@@ -13,7 +13,7 @@ targets=("$@")
 ((${#targets[@]})) || targets=(model idx csv npy safetensors journal)
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DLAMINA_FUZZ=ON -DLAMINA_BUILD_TESTS=OFF -DLAMINA_WITH_MPI=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" >/dev/null
 cmake --build build-fuzz
 mkdir -p build-fuzz/findings
 status=0

@@ -22,7 +22,10 @@ for stage in $stages; do
       limit 1200 ctest --test-dir build "${ctest_args[@]}"
       ;;
     asan)
-      cmake -S . -B build-asan -G Ninja -DLAMINA_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+      # -O1 -g1: the sanitizers' instrumentation made -O2 -g compiles five times slower than plain
+      # ones; at -O1 with line tables (all a report's stack needs) the build takes half the time.
+      cmake -S . -B build-asan -G Ninja -DLAMINA_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
       cmake --build build-asan
       limit 2400 ctest --test-dir build-asan "${ctest_args[@]}"
       ;;
