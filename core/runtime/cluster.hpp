@@ -52,7 +52,6 @@ class Cluster : public Communicator {
   // the lowest failing rank its own exception, the others PeerFailed.
   void agree(const std::function<void()>& step);
   void broadcast(std::string& text, int root = 0);
-  void barrier();
   // Point-to-point text messages, for the search's work queue (tags separate worker slots).
   void send(int dest, int tag, const std::string& text);
   std::string receive(int source, int tag);

@@ -302,12 +302,6 @@ T Config::get(std::string_view key) const {
   return convert<T>(v);
 }
 
-template <class T>
-T Config::require(std::string_view key) const {
-  if (!has(key)) detail::fail_at(*impl_->source, impl_->path, impl_->node, fmt::format("missing key '{}'", key));
-  return get<T>(key);
-}
-
 template bool Config::get<bool>(std::string_view) const;
 template int Config::get<int>(std::string_view) const;
 template long Config::get<long>(std::string_view) const;
@@ -315,13 +309,6 @@ template long long Config::get<long long>(std::string_view) const;
 template float Config::get<float>(std::string_view) const;
 template double Config::get<double>(std::string_view) const;
 template std::string Config::get<std::string>(std::string_view) const;
-template bool Config::require<bool>(std::string_view) const;
-template int Config::require<int>(std::string_view) const;
-template long Config::require<long>(std::string_view) const;
-template long long Config::require<long long>(std::string_view) const;
-template float Config::require<float>(std::string_view) const;
-template double Config::require<double>(std::string_view) const;
-template std::string Config::require<std::string>(std::string_view) const;
 
 std::filesystem::path Config::file(std::string_view key) const {
   auto [v, k] = value_of(*impl_, key);

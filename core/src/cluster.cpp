@@ -136,11 +136,6 @@ void Cluster::broadcast(std::string& text, int root) {
   MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, root, MPI_COMM_WORLD);
 }
 
-void Cluster::barrier() {
-  started_ = true;
-  MPI_Barrier(MPI_COMM_WORLD);
-}
-
 void Cluster::send(int dest, int tag, const std::string& text) {
   started_ = true;
   MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, dest, tag, MPI_COMM_WORLD);
@@ -190,7 +185,6 @@ Cluster::~Cluster() = default;
 void Cluster::allreduce_sum(std::span<float>) {}
 void Cluster::allreduce_sum(std::span<double>) {}
 void Cluster::broadcast(std::string&, int) {}
-void Cluster::barrier() {}
 void Cluster::send(int, int, const std::string&) {}
 std::string Cluster::receive(int, int) { return {}; }
 void Cluster::abort(int code) { std::_Exit(code); }

@@ -1,4 +1,4 @@
-// AdaGrad (Duchi, Hazan & Singer 2011), the seed text's form:
+// AdaGrad (Duchi, Hazan & Singer 2011), the book's form:
 //   h <- h + g*g
 //   W <- W - lr * g / (sqrt(h) + eps)
 // Defaults lr 0.01, eps 1e-7. h starts at zero for each parameter, keyed by its name.

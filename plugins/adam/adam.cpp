@@ -1,4 +1,4 @@
-// Adam (Kingma & Ba 2014, arXiv:1412.6980), the seed text's form, with the bias correction
+// Adam (Kingma & Ba 2014, arXiv:1412.6980), the book's form, with the bias correction
 // folded into the step size:
 //   t <- t + 1;  lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)
 //   m <- m + (1 - b1)*(g - m);  v <- v + (1 - b2)*(g*g - v)

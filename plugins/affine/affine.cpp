@@ -2,7 +2,7 @@
 //   x: N x in (a sample of any shape is flattened), W: in x units, b: units.
 //   backward:  dW = x^T dy,  db = sum over the batch of dy,  dx = dy W^T.
 // W is initialized by the `init` initializer with fan_in = in, fan_out = units (He by
-// default); b starts at zero. W is marked for weight decay, b is not (the seed text decays
+// default); b starts at zero. W is marked for weight decay, b is not (the book decays
 // weight matrices only).
 //
 // Eigen packs GEMM operands into blocks on the stack up to EIGEN_STACK_ALLOCATION_LIMIT (128 KB

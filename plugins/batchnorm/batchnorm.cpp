@@ -1,12 +1,12 @@
 // Batch normalization (Ioffe & Szegedy 2015, arXiv:1502.03167), per feature of an N x D batch:
-//   train:  mu = mean_n x,  var = mean_n (x - mu)^2   (biased: divided by N, as the seed text)
+//   train:  mu = mean_n x,  var = mean_n (x - mu)^2   (biased: divided by N, as the book)
 //           xhat = (x - mu) / sqrt(var + eps),  y = gamma * xhat + beta
 //           running = momentum * running + (1 - momentum) * batch     (for mu and var)
 //   eval:   xhat = (x - running_mean) / sqrt(running_var + eps)
 //   backward (train), with dxhat = dy * gamma:
 //           dx = (1/N) / sqrt(var + eps) * (N*dxhat - sum_n dxhat - xhat * sum_n dxhat*xhat)
 //           dgamma = sum_n dy * xhat,  dbeta = sum_n dy
-// `momentum` is the weight of the OLD running value (default 0.9, the seed's convention);
+// `momentum` is the weight of the OLD running value (default 0.9, the book's convention);
 // PyTorch's BatchNorm momentum=0.1 weights the NEW batch value, so PyTorch 0.1 = Lamina 0.9.
 // gamma starts at 1, beta at 0; neither is decayed. Running statistics start at mean 0, var 1
 // and are state (saved in checkpoints, never seen by an optimizer).

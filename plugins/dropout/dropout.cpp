@@ -3,7 +3,7 @@
 // from the run's seeded stream, reused by backward):
 //   inverted (default):  y = x * mask / (1 - ratio)  in training,  y = x          in eval
 //   scale_at_eval:       y = x * mask                in training,  y = x*(1-ratio) in eval
-// scale_at_eval is the seed text's form; inverted is what PyTorch and Keras do: the expected
+// scale_at_eval is the book's form; inverted is what PyTorch and Keras do: the expected
 // activation is the same in both modes and eval costs nothing.
 #include <algorithm>
 #include <bit>
@@ -93,7 +93,7 @@ void register_types(Registrar& r) {
                {Key::number("ratio", "probability of dropping a unit").def(0.5).at_least(0).below(1),
                 Key::string("variant",
                             "inverted: scale kept units by 1/(1-ratio) in training; scale_at_eval: "
-                            "the seed text's form, outputs times (1-ratio) in eval")
+                            "the book's form, outputs times (1-ratio) in eval")
                     .def("inverted")
                     .one_of({"inverted", "scale_at_eval"})},
                [](const Config& c) { return std::make_unique<Dropout>(c); });

@@ -1,7 +1,7 @@
 // Weight initializers (biases are zero and not theirs to set). All draw from a zero-mean normal:
-//   normal: std given (the seed's "weight_init_std", 0.01 by default)
-//   xavier: std = sqrt(1 / fan_in)   — the seed text's form (Glorot & Bengio 2010 use
-//           sqrt(2 / (fan_in + fan_out)); the seed follows the book's simplification)
+//   normal: std given (the book's "weight_init_std", 0.01 by default)
+//   xavier: std = sqrt(1 / fan_in)   — the book's form (Glorot & Bengio 2010 use
+//           sqrt(2 / (fan_in + fan_out)); the book simplifies)
 //   he:     std = sqrt(2 / fan_in)   — He et al. 2015 (arXiv:1502.01852), for ReLU networks
 #include <cmath>
 
@@ -31,7 +31,7 @@ void register_types(Registrar& r) {
   r.add<Initializer>("normal", "normal with a fixed std",
                      {Key::number("std", "standard deviation").def(0.01).above(0).at_most(1e3)},
                      [](const Config& c) { return std::make_unique<Normal>(c.get<float>("std"), 0.0f); });
-  r.add<Initializer>("xavier", "normal with std sqrt(1/fan_in) (the seed text's Xavier)", {},
+  r.add<Initializer>("xavier", "normal with std sqrt(1/fan_in) (the book's Xavier)", {},
                      [](const Config&) { return std::make_unique<Normal>(0.0f, 1.0f); });
   r.add<Initializer>("he", "normal with std sqrt(2/fan_in) (He et al., for ReLU)", {},
                      [](const Config&) { return std::make_unique<Normal>(0.0f, 2.0f); });

@@ -1,4 +1,4 @@
-// L2 weight decay (the seed text's "weight decay"):
+// L2 weight decay (the book's "weight decay"):
 //   penalty = 0.5 * lambda * sum W^2      gradient = lambda * W
 // on every parameter marked `decay` (weight matrices, the output layer's too; never biases or
 // BatchNorm's gamma/beta). lambda defaults to 1e-4; the text's overfitting experiment uses 0.1.

@@ -1,4 +1,4 @@
-// Momentum SGD (Polyak 1964; the seed text's form):
+// Momentum SGD (Polyak 1964; the book's form):
 //   v <- m * v - lr * g
 //   W <- W + v
 // Defaults lr 0.01, momentum 0.9. v starts at zero for each parameter, keyed by its name.

@@ -1,4 +1,4 @@
-// Nesterov accelerated gradient, in the seed text's (and CS231n's) rearranged form, which
+// Nesterov accelerated gradient, in the book's (and CS231n's) rearranged form, which
 // needs only the gradient at the current weights (Sutskever et al. 2013, arXiv:1212.0901):
 //   W <- W + m*m*v - (1 + m)*lr*g
 //   v <- m*v - lr*g

@@ -1,4 +1,4 @@
-// RMSProp (Tieleman & Hinton 2012, lecture 6e), the seed text's form:
+// RMSProp (Tieleman & Hinton 2012, lecture 6e), the book's form:
 //   h <- decay*h + (1 - decay)*g*g
 //   W <- W - lr * g / (sqrt(h) + eps)
 // Defaults lr 0.01, decay 0.99, eps 1e-7.

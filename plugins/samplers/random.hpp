@@ -1,4 +1,4 @@
-// Random search (Bergstra & Bengio 2012, JMLR 13), as the seed text teaches it: every
+// Random search (Bergstra & Bengio 2012, JMLR 13), as the book teaches it: every
 // hyperparameter sampled at random rather than on a grid, log_uniform on the exponent
 // ("powers of ten"). One uniform draw per dimension from the trial's own stream, so trial k's
 // values do not depend on any other trial.

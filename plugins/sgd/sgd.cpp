@@ -1,4 +1,4 @@
-// Stochastic gradient descent:  W <- W - lr * dL/dW   (lr 0.01 by default, as the seed text).
+// Stochastic gradient descent:  W <- W - lr * dL/dW   (lr 0.01 by default, as the book).
 // Stateless, so there is nothing to key by parameter name.
 #include <lamina/eigen.hpp>
 #include <lamina/optimizer.hpp>

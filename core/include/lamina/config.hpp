@@ -39,8 +39,6 @@ class LAMINA_API Config {
 
   template <class T>
   T get(std::string_view key) const;
-  template <class T>
-  T require(std::string_view key) const;  // like get(), but the key must be in the file
   bool has(std::string_view key) const;   // present in the file (not just defaulted)
   // A Key::path value, resolved against the folder of the YAML file that holds it.
   std::filesystem::path file(std::string_view key) const;

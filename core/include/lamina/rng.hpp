@@ -54,7 +54,6 @@ class LAMINA_API Rng {
   float normal(float mean, float stddev);
   std::uint64_t next() { return engine_(); }
   std::uint64_t below(std::uint64_t n);  // uniform integer in [0, n)
-  std::mt19937_64& engine() { return engine_; }
   // The full state as text, for checkpoints (the standard's textual form of the engine).
   std::string state() const;
   void set_state(const std::string& state);  // throws InputError on text that is not a state

@@ -21,7 +21,6 @@ class Slots {
     if (it == slots_.end()) it = slots_.emplace(p.name, Tensor(p.value.shape())).first;
     return it->second;
   }
-  const std::map<std::string, Tensor, std::less<>>& all() const { return slots_; }
 
   // Checkpoints: each slot as "<param>.<suffix>".
   void save(const std::string& suffix, std::vector<Buffer>& out) const {

@@ -194,7 +194,7 @@ void read_sampler_and_pruner(SearchSpec& spec, const YAML::Node& root, const Mod
     }
     sampler.reset(YAML::Node("random"));
   }
-  // The file format's default, as `metric: val_accuracy` is: the seed text's random search.
+  // The file format's default, as `metric: val_accuracy` is: the book's random search.
   if (!sampler.IsDefined()) sampler.reset(YAML::Node("random"));
   spec.sampler = registry.create<Sampler>(unbound(sampler, doc.impl().source, "sampler", &registry));
   spec.sampler_yaml = flow(sampler);
@@ -282,7 +282,6 @@ SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
               "the search sets train.epochs and train.seed itself and loads the data once; it cannot vary this path");
     }
     Dimension d = parse_dimension(src, path, kv.second);
-    spec.dim_where.push_back(location(src, "space." + path, kv.first));
     // Every candidate edge must fit the model before any training starts: an unknown path, a
     // value its type refuses (a learning rate <= 0, a choice of the wrong type) fails here.
     std::vector<std::string> candidates = d.choices;

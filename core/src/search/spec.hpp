@@ -28,7 +28,6 @@ struct SearchSpec {
   std::string name;
   ModelFile base;
   SearchSpace space;
-  std::vector<std::string> dim_where;  // file:line of each dimension, for messages
   std::int64_t trials = 20;            // per round
   std::int64_t epochs = 5;
   std::uint64_t seed = 1;
