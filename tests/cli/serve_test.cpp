@@ -146,6 +146,7 @@ const char* kSearch =
     "  train: {batch_size: 50}\n"
     "space:\n"
     "  optimizer.lr: {log_uniform: [1.0e-3, 1.0]}\n"
+    "  layers.1: {choice: [{type: relu}, {type: tanh, name: act}]}\n"  // mappings: commas in a choice
     "trials: 4\n"
     "epochs: 2\n";
 
@@ -245,6 +246,11 @@ BOOST_AUTO_TEST_CASE(the_api_serves_runs_and_searches_and_nothing_else) {
   BOOST_TEST(search["space"][0]["name"] == "optimizer.lr");
   BOOST_TEST(search["space"][0]["log"] == true);
   BOOST_TEST(search["results"]["rows"].size() + 1 == count_lines(read_file(root / "group" / "s" / "results.csv")));
+  // A choice that is a mapping is one quoted field of results.csv and one choice of the space
+  // (both were split on its commas: no ranked row at all, three choices).
+  BOOST_TEST(search["results"]["rows"].size() == 4u, search["results"].dump());
+  BOOST_TEST(search["results"]["skipped"] == 0);
+  BOOST_TEST(search["space"][1]["choices"] == json({"{type: relu}", "{type: tanh, name: act}"}), search["space"].dump());
   BOOST_TEST(search["summary"]["trials"] == 4);
 
   // Nothing but the entries the scan found, by GET.

@@ -25,6 +25,11 @@ std::string csv_field(const std::string& text) {
   return out;
 }
 
+struct CsvRecords {
+  std::vector<std::vector<std::string>> records;
+  std::vector<std::string> current;
+};
+
 bool ranked(const Trial& t) {
   return (t.status == TrialStatus::Ok || t.status == TrialStatus::Pruned) && !t.scores.empty();
 }
@@ -167,6 +172,26 @@ void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>
     out_ << fmt::format("best model: {}\n", (dir / "best.yaml").string());
   }
   out_.flush();
+}
+
+std::vector<std::vector<std::string>> read_results_csv(const std::string& text) {
+  const std::size_t end = text.rfind('\n');
+  if (end == std::string::npos) return {};
+  csv_parser p;
+  if (csv_init(&p, CSV_APPEND_NULL) != 0) return {};
+  CsvRecords out;
+  const auto field = [](void* data, std::size_t n, void* self) {
+    static_cast<CsvRecords*>(self)->current.emplace_back(static_cast<const char*>(data), n);
+  };
+  const auto record = [](int, void* self) {
+    auto* r = static_cast<CsvRecords*>(self);
+    r->records.push_back(std::move(r->current));
+    r->current.clear();
+  };
+  csv_parse(&p, text.data(), end + 1, field, record, &out);
+  csv_fini(&p, field, record, &out);
+  csv_free(&p);
+  return out.records;
 }
 
 }  // namespace lamina::detail

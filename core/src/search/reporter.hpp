@@ -18,6 +18,10 @@ namespace lamina::detail {
 std::string describe_space(const SearchSpace& space);  // "optimizer.lr [1e-06, 0.01] (log_uniform) | ..."
 std::string dimension_type(const Dimension& d);        // "uniform", "log_uniform", "int_uniform", "choice"
 
+// results.csv read back (the dashboard's ranked table): its complete records, the header first,
+// each field unquoted as libcsv wrote it. A line still being written is left out.
+std::vector<std::vector<std::string>> read_results_csv(const std::string& text);
+
 class Reporter {
  public:
   // `live`: also draw the progress line on stderr (a terminal). `planned`: trials in all rounds.

@@ -137,6 +137,17 @@ std::string flow(const YAML::Node& n) {
   return e.c_str();
 }
 
+// A dimension's type in the fingerprint: the enum's order when the format was made, fixed here
+// (journals written since must keep resuming) and read back by parse_fingerprint alone.
+constexpr Dimension::Type kTypeCodes[] = {Dimension::Type::Uniform, Dimension::Type::LogUniform,
+                                          Dimension::Type::IntUniform, Dimension::Type::Choice};
+int type_code(Dimension::Type t) {
+  for (int i = 0; i < 4; ++i) {
+    if (kTypeCodes[i] == t) return i;
+  }
+  return -1;
+}
+
 // The first part of the journal's fingerprint. A search that random search alone could have
 // run before samplers and pruners were plugins (random sampling; no pruning, none or asha)
 // keeps the fingerprint it had then, so its journals still resume.
@@ -302,10 +313,51 @@ SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
   }
 
   for (const auto& d : spec.space.dims) {
-    spec.fingerprint += fmt::format("{} {} {} {} {}\n", d.path, static_cast<int>(d.type), d.lo, d.hi, join(d.choices));
+    spec.fingerprint += fmt::format("{} {} {} {} {}\n", d.path, type_code(d.type), d.lo, d.hi, join(d.choices));
   }
   spec.fingerprint += spec.base.text();
   return spec;
+}
+
+FingerprintSummary parse_fingerprint(const std::string& fingerprint) {
+  FingerprintSummary f;
+  std::istringstream lines(fingerprint);
+  std::string line;
+  std::getline(lines, line);
+  std::istringstream words(line);
+  for (std::string word; words >> word;) {
+    const auto eq = word.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string k = word.substr(0, eq), v = word.substr(eq + 1);
+    try {
+      if (k == "trials") f.trials = std::stoll(v);
+      if (k == "rounds") f.rounds = std::stoll(v);
+      if (k == "epochs") f.epochs = std::stoll(v);
+    } catch (const std::exception&) {
+    }
+    if (k == "metric") f.metric = v;
+  }
+  while (std::getline(lines, line)) {
+    std::istringstream in(line);
+    Dimension d;
+    int code = -1;
+    if (!(in >> d.path >> code >> d.lo >> d.hi) || code < 0 || code > 3) break;  // the base model's text begins
+    d.type = kTypeCodes[code];
+    if (d.type == Dimension::Type::Choice) {
+      // Each choice is flow YAML (`{type: sgd, lr: 0.01}` holds commas), joined with ", ": the
+      // line's rest is read back as one flow sequence.
+      std::string rest;
+      std::getline(in, rest);
+      try {
+        const YAML::Node seq = YAML::Load("[" + rest + "]");
+        for (const auto& c : seq) d.choices.push_back(flow(c));
+      } catch (const YAML::Exception&) {
+        break;
+      }
+    }
+    f.dims.push_back(std::move(d));
+  }
+  return f;
 }
 
 }  // namespace lamina::detail

@@ -43,6 +43,17 @@ struct SearchSpec {
   std::string fingerprint;                // what a journal must match to be resumed
 };
 
+// The journal's fingerprint read back (the dashboard shows a search's space from it): written by
+// load_search_spec and parsed here alone, so the two change together. Its first line holds
+// "key=value" words; one line per dimension follows ("path type-code lo hi choice, choice"),
+// then the base model's text. Anything unreadable ends the dimensions.
+struct FingerprintSummary {
+  std::int64_t trials = 0, rounds = 1, epochs = 0;
+  std::string metric;
+  std::vector<Dimension> dims;
+};
+FingerprintSummary parse_fingerprint(const std::string& fingerprint);
+
 SearchSpec load_search_spec(const std::filesystem::path& file, const Registry& registry);
 
 }  // namespace lamina::detail

@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "live_marker.hpp"
+#include "search/reporter.hpp"
+#include "search/spec.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -118,6 +120,27 @@ json parse_csv(const std::string& text, std::size_t max_rows = 0) {
   return out;
 }
 
+// results.csv as {columns, rows}, read by its owner (search/reporter.hpp): a choice that is a
+// mapping is one quoted field holding commas.
+json results_table(const std::string& text) {
+  json out = {{"columns", json::array()}, {"rows", json::array()}, {"skipped", 0}};
+  const auto records = detail::read_results_csv(text);
+  if (records.empty()) return out;
+  for (const auto& h : records[0]) out["columns"].push_back(h);
+  std::size_t skipped = 0;
+  for (std::size_t i = 1; i < records.size(); ++i) {
+    if (records[i].size() != records[0].size()) {
+      ++skipped;
+      continue;
+    }
+    json row = json::array();
+    for (const auto& c : records[i]) row.push_back(cell_value(c));
+    out["rows"].push_back(std::move(row));
+  }
+  out["skipped"] = skipped;
+  return out;
+}
+
 std::optional<json> parse_json(const std::optional<std::string>& text) {
   if (!text) return std::nullopt;
   json j = json::parse(*text, nullptr, false);
@@ -135,54 +158,24 @@ std::string stamp_of(const fs::path& dir, std::initializer_list<const char*> nam
   return s;
 }
 
-// The values the journal's first line records: "trials=4 epochs=2 seed=1 metric=val_accuracy
-// rounds=1 ..." then one line per dimension: "path type lo hi choices".
+// A journal's fingerprint as the page shows it, parsed by its owner (search/spec.hpp).
 struct Fingerprint {
   std::int64_t trials = 0, rounds = 1, epochs = 0;
   std::string metric;
   json dims = json::array();
 };
 
-Fingerprint read_fingerprint(const std::string& fp) {
-  Fingerprint f;
-  std::istringstream lines(fp);
-  std::string line;
-  std::getline(lines, line);
-  for (const auto& word : split(line, ' ')) {
-    const auto eq = word.find('=');
-    if (eq == std::string::npos) continue;
-    const std::string k = word.substr(0, eq), v = word.substr(eq + 1);
-    try {
-      if (k == "trials") f.trials = std::stoll(v);
-      if (k == "rounds") f.rounds = std::stoll(v);
-      if (k == "epochs") f.epochs = std::stoll(v);
-    } catch (const std::exception&) {
-    }
-    if (k == "metric") f.metric = v;
-  }
-  static const char* kTypes[] = {"uniform", "log_uniform", "int_uniform", "choice"};
-  while (std::getline(lines, line)) {
-    std::istringstream in(line);
-    std::string path;
-    int type = -1;
-    double lo = 0, hi = 0;
-    if (!(in >> path >> type >> lo >> hi) || type < 0 || type > 3) break;  // the base model's text begins
-    std::string rest;
-    std::getline(in, rest);
-    json d = {{"name", path}, {"type", kTypes[type]}, {"log", type == 1}};
-    if (type == 3) {
-      json choices = json::array();
-      std::istringstream cs(rest);
-      for (std::string c; std::getline(cs, c, ',');) {
-        c.erase(0, c.find_first_not_of(' '));
-        c.erase(c.find_last_not_of(' ') + 1);
-        choices.push_back(c);
-      }
-      d["choices"] = choices;
+Fingerprint read_fingerprint(const std::string& text) {
+  const detail::FingerprintSummary parsed = detail::parse_fingerprint(text);
+  Fingerprint f{parsed.trials, parsed.rounds, parsed.epochs, parsed.metric};
+  for (const Dimension& d : parsed.dims) {
+    json j = {{"name", d.path}, {"type", detail::dimension_type(d)}, {"log", d.type == Dimension::Type::LogUniform}};
+    if (d.type == Dimension::Type::Choice) {
+      j["choices"] = d.choices;
     } else {
-      d["range"] = {lo, hi};
+      j["range"] = {d.lo, d.hi};
     }
-    f.dims.push_back(d);
+    f.dims.push_back(std::move(j));
   }
   return f;
 }
@@ -413,7 +406,7 @@ json Catalog::search_details(const Entry& e) const {
   j["trials"] = trials;
   j["skipped_lines"] = skipped;
   const auto results = read(e, "results.csv");
-  j["results"] = results ? parse_csv(*results) : json(nullptr);
+  j["results"] = results ? results_table(*results) : json(nullptr);
   const auto rounds = parse_json(read(e, "rounds.json"));
   j["rounds"] = rounds ? *rounds : json(nullptr);
   const auto summary = parse_json(read(e, "summary.json"));
