@@ -60,6 +60,9 @@ def read_journal(path):
 
 
 def metric_of(header):
+    if isinstance(header.get("metric"), str):
+        return header["metric"]
+    # Journals written before the header held the metric: the fingerprint's first line says it.
     for word in header.get("fingerprint", "").split("\n")[0].split():
         if word.startswith("metric="):
             return word[len("metric="):]

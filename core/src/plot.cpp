@@ -14,6 +14,8 @@
 #include <sstream>
 
 #include "atomic_file.hpp"
+#include "run_folder.hpp"
+#include "search/journal.hpp"
 #include "external_program.hpp"
 #include "runtime/commands.hpp"
 #include "lamina/error.hpp"
@@ -53,20 +55,16 @@ std::string quote(const std::string& s) {
 }
 
 std::vector<Series> epoch_series(const fs::path& run, int color, const std::string& metric) {
-  const json j = read_json(run / "metrics.json");
-  const std::string key = metric == "loss" ? "loss" : "accuracy";
+  const std::vector<EpochMetrics> history = detail::read_metrics(run);
+  const auto value = [&](const Evaluation& e) { return metric == "loss" ? e.loss : e.accuracy; };
   std::vector<Series> out;
   int dash = 1;
   for (const char* split : {"train", "validation", "test"}) {
     Series s{fmt::format("{} {}", run.filename().string(), split), "", dash++, color};
-    try {
-      for (const auto& e : j.at("epochs")) {
-        if (e.contains(split))
-          s.data += fmt::format("{} {}\n", e.at("epoch").get<long>(), e.at(split).at(key).get<double>());
-      }
-    } catch (const json::exception& e) {
-      throw InputError(
-          fmt::format("{}: not a metrics file of `lamina train`: {}", (run / "metrics.json").string(), e.what()));
+    for (const auto& m : history) {
+      const std::string_view which = split;
+      const Evaluation* e = which == "train" ? &m.train : which == "test" ? &m.test : m.validation ? &*m.validation : nullptr;
+      if (e != nullptr) s.data += fmt::format("{} {}\n", m.epoch, value(*e));
     }
     if (!s.data.empty()) out.push_back(std::move(s));
   }
@@ -75,18 +73,12 @@ std::vector<Series> epoch_series(const fs::path& run, int color, const std::stri
 
 Series iteration_series(const fs::path& run, int color) {
   const fs::path file = run / "iterations.csv";
-  std::istringstream in(read_text(file));
-  std::string line;
-  std::getline(in, line);
-  if (line != "step,epoch,loss") {
+  const detail::RunTable t = detail::read_run_table(read_text(file));
+  if (t.columns != std::vector<std::string>{"step", "epoch", "loss"}) {
     throw InputError(fmt::format("{}: not an iterations file (train with train.log_every > 0)", file.string()));
   }
   Series s{run.filename().string(), "", 1, color};
-  while (std::getline(in, line)) {
-    const auto a = line.find(','), b = line.rfind(',');
-    if (a == std::string::npos || a == b) throw InputError(fmt::format("{}: malformed line '{}'", file.string(), line));
-    s.data += line.substr(0, a) + " " + line.substr(b + 1) + "\n";
-  }
+  for (const auto& row : t.rows) s.data += row[0] + " " + row[2] + "\n";
   return s;
 }
 
@@ -108,16 +100,8 @@ std::string curves_script(const std::vector<Series>& series, const std::string& 
 std::string search_script(const fs::path& dir, const std::string& title) {
   const json rounds = read_json(dir / "rounds.json");
   std::vector<json> trials;
-  std::istringstream lines(read_text(dir / "journal.jsonl"));
-  std::string line;
-  std::getline(lines, line);  // the header
-  while (std::getline(lines, line)) {
-    try {
-      json t = json::parse(line);
-      if (!t["score"].is_null()) trials.push_back(std::move(t));
-    } catch (const json::exception&) {
-      break;  // a torn last line
-    }
+  for (auto& t : detail::read_journal(read_text(dir / "journal.jsonl")).trials) {
+    if (t.contains("score") && t["score"].is_number()) trials.push_back(std::move(t));
   }
   if (trials.empty()) throw InputError(fmt::format("{}: no finished trial to plot", dir.string()));
   std::stable_sort(trials.begin(), trials.end(),

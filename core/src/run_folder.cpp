@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <ostream>
 
@@ -102,11 +103,10 @@ void write_metrics(const fs::path& dir, const std::vector<EpochMetrics>& history
   write_file_atomic(dir / "metrics.json", j.dump(2) + "\n");
 }
 
-std::vector<EpochMetrics> read_history(const fs::path& dir, std::int64_t epochs) {
+namespace {
+
+std::vector<EpochMetrics> parse_metrics(const fs::path& file, const std::string& text, std::int64_t epochs) {
   std::vector<EpochMetrics> history;
-  std::error_code ec;
-  if (!fs::exists(dir / "metrics.json", ec)) return history;
-  const std::string text = read_whole_file(dir / "metrics.json", "the metrics", kTextCap);
   try {
     const auto j = nlohmann::json::parse(text);
     for (const auto& e : j.at("epochs")) {
@@ -123,9 +123,53 @@ std::vector<EpochMetrics> read_history(const fs::path& dir, std::int64_t epochs)
       history.push_back(m);
     }
   } catch (const nlohmann::json::exception& e) {
-    throw InputError(fmt::format("{}: not a metrics file: {}", (dir / "metrics.json").string(), e.what()));
+    throw InputError(fmt::format("{}: not a metrics file: {}", file.string(), e.what()));
   }
   return history;
+}
+
+std::vector<std::string> split_cells(const std::string& line) {
+  std::vector<std::string> cells;
+  std::size_t start = 0;
+  for (std::size_t comma; (comma = line.find(',', start)) != std::string::npos; start = comma + 1) {
+    cells.push_back(line.substr(start, comma - start));
+  }
+  cells.push_back(line.substr(start));
+  return cells;
+}
+
+}  // namespace
+
+std::vector<EpochMetrics> read_history(const fs::path& dir, std::int64_t epochs) {
+  std::error_code ec;
+  if (!fs::exists(dir / "metrics.json", ec)) return {};
+  return parse_metrics(dir / "metrics.json", read_whole_file(dir / "metrics.json", "the metrics", kTextCap), epochs);
+}
+
+std::vector<EpochMetrics> read_metrics(const fs::path& dir) {
+  const fs::path file = dir / "metrics.json";
+  return parse_metrics(
+      file, read_whole_file(file, "(is this a run folder of `lamina train` or `lamina search`?)", kTextCap),
+      std::numeric_limits<std::int64_t>::max());
+}
+
+RunTable read_run_table(const std::string& text) {
+  RunTable t;
+  std::size_t start = 0;
+  bool header = true;
+  for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    auto cells = split_cells(text.substr(start, nl - start));
+    if (header) {
+      t.columns = std::move(cells);
+      header = false;
+    } else if (cells.size() == t.columns.size()) {
+      t.rows.push_back(std::move(cells));
+    } else {
+      ++t.skipped;
+    }
+  }
+  if (start < text.size()) ++t.skipped;  // the unfinished last line
+  return t;
 }
 
 // The lines of iterations.csv (without its header) of the epochs a resumed run keeps.

@@ -32,6 +32,18 @@ void write_metrics(const std::filesystem::path& dir, const std::vector<EpochMetr
 // What a resumed run keeps: the metrics of its first `epochs` epochs, the per-step losses of them.
 std::vector<EpochMetrics> read_history(const std::filesystem::path& dir, std::int64_t epochs);
 std::string read_iterations(const std::filesystem::path& dir, std::int64_t epochs);
+// metrics.json whole (plot); InputError naming the file if it is missing or not one.
+std::vector<EpochMetrics> read_metrics(const std::filesystem::path& dir);
+
+// metrics.csv or iterations.csv read back (plot, the dashboard, while the run may still be
+// writing): the header's names, then only complete lines with as many cells as the header;
+// `skipped` counts the others (a line still being written has no newline yet).
+struct RunTable {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  std::size_t skipped = 0;
+};
+RunTable read_run_table(const std::string& text);
 
 // run.json: how the run went (status, timings, threads, plugins).
 struct RunInfo {

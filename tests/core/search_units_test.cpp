@@ -270,7 +270,7 @@ BOOST_AUTO_TEST_CASE(narrowing_shrinks_to_the_span_of_the_top_trials) {
 
 BOOST_AUTO_TEST_CASE(journal_records_read_back_and_a_bad_one_is_named) {
   TempDir dir;
-  Journal journal(dir / "journal.jsonl", "fp");
+  Journal journal(dir / "journal.jsonl", "fp", "val_accuracy");
   Trial t;
   t.id = 7;
   t.round = 1;

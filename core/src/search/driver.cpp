@@ -183,7 +183,7 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
     if (ec || ::access(result.dir.c_str(), W_OK) != 0) {
       throw InputError(fmt::format("{}: cannot create or write the search folder", result.dir.string()));
     }
-    opened.emplace(result.dir / "journal.jsonl", loaded_spec->fingerprint);
+    opened.emplace(result.dir / "journal.jsonl", loaded_spec->fingerprint, loaded_spec->metric.name);
     // Every finished trial must read back before the search starts: a line edited by hand is
     // reported, naming it, instead of failing mid-search.
     const std::int64_t budget = loaded_spec->trials * loaded_spec->rounds;

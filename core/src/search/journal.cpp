@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace lamina::detail {
 
-Journal::Journal(const fs::path& file, const std::string& fingerprint) : file_(file) {
+Journal::Journal(const fs::path& file, const std::string& fingerprint, const std::string& metric) : file_(file) {
   fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw InputError(fmt::format("{}: cannot write the journal: {}", file.string(), std::strerror(errno)));
   // Held until the search ends (or dies: the kernel drops it): two searches appending to one
@@ -33,7 +33,7 @@ Journal::Journal(const fs::path& file, const std::string& fingerprint) : file_(f
                          : fmt::format("{}: cannot lock the journal: {}", file.string(), std::strerror(err)));
   }
   try {
-    read_and_repair(fingerprint);
+    read_and_repair(fingerprint, metric);
   } catch (...) {
     ::close(fd_);  // a constructor that throws gets no destructor
     fd_ = -1;
@@ -41,7 +41,7 @@ Journal::Journal(const fs::path& file, const std::string& fingerprint) : file_(f
   }
 }
 
-void Journal::read_and_repair(const std::string& fingerprint) {
+void Journal::read_and_repair(const std::string& fingerprint, const std::string& metric) {
   const fs::path& file = file_;
   const std::string text = read_whole_file(file, "the journal", kTextCap);
   // Only complete lines count: whatever follows the last newline is a torn write.
@@ -97,6 +97,7 @@ void Journal::read_and_repair(const std::string& fingerprint) {
   if (complete == 0) {
     nlohmann::ordered_json header;
     header["lamina_search"] = kJournalVersion;
+    header["metric"] = metric;
     header["fingerprint"] = fingerprint;
     append(header);
   }
@@ -164,6 +165,26 @@ Trial trial_from_json(const nlohmann::ordered_json& j, const SearchSpace& space,
                     journal.file().string(), j.value("trial", nlohmann::ordered_json()).dump(), e.what()));
   }
   return t;
+}
+
+JournalContents read_journal(const std::string& text) {
+  JournalContents c;
+  std::istringstream lines(text);
+  bool first = true;
+  for (std::string line; std::getline(lines, line);) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      ++c.skipped;
+      continue;
+    }
+    if (first) {
+      c.header = std::move(j);
+      first = false;
+    } else {
+      c.trials.push_back(std::move(j));
+    }
+  }
+  return c;
 }
 
 }  // namespace lamina::detail

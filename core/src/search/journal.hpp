@@ -9,6 +9,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "lamina/search_space.hpp"
 #include "lamina/trial.hpp"
@@ -22,7 +23,9 @@ class Journal {
  public:
   // Opens (creating if needed) and locks the journal; throws InputError if another search
   // holds it, it belongs to another search, or a complete line is not valid.
-  Journal(const std::filesystem::path& file, const std::string& fingerprint);
+  // A new journal's first line holds the fingerprint and the search's metric ("val_accuracy"):
+  // readers take the metric from there, never from the fingerprint's text.
+  Journal(const std::filesystem::path& file, const std::string& fingerprint, const std::string& metric);
   ~Journal();
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
@@ -38,7 +41,7 @@ class Journal {
   std::size_t append(const nlohmann::ordered_json& trial);
 
  private:
-  void read_and_repair(const std::string& fingerprint);
+  void read_and_repair(const std::string& fingerprint, const std::string& metric);
 
   std::filesystem::path file_;
   std::map<std::int64_t, std::int64_t> lines_;  // trial -> line it was read from
@@ -46,6 +49,16 @@ class Journal {
   std::mutex mu_;
   std::map<std::int64_t, nlohmann::ordered_json> finished_;
 };
+
+// A journal read without taking it (plot, the dashboard, while the search may be appending): the
+// first line's object (the fingerprint's holder; null if none) and the trials' objects in file
+// order. A line that is not a JSON object (a torn last line, damage) is left out and counted.
+struct JournalContents {
+  nlohmann::json header;
+  std::vector<nlohmann::json> trials;
+  std::size_t skipped = 0;
+};
+JournalContents read_journal(const std::string& text);
 
 // A finished trial as a journal line, and back. The line keeps the status as its word
 // ("pruned") and rounds from 1, as everywhere a user reads them; scores are stored

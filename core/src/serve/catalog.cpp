@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "live_marker.hpp"
+#include "run_folder.hpp"
+#include "search/journal.hpp"
 #include "search/reporter.hpp"
 #include "search/spec.hpp"
 
@@ -70,15 +72,6 @@ std::optional<std::string> read_inside(const fs::path& real_root, const fs::path
   return text;
 }
 
-std::vector<std::string> split(const std::string& line, char sep) {
-  std::vector<std::string> cells;
-  std::string cell;
-  std::istringstream in(line);
-  while (std::getline(in, cell, sep)) cells.push_back(cell);
-  if (!line.empty() && line.back() == sep) cells.emplace_back();
-  return cells;
-}
-
 json cell_value(const std::string& s) {
   if (s.empty()) return nullptr;
   try {
@@ -90,33 +83,19 @@ json cell_value(const std::string& s) {
   return s;
 }
 
-// A CSV file as {columns, rows}: only complete lines (a line still being written has no newline
-// yet) with as many cells as the header; `skipped` counts the others.
-json parse_csv(const std::string& text, std::size_t max_rows = 0) {
-  json out = {{"columns", json::array()}, {"rows", json::array()}, {"skipped", 0}};
-  std::size_t start = 0, skipped = 0;
-  std::vector<std::string> lines;
-  for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
-    lines.push_back(text.substr(start, nl - start));
-  }
-  if (start < text.size()) ++skipped;  // the unfinished last line
-  if (lines.empty()) return out;
-  const auto header = split(lines[0], ',');
-  for (const auto& h : header) out["columns"].push_back(h);
+// metrics.csv or iterations.csv as {columns, rows}, read by their owner (run_folder.hpp) and
+// thinned to `max_rows` (0: all), keeping the last.
+json run_table(const std::string& text, std::size_t max_rows = 0) {
+  const detail::RunTable t = detail::read_run_table(text);
+  json out = {{"columns", t.columns}, {"rows", json::array()}, {"skipped", t.skipped}};
   std::size_t step = 1;
-  if (max_rows > 0 && lines.size() - 1 > max_rows) step = (lines.size() - 1 + max_rows - 1) / max_rows;
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    const auto cells = split(lines[i], ',');
-    if (cells.size() != header.size()) {
-      ++skipped;
-      continue;
-    }
-    if ((i - 1) % step != 0 && i + 1 != lines.size()) continue;  // thinned, keeping the last
+  if (max_rows > 0 && t.rows.size() > max_rows) step = (t.rows.size() + max_rows - 1) / max_rows;
+  for (std::size_t i = 0; i < t.rows.size(); ++i) {
+    if (i % step != 0 && i + 1 != t.rows.size()) continue;
     json row = json::array();
-    for (const auto& c : cells) row.push_back(cell_value(c));
+    for (const auto& c : t.rows[i]) row.push_back(cell_value(c));
     out["rows"].push_back(std::move(row));
   }
-  out["skipped"] = skipped;
   return out;
 }
 
@@ -260,20 +239,14 @@ void Catalog::rescan() {
                              mtime_seconds(dir / "run.json"), mtime_seconds(dir / "model.yaml")});
       if (search) {
         const auto text = read(e, "journal.jsonl");
-        std::istringstream lines(text.value_or(""));
-        std::string line;
+        const detail::JournalContents journal = detail::read_journal(text.value_or(""));
         std::optional<double> best;
-        bool first = true;
-        while (std::getline(lines, line)) {
-          const json j = json::parse(line, nullptr, false);
-          if (j.is_discarded() || !j.is_object()) continue;  // a torn last line
-          if (first) {
-            first = false;
-            const Fingerprint f = read_fingerprint(j.value("fingerprint", ""));
-            e.planned = f.trials * f.rounds;
-            e.metric = f.metric;
-            continue;
-          }
+        if (journal.header.is_object()) {
+          const Fingerprint f = read_fingerprint(journal.header.value("fingerprint", ""));
+          e.planned = f.trials * f.rounds;
+          e.metric = f.metric;
+        }
+        for (const json& j : journal.trials) {
           ++e.done;
           const std::string status = j.value("status", "");
           if (status == "pruned") ++e.pruned;
@@ -310,7 +283,7 @@ void Catalog::rescan() {
         }
         if (const std::string why = too_large(dir / "metrics.csv", kMaxMetrics); !why.empty()) e.problem = why;
         const json metrics =
-            e.problem.starts_with("metrics.csv") ? parse_csv("") : parse_csv(read(e, "metrics.csv").value_or(""));
+            e.problem.starts_with("metrics.csv") ? run_table("") : run_table(read(e, "metrics.csv").value_or(""));
         const auto& cols = metrics["columns"];
         const auto col = [&](const char* name) -> int {
           for (std::size_t c = 0; c < cols.size(); ++c)
@@ -370,10 +343,10 @@ std::optional<Entry> Catalog::find(const std::string& id) {
 json Catalog::run_details(const Entry& e) const {
   json j = to_json(e);
   j["metrics"] = too_large(e.dir / "metrics.csv", kMaxMetrics).empty()
-                     ? parse_csv(read(e, "metrics.csv").value_or(""), kMaxPoints)
-                     : parse_csv("");
+                     ? run_table(read(e, "metrics.csv").value_or(""), kMaxPoints)
+                     : run_table("");
   const auto iterations = read(e, "iterations.csv");
-  j["iterations"] = iterations ? parse_csv(*iterations, kMaxPoints) : json(nullptr);
+  j["iterations"] = iterations ? run_table(*iterations, kMaxPoints) : json(nullptr);
   const auto yaml = read(e, "model.yaml");
   j["model_yaml"] = yaml ? json(*yaml) : json(nullptr);
   const auto run = parse_json(read(e, "run.json"));
@@ -383,28 +356,14 @@ json Catalog::run_details(const Entry& e) const {
 
 json Catalog::search_details(const Entry& e) const {
   json j = to_json(e);
-  json trials = json::array();
-  std::istringstream lines(read(e, "journal.jsonl").value_or(""));
-  std::string line;
-  bool first = true;
-  std::size_t skipped = 0;
-  while (std::getline(lines, line)) {
-    json t = json::parse(line, nullptr, false);
-    if (t.is_discarded() || !t.is_object()) {
-      ++skipped;
-      continue;
-    }
-    if (first) {
-      first = false;
-      const Fingerprint f = read_fingerprint(t.value("fingerprint", ""));
-      j["space"] = f.dims;
-      j["epochs"] = f.epochs;
-      continue;
-    }
-    trials.push_back(std::move(t));
+  const detail::JournalContents journal = detail::read_journal(read(e, "journal.jsonl").value_or(""));
+  if (journal.header.is_object()) {
+    const Fingerprint f = read_fingerprint(journal.header.value("fingerprint", ""));
+    j["space"] = f.dims;
+    j["epochs"] = f.epochs;
   }
-  j["trials"] = trials;
-  j["skipped_lines"] = skipped;
+  j["trials"] = journal.trials;
+  j["skipped_lines"] = journal.skipped;
   const auto results = read(e, "results.csv");
   j["results"] = results ? results_table(*results) : json(nullptr);
   const auto rounds = parse_json(read(e, "rounds.json"));
