@@ -4,7 +4,7 @@
 # programs (build-bench/, build-bench-native/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --tests   # build/ below is built with its tests
 missing=()
 # OpenBLAS: without it libtorch falls back to the reference BLAS and runs ~30x slower (a handicap).
 for p in libtorch-dev python3-torch python3-numpy hyperfine libopenblas0-pthread; do

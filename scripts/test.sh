@@ -17,7 +17,7 @@ for stage in $stages; do
   start=$SECONDS
   case $stage in
     normal)
-      cmake -S . -B build -G Ninja
+      cmake -S . -B build -G Ninja -DLAMINA_BUILD_TESTS=ON  # command 1 may have configured build/ without them
       cmake --build build
       limit 1200 ctest --test-dir build "${ctest_args[@]}"
       ;;
