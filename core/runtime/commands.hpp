@@ -16,11 +16,19 @@
 
 namespace lamina {
 
+// A request's field out of its range. The fields are the commands' flags, and the messages name
+// them so (`--threads must be between 1 and 1024`): the command line adds its usage hint.
+struct RequestError : InputError {
+  using InputError::InputError;
+};
+
 struct TrainRequest {
   std::filesystem::path model;
-  std::vector<std::string> overrides;        // --set KEY=VALUE (and --epochs/--seed, as overrides)
+  std::vector<std::string> overrides;        // --set KEY=VALUE
+  std::optional<std::int64_t> epochs;        // --epochs (>= 1): train.epochs, after the overrides
+  std::optional<std::int64_t> seed;          // --seed (>= 0): train.seed, after the overrides
   std::optional<std::filesystem::path> out;  // default: runs/<model>-<timestamp>
-  int threads = 0;                           // 0 = OpenMP's default (every core)
+  std::optional<int> threads;                // 1..1024; none: OpenMP's default (every core)
   PluginOptions plugins;                     // --plugin-dir, --allow-writable-plugins
   bool progress = true;                      // a live progress line, when stderr is a terminal
   // Continue this run folder from its last complete epoch (model, optimizer and random streams
@@ -29,6 +37,9 @@ struct TrainRequest {
   // The MPI job this process is a rank of (null: alone). With several ranks the training is
   // data-parallel; every rank reads the model and data, rank 0 alone writes the run folder.
   Cluster* cluster = nullptr;
+  // --serve PORT: the dashboard of the run's parent folder (runs/ by default) while it trains,
+  // served by rank 0.
+  std::optional<int> serve;
 };
 
 struct TrainResult {
@@ -45,7 +56,7 @@ struct EvalRequest {
   std::vector<std::filesystem::path> runs;  // one run, or several: an ensemble
   std::vector<std::string> overrides;       // --set, e.g. data.test_limit=1000
   bool best = false;                        // --best: model-best.safetensors (keep_best)
-  int threads = 0;
+  std::optional<int> threads;               // 1..1024; none: every core
   PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
 };
 // Rebuilds each run's model from model.yaml + model.safetensors and reports its test loss and
@@ -57,8 +68,9 @@ struct PredictRequest {
   std::filesystem::path input;              // samples in a data source's format (IDX images, CSV rows, .npy)
   std::string format;                       // --format: the data source reading `input` (default: by extension or the run's)
   std::filesystem::path out;                // CSV: row, class, one probability per class
-  // --scale: replaces the model's own input scaling (data.scale, the one it was trained with).
-  std::optional<float> scale;
+  // --scale: replaces the model's own input scaling (data.scale, the one it was trained with);
+  // positive and finite.
+  std::optional<double> scale;
   bool best = false;      // --best: model-best.safetensors (keep_best)
   PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
 };
@@ -77,7 +89,7 @@ void run_export(const ExportRequest& request, std::ostream& out);
 struct ServeRequest {
   std::vector<std::filesystem::path> roots;  // folders of run and search folders (default runs/)
   std::string host = "127.0.0.1";
-  int port = 6006;  // 0: any free port
+  int port = 6006;  // 0..65535; 0: any free port
   PluginOptions plugins;
 };
 // `lamina serve`: the dashboard until SIGINT or SIGTERM (docs: README, "The dashboard").
@@ -130,14 +142,34 @@ struct CheckRequest {
   std::string type;
   std::vector<std::string> overrides;  // --set key=value, into the type's mapping
   Shape input_shape{5};                // per-sample input (layers), classes (losses), tensor (regularizers)
-  std::int64_t batch = 4;
+  std::int64_t batch = 4;              // 1..4096
   std::uint64_t seed = 1;
   PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
 };
 // Conformance checks of one registered type; true when every check passed.
 bool run_check(const CheckRequest& request, std::ostream& out);
 
-// Sets the thread count of OpenMP (and so of Eigen's GEMM) for this process.
-void set_threads(int threads);
+// Sets the thread count of OpenMP (and so of Eigen's GEMM) for this process; none keeps the
+// default. Throws RequestError outside 1..1024.
+void set_threads(std::optional<int> threads);
+
+// The folder the dashboard of `train --serve` watches: the run folder's parent (that of --resume
+// or --out), else runs/.
+std::filesystem::path dashboard_root(const TrainRequest& request);
+
+// How a command runs under mpirun (docs/cluster.md): `train` and `search` on every rank, rank 0
+// speaking for the job; any other command once, on rank 0.
+struct JobRole {
+  bool runs = true;            // this rank runs the command
+  bool speaks = true;          // its standard output is the job's
+  Cluster* cluster = nullptr;  // for the command's request: the job, when the command is one of its
+};
+JobRole job_role(Cluster* cluster, bool job_command);
+// After a command failed on this rank with `code`: whether its message is printed (before any
+// collective call every rank ran the same code on the same flags, so rank 0 alone speaks), and,
+// through `settle`, the end of a job whose other ranks do not share the failure (they would wait
+// in their next collective call forever).
+bool failure_speaks(const Cluster* cluster);
+void settle_failure(Cluster* cluster, int code);
 
 }  // namespace lamina

@@ -31,12 +31,15 @@ namespace lamina {
 struct SearchRequest {
   std::filesystem::path file;
   std::optional<std::filesystem::path> out;  // default runs/search-<file stem>
-  std::optional<int> workers;                // overrides the file's `workers`
+  std::optional<int> workers;                // overrides the file's `workers` (1..256)
   PluginOptions plugins;                     // --plugin-dir, --allow-writable-plugins
   bool progress = true;
   // The MPI job this process is a rank of (null: alone). Rank 0 runs the strategy, the journal
   // and the output; every other rank runs `workers` trials at a time that rank 0 hands out.
   Cluster* cluster = nullptr;
+  // --serve PORT: the dashboard of the search folder's parent (runs/ by default) meanwhile,
+  // served by rank 0.
+  std::optional<int> serve;
 };
 
 struct SearchResult {

@@ -24,6 +24,7 @@ namespace lamina {
 
 void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err) {
   if (req.runs.empty()) throw InputError("name at least one run folder");
+  if (req.scale && !(*req.scale > 0 && *req.scale < 1e30)) throw RequestError("--scale must be a positive number");
   detail::Session session(req.plugins);
   session.load();
 
@@ -58,7 +59,7 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   if (samples.count == 0) throw InputError(fmt::format("{}: no samples", req.input.string()));
   // Inputs are fed exactly as the model was trained, whatever their format: the scaling is part
   // of the model (data.scale, written into model.yaml by `lamina train`).
-  const float scale = req.scale ? *req.scale : trained_scale(first_run.model.data);
+  const float scale = req.scale ? static_cast<float>(*req.scale) : trained_scale(first_run.model.data);
   // 8-bit training data are scaled by 1/255; a float input scaled so is scaled wrongly when it
   // already lies in [0, 1] (one class for every row), and the other way round. Said (once the
   // predictions are written: an input refused for another reason gets that message alone), not

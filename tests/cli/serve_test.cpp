@@ -57,7 +57,12 @@ std::string raw_request(int port, const std::string& request, long timeout_secon
 // `lamina serve ARGS --port 0` in the background; the URL it prints tells the port.
 class Server {
  public:
-  explicit Server(const std::string& args, const std::string& env = "") {
+  explicit Server(const std::string& args, const std::string& env = "") : Server(Whole{"serve " + args + " --port 0"}, env) {}
+  // Any lamina command that prints a dashboard's URL: `train --serve=0`, `search --serve=0`.
+  struct Whole {
+    std::string args;
+  };
+  Server(const Whole& whole, const std::string& env = "") {
     int out[2];
     BOOST_TEST_REQUIRE(::pipe(out) == 0);
     posix_spawn_file_actions_t actions;
@@ -65,7 +70,7 @@ class Server {
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_adddup2(&actions, out[1], 2);
     posix_spawn_file_actions_addclose(&actions, out[0]);
-    const std::string command = env + " exec " + kLamina.string() + " serve " + args + " --port 0";
+    const std::string command = env + " exec " + kLamina.string() + " " + whole.args;
     const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
     BOOST_TEST_REQUIRE(posix_spawn(&pid_, "/bin/sh", &actions, nullptr, const_cast<char**>(argv), environ) == 0);
     posix_spawn_file_actions_destroy(&actions);
@@ -82,15 +87,22 @@ class Server {
       }
     }
     BOOST_TEST_REQUIRE(port_ > 0, printed_);
+    // The rest is read and dropped: a training's epoch lines must not fill the pipe and block it.
+    drain_ = std::thread([this] {
+      char rest[4096];
+      while (std::fgets(rest, sizeof rest, out_)) {
+      }
+    });
   }
   ~Server() {
     if (pid_ > 0) stop();
+    if (drain_.joinable()) drain_.join();
     if (out_) std::fclose(out_);
   }
-  // SIGTERM ends the server with status 0. One that does not end is killed and reported, so
-  // that a lost stop fails the test instead of hanging it.
-  int stop() {
-    ::kill(pid_, SIGTERM);
+  // SIGTERM ends the server with status 0 (a training with 130). One that does not end is killed
+  // and reported, so that a lost stop fails the test instead of hanging it.
+  int stop(int signal = SIGTERM) {
+    ::kill(pid_, signal);
     int status = 0;
     for (int tries = 0; ::waitpid(pid_, &status, WNOHANG) == 0; ++tries) {
       if (tries == 3000) {
@@ -102,6 +114,7 @@ class Server {
       ::usleep(10000);
     }
     pid_ = 0;
+    if (drain_.joinable()) drain_.join();  // the process is gone: its pipe is at its end
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   httplib::Client client() const { return httplib::Client("127.0.0.1", port_); }
@@ -127,6 +140,7 @@ class Server {
   FILE* out_ = nullptr;
   int port_ = 0;
   std::string printed_;
+  std::thread drain_;
 };
 
 const char* kModel =
@@ -367,6 +381,9 @@ BOOST_AUTO_TEST_CASE(long_and_oversized_metrics_are_thinned_or_refused_with_a_re
     write_file(root / name / "model.yaml", "train: {epochs: 20000}\n");
   }
   write_file(root / "long" / "metrics.csv", header + rows);
+  std::string steps = "step,epoch,loss\n";
+  for (int step = 1; step <= 20000; ++step) steps += std::to_string(step) + ",1," + std::to_string(1.0 / step) + "\n";
+  write_file(root / "long" / "iterations.csv", steps);
   std::string huge = header;
   while (huge.size() < (9u << 20)) huge += rows;
   write_file(root / "huge" / "metrics.csv", huge);
@@ -386,6 +403,13 @@ BOOST_AUTO_TEST_CASE(long_and_oversized_metrics_are_thinned_or_refused_with_a_re
   BOOST_TEST(got.size() <= 5001u);
   BOOST_TEST(got.size() >= 4000u);
   BOOST_TEST(got.back()[0] == 20000);
+  // The batch losses likewise: evenly thinned, the last step kept, each row as written.
+  const auto& losses = run["iterations"]["rows"];
+  BOOST_TEST(run["iterations"]["columns"] == json({"step", "epoch", "loss"}));
+  BOOST_TEST(losses.size() <= 5001u);
+  BOOST_TEST(losses.size() >= 4000u);
+  BOOST_TEST(losses.back()[0] == 20000);
+  for (const auto& row : losses) BOOST_TEST(row[2].get<double>() == std::stod(std::to_string(1.0 / row[0].get<int>())));
   BOOST_TEST(server.get("/api/run?id=" + enc("0/huge"))["metrics"]["rows"].empty());
   BOOST_TEST(server.stop() == 0);
 }
@@ -449,4 +473,101 @@ BOOST_AUTO_TEST_CASE(slow_clients_are_dropped_and_others_answered) {
   BOOST_TEST(took >= 4.5);  // none was cut before its 5 s
   BOOST_TEST(answer.starts_with("HTTP/1.1 200"), answer);
   BOOST_TEST(server.stop() == 0);
+}
+
+// The plugins page's data: every type the registry holds with its keys, as `lamina plugins info`
+// prints them, a plugin given by --plugin-dir included.
+BOOST_AUTO_TEST_CASE(the_plugins_api_lists_every_type_with_its_keys) {
+  TempDir dir;
+  fs::create_directories(dir / "runs");
+  Server server((dir / "runs").string() + " --plugin-dir " + (kFixturePluginDir / "second_valid").string());
+  const json plugins = server.get("/api/plugins");
+  const auto find = [&](const std::string& kind, const std::string& name) {
+    for (const auto& t : plugins) {
+      if (t["kind"] == kind && t["name"] == name) return t;
+    }
+    return json();
+  };
+  const json dropout = find("layer", "dropout");
+  BOOST_TEST_REQUIRE(!dropout.is_null(), plugins.dump(1));
+  BOOST_TEST(dropout["plugin"] == "dropout");
+  BOOST_TEST(dropout["summary"].get<std::string>().find("drops units with probability ratio") == 0u);
+  BOOST_TEST_REQUIRE(dropout["keys"].size() == 2u);
+  BOOST_TEST(dropout["keys"][0]["name"] == "ratio");
+  BOOST_TEST(dropout["keys"][0]["type"] == "float");
+  BOOST_TEST(dropout["keys"][0]["default"] == "0.5");
+  BOOST_TEST(dropout["keys"][0]["expects"] == "a number in [0, 1)");
+  const json scale2 = find("layer", "scale2");
+  BOOST_TEST_REQUIRE(!scale2.is_null());
+  BOOST_TEST(scale2["file"].get<std::string>().find((kFixturePluginDir / "second_valid").string()) == 0u, scale2.dump());
+  // As many types as `lamina plugins` lists, one line each after its header lines.
+  const auto listed = run_lamina("plugins --plugin-dir " + (kFixturePluginDir / "second_valid").string());
+  BOOST_TEST_REQUIRE(listed.status == 0, listed.output);
+  std::size_t types = 0;
+  for (const auto& t : plugins) types += listed.output.find(t["name"].get<std::string>()) != std::string::npos;
+  BOOST_TEST(types == plugins.size());
+  BOOST_TEST(server.stop() == 0);
+}
+
+// A killed training leaves its .live marker; the dashboard finds the process gone and shows the
+// run as interrupted, while one stopped (SIGSTOP, as a busy machine would hold it) is running.
+BOOST_AUTO_TEST_CASE(a_killed_runs_leftover_marker_reads_as_interrupted) {
+  TempDir dir;
+  const fs::path root = dir / "runs";
+  fs::create_directories(root);
+  write_file(dir / "slow.yaml", std::string(kModel).replace(std::string(kModel).find("epochs: 3"), 9, "epochs: 100000"));
+  // Started through the helper, which needs a URL to wait for: --serve=0 gives one.
+  Server trainer(Server::Whole{"train " + (dir / "slow.yaml").string() + " --no-progress --threads 1 --out " +
+                               (root / "slow").string() + " --serve=0"});
+  for (int i = 0; i < 3000 && !fs::exists(root / "slow" / "metrics.csv"); ++i) ::usleep(10000);
+  BOOST_TEST_REQUIRE(fs::exists(root / "slow" / ".live"));
+  Server server(root.string());
+  const auto entry = [&] {
+    const json list = server.get("/api/list");
+    BOOST_TEST_REQUIRE(list["entries"].size() == 1u, list.dump());
+    return list["entries"][0];
+  };
+  BOOST_TEST(entry()["live"] == true);
+  BOOST_TEST(entry()["status"] == "running");
+  BOOST_TEST(trainer.stop(SIGKILL) == 128 + SIGKILL);
+  BOOST_TEST(fs::exists(root / "slow" / ".live"));  // SIGKILL leaves it
+  // The list is rescanned at most once a second: the next scan finds the process gone.
+  json after = entry();
+  for (int i = 0; i < 300 && after["live"] == true; ++i) {
+    ::usleep(20000);
+    after = entry();
+  }
+  BOOST_TEST(after["live"] == false, after.dump());
+  BOOST_TEST(after["status"] == "interrupted", after.dump());
+  BOOST_TEST(server.stop() == 0);
+}
+
+// `train --serve` and `search --serve`: the dashboard of the work's parent folder while it
+// works, the work listed live; it ends with the work (Ctrl-C: 130, the port closed).
+BOOST_AUTO_TEST_CASE(train_and_search_serve_their_folder_while_they_work) {
+  TempDir dir;
+  const fs::path root = dir / "runs";
+  write_file(dir / "slow.yaml", std::string(kModel).replace(std::string(kModel).find("epochs: 3"), 9, "epochs: 100000"));
+  std::string search = kSearch;
+  search.replace(search.find("trials: 4"), 9, "trials: 100000");
+  write_file(dir / "s.yaml", search);
+  const std::vector<std::pair<std::string, std::string>> works = {
+      {"train " + (dir / "slow.yaml").string() + " --out " + (root / "run").string(), "run"},
+      {"search " + (dir / "s.yaml").string() + " --out " + (root / "search").string(), "search"}};
+  for (const auto& [args, name] : works) {
+    Server work(Server::Whole{args + " --no-progress --serve=0"});
+    BOOST_TEST(work.printed().find("dashboard of " + root.string() + " at http://127.0.0.1:") != std::string::npos,
+               work.printed());
+    for (int i = 0; i < 3000 && !fs::exists(root / name / ".live"); ++i) ::usleep(10000);
+    bool listed = false;
+    for (int i = 0; i < 300 && !listed; ++i) {  // the scan sees the folder once it has its first files
+      const json list = work.get("/api/list");
+      for (const auto& e : list["entries"]) listed = listed || (e["id"] == "0/" + name && e["live"] == true);
+      if (!listed) ::usleep(20000);
+    }
+    BOOST_TEST(listed, name << ": " << work.get("/api/list").dump());
+    const int port = work.port();
+    BOOST_TEST(work.stop(SIGINT) == 130, name);
+    BOOST_TEST(raw_request(port, "GET /api/list HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") == "connect failed", name);
+  }
 }

@@ -181,6 +181,7 @@ ty = idx('t10k-labels-idx1-ubyte', 8)[:200].astype(np.int16)
 np.save('x.npy', x); np.save('y.npy', y); np.save('tx.npy', tx); np.save('ty.npy', ty)
 np.save('xf.npy', np.ascontiguousarray(x.reshape(600, 784), dtype=np.float32))
 np.save('tf.npy', np.asfortranarray(tx.astype(np.float32)))
+np.save('tfc.npy', tx.reshape(200, 784).astype(np.float32))  # C order, flat rows
 # The same 200 test images as an IDX file, for predict.
 with open('t-images', 'wb') as f:
     f.write(bytes([0, 0, 8, 3]) + (200).to_bytes(4, 'big') + (28).to_bytes(4, 'big') * 2 + tx.tobytes())
@@ -207,6 +208,13 @@ with open('t-images', 'wb') as f:
                                   npy_data("xf.npy", "tf.npy") + " --out " + (dir / "f").string());
   BOOST_TEST(fortran.status == 2, fortran.output);
   BOOST_TEST(fortran.output.find("tf.npy: the array is in Fortran order") != std::string::npos, fortran.output);
+
+  // float32 samples (flat rows of 0..255) train too: scaled by 1/255 as the bytes were, they give
+  // the IDX run's numbers (affine flattens (1, 28, 28) and (784) alike).
+  const auto floats = run_lamina("train " + (kModelsDir / "mlp.yaml").string() + common + npy_data("xf.npy", "tfc.npy") +
+                                 " --set data.scale=0.00392156862745098 --out " + (dir / "float").string());
+  BOOST_TEST_REQUIRE(floats.status == 0, floats.output);
+  BOOST_TEST(read_file(dir / "float" / "metrics.csv") == read_file(dir / "idx" / "metrics.csv"));
 
   // predict: the .npy file by its extension, the IDX file by the run's own source: one answer.
   const auto by_npy = run_lamina("predict " + (dir / "idx").string() + " --input " + (dir / "tx.npy").string() +

@@ -29,6 +29,7 @@
 #include "search/reporter.hpp"
 #include "search/scheduler.hpp"
 #include "search/spec.hpp"
+#include "serve/beside.hpp"
 #include "session.hpp"
 
 namespace fs = std::filesystem;
@@ -153,6 +154,9 @@ class Rounds {
 }  // namespace
 
 SearchResult run_search(const SearchRequest& req, std::ostream& out) {
+  if (req.workers && (*req.workers < 1 || *req.workers > 256)) throw RequestError("--workers must be between 1 and 256");
+  const auto dashboard = detail::dashboard_beside(req.serve, req.cluster, req.plugins,
+                                                  req.out ? detail::parent_folder(*req.out) : fs::path("runs"), out);
   Cluster* cluster = req.cluster && req.cluster->size() > 1 ? req.cluster : nullptr;
   const bool leader = !cluster || cluster->rank() == 0;
   // A set-up step that may fail on one rank only (a file it cannot read) must fail on all.
@@ -171,8 +175,7 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
     loader.load_search_path();
     loaded_spec.emplace(detail::load_search_spec(req.file, registry));
     preflight(*loaded_spec, registry);
-    workers = req.workers ? *req.workers : loaded_spec->workers;
-    if (workers < 1 || workers > 256) throw InputError("--workers must be between 1 and 256");
+    workers = req.workers ? *req.workers : loaded_spec->workers;  // both in 1..256 (checked above, and by the schema)
     Model base = build_model(loaded_spec->base, registry);
     loaded_data.emplace(load_data(base.data, base.train.seed));
     build_network(base, *loaded_data);  // the base model must fit the data before any trial starts

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "runtime/commands.hpp"
+#include "serve/beside.hpp"
 #include "serve/dashboard.hpp"
 #include "session.hpp"
 
@@ -29,7 +30,35 @@ void announce(const serve::Dashboard& d, const ServeRequest& req, std::ostream& 
 
 }  // namespace
 
+namespace detail {
+
+std::filesystem::path parent_folder(const std::filesystem::path& dir) {
+  const std::filesystem::path p = dir.lexically_normal().parent_path();
+  return p.empty() ? std::filesystem::path(".") : p;
+}
+
+void check_port(int port) {
+  if (port < 0 || port > 65535) throw RequestError("the port must be between 0 (any free one) and 65535");
+}
+
+std::unique_ptr<DashboardThread> dashboard_beside(std::optional<int> port, const Cluster* cluster,
+                                                  const PluginOptions& plugins, const std::filesystem::path& root,
+                                                  std::ostream& out) {
+  if (!port || (cluster && cluster->rank() != 0)) return nullptr;
+  check_port(*port);  // before the folder is made: a refused port leaves nothing behind
+  ServeRequest req;
+  req.port = *port;
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  req.roots = {root};
+  req.plugins = plugins;
+  return std::make_unique<DashboardThread>(req, out);
+}
+
+}  // namespace detail
+
 void run_serve(const ServeRequest& req, std::ostream& out) {
+  detail::check_port(req.port);
   // Many workers (one per connection, dashboard.cpp) would each get a malloc arena of their own
   // and keep its memory; four arenas serve a read-only dashboard as well as eight.
   ::mallopt(M_ARENA_MAX, 4);
@@ -62,7 +91,8 @@ struct DashboardThread::Impl {
       : session(req.plugins), dashboard((session.load(), req.roots), req.host, req.port, session.registry) {}
 };
 
-DashboardThread::DashboardThread(const ServeRequest& req, std::ostream& out) : impl_(std::make_unique<Impl>(req)) {
+DashboardThread::DashboardThread(const ServeRequest& req, std::ostream& out)
+    : impl_((detail::check_port(req.port), std::make_unique<Impl>(req))) {
   announce(impl_->dashboard, req, out);
   impl_->thread = std::thread([this] { impl_->dashboard.run(); });
 }
