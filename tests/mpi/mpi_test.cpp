@@ -170,12 +170,17 @@ BOOST_AUTO_TEST_CASE(batchnorm_sync_normalizes_over_the_global_batch) {
   const auto one = lamina_on(0, train + (dir / "one").string());
   const auto synced = lamina_on(2, train + (dir / "synced").string());
   const auto local = lamina_on(2, train + (dir / "local").string() + " --set layers.1.sync=false");
+  // Three ranks split a batch of 100 into 34 + 33 + 33 rows: unequal shares, summed alike.
+  const auto synced3 = lamina_on(3, train + (dir / "synced3").string());
   BOOST_TEST_REQUIRE(one.status == 0, one.output);
   BOOST_TEST_REQUIRE(synced.status == 0, synced.output);
   BOOST_TEST_REQUIRE(local.status == 0, local.output);
+  BOOST_TEST_REQUIRE(synced3.status == 0, synced3.output);
   // Synced statistics are the global batch's: the same weights and running statistics.
   const double synced_gap = weight_gap(dir / "synced" / "model.safetensors", dir / "one" / "model.safetensors");
   BOOST_TEST(synced_gap < 1e-3, "synced: " << synced_gap);
+  const double synced3_gap = weight_gap(dir / "synced3" / "model.safetensors", dir / "one" / "model.safetensors");
+  BOOST_TEST(synced3_gap < 1e-3, "synced on 3 ranks: " << synced3_gap);
   // Each rank's own statistics are a different (valid) training: it still learns.
   const double local_gap = weight_gap(dir / "local" / "model.safetensors", dir / "one" / "model.safetensors");
   BOOST_TEST(local_gap > 10 * synced_gap, "local " << local_gap << " synced " << synced_gap);
@@ -203,6 +208,52 @@ BOOST_AUTO_TEST_CASE(batchnorm_sync_on_images_equals_one_process) {
   BOOST_TEST(gap < 1e-3, "synced: " << gap);
   BOOST_TEST(local_gap > 10 * gap, "local " << local_gap << " synced " << gap);
   BOOST_TEST_MESSAGE("synced " << gap << ", local " << local_gap);
+}
+
+// Each rank draws its own dropout masks (docs/cluster.md). The data make it visible: rows
+// 100..199 repeat rows 0..99 and nothing is shuffled, so with one global batch of 200 rank 0
+// and rank 1 get the same rows. Were rank 1's masks rank 0's, the step would be one process's
+// step on rows 0..99 alone (rank 0 keeps the single-process stream); without dropout it is.
+BOOST_AUTO_TEST_CASE(each_rank_draws_its_own_dropout_masks) {
+  TempDir dir;
+  std::string rows;
+  for (int i = 0; i < 100; ++i) {
+    rows += std::to_string(i % 10);
+    for (int f = 0; f < 8; ++f) {
+      rows += ',';  // (not "," + to_string: GCC 12 warns falsely of an overlapping copy there)
+      rows += std::to_string(((i * 7 + f * 13) % 17) / 17.0);
+    }
+    rows += "\n";
+  }
+  write_file(dir / "half.csv", rows);
+  write_file(dir / "twice.csv", rows + rows);
+  const auto model = [&](const std::string& file, int batch, double ratio) {
+    return "data: {source: csv, train: " + file + ", test: half.csv, validation_split: 0}\n"
+           "layers:\n"
+           "  - {type: affine, units: 16, init: he}\n"
+           "  - {type: dropout, ratio: " + std::to_string(ratio) + "}\n"
+           "  - {type: affine, units: 10, init: he}\n"
+           "loss: softmax_cross_entropy\n"
+           "optimizer: {type: sgd, lr: 0.5}\n"
+           "train: {epochs: 1, batch_size: " + std::to_string(batch) + ", seed: 4, shuffle: false}\n";
+  };
+  for (const double ratio : {0.5, 0.0}) {
+    const std::string tag = ratio > 0 ? "dropout" : "none";
+    write_file(dir / (tag + "-half.yaml"), model("half.csv", 100, ratio));
+    write_file(dir / (tag + "-twice.yaml"), model("twice.csv", 200, ratio));
+    const std::string flags = " --threads 1 --no-progress --out ";
+    const auto one = lamina_on(0, "train " + (dir / (tag + "-half.yaml")).string() + flags + (dir / (tag + "-one")).string());
+    const auto two = lamina_on(2, "train " + (dir / (tag + "-twice.yaml")).string() + flags + (dir / (tag + "-two")).string());
+    BOOST_TEST_REQUIRE(one.status == 0, one.output);
+    BOOST_TEST_REQUIRE(two.status == 0, two.output);
+    const double gap = weight_gap(dir / (tag + "-two") / "model.safetensors", dir / (tag + "-one") / "model.safetensors");
+    BOOST_TEST_MESSAGE(tag << ": " << gap);
+    if (ratio > 0) {
+      BOOST_TEST(gap > 1e-3, "rank 1 drew rank 0's masks: " << gap);
+    } else {
+      BOOST_TEST(gap < 1e-5, "without dropout the two ranks are one process on rows 0..99: " << gap);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_distributed_search_writes_the_journal_of_one_process) {
