@@ -9,9 +9,10 @@
 //   optimizer: {type: sgd, lr: 0.01}
 //   train: {epochs: 10, batch_size: 100, seed: 42}
 //
-// ModelFile reads the YAML and applies --set overrides; build_model() validates every key of
-// every section against the registered types before anything is trained, and creates the
-// components; build_network() sizes the layers from the data.
+// ModelFile reads the YAML and applies --set overrides. The model is then read in two steps:
+// read_model_spec() (model_spec.hpp) validates every key of every section against the
+// registered types and gives a typed spec, build_model(spec) creates the components from it;
+// build_network() sizes the layers from the data.
 #pragma once
 
 #include <cstdint>
@@ -100,7 +101,9 @@ struct PluginSite;
 }
 detail::PluginSite plugin_site(const Model& model, Kind kind, const std::string& type, std::string place);
 
-// `run_copy`: the file is a run folder's model.yaml, written by `lamina train` (perhaps of an
+struct ModelSpec;
+Model build_model(const ModelSpec& spec, const Registry& registry);
+// Both steps. `run_copy`: the file is a run folder's model.yaml, written by `lamina train` (perhaps of an
 // older version): data keys its source does not declare are ignored instead of refused.
 Model build_model(const ModelFile& file, const Registry& registry, bool run_copy = false);
 

@@ -1,0 +1,66 @@
+// The first of the two steps that read a model file: YAML -> a typed spec. read_model_spec()
+// checks the file's structure (sections, the name, layer names and inputs, the graph's rules)
+// and binds every component's keys against its type's schema, in file order, so the first
+// mistake in the file is the one reported; nothing is constructed. build_model(spec) then makes
+// the components and the network from it (model.hpp), and resolved_yaml(spec) writes the model
+// with every default filled in, the run folder's model.yaml. What later features add to the
+// model language (blocks, weights to start from) is expanded here, before anything is built.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config_impl.hpp"
+#include "lamina/config.hpp"
+#include "runtime/model.hpp"
+
+namespace lamina {
+
+namespace detail {
+// A spec is filled in file order, member by member; until then a Config holds nothing.
+inline Config unset_config() { return ConfigAccess::make(std::make_shared<const Config::Impl>()); }
+}  // namespace detail
+
+// A component as the file names it: its keys validated, defaults filled.
+struct ComponentSpec {
+  Config bound = detail::unset_config();
+  std::vector<std::string> builder_keys;  // keys the builder reads itself (a layer's `inputs`)
+};
+
+struct LayerSpec {
+  std::string path;   // "layers.3"
+  std::string where;  // "model.yaml:7:5", for messages
+  std::string name;   // its `name:`, or ""
+  bool merge = false;
+  std::vector<int> inputs;        // layer indices in file order, Network::kInput for the input
+  bool inputs_written = false;    // whether the file has `inputs:` (else: the previous layer)
+  std::vector<std::string> refs;  // the inputs as written
+  ComponentSpec component;
+  std::optional<ComponentSpec> regularizer;
+};
+
+struct ModelSpec {
+  std::string name;
+  ComponentSpec source;  // the data source's own keys
+  Config data = detail::unset_config();  // the shared data keys (data_schema)
+  DataSpec data_spec;    // what they say; no reader yet
+  std::vector<LayerSpec> layers;
+  ComponentSpec loss;
+  std::optional<ComponentSpec> regularizer;
+  ComponentSpec optimizer;
+  std::optional<ComponentSpec> schedule;
+  Config train_keys = detail::unset_config();  // the train section (train_schema)
+  TrainSpec train;
+  std::vector<ComponentSpec> callbacks;
+  bool callbacks_written = false;  // `callbacks:` is in the file (perhaps empty)
+  std::vector<TypeUse> types;  // in file order, deduplicated: the checkpoint's manifest
+};
+
+// `run_copy`: as for build_model().
+ModelSpec read_model_spec(const ModelFile& file, const Registry& registry, bool run_copy = false);
+// The model with every default written out; Key::path values absolute, so that the copy does
+// not depend on where the original file was.
+std::string resolved_yaml(const ModelSpec& spec);
+
+}  // namespace lamina
