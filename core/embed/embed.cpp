@@ -7,11 +7,13 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "checkpoint.hpp"
 #include "config_impl.hpp"
 #include "lamina/context.hpp"
 #include "lamina/error.hpp"
+#include "lamina/softmax.hpp"
 #include "run_folder.hpp"
 #include "runtime/dataset.hpp"
 #include "runtime/model.hpp"
@@ -130,12 +132,11 @@ Tensor Model::scores(const Tensor& x) {
 Tensor Model::predict(const Tensor& x) {
   Tensor p = scores(x);
   const std::int64_t c = p.cols();
+  std::vector<double> e(static_cast<std::size_t>(c));
   for (std::int64_t i = 0; i < p.rows(); ++i) {
     float* row = p.data() + i * c;
-    const float mx = *std::max_element(row, row + c);
-    double z = 0;
-    for (std::int64_t j = 0; j < c; ++j) z += std::exp(static_cast<double>(row[j] - mx));
-    for (std::int64_t j = 0; j < c; ++j) row[j] = static_cast<float>(std::exp(static_cast<double>(row[j] - mx)) / z);
+    const double z = softmax_exponentials<double>(row, c, e.data()).sum;
+    for (std::int64_t j = 0; j < c; ++j) row[j] = static_cast<float>(e[static_cast<std::size_t>(j)] / z);
   }
   return p;
 }

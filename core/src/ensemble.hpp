@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lamina/error.hpp"
+#include "lamina/softmax.hpp"
 #include "lamina/tensor.hpp"
 
 namespace lamina::detail {
@@ -28,6 +29,7 @@ class Ensemble {
     if (classes_ == 0) {
       classes_ = c;
       sum_.assign(static_cast<std::size_t>(samples_ * c), 0.0);
+      e_.resize(static_cast<std::size_t>(c));
     }
     if (c != classes_) {
       throw InputError(std::string(member.string()) + ": its model gives " + std::to_string(c) +
@@ -36,10 +38,8 @@ class Ensemble {
     for (std::int64_t i = 0; i < scores.rows(); ++i) {
       const float* s = scores.data() + i * c;
       double* out = sum_.data() + (first_row + i) * c;
-      const float mx = *std::max_element(s, s + c);  // stable: the row's max subtracted
-      double z = 0;
-      for (std::int64_t j = 0; j < c; ++j) z += std::exp(static_cast<double>(s[j] - mx));
-      for (std::int64_t j = 0; j < c; ++j) out[j] += weight_ * std::exp(static_cast<double>(s[j] - mx)) / z;
+      const double z = softmax_exponentials<double>(s, c, e_.data()).sum;
+      for (std::int64_t j = 0; j < c; ++j) out[j] += weight_ * e_[static_cast<std::size_t>(j)] / z;
     }
   }
 
@@ -53,6 +53,7 @@ class Ensemble {
   std::int64_t samples_;
   std::int64_t classes_ = 0;
   std::vector<double> sum_;
+  std::vector<double> e_;  // one row's exponentials
 };
 
 }  // namespace lamina::detail

@@ -12,6 +12,7 @@
 #include <lamina/error.hpp>
 #include <lamina/loss.hpp>
 #include <lamina/plugin.hpp>
+#include <lamina/softmax.hpp>
 
 namespace lamina_softmax_ce {
 
@@ -31,12 +32,7 @@ class SoftmaxCrossEntropy final : public Loss {
     for (std::int64_t i = 0; i < n; ++i) {
       const float* s = scores.data() + i * c;
       float* p = probs_.data() + i * c;
-      const float max = *std::max_element(s, s + c);
-      double sum = 0;
-      for (std::int64_t j = 0; j < c; ++j) {
-        p[j] = std::exp(s[j] - max);
-        sum += p[j];
-      }
+      const auto [max, sum] = softmax_exponentials<float>(s, c, p);
       const float log_sum = static_cast<float>(std::log(sum));
       const auto label = labels[static_cast<std::size_t>(i)];
       if (label < 0 || label >= c) {
