@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <iostream>
@@ -20,44 +19,11 @@
 #include "runtime/plugin_loader.hpp"
 #include "serve/beside.hpp"
 #include "session.hpp"
+#include "stop_signals.hpp"
 
 namespace fs = std::filesystem;
 
 namespace lamina {
-namespace {
-
-std::atomic<bool> g_interrupted{false};
-void on_interrupt(int) { g_interrupted.store(true); }
-
-// Ctrl-C (SIGINT) or SIGTERM during training: the handler only sets a flag, which the progress
-// observer reads after each batch; the run then stops at its last finished epoch (the epoch in
-// progress is redone by a resume). Installed for one process only: under MPI every rank would
-// have to stop at the same batch, so a job keeps the signals' default.
-class InterruptStop {
- public:
-  explicit InterruptStop(bool install) : installed_(install) {
-    g_interrupted.store(false);
-    if (!installed_) return;
-    struct sigaction sa {};
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, &old_int_);
-    ::sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~InterruptStop() {
-    if (!installed_) return;
-    ::sigaction(SIGINT, &old_int_, nullptr);
-    ::sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  InterruptStop(const InterruptStop&) = delete;
-  InterruptStop& operator=(const InterruptStop&) = delete;
-
- private:
-  bool installed_;
-  struct sigaction old_int_ {}, old_term_ {};
-};
-
-}  // namespace
 
 TrainResult run_train(const TrainRequest& request, std::ostream& out) {
   if (request.epochs && *request.epochs < 1) throw RequestError("--epochs must be at least 1");
@@ -189,9 +155,11 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
     detail::save_checkpoint(result.run_dir, model, trainer);
   });
   detail::ConsoleProgress console(out, model.train.epochs, req.progress && ::isatty(STDERR_FILENO));
-  detail::Observers progress({&writer, &console}, [] { return g_interrupted.load(); });
+  detail::Observers progress({&writer, &console}, [] { return detail::StopSignals::raised(); });
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  const InterruptStop interrupt(cluster == nullptr);
+  // Ctrl-C or SIGTERM: the run stops at its last finished epoch (the epoch in progress is redone
+  // by a resume). One process only: under MPI every rank would have to stop at the same batch.
+  const detail::StopSignals interrupt({SIGINT, SIGTERM}, cluster == nullptr);
   try {
     try {
       trainer.run(leader ? &progress : nullptr);  // rank 0 alone writes
@@ -229,7 +197,7 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
   }
   result.epochs = writer.history();
   if (!leader) return result;
-  if (g_interrupted.load()) {
+  if (detail::StopSignals::raised()) {
     result.interrupted = true;
     detail::write_run_info(result.run_dir, run_info, model, loader, result.epochs, seconds(), "interrupted");
     const std::int64_t done = result.epochs.empty() ? trainer.state().epoch : result.epochs.back().epoch;

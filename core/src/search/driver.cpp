@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <functional>
@@ -31,30 +30,22 @@
 #include "search/spec.hpp"
 #include "serve/beside.hpp"
 #include "session.hpp"
+#include "stop_signals.hpp"
 
 namespace fs = std::filesystem;
 
 namespace lamina {
 namespace {
 
-std::atomic<bool> g_sigint{false};
-void on_sigint(int) { g_sigint.store(true); }
-
-// Ctrl-C asks the search to stop: the handler only sets a flag (all a signal handler may do);
-// a watcher thread turns it into a request on the search's stop source. Running trials end at
-// their next batch and are not journaled (a resume reruns them); finished ones are all in the
-// journal already.
+// Ctrl-C asks the search to stop: a watcher thread turns the signal's flag into a request on
+// the search's stop source. Running trials end at their next batch and are not journaled (a
+// resume reruns them); finished ones are all in the journal already.
 class SigintStop {
  public:
-  explicit SigintStop(std::stop_source& stop) {
-    g_sigint.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, &old_);
+  explicit SigintStop(std::stop_source& stop) : signals_({SIGINT}) {
     watcher_ = std::jthread([&stop](std::stop_token done) {
       while (!done.stop_requested()) {
-        if (g_sigint.load()) {
+        if (detail::StopSignals::raised()) {
           stop.request_stop();
           return;
         }
@@ -62,13 +53,10 @@ class SigintStop {
       }
     });
   }
-  ~SigintStop() {
-    watcher_ = {};  // joined
-    ::sigaction(SIGINT, &old_, nullptr);
-  }
+  ~SigintStop() { watcher_ = {}; }  // joined before the handler goes
 
  private:
-  struct sigaction old_ {};
+  detail::StopSignals signals_;
   std::jthread watcher_;
 };
 
