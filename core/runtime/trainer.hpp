@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -26,6 +27,10 @@
 #include "runtime/plugin_guard.hpp"
 
 namespace lamina {
+
+namespace detail {
+class DataParallel;
+}
 
 struct Evaluation {
   double loss = 0;
@@ -79,6 +84,9 @@ struct TrainerState {
 class Trainer {
  public:
   Trainer(Model& model, const DataSplits& data, TrainerOptions options = {});
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
 
   // Trains from the epoch after state().epoch up to train.epochs.
   std::vector<EpochMetrics> run(TrainObserver* observer = nullptr);
@@ -88,16 +96,12 @@ class Trainer {
   double penalty();
   // Data-parallel: whether the exception run() threw was thrown on every rank at the same step
   // (a diverged loss, a failure in a batch or an evaluation), so no rank is left waiting.
-  bool failure_shared() const { return failure_shared_; }
+  bool failure_shared() const;
 
  private:
   float train_batch(std::span<const std::uint32_t> rows);
   float train_batch_alone(std::span<const std::uint32_t> rows);
-  bool parallel() const { return options_.comm && options_.comm->size() > 1; }
-  std::span<const std::uint32_t> my_share(std::span<const std::uint32_t> rows) const;
-  // Sums `values` over the ranks; if `failure` holds an exception on any rank, throws on all.
-  void reduce_or_throw(std::span<double> values, std::exception_ptr failure);
-  void average_state();
+  bool parallel() const { return parallel_ != nullptr; }
   void apply_schedule(const TrainStep& at);
   void before_update();
   void regularize();  // each regularized parameter's add_gradient
@@ -118,10 +122,9 @@ class Trainer {
   std::vector<std::uint32_t> order_;
   std::int64_t correct_ = 0;  // running accuracy of the current epoch
   std::int64_t epoch_ = 0;    // epochs finished
-  std::vector<float> fused_;  // data-parallel: every gradient, then loss, correct, failures
   std::vector<std::uint32_t> positions_;
-  double allreduce_seconds_ = 0;
-  bool failure_shared_ = false;
+  std::unique_ptr<detail::DataParallel> parallel_;  // several ranks: how they share the work
+  bool failure_shared_ = false;  // a divergence every rank saw (the loss was summed)
   TrainStep at_;  // the step in progress, for the schedule and the callbacks
 };
 

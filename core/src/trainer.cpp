@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <tuple>
 
+#include "data_parallel.hpp"
 #include "runtime/cluster.hpp"
 
 namespace lamina {
@@ -55,56 +57,20 @@ Trainer::Trainer(Model& model, const DataSplits& data, TrainerOptions options)
   }
   order_.resize(data.train.size());
   std::iota(order_.begin(), order_.end(), 0u);
-  if (parallel()) {
-    std::size_t n = 0;
-    for (const Param* p : params_) n += static_cast<std::size_t>(p->grad.size());
-    fused_.resize(n + 2 + static_cast<std::size_t>(options_.comm->size()));
-    // Every rank runs every layer on every batch (BatchNorm's sync meets in collective calls).
-    const auto ranks = static_cast<std::size_t>(options_.comm->size());
-    const auto bs = static_cast<std::size_t>(model.train.batch_size), rows = order_.size();
-    const std::size_t last = rows % bs == 0 || model.train.drop_last ? bs : rows % bs;
-    if (bs < ranks) {
-      throw InputError(
-          fmt::format("train.batch_size {} cannot be shared by {} ranks: each rank needs at least one "
-                      "sample of every batch; raise train.batch_size",
-                      bs, ranks));
-    }
-    if (last < ranks) {
-      throw InputError(
-          fmt::format("the last batch of each epoch ({} of the {} training samples) cannot be shared "
-                      "by {} ranks: each rank needs at least one sample of every batch; set "
-                      "train.drop_last: true",
-                      last, rows, ranks));
-    }
+  if (options_.comm && options_.comm->size() > 1) {
+    parallel_ = std::make_unique<detail::DataParallel>(*options_.comm, params_,
+                                                       static_cast<std::size_t>(model.train.batch_size),
+                                                       order_.size(), model.train.drop_last);
   }
 }
 
-std::span<const std::uint32_t> Trainer::my_share(std::span<const std::uint32_t> rows) const {
-  const auto n = rows.size(), ranks = static_cast<std::size_t>(options_.comm->size());
-  const auto r = static_cast<std::size_t>(options_.comm->rank());
-  return rows.subspan(n * r / ranks, n * (r + 1) / ranks - n * r / ranks);
-}
+Trainer::~Trainer() = default;
 
-namespace {
-
-// The last `ranks` entries of a reduced buffer hold each rank's exit status if it failed (0
-// otherwise): every rank reaches the same verdict, and the lowest failing rank reports.
-template <class T>
-void throw_if_any_failed(std::span<const T> slots, int my_rank, const std::exception_ptr& mine, bool& shared) {
-  for (std::size_t r = 0; r < slots.size(); ++r) {
-    if (slots[r] == T(0)) continue;
-    shared = true;
-    if (static_cast<int>(r) == my_rank) std::rethrow_exception(mine);
-    throw PeerFailed(static_cast<int>(r), static_cast<int>(slots[r]));
-  }
-}
-
-}  // namespace
+bool Trainer::failure_shared() const { return failure_shared_ || (parallel_ && parallel_->failed_together()); }
 
 float Trainer::train_batch(std::span<const std::uint32_t> batch) {
   if (!parallel()) return train_batch_alone(batch);
-  const auto rows = my_share(batch);
-  const auto ranks = static_cast<std::size_t>(options_.comm->size());
+  const auto rows = parallel_->share(batch);
   std::exception_ptr failure;
   float loss = 0;
   std::int64_t correct = 0;
@@ -124,25 +90,11 @@ float Trainer::train_batch(std::span<const std::uint32_t> batch) {
   } catch (...) {
     failure = std::current_exception();
   }
-  float* out = fused_.data();
-  for (const Param* p : params_) out = std::copy_n(p->grad.data(), p->grad.size(), out);
-  *out++ = loss * static_cast<float>(rows.size());
-  *out++ = static_cast<float>(correct);
-  std::fill(out, out + ranks, 0.0f);
-  if (failure) out[options_.comm->rank()] = static_cast<float>(exit_status(failure));
-  const auto start = std::chrono::steady_clock::now();
-  options_.comm->allreduce_sum(fused_);
-  allreduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  throw_if_any_failed(std::span<const float>(out, ranks), options_.comm->rank(), failure, failure_shared_);
-
-  loss = out[-2] / static_cast<float>(batch.size());
+  const auto [loss_rows, correct_sum] =
+      parallel_->reduce_step(params_, loss * static_cast<float>(rows.size()), static_cast<float>(correct), failure);
+  loss = loss_rows / static_cast<float>(batch.size());
   if (!std::isfinite(loss)) return loss;
-  correct_ += static_cast<std::int64_t>(out[-1]);
-  const float* in = fused_.data();
-  for (Param* p : params_) {
-    std::copy_n(in, p->grad.size(), p->grad.data());
-    in += p->grad.size();
-  }
+  correct_ += static_cast<std::int64_t>(correct_sum);
   regularize();
   before_update();
   detail::plugin_call(optimizer_site_, "step", [&] { model_.optimizer->step(params_); });
@@ -170,12 +122,7 @@ Evaluation Trainer::evaluate(const DataView& view) {
   const auto bs = static_cast<std::size_t>(model_.train.eval_batch_size);
   // Data-parallel: each rank evaluates its contiguous slice of the view; the sums are added.
   std::size_t first = 0, last = view.size();
-  if (parallel()) {
-    const auto ranks = static_cast<std::size_t>(options_.comm->size());
-    const auto r = static_cast<std::size_t>(options_.comm->rank());
-    first = view.size() * r / ranks;
-    last = view.size() * (r + 1) / ranks;
-  }
+  if (parallel()) std::tie(first, last) = parallel_->slice(view.size());
   double loss_sum = 0;
   std::int64_t correct = 0;
   std::exception_ptr failure;
@@ -197,32 +144,13 @@ Evaluation Trainer::evaluate(const DataView& view) {
     failure = std::current_exception();
   }
   if (parallel()) {
-    const auto ranks = static_cast<std::size_t>(options_.comm->size());
-    std::vector<double> sums(2 + ranks, 0.0);
-    sums[0] = loss_sum;
-    sums[1] = static_cast<double>(correct);
-    if (failure) sums[2 + static_cast<std::size_t>(options_.comm->rank())] = exit_status(failure);
-    options_.comm->allreduce_sum(sums);
-    throw_if_any_failed(std::span<const double>(sums).subspan(2), options_.comm->rank(), failure, failure_shared_);
-    loss_sum = sums[0];
-    correct = static_cast<std::int64_t>(sums[1]);
+    const auto [l, c] = parallel_->reduce_eval(loss_sum, static_cast<double>(correct), failure);
+    loss_sum = l;
+    correct = static_cast<std::int64_t>(c);
   }
   e.loss = loss_sum / static_cast<double>(view.size());
   e.accuracy = static_cast<double>(correct) / static_cast<double>(view.size());
   return e;
-}
-
-void Trainer::average_state() {
-  std::vector<double> values;
-  for (const Buffer* b : model_.network.state())
-    values.insert(values.end(), b->value.data(), b->value.data() + b->value.size());
-  if (values.empty()) return;
-  options_.comm->allreduce_sum(values);
-  const double ranks = options_.comm->size();
-  const double* in = values.data();
-  for (Buffer* b : model_.network.state()) {
-    for (float *v = b->value.data(), *e = v + b->value.size(); v != e; ++v) *v = static_cast<float>(*in++ / ranks);
-  }
 }
 
 TrainerState Trainer::state() const { return {epoch_, shuffle_rng_.state(), layer_rng_.state()}; }
@@ -283,12 +211,12 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
   const std::size_t used = std::min(n, static_cast<std::size_t>(batches) * bs);
   for (std::int64_t epoch = epoch_ + 1; epoch <= model_.train.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
-    allreduce_seconds_ = 0;
+    if (parallel()) parallel_->reset_seconds();
     // Rank 0 keeps the stream a single process would use (the one checkpoints save); the other
     // ranks draw their own masks from a stream of their rank and the epoch.
-    if (parallel() && options_.comm->rank() > 0) {
+    if (parallel() && parallel_->rank() > 0) {
       layer_rng_ = Rng(model_.train.seed, Rng::derived(StreamFamily::RankLayers,
-                                                        static_cast<std::uint64_t>(options_.comm->rank()),
+                                                        static_cast<std::uint64_t>(parallel_->rank()),
                                                         static_cast<std::uint64_t>(epoch)));
     }
     // Each epoch shuffles the rows afresh, so the stream's state is all a resume needs.
@@ -321,8 +249,10 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
     EpochMetrics m;
     m.epoch = epoch;
     m.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    m.allreduce_seconds = allreduce_seconds_;
-    if (parallel()) average_state();
+    if (parallel()) {
+      m.allreduce_seconds = parallel_->allreduce_seconds();
+      parallel_->average(model_.network.state());
+    }
     if (model_.train.train_metrics == "running") {
       m.train = {loss_sum / static_cast<double>(used), static_cast<double>(correct_) / static_cast<double>(used)};
     } else {
