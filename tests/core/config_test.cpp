@@ -6,6 +6,7 @@
 #include <lamina/layer.hpp>
 #include <lamina/loss.hpp>
 #include "runtime/model.hpp"
+#include "runtime/model_spec.hpp"
 #include <lamina/optimizer.hpp>
 #include "runtime/registry.hpp"
 
@@ -221,4 +222,41 @@ BOOST_AUTO_TEST_CASE(the_data_section_is_the_sources_keys_and_the_shared_ones) {
   BOOST_TEST(error_of("data: {source: fashion_mnist, dir: /d, header: auto}\n" + layers).find("unknown key 'header'") !=
              std::string::npos);
   BOOST_CHECK_NO_THROW(build_model(old, registry(), true));
+}
+
+// The first step binds every key and constructs nothing: a layer whose constructor refuses its
+// keys (units 13) is only refused by the second; the spec keeps names, inputs and file:line,
+// and the resolved model written from it is what build_model gives the run folder.
+BOOST_AUTO_TEST_CASE(the_model_is_read_in_two_steps) {
+  const std::string yaml =
+      "layers:\n  - {type: probe, units: 13, name: a}\n  - {type: probe, units: 2, inputs: [a], mode: careful}\n" +
+      kTail;
+  const ModelFile file = ModelFile::parse(yaml, "two.yaml");
+  seen = {};
+  const ModelSpec spec = read_model_spec(file, registry());
+  BOOST_TEST(seen.units == 0);  // no layer made yet
+  BOOST_TEST_REQUIRE(spec.layers.size() == 2u);
+  BOOST_TEST(spec.layers[0].name == "a");
+  BOOST_TEST(spec.layers[0].where == "two.yaml:2:5");
+  BOOST_TEST(spec.layers[1].inputs == std::vector<int>{0});
+  BOOST_TEST(spec.layers[1].inputs_written);
+  BOOST_TEST(spec.layers[1].component.bound.get<std::string>("mode") == "careful");
+  BOOST_TEST(spec.layers[1].component.bound.get<double>("rate") == 0.5);  // the default, filled in
+  BOOST_TEST(spec.types.size() == 4u);  // source, probe, loss, optimizer: each once
+  const std::string resolved = resolved_yaml(spec);
+  BOOST_TEST(resolved.find("inputs:") != std::string::npos);
+  BOOST_TEST(resolved.find("rate: 0.5") != std::string::npos);
+  try {
+    build_model(spec, registry());
+    BOOST_FAIL("units 13 was accepted");
+  } catch (const InputError& e) {
+    BOOST_TEST(std::string(e.what()).find("is unlucky") != std::string::npos);
+  }
+  BOOST_TEST(seen.units == 13);
+  const std::string good = "layers:\n  - {type: probe, units: 3, name: a}\n  - {type: probe, units: 2, inputs: [a]}\n" +
+                           kTail;
+  const Model m = build_model(ModelFile::parse(good, "two.yaml"), registry());
+  BOOST_TEST(m.resolved_yaml == resolved_yaml(read_model_spec(ModelFile::parse(good, "two.yaml"), registry())));
+  BOOST_TEST(m.network.size() == 2u);
+  BOOST_TEST(m.layer_names[0] == "a");
 }
