@@ -178,10 +178,12 @@ void PluginLoader::load_file(const fs::path& file, const std::string& origin) {
   const lamina_plugin_info* info = lib.get<const lamina_plugin_info*()>(LAMINA_PLUGIN_ENTRY_SYMBOL)();
   if (info == nullptr) throw InputError(fmt::format("{}: plugin entry returned no info record", name));
   if (info->abi_version != kAbiVersion) {
-    throw InputError(
-        fmt::format("{}: plugin ABI version {} does not match this Lamina's ABI version {}; "
-                    "rebuild the plugin against Lamina {}",
-                    name, info->abi_version, kAbiVersion, LAMINA_VERSION_STRING));
+    // One line that says which way it is off and what to do: the usual case is a plugin built
+    // before an upgrade (docs/writing-plugins.md, "Compatibility").
+    throw InputError(fmt::format("{}: plugin built for plugin ABI {}, {} this Lamina's ABI {}; rebuild it against "
+                                 "this Lamina's SDK ({})",
+                                 name, info->abi_version, info->abi_version < kAbiVersion ? "older than" : "newer than",
+                                 kAbiVersion, LAMINA_VERSION_STRING));
   }
   if (info->info_size != sizeof(lamina_plugin_info) || info->fingerprint == nullptr ||
       std::strcmp(info->fingerprint, kFingerprint) != 0) {

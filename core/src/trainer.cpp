@@ -41,6 +41,9 @@ Trainer::Trainer(Model& model, const DataSplits& data, TrainerOptions options)
     const Regularizer* reg = own ? model.layer_regularizers[i].get() : model.regularizer.get();
     const std::string reg_type = own ? model.layer_regularizer_types[i] : model.regularizer_type;
     for (auto& p : model.network.params(i)) {
+      // A frozen tensor is handed to no optimizer, regularizer or callback: it keeps its value
+      // bit for bit and costs no optimizer state (lamina/param.hpp).
+      if (!p.trainable) continue;
       params_.push_back(&p);
       param_regularizer_.push_back(p.decay ? reg : nullptr);
       regularizer_site_.push_back(plugin_site(model, Kind::Regularizer, reg_type,

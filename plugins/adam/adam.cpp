@@ -38,6 +38,9 @@ class Adam final : public Optimizer {
     const auto lr_t = static_cast<float>(lr * std::sqrt(1.0 - std::pow(b2_, t)) / (1.0 - std::pow(b1_, t)));
     for (Param* p : params) {
       const bool decay = weight_decay_ > 0 && p->decay;
+      // The tensor's own rates (lamina/param.hpp): its step scaled by lr_mult, its decoupled
+      // decay by decay_mult too.
+      const float lr_p = lr * p->lr_mult, lr_t_p = lr_t * p->lr_mult, decay_p = weight_decay_ * p->decay_mult;
       float* w = p->value.data();
       float* m = first_.get(*p).data();
       float* v = second_.get(*p).data();
@@ -49,10 +52,10 @@ class Adam final : public Optimizer {
         const std::int64_t len = std::min(kBlock, n - begin);
         Eigen::Map<Eigen::ArrayXf> W(w + begin, len), M(m + begin, len), V(v + begin, len);
         Eigen::Map<const Eigen::ArrayXf> G(g + begin, len);
-        if (decay) W -= lr * weight_decay_ * W;
+        if (decay) W -= lr_p * decay_p * W;
         M += (1 - b1_) * (G - M);
         V += (1 - b2_) * (G.square() - V);
-        W -= lr_t * M / (V.sqrt() + eps_);
+        W -= lr_t_p * M / (V.sqrt() + eps_);
       }
     }
   }

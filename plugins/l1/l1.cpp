@@ -13,9 +13,9 @@ class L1 final : public Regularizer {
  public:
   explicit L1(const Config& c) : lambda_(c.get<float>("lambda")) {}
   float penalty(const Param& p) const override {
-    return lambda_ * static_cast<float>(array(p.value).cast<double>().abs().sum());
+    return lambda_ * p.decay_mult * static_cast<float>(array(p.value).cast<double>().abs().sum());
   }
-  void add_gradient(Param& p) const override { array(p.grad) += lambda_ * array(p.value).sign(); }
+  void add_gradient(Param& p) const override { array(p.grad) += (lambda_ * p.decay_mult) * array(p.value).sign(); }
 
  private:
   float lambda_;

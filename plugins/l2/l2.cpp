@@ -14,9 +14,9 @@ class L2 final : public Regularizer {
  public:
   explicit L2(const Config& c) : lambda_(c.get<float>("lambda")) {}
   float penalty(const Param& p) const override {
-    return 0.5f * lambda_ * static_cast<float>(array(p.value).cast<double>().square().sum());
+    return 0.5f * lambda_ * p.decay_mult * static_cast<float>(array(p.value).cast<double>().square().sum());
   }
-  void add_gradient(Param& p) const override { array(p.grad) += lambda_ * array(p.value); }
+  void add_gradient(Param& p) const override { array(p.grad) += (lambda_ * p.decay_mult) * array(p.value); }
 
  private:
   float lambda_;

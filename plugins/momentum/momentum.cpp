@@ -19,8 +19,9 @@ class Momentum final : public Optimizer {
   void step(std::span<Param* const> params) override {
     const float lr = lr_ * lr_scale();
     for (Param* p : params) {
+      const float lr_p = lr * p->lr_mult;  // the tensor's own rate (lamina/param.hpp)
       auto v = array(velocity_.get(*p));
-      v = m_ * v - lr * array(p->grad);
+      v = m_ * v - lr_p * array(p->grad);
       array(p->value) += v;
     }
   }

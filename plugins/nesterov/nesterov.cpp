@@ -20,10 +20,11 @@ class Nesterov final : public Optimizer {
   void step(std::span<Param* const> params) override {
     const float lr = lr_ * lr_scale();
     for (Param* p : params) {
+      const float lr_p = lr * p->lr_mult;  // the tensor's own rate (lamina/param.hpp)
       auto v = array(velocity_.get(*p));
       auto g = array(p->grad);
-      array(p->value) += m_ * m_ * v - (1 + m_) * lr * g;
-      v = m_ * v - lr * g;
+      array(p->value) += m_ * m_ * v - (1 + m_) * lr_p * g;
+      v = m_ * v - lr_p * g;
     }
   }
 

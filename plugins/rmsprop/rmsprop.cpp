@@ -20,10 +20,11 @@ class RmsProp final : public Optimizer {
   void step(std::span<Param* const> params) override {
     const float lr = lr_ * lr_scale();
     for (Param* p : params) {
+      const float lr_p = lr * p->lr_mult;  // the tensor's own rate (lamina/param.hpp)
       auto h = array(squares_.get(*p));
       auto g = array(p->grad);
       h = decay_ * h + (1 - decay_) * g.square();
-      array(p->value) -= lr * g / (h.sqrt() + eps_);
+      array(p->value) -= lr_p * g / (h.sqrt() + eps_);
     }
   }
 

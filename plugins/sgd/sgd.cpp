@@ -1,5 +1,6 @@
 // Stochastic gradient descent:  W <- W - lr * dL/dW   (lr 0.01 by default, as the book).
-// Stateless, so there is nothing to key by parameter name.
+// Stateless, so there is nothing to key by parameter name. Each tensor's step is scaled by
+// its lr_mult (lamina/param.hpp).
 #include <lamina/eigen.hpp>
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
@@ -14,7 +15,7 @@ class Sgd final : public Optimizer {
 
   void step(std::span<Param* const> params) override {
     const float lr = lr_ * lr_scale();
-    for (Param* p : params) array(p->value) -= lr * array(p->grad);
+    for (Param* p : params) array(p->value) -= (lr * p->lr_mult) * array(p->grad);
   }
 
  private:

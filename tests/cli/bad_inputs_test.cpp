@@ -30,7 +30,7 @@ const std::string kGoodModel =
 // The case's own folder, for messages that name absolute paths.
 fs::path case_dir;
 
-// The binary's own build fingerprint, as `lamina --version` prints it ("plugin ABI 4, FP)"): this
+// The binary's own build fingerprint, as `lamina --version` prints it ("plugin ABI 5, FP)"): this
 // driver may be compiled with other flags than the binary (without the sanitizers, under
 // LAMINA_SANITIZE), so its own kFingerprint is not the binary's.
 std::string binary_fingerprint() {
@@ -49,7 +49,8 @@ std::string substitute(std::string text) {
       {"{plugins}", kPluginDir.string()}, {"{fingerprint}", binary_fingerprint()},
       {"{data}", kDataDir.string()},      {"{lamina}", kLamina.string()},
       {"{source}", std::string(LAMINA_TEST_SOURCE_DIR)},
-      {"{abi}", std::to_string(lamina::kAbiVersion)}, {"{abi+1}", std::to_string(lamina::kAbiVersion + 1)}};
+      {"{abi}", std::to_string(lamina::kAbiVersion)}, {"{abi+1}", std::to_string(lamina::kAbiVersion + 1)},
+      {"{abi-1}", std::to_string(lamina::kAbiVersion - 1)}};
   for (const auto& [name, value] : vars) {
     for (auto p = text.find(name); p != std::string::npos; p = text.find(name, p + value.size())) {
       text.replace(p, name.size(), value);

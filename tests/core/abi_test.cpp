@@ -28,7 +28,7 @@
 
 using namespace lamina;
 
-static_assert(LAMINA_ABI_VERSION == 4u,
+static_assert(LAMINA_ABI_VERSION == 5u,
               "the ABI version changed: re-check every pin below against the new boundary and update it");
 
 #define PIN_SIZE(T, size, align) \
@@ -42,7 +42,7 @@ static_assert(LAMINA_ABI_VERSION == 4u,
 PIN_SIZE(lamina_plugin_info, 56, 8);
 PIN_SIZE(Tensor, 56, 8);
 PIN_SIZE(Shape, 40, 8);
-PIN_SIZE(Param, 152, 8);
+PIN_SIZE(Param, 160, 8);
 PIN_SIZE(Buffer, 88, 8);
 PIN_SIZE(Context, 32, 8);
 PIN_SIZE(BuildContext, 40, 8);
@@ -110,6 +110,9 @@ PIN_FIELD(Param, name, std::string);
 PIN_FIELD(Param, value, Tensor);
 PIN_FIELD(Param, grad, Tensor);
 PIN_FIELD(Param, decay, bool);
+PIN_FIELD(Param, trainable, bool);
+PIN_FIELD(Param, lr_mult, float);
+PIN_FIELD(Param, decay_mult, float);
 PIN_FIELD(Buffer, name, std::string);
 PIN_FIELD(Buffer, value, Tensor);
 PIN_FIELD(Context, mode, Mode);

@@ -56,8 +56,12 @@ BOOST_AUTO_TEST_CASE(loading_the_same_folder_twice_is_harmless) {
 
 BOOST_AUTO_TEST_CASE(another_abi_version_is_refused_naming_file_and_both_versions) {
   const std::string e = load_error(kFixturePluginDir / "wrong_abi");
-  BOOST_TEST(e.find("lamina_fixture_wrong_abi.so: plugin ABI version " + std::to_string(kAbiVersion + 1) +
-                    " does not match this Lamina's ABI version " + std::to_string(kAbiVersion)) != std::string::npos);
+  BOOST_TEST(e.find("lamina_fixture_wrong_abi.so: plugin built for plugin ABI " + std::to_string(kAbiVersion + 1) +
+                    ", newer than this Lamina's ABI " + std::to_string(kAbiVersion)) != std::string::npos, e);
+  const std::string old = load_error(kFixturePluginDir / "older_abi");
+  BOOST_TEST(old.find("lamina_fixture_older_abi.so: plugin built for plugin ABI " + std::to_string(kAbiVersion - 1) +
+                      ", older than this Lamina's ABI " + std::to_string(kAbiVersion) +
+                      "; rebuild it against this Lamina's SDK") != std::string::npos, old);
 }
 
 BOOST_AUTO_TEST_CASE(another_fingerprint_is_refused_naming_both) {

@@ -2,6 +2,7 @@
 // regularizer: parameter naming, the model-wide and per-layer regularizers, evaluation, NaN.
 #define BOOST_TEST_MODULE trainer
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <cmath>
 #include "runtime/model.hpp"
 #include <lamina/regularizer.hpp>
@@ -111,6 +112,49 @@ BOOST_AUTO_TEST_CASE(the_regularizer_gradient_reaches_the_update) {
     BOOST_TEST(wd[static_cast<std::int64_t>(i)] == wp[static_cast<std::int64_t>(i)] - 0.4f * w0[i],
                boost::test_tools::tolerance(1e-4f));
   }
+}
+
+// A frozen tensor (trainable false) keeps its value bit for bit through training, gets no
+// optimizer state and no regularizer gradient; the others train as before. lr_mult 0.5 on one
+// tensor halves each SGD step on it.
+BOOST_AUTO_TEST_CASE(frozen_and_scaled_parameters) {
+  const std::string yaml = kData +
+                           "layers:\n  - {type: affine, units: 4}\n  - {type: relu}\n  - {type: affine, units: 3}\n"
+                           "loss: softmax_cross_entropy\nregularizer: {type: square_sum, lambda: 0.5}\n"
+                           "optimizer: {type: momentum, lr: 0.1}\ntrain: {epochs: 3, batch_size: 2}\n";
+  Built b = build(yaml);
+  auto params = b.model.network.params();
+  params[0]->trainable = false;  // layers.0.W
+  const Tensor w0 = params[0]->value.clone(), w2 = params[2]->value.clone();
+  SquareSum::calls = 0;
+  Trainer(b.model, b.data).run();
+  BOOST_TEST(std::equal(w0.values().begin(), w0.values().end(), params[0]->value.values().begin()));
+  BOOST_TEST(!std::equal(w2.values().begin(), w2.values().end(), params[2]->value.values().begin()));
+  BOOST_TEST(SquareSum::calls == 3 * 3);  // layers.2.W only, 3 batches of 3 epochs
+  std::vector<Buffer> state;
+  b.model.optimizer->save_state(state);
+  for (const auto& s : state) BOOST_TEST(s.name.rfind("layers.0.W", 0) != 0, s.name);
+  BOOST_TEST(state.size() == 3u);  // the velocities of layers.0.b, layers.2.W, layers.2.b
+
+  // One SGD step of lr 1 on a single affine layer: with lr_mult 0.5 on W the step on W is half.
+  const std::string one = kData + "layers:\n  - {type: affine, units: 3}\nloss: softmax_cross_entropy\n"
+                                  "optimizer: {type: sgd, lr: 1}\ntrain: {epochs: 1, batch_size: 6}\n";
+  Built full = build(one), half = build(one);
+  half.model.network.params()[0]->lr_mult = 0.5f;
+  const Tensor start = full.model.network.params()[0]->value.clone();
+  Trainer(full.model, full.data).run();
+  Trainer(half.model, half.data).run();
+  const Tensor& wf = full.model.network.params()[0]->value;
+  const Tensor& wh = half.model.network.params()[0]->value;
+  float moved = 0;
+  for (std::int64_t i = 0; i < start.size(); ++i) moved = std::max(moved, std::abs(wf[i] - start[i]));
+  BOOST_TEST(moved > 1e-3f);  // it did move
+  for (std::int64_t i = 0; i < start.size(); ++i) {
+    // (to the rounding of a weight near 1: the steps are differences of such values)
+    BOOST_TEST(std::abs((wh[i] - start[i]) - 0.5f * (wf[i] - start[i])) <= 1e-6f, i);
+  }
+  // the bias kept lr_mult 1: the same step in both
+  BOOST_TEST(full.model.network.params()[1]->value[0] == half.model.network.params()[1]->value[0]);
 }
 
 BOOST_AUTO_TEST_CASE(training_reduces_the_loss_and_evaluation_is_consistent) {

@@ -69,6 +69,56 @@ BOOST_AUTO_TEST_CASE(adamw_decays_before_the_adam_step) {
   expect_steps("{type: adamw, lr: 0.1, weight_decay: 0.5}", {0.9000002f, 0.8004125f, 0.7015866f}, false);
 }
 
+// lr_mult scales each tensor's step (lamina/param.hpp): fed the same gradients, a tensor at
+// 0.5 moves exactly half as far as one at 1 in every step, for SGD and for Adam, whose
+// normalisation would cancel a halved gradient.
+BOOST_AUTO_TEST_CASE(lr_mult_halves_the_step) {
+  for (const char* spec : {"{type: sgd, lr: 0.1}", "{type: adam, lr: 0.1}", "{type: momentum, lr: 0.1}",
+                           "{type: nesterov, lr: 0.1}", "{type: adagrad, lr: 0.1}", "{type: rmsprop, lr: 0.01}",
+                           "{type: adamw, lr: 0.1, weight_decay: 0}"}) {
+    auto full = builtin_registry().create<Optimizer>(Config::parse(spec));
+    auto half = builtin_registry().create<Optimizer>(Config::parse(spec));
+    Param a{"layers.0.W", Tensor(Shape{1}), Tensor(Shape{1}), true};
+    Param b{"layers.0.W", Tensor(Shape{1}), Tensor(Shape{1}), true};
+    b.lr_mult = 0.5f;
+    Param* la[] = {&a};
+    Param* lb[] = {&b};
+    for (int t = 0; t < 3; ++t) {
+      a.grad[0] = b.grad[0] = 2.0f - 0.5f * static_cast<float>(t);
+      full->step(la);
+      half->step(lb);
+      // Values from zero, so halving is exact in float: every step of b is half of a's.
+      BOOST_TEST(b.value[0] == 0.5f * a.value[0], spec << " step " << t + 1);
+    }
+    BOOST_TEST(a.value[0] != 0.0f, spec);
+  }
+  // Without lr_mult set, the arithmetic is the one of before (adam_steps above pins it).
+  Param p{"layers.0.W", Tensor(Shape{1}), Tensor(Shape{1}), true};
+  BOOST_TEST(p.lr_mult == 1.0f);
+  BOOST_TEST(p.decay_mult == 1.0f);
+  BOOST_TEST(p.trainable);
+}
+
+// AdamW's decoupled decay follows decay_mult: at 0 a tensor marked for decay moves as plain
+// Adam; at 2 it decays as at weight_decay * 2.
+BOOST_AUTO_TEST_CASE(adamw_decay_follows_decay_mult) {
+  auto steps = [](const char* spec, float decay_mult) {
+    auto opt = builtin_registry().create<Optimizer>(Config::parse(spec));
+    Param p{"layers.0.W", Tensor(Shape{1}), Tensor(Shape{1}), true};
+    p.decay_mult = decay_mult;
+    p.value[0] = 1.0f;
+    Param* list[] = {&p};
+    for (int t = 0; t < 3; ++t) {
+      p.grad[0] = 2.0f * p.value[0];
+      opt->step(list);
+    }
+    return p.value[0];
+  };
+  BOOST_TEST(steps("{type: adamw, lr: 0.1, weight_decay: 0.5}", 0.0f) == steps("{type: adam, lr: 0.1}", 1.0f));
+  BOOST_TEST(steps("{type: adamw, lr: 0.1, weight_decay: 0.5}", 2.0f) ==
+             steps("{type: adamw, lr: 0.1, weight_decay: 1.0}", 1.0f));
+}
+
 BOOST_AUTO_TEST_CASE(state_is_per_parameter_name) {
   // Two parameters with different gradients keep separate velocities.
   auto opt = builtin_registry().create<Optimizer>(Config::parse("{type: momentum, lr: 1, momentum: 0.5}"));

@@ -49,6 +49,22 @@ BOOST_AUTO_TEST_CASE(l1_penalty_and_gradient) {
   BOOST_TEST(check_regularizer_gradients(*strong, Shape{3, 3}, {}).ok);
 }
 
+// decay_mult scales a regularizer's strength on one tensor (lamina/param.hpp).
+BOOST_AUTO_TEST_CASE(decay_mult_scales_the_strength) {
+  for (const char* type : {"l1", "l2"}) {
+    auto at = [&](float lambda) { return make(std::string("{type: ") + type + ", lambda: " + std::to_string(lambda) + "}"); };
+    Param scaled = weights(), plain = weights();
+    scaled.decay_mult = 0.5f;
+    BOOST_TEST(at(0.2f)->penalty(scaled) == at(0.1f)->penalty(plain), type << boost::test_tools::tolerance(1e-6f));
+    at(0.2f)->add_gradient(scaled);
+    at(0.1f)->add_gradient(plain);
+    for (std::int64_t i = 0; i < plain.grad.size(); ++i) BOOST_TEST(scaled.grad[i] == plain.grad[i], type << " " << i);
+    Param off = weights();
+    off.decay_mult = 0.0f;
+    BOOST_TEST(at(0.2f)->penalty(off) == 0.0f, type);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(none_does_nothing) {
   auto none = make("none");
   Param p = weights();

@@ -34,7 +34,7 @@
 
 #include "lamina/version.hpp"
 
-#define LAMINA_ABI_VERSION 4u  // 2: Context::comm; 3: the SDK split; 4: Schedule, Callback, DataSource, Optimizer::lr_scale, Key::path
+#define LAMINA_ABI_VERSION 5u  // 2: Context::comm; 3: the SDK split; 4: Schedule, Callback, DataSource, Optimizer::lr_scale, Key::path; 5: Param's training flags
 // (Merge came later as a new kind interface and Kind value, OnnxExportable/OnnxGraph as a new
 // interface a layer may also derive from, Sampler and Pruner as new kind interfaces beside
 // the deprecated SearchStrategy: no bump, plugins built for 4 load)
