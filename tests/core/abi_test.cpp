@@ -1,11 +1,14 @@
 // The plugin boundary, pinned. Every type listed in lamina/abi.hpp is checked here at compile
-// time: its size and alignment, the types of its fields, and the signature of each virtual
-// function. Changing any of them fails this file's build until the pins are updated — and the
+// time (its size and alignment, the types of its fields, the signature of each virtual
+// function) and at run time (each field's offset, each virtual's slot and each interface's
+// number of virtuals). Changing any of them fails this file's build until the pins are updated — and the
 // pins are for one ABI version, so updating them means bumping LAMINA_ABI_VERSION too.
 // Sizes are those of x86-64 with libstdc++, the platform Lamina is built and tested on.
 #define BOOST_TEST_MODULE abi
 #include <boost/test/unit_test.hpp>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <lamina/callback.hpp>
 #include <lamina/communicator.hpp>
 #include <lamina/data_source.hpp>
@@ -224,6 +227,216 @@ PIN_FIELD(SampleSet, labels, std::vector<std::int32_t>);
 PIN_FIELD(SampleSet, labels_origin, std::string);
 PIN_VIRTUAL(Communicator, rank, int (Communicator::*)() const);
 PIN_VIRTUAL(Communicator, size, int (Communicator::*)() const);
+
+// Field offsets and the order of virtual functions, read at run time (a pointer to a virtual
+// member holds its vtable slot in the Itanium C++ ABI that GCC and Clang follow): swapping two
+// fields of the same type, or inserting, removing or reordering a virtual anywhere, including
+// at the end (a class derived with one more virtual shows where the vtable ends), passes the
+// compile-time pins above but fails here. Slots 0 and 1 are the virtual destructor's.
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+namespace {
+
+template <class T, class M>
+long offset(M T::*member) {
+  alignas(T) static char storage[sizeof(T)];
+  const T* object = reinterpret_cast<const T*>(storage);
+  return static_cast<long>(reinterpret_cast<const char*>(&(object->*member)) - storage);
+}
+
+template <class F>
+long slot(F f) {
+  struct Raw {
+    std::uintptr_t ptr;  // 1 + the byte offset in the vtable, for a virtual function
+    std::ptrdiff_t adj;
+  } raw;
+  static_assert(sizeof(F) == sizeof(Raw));
+  std::memcpy(&raw, &f, sizeof raw);
+  return (raw.ptr & 1) != 0 ? static_cast<long>((raw.ptr - 1) / sizeof(void*)) : -1;
+}
+
+struct EndCallback : Callback {
+  virtual void end_of_vtable() = 0;
+};
+struct EndCommunicator : Communicator {
+  virtual void end_of_vtable() = 0;
+};
+struct EndDataSource : DataSource {
+  virtual void end_of_vtable() = 0;
+};
+struct EndInitializer : Initializer {
+  virtual void end_of_vtable() = 0;
+};
+struct EndLayer : Layer {
+  virtual void end_of_vtable() = 0;
+};
+struct EndLoss : Loss {
+  virtual void end_of_vtable() = 0;
+};
+struct EndMerge : Merge {
+  virtual void end_of_vtable() = 0;
+};
+struct EndOnnxExportable : OnnxExportable {
+  virtual void end_of_vtable() = 0;
+};
+struct EndOnnxGraph : OnnxGraph {
+  virtual void end_of_vtable() = 0;
+};
+struct EndOptimizer : Optimizer {
+  virtual void end_of_vtable() = 0;
+};
+struct EndPruner : Pruner {
+  virtual void end_of_vtable() = 0;
+};
+struct EndRegularizer : Regularizer {
+  virtual void end_of_vtable() = 0;
+};
+struct EndSampler : Sampler {
+  virtual void end_of_vtable() = 0;
+};
+struct EndSchedule : Schedule {
+  virtual void end_of_vtable() = 0;
+};
+struct EndSearchStrategy : SearchStrategy {
+  virtual void end_of_vtable() = 0;
+};
+
+}  // namespace
+
+#define PIN_OFFSET(T, field, at) BOOST_TEST(offset(&T::field) == (at), #T "::" #field " moved: bump LAMINA_ABI_VERSION")
+#define PIN_SLOT(T, fn, at) BOOST_TEST(slot(&T::fn) == (at), #T "::" #fn " moved in the vtable: bump LAMINA_ABI_VERSION")
+#define PIN_VTABLE_END(T, at) \
+  BOOST_TEST(slot(&End##T::end_of_vtable) == (at), #T " has another number of virtual functions: bump LAMINA_ABI_VERSION")
+
+BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
+  PIN_VTABLE_END(Callback, 7);
+  PIN_VTABLE_END(Communicator, 6);
+  PIN_VTABLE_END(DataSource, 5);
+  PIN_VTABLE_END(Initializer, 3);
+  PIN_VTABLE_END(Layer, 7);
+  PIN_VTABLE_END(Loss, 4);
+  PIN_VTABLE_END(Merge, 7);
+  PIN_VTABLE_END(OnnxExportable, 3);
+  PIN_VTABLE_END(OnnxGraph, 4);
+  PIN_VTABLE_END(Optimizer, 5);
+  PIN_VTABLE_END(Pruner, 4);
+  PIN_VTABLE_END(Regularizer, 4);
+  PIN_VTABLE_END(Sampler, 4);
+  PIN_VTABLE_END(Schedule, 6);
+  PIN_VTABLE_END(SearchStrategy, 5);
+  PIN_OFFSET(lamina_plugin_info, fingerprint, 8);
+  PIN_OFFSET(lamina_plugin_info, lamina_version, 16);
+  PIN_OFFSET(lamina_plugin_info, name, 24);
+  PIN_OFFSET(lamina_plugin_info, version, 32);
+  PIN_OFFSET(lamina_plugin_info, description, 40);
+  PIN_OFFSET(lamina_plugin_info, register_types, 48);
+  PIN_OFFSET(Param, name, 0);
+  PIN_OFFSET(Param, value, 32);
+  PIN_OFFSET(Param, grad, 88);
+  PIN_OFFSET(Param, decay, 144);
+  PIN_OFFSET(Param, trainable, 145);
+  PIN_OFFSET(Param, lr_mult, 148);
+  PIN_OFFSET(Param, decay_mult, 152);
+  PIN_OFFSET(Buffer, name, 0);
+  PIN_OFFSET(Buffer, value, 32);
+  PIN_OFFSET(Context, mode, 0);
+  PIN_OFFSET(Context, rng, 8);
+  PIN_OFFSET(Context, need_input_grad, 16);
+  PIN_OFFSET(Context, comm, 24);
+  PIN_OFFSET(BuildContext, rng, 0);
+  PIN_OFFSET(BuildContext, path, 8);
+  PIN_OFFSET(Dimension, path, 0);
+  PIN_OFFSET(Dimension, type, 32);
+  PIN_OFFSET(Dimension, lo, 40);
+  PIN_OFFSET(Dimension, hi, 48);
+  PIN_OFFSET(Dimension, choices, 56);
+  PIN_OFFSET(SearchSpace, dims, 0);
+  PIN_OFFSET(Value, text, 0);
+  PIN_OFFSET(Value, number, 32);
+  PIN_OFFSET(TrialReport, id, 0);
+  PIN_OFFSET(TrialReport, round, 8);
+  PIN_OFFSET(TrialReport, values, 16);
+  PIN_OFFSET(TrialReport, scores, 40);
+  PIN_OFFSET(TrialReport, finished, 64);
+  PIN_OFFSET(TrialReport, status, 72);
+  PIN_OFFSET(PruningRule, enabled, 0);
+  PIN_OFFSET(PruningRule, min_epochs, 8);
+  PIN_OFFSET(PruningRule, reduction, 16);
+  PIN_OFFSET(TrainStep, step, 0);
+  PIN_OFFSET(TrainStep, epoch, 8);
+  PIN_OFFSET(TrainStep, steps_per_epoch, 16);
+  PIN_OFFSET(TrainStep, epochs, 24);
+  PIN_OFFSET(EpochEnd, epoch, 0);
+  PIN_OFFSET(EpochEnd, train_loss, 8);
+  PIN_OFFSET(EpochEnd, train_accuracy, 16);
+  PIN_OFFSET(EpochEnd, val_loss, 24);
+  PIN_OFFSET(EpochEnd, val_accuracy, 32);
+  PIN_OFFSET(EpochEnd, test_loss, 40);
+  PIN_OFFSET(EpochEnd, test_accuracy, 48);
+  PIN_OFFSET(CallbackAction, stop, 0);
+  PIN_OFFSET(CallbackAction, best, 1);
+  PIN_OFFSET(CallbackAction, reason, 8);
+  PIN_OFFSET(Trial, id, 0);
+  PIN_OFFSET(Trial, round, 8);
+  PIN_OFFSET(Trial, values, 16);
+  PIN_OFFSET(Trial, scores, 40);
+  PIN_OFFSET(Trial, status, 64);
+  PIN_OFFSET(OnnxValue, name, 0);
+  PIN_OFFSET(OnnxValue, shape, 32);
+  PIN_OFFSET(OnnxAttribute, name, 0);
+  PIN_OFFSET(OnnxAttribute, value, 32);
+  PIN_OFFSET(SampleSet, origin, 0);
+  PIN_OFFSET(SampleSet, sample_shape, 32);
+  PIN_OFFSET(SampleSet, count, 72);
+  PIN_OFFSET(SampleSet, bytes, 80);
+  PIN_OFFSET(SampleSet, values, 104);
+  PIN_OFFSET(SampleSet, labels, 128);
+  PIN_OFFSET(SampleSet, labels_origin, 152);
+  PIN_SLOT(Layer, build, 2);
+  PIN_SLOT(Layer, forward, 3);
+  PIN_SLOT(Layer, backward, 4);
+  PIN_SLOT(Layer, params, 5);
+  PIN_SLOT(Layer, state, 6);
+  PIN_SLOT(Loss, forward, 2);
+  PIN_SLOT(Loss, backward, 3);
+  PIN_SLOT(Regularizer, penalty, 2);
+  PIN_SLOT(Regularizer, add_gradient, 3);
+  PIN_SLOT(Optimizer, step, 2);
+  PIN_SLOT(Optimizer, save_state, 3);
+  PIN_SLOT(Optimizer, load_state, 4);
+  PIN_SLOT(Initializer, fill, 2);
+  PIN_SLOT(SearchStrategy, propose, 2);
+  PIN_SLOT(SearchStrategy, should_stop, 3);
+  PIN_SLOT(SearchStrategy, narrow, 4);
+  PIN_SLOT(Schedule, factor, 2);
+  PIN_SLOT(Schedule, end_epoch, 3);
+  PIN_SLOT(Schedule, save_state, 4);
+  PIN_SLOT(Schedule, load_state, 5);
+  PIN_SLOT(Callback, before_update, 2);
+  PIN_SLOT(Callback, end_batch, 3);
+  PIN_SLOT(Callback, end_epoch, 4);
+  PIN_SLOT(Callback, save_state, 5);
+  PIN_SLOT(Callback, load_state, 6);
+  PIN_SLOT(DataSource, load, 2);
+  PIN_SLOT(DataSource, default_scale, 3);
+  PIN_SLOT(DataSource, read_inputs, 4);
+  PIN_SLOT(Merge, build, 2);
+  PIN_SLOT(Merge, forward, 3);
+  PIN_SLOT(Merge, backward, 4);
+  PIN_SLOT(Merge, params, 5);
+  PIN_SLOT(Merge, state, 6);
+  PIN_SLOT(OnnxExportable, export_onnx, 2);
+  PIN_SLOT(OnnxGraph, opset, 0);
+  PIN_SLOT(OnnxGraph, constant, 1);
+  PIN_SLOT(OnnxGraph, constant_ints, 2);
+  PIN_SLOT(OnnxGraph, node, 3);
+  PIN_SLOT(Sampler, propose, 2);
+  PIN_SLOT(Sampler, uses_history, 3);
+  PIN_SLOT(Pruner, decides_at, 2);
+  PIN_SLOT(Pruner, should_prune, 3);
+  PIN_SLOT(Communicator, rank, 2);
+  PIN_SLOT(Communicator, size, 3);
+}
+#endif
 
 BOOST_AUTO_TEST_CASE(the_info_record_of_a_plugin_built_here_matches_the_host) {
   // What LAMINA_PLUGIN writes, read back the way the loader reads it.

@@ -3,9 +3,10 @@
 // by hand (LLVM's PassPlugin.h does the same with LLVM_PLUGIN_API_VERSION).
 //
 // LAMINA_ABI_VERSION is bumped when anything that crosses the boundary changes. The boundary
-// is exactly this list (tests/core/abi_test.cpp pins the size, alignment and field offsets of
-// each type and the signature of each virtual function, so a change without a bump there
-// fails the build):
+// is exactly this list (tests/core/abi_test.cpp pins the size, alignment, field types and
+// field offsets of each type, and the signature and vtable slot of each virtual function and
+// each interface's number of virtuals, so a change without a bump there fails its build or
+// its run):
 //   records        lamina_plugin_info (after its first two fields), Tensor, Shape, Param,
 //                  Buffer, Context, BuildContext, Mode, Kind, KeyType, Key, Schema, Config,
 //                  GradCheckOptions, GradCheckResult, Dimension, SearchSpace, Value,
