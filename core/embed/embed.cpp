@@ -72,11 +72,7 @@ Registrar::Erased Host::create_erased(Kind kind, const std::string& yaml) const 
 namespace {
 
 std::int64_t classes_of(lamina::Model& m) {
-  Tensor probe(Shape::from([&] {
-    std::vector<std::int64_t> dims{1};
-    for (int i = 0; i < m.network.input_shape().rank(); ++i) dims.push_back(m.network.input_shape()[i]);
-    return dims;
-  }()));
+  Tensor probe(m.network.input_shape().batched(1));
   Rng rng(0);
   Context ctx{Mode::Eval, &rng, false};
   return m.network.forward(probe, ctx).cols();

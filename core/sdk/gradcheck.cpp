@@ -65,9 +65,7 @@ std::vector<GradCheckResult> check_layer_gradients(Layer& layer, const Shape& sa
   BuildContext bctx{&init_rng, "layer"};
   layer.build(sample_shape, bctx);
 
-  std::vector<std::int64_t> dims{o.batch};
-  for (int i = 0; i < sample_shape.rank(); ++i) dims.push_back(sample_shape[i]);
-  Tensor x(Shape::from(dims));
+  Tensor x(sample_shape.batched(o.batch));
   fill_away_from_zero(x, data_rng, o.input_min_abs);
 
   const Rng stream(o.seed, Rng::Stream::Layers);

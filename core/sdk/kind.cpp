@@ -14,8 +14,6 @@ std::string_view kind_name(Kind kind) {
       return "optimizer";
     case Kind::Initializer:
       return "initializer";
-    case Kind::Search:
-      return "search";
     case Kind::Schedule:
       return "schedule";
     case Kind::Callback:

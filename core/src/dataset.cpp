@@ -24,9 +24,7 @@ void DataView::batch(std::span<const std::uint32_t> positions, Tensor& x, std::v
   const SampleSet& s = *samples_;
   const std::int64_t dim = s.sample_shape.numel();
   const auto n = static_cast<std::int64_t>(positions.size());
-  std::array<std::int64_t, Shape::kMaxRank> dims{n};
-  for (int i = 0; i < s.sample_shape.rank(); ++i) dims[static_cast<std::size_t>(i + 1)] = s.sample_shape[i];
-  x.resize(Shape::from(std::span<const std::int64_t>(dims.data(), static_cast<std::size_t>(s.sample_shape.rank() + 1))));
+  x.resize(s.sample_shape.batched(n));
   labels.resize(positions.size());
   float* out = x.data();
   // A local copy: through the member, every store to dst could change it, which kept the

@@ -61,7 +61,6 @@ void run_plugins(const PluginsRequest& req, std::ostream& out) {
         if (!header)
           out << fmt::format("{}:\n", kind == Kind::Loss     ? std::string("losses")
                                       : kind == Kind::Merge  ? std::string("merges (layers with several inputs)")
-                                      : kind == Kind::Search ? std::string("search strategies")
                                                              : std::string(kind_name(kind)) + "s");
         header = true;
         out << fmt::format("  {:<{}}  {}  [{} {}, {}]\n", t->name, w, t->summary, t->provider.plugin,

@@ -27,6 +27,12 @@ std::string from_where(const Provider& p) {
 
 void Registry::Staging::add_erased(Kind kind, std::string name, std::string summary, Schema keys,
                                    ErasedFactory factory) {
+  // A kind this host does not know (5 was the removed Search): the plugin's headers are not
+  // this ABI's, or it forged the value.
+  if (std::find(std::begin(kAllKinds), std::end(kAllKinds), kind) == std::end(kAllKinds)) {
+    throw InputError(fmt::format("{}: type '{}' is registered as kind {}, which this Lamina does not have",
+                                 from_where(provider_), name, static_cast<int>(kind)));
+  }
   if (!is_lower_snake(name)) {
     throw InputError(
         fmt::format("{}: {} type name '{}' is not lower_snake_case", from_where(provider_), kind_name(kind), name));

@@ -28,11 +28,7 @@ class AdaGrad final : public Optimizer {
   }
 
   void save_state(std::vector<Buffer>& out) const override { squares_.save("h", out); }
-  void load_state(std::span<const Buffer> state) override {
-    for (const auto& b : state) {
-      if (!(squares_.load(b, "h"))) throw InputError("unexpected optimizer state '" + b.name + "'");
-    }
-  }
+  void load_state(std::span<const Buffer> state) override { load_slots(state, {{&squares_, "h"}}); }
 
  private:
   float lr_, eps_;

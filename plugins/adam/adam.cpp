@@ -68,14 +68,11 @@ class Adam final : public Optimizer {
     out.push_back({"step", std::move(t)});
   }
   void load_state(std::span<const Buffer> state) override {
-    for (const auto& b : state) {
-      if (b.name == "step" && b.value.size() == 1) {
-        t_ = static_cast<long long>(b.value[0]);
-        continue;
-      }
-      if (!(first_.load(b, "m") || second_.load(b, "v")))
-        throw InputError("unexpected optimizer state '" + b.name + "'");
-    }
+    load_slots(state, {{&first_, "m"}, {&second_, "v"}}, [&](const Buffer& b) {
+      if (b.name != "step" || b.value.size() != 1) return false;
+      t_ = static_cast<long long>(b.value[0]);
+      return true;
+    });
   }
 
  private:

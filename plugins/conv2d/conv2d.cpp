@@ -61,7 +61,6 @@ Schema keys() {
   };
 }
 
-std::int64_t first_or(const std::vector<std::int64_t>& v, std::size_t i) { return v.size() > i ? v[i] : v[0]; }
 
 // The sum of n floats in eight interleaved partial sums, which the compiler keeps in one vector
 // register: Eigen's `dY.rowwise().sum()` (and a plain loop, without -ffast-math) added one float
@@ -104,18 +103,18 @@ class Conv2d final : public Layer, public OnnxExportable {
     g_.channels = input[0];
     g_.height = input[1];
     g_.width = input[2];
-    g_.kh = first_or(kernel_, 0);
-    g_.kw = first_or(kernel_, 1);
-    g_.sy = first_or(stride_, 0);
-    g_.sx = first_or(stride_, 1);
+    g_.kh = rows_cols(kernel_)[0];
+    g_.kw = rows_cols(kernel_)[1];
+    g_.sy = rows_cols(stride_)[0];
+    g_.sx = rows_cols(stride_)[1];
     if (padding_.empty()) {  // same
       g_.oh = (g_.height + g_.sy - 1) / g_.sy;
       g_.ow = (g_.width + g_.sx - 1) / g_.sx;
       g_.pt = std::max<std::int64_t>(0, (g_.oh - 1) * g_.sy + g_.kh - g_.height) / 2;
       g_.pl = std::max<std::int64_t>(0, (g_.ow - 1) * g_.sx + g_.kw - g_.width) / 2;
     } else {
-      g_.pt = first_or(padding_, 0);
-      g_.pl = first_or(padding_, 1);
+      g_.pt = rows_cols(padding_)[0];
+      g_.pl = rows_cols(padding_)[1];
       const std::int64_t h = g_.height + 2 * g_.pt - g_.kh, w = g_.width + 2 * g_.pl - g_.kw;
       if (h < 0 || w < 0) {
         throw InputError(where_ + ": a " + std::to_string(g_.kh) + " x " + std::to_string(g_.kw) +

@@ -27,11 +27,7 @@ class Momentum final : public Optimizer {
   }
 
   void save_state(std::vector<Buffer>& out) const override { velocity_.save("v", out); }
-  void load_state(std::span<const Buffer> state) override {
-    for (const auto& b : state) {
-      if (!(velocity_.load(b, "v"))) throw InputError("unexpected optimizer state '" + b.name + "'");
-    }
-  }
+  void load_state(std::span<const Buffer> state) override { load_slots(state, {{&velocity_, "v"}}); }
 
  private:
   float lr_, m_;

@@ -32,8 +32,6 @@ struct Window {
   std::int64_t out_plane() const { return oh * ow; }
 };
 
-std::int64_t first_or(const std::vector<std::int64_t>& v, std::size_t i) { return v.size() > i ? v[i] : v[0]; }
-
 // Runs f(plane) for planes [0, n), split over threads when the work is worth it.
 template <class F>
 void over_planes(std::int64_t n, std::int64_t work, F&& f) {
@@ -58,12 +56,12 @@ class Pool2d : public Layer, public OnnxExportable {
     w_.channels = input[0];
     w_.height = input[1];
     w_.width = input[2];
-    w_.kh = first_or(size_, 0);
-    w_.kw = first_or(size_, 1);
-    w_.sy = first_or(stride_, 0);
-    w_.sx = first_or(stride_, 1);
-    w_.ph = first_or(padding_, 0);
-    w_.pw = first_or(padding_, 1);
+    w_.kh = rows_cols(size_)[0];
+    w_.kw = rows_cols(size_)[1];
+    w_.sy = rows_cols(stride_)[0];
+    w_.sx = rows_cols(stride_)[1];
+    w_.ph = rows_cols(padding_)[0];
+    w_.pw = rows_cols(padding_)[1];
     if (2 * w_.ph >= w_.kh + 1 || 2 * w_.pw >= w_.kw + 1) {
       throw InputError(where_ + ": padding must be at most half the window (a window of padding alone has no input)");
     }

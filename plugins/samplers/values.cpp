@@ -2,32 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 namespace lamina_samplers {
 
 using lamina::Dimension;
 using lamina::Value;
+using lamina::value_of;
 
 double unit(lamina::Rng& rng) { return static_cast<double>(rng.next() >> 11) * 0x1.0p-53; }
-
-Value value_of(const Dimension& d, double number) {
-  switch (d.type) {
-    case Dimension::Type::IntUniform:
-      return {std::to_string(static_cast<long long>(number)), number};
-    case Dimension::Type::Choice: {
-      const auto i = static_cast<std::size_t>(number);
-      return {d.choices.at(i), number};
-    }
-    case Dimension::Type::Uniform:
-    case Dimension::Type::LogUniform:
-      break;
-  }
-  std::ostringstream s;
-  s.precision(6);
-  s << number;
-  return {s.str(), number};
-}
 
 Value value_at(const Dimension& d, double u) {
   switch (d.type) {

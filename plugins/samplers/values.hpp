@@ -1,6 +1,6 @@
-// Values in a dimension, shared by the samplers: a uniform draw in [0, 1), the value at a
-// point of the unit interval (how random sampling maps a draw), and the value of a number
-// (how TPE turns a point of its working scale back into YAML text).
+// Values in a dimension, shared by the samplers: a uniform draw in [0, 1) and the value at a
+// point of the unit interval (how random sampling maps a draw). The value of a number (how TPE
+// turns a point of its working scale back into YAML text) is the SDK's value_of().
 #pragma once
 
 #include <lamina/rng.hpp>
@@ -13,7 +13,6 @@ double unit(lamina::Rng& rng);
 // uniform lo + (hi-lo) u; log_uniform exp(ln lo + (ln hi - ln lo) u) (the exponent uniform);
 // int_uniform lo + floor((hi-lo+1) u); choice index floor(n u).
 lamina::Value value_at(const lamina::Dimension& d, double u);
-// A number of the dimension (a choice's index) as a Value: 6 significant digits, integers whole.
-lamina::Value value_of(const lamina::Dimension& d, double number);
+using lamina::value_of;  // a number as a Value (lamina/search_space.hpp)
 
 }  // namespace lamina_samplers

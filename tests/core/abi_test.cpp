@@ -24,7 +24,6 @@
 #include <lamina/regularizer.hpp>
 #include <lamina/sampler.hpp>
 #include <lamina/schedule.hpp>
-#include <lamina/search_strategy.hpp>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -57,8 +56,6 @@ PIN_SIZE(GradCheckResult, 56, 8);
 PIN_SIZE(Dimension, 80, 8);
 PIN_SIZE(SearchSpace, 24, 8);
 PIN_SIZE(Value, 40, 8);
-PIN_SIZE(TrialReport, 104, 8);
-PIN_SIZE(PruningRule, 24, 8);
 PIN_SIZE(Rng, 2504, 8);
 PIN_SIZE(Error, 16, 8);
 PIN_SIZE(InputError, 16, 8);
@@ -80,7 +77,6 @@ PIN_SIZE(OnnxAttribute, 72, 8);
 PIN_SIZE(SampleSet, 184, 8);
 PIN_SIZE(CallbackAction, 40, 8);
 PIN_SIZE(Initializer, 8, 8);
-PIN_SIZE(SearchStrategy, 8, 8);
 PIN_SIZE(Sampler, 8, 8);
 PIN_SIZE(Pruner, 8, 8);
 PIN_SIZE(Trial, 72, 8);
@@ -99,11 +95,11 @@ PIN_FIELD(lamina_plugin_info, description, const char*);
 PIN_FIELD(lamina_plugin_info, register_types, void (*)(Registrar&));
 
 static_assert(std::is_same_v<std::underlying_type_t<Mode>, int> && static_cast<int>(Mode::Eval) == 1);
-static_assert(static_cast<int>(Kind::Search) == 5 && static_cast<int>(Kind::Schedule) == 6 &&
+static_assert(static_cast<int>(Kind::Initializer) == 4 && static_cast<int>(Kind::Schedule) == 6 &&
                   static_cast<int>(Kind::Callback) == 7 && static_cast<int>(Kind::DataSource) == 8 &&
                   static_cast<int>(Kind::Merge) == 9 && static_cast<int>(Kind::Sampler) == 10 &&
                   static_cast<int>(Kind::Pruner) == 11,
-              "Kind values cross the boundary: append new kinds at the end");
+              "Kind values cross the boundary: append new kinds at the end (5 was the removed Search)");
 static_assert(static_cast<int>(KeyType::Component) == 4 && static_cast<int>(KeyType::Path) == 5 &&
               static_cast<int>(KeyType::Sizes) == 6);
 static_assert(static_cast<int>(Split::Train) == 0 && static_cast<int>(Split::Test) == 1);
@@ -132,15 +128,6 @@ PIN_FIELD(Dimension, choices, std::vector<std::string>);
 PIN_FIELD(SearchSpace, dims, std::vector<Dimension>);
 PIN_FIELD(Value, text, std::string);
 PIN_FIELD(Value, number, double);
-PIN_FIELD(TrialReport, id, std::int64_t);
-PIN_FIELD(TrialReport, round, std::int64_t);
-PIN_FIELD(TrialReport, values, std::vector<Value>);
-PIN_FIELD(TrialReport, scores, std::vector<double>);
-PIN_FIELD(TrialReport, finished, bool);
-PIN_FIELD(TrialReport, status, std::string);
-PIN_FIELD(PruningRule, enabled, bool);
-PIN_FIELD(PruningRule, min_epochs, std::int64_t);
-PIN_FIELD(PruningRule, reduction, std::int64_t);
 
 PIN_VIRTUAL(Layer, build, Shape (Layer::*)(const Shape&, BuildContext&));
 PIN_VIRTUAL(Layer, forward, void (Layer::*)(const Tensor&, Tensor&, Context&));
@@ -155,11 +142,6 @@ PIN_VIRTUAL(Optimizer, step, void (Optimizer::*)(std::span<Param* const>));
 PIN_VIRTUAL(Optimizer, save_state, void (Optimizer::*)(std::vector<Buffer>&) const);
 PIN_VIRTUAL(Optimizer, load_state, void (Optimizer::*)(std::span<const Buffer>));
 PIN_VIRTUAL(Initializer, fill, void (Initializer::*)(Tensor&, std::int64_t, std::int64_t, Rng&) const);
-PIN_VIRTUAL(SearchStrategy, propose, std::vector<Value> (SearchStrategy::*)(const SearchSpace&, std::int64_t, Rng&));
-PIN_VIRTUAL(SearchStrategy, should_stop,
-            bool (SearchStrategy::*)(const TrialReport&, std::span<const TrialReport>, const PruningRule&));
-PIN_VIRTUAL(SearchStrategy, narrow,
-            SearchSpace (SearchStrategy::*)(const SearchSpace&, std::span<const TrialReport>, double));
 PIN_VIRTUAL(Schedule, factor, double (Schedule::*)(const TrainStep&));
 PIN_VIRTUAL(Schedule, end_epoch, void (Schedule::*)(const EpochEnd&));
 PIN_VIRTUAL(Schedule, save_state, void (Schedule::*)(std::vector<Buffer>&) const);
@@ -296,9 +278,6 @@ struct EndSampler : Sampler {
 struct EndSchedule : Schedule {
   virtual void end_of_vtable() = 0;
 };
-struct EndSearchStrategy : SearchStrategy {
-  virtual void end_of_vtable() = 0;
-};
 
 }  // namespace
 
@@ -322,7 +301,6 @@ BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
   PIN_VTABLE_END(Regularizer, 4);
   PIN_VTABLE_END(Sampler, 4);
   PIN_VTABLE_END(Schedule, 6);
-  PIN_VTABLE_END(SearchStrategy, 5);
   PIN_OFFSET(lamina_plugin_info, fingerprint, 8);
   PIN_OFFSET(lamina_plugin_info, lamina_version, 16);
   PIN_OFFSET(lamina_plugin_info, name, 24);
@@ -352,15 +330,6 @@ BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
   PIN_OFFSET(SearchSpace, dims, 0);
   PIN_OFFSET(Value, text, 0);
   PIN_OFFSET(Value, number, 32);
-  PIN_OFFSET(TrialReport, id, 0);
-  PIN_OFFSET(TrialReport, round, 8);
-  PIN_OFFSET(TrialReport, values, 16);
-  PIN_OFFSET(TrialReport, scores, 40);
-  PIN_OFFSET(TrialReport, finished, 64);
-  PIN_OFFSET(TrialReport, status, 72);
-  PIN_OFFSET(PruningRule, enabled, 0);
-  PIN_OFFSET(PruningRule, min_epochs, 8);
-  PIN_OFFSET(PruningRule, reduction, 16);
   PIN_OFFSET(TrainStep, step, 0);
   PIN_OFFSET(TrainStep, epoch, 8);
   PIN_OFFSET(TrainStep, steps_per_epoch, 16);
@@ -404,9 +373,6 @@ BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
   PIN_SLOT(Optimizer, save_state, 3);
   PIN_SLOT(Optimizer, load_state, 4);
   PIN_SLOT(Initializer, fill, 2);
-  PIN_SLOT(SearchStrategy, propose, 2);
-  PIN_SLOT(SearchStrategy, should_stop, 3);
-  PIN_SLOT(SearchStrategy, narrow, 4);
   PIN_SLOT(Schedule, factor, 2);
   PIN_SLOT(Schedule, end_epoch, 3);
   PIN_SLOT(Schedule, save_state, 4);

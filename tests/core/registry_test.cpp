@@ -61,6 +61,27 @@ BOOST_AUTO_TEST_CASE(a_plugin_adding_the_same_name_twice_is_refused) {
   BOOST_CHECK_THROW(s.add<Initializer>("zeros", "", {}, make_zero), InputError);
 }
 
+// A kind value this host does not have (5 was the removed Search; a plugin whose headers are
+// not this ABI's, or a forged value) is refused naming the plugin.
+namespace {
+struct Forged final : Initializer {
+  static constexpr Kind kind = static_cast<Kind>(5);
+  void fill(Tensor&, std::int64_t, std::int64_t, Rng&) const override {}
+};
+}  // namespace
+BOOST_AUTO_TEST_CASE(an_unknown_kind_is_refused) {
+  Registry r;
+  Registry::Staging s(r, {"forger", "1.0", "/plugins/forger.so"});
+  try {
+    s.add<Forged>("strategy", "", {}, [](const Config&) { return std::make_unique<Forged>(); });
+    BOOST_FAIL("accepted kind 5");
+  } catch (const InputError& e) {
+    BOOST_TEST(std::string(e.what()) ==
+               "plugin 'forger' (/plugins/forger.so): type 'strategy' is registered as kind 5, which this Lamina "
+               "does not have");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(staged_types_reach_the_registry_only_on_commit) {
   Registry r;
   {

@@ -12,6 +12,8 @@
 // ("layers.2.units"), what was expected and what was found.
 #pragma once
 
+#include <array>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -65,5 +67,12 @@ class LAMINA_API Config {
   std::unique_ptr<void, void (*)(void*)> make_component(std::string_view key, Kind kind) const;
   std::shared_ptr<const Impl> impl_;
 };
+
+// A Key::sizes value as (rows, columns): {3} gives {3, 3}, {3, 5} stays. Call it on a value
+// that is not a word (sizes() gives {} for `same`).
+inline std::array<std::int64_t, 2> rows_cols(const std::vector<std::int64_t>& sizes) {
+  if (sizes.empty()) throw Error("rows_cols: the sizes value is a word, not numbers");
+  return {sizes[0], sizes.size() > 1 ? sizes[1] : sizes[0]};
+}
 
 }  // namespace lamina

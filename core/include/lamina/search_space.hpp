@@ -1,7 +1,9 @@
 // A search space and the values a sampler proposes in it: shared by the Sampler and Pruner
-// interfaces (and the deprecated SearchStrategy).
+// interfaces.
 #pragma once
 
+#include <cstddef>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,5 +27,24 @@ struct Value {
   std::string text;
   double number = 0;
 };
+
+// A number of dimension `d` as the Value a sampler proposes: an integer whole, a choice (its
+// index) as the choice's text, a real with 6 significant digits. Every sampler writes values
+// this way, so that the same number gives the same text (and model) whichever sampler drew it.
+inline Value value_of(const Dimension& d, double number) {
+  switch (d.type) {
+    case Dimension::Type::IntUniform:
+      return {std::to_string(static_cast<long long>(number)), number};
+    case Dimension::Type::Choice:
+      return {d.choices.at(static_cast<std::size_t>(number)), number};
+    case Dimension::Type::Uniform:
+    case Dimension::Type::LogUniform:
+      break;
+  }
+  std::ostringstream s;
+  s.precision(6);
+  s << number;
+  return {s.str(), number};
+}
 
 }  // namespace lamina

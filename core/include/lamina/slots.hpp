@@ -4,12 +4,19 @@
 //
 //   lamina::Slots velocity_;
 //   Tensor& v = velocity_.get(param);    // zeros of param.value's shape on the first step
+//   void load_state(std::span<const Buffer> state) override { load_slots(state, {{&velocity_, "v"}}); }
 #pragma once
 
+#include <functional>
+#include <initializer_list>
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "lamina/error.hpp"
 #include "lamina/param.hpp"
 
 namespace lamina {
@@ -38,5 +45,18 @@ class Slots {
  private:
   std::map<std::string, Tensor, std::less<>> slots_;
 };
+
+// A checkpoint's state handed to the slots that own it: each buffer goes to the first of
+// `owners` whose suffix it ends in, or to `other` (state that is not per parameter, such as
+// Adam's step count) when that returns true. A buffer nobody takes is refused, naming it: a
+// checkpoint of another optimizer or version must not be half read in silence.
+inline void load_slots(std::span<const Buffer> state, std::initializer_list<std::pair<Slots*, const char*>> owners,
+                       const std::function<bool(const Buffer&)>& other = {}, std::string_view what = "optimizer") {
+  for (const Buffer& b : state) {
+    bool taken = other && other(b);
+    for (auto it = owners.begin(); !taken && it != owners.end(); ++it) taken = it->first->load(b, it->second);
+    if (!taken) throw InputError("unexpected " + std::string(what) + " state '" + b.name + "'");
+  }
+}
 
 }  // namespace lamina

@@ -33,6 +33,12 @@ class LAMINA_API Shape {
   std::int64_t operator[](int i) const { return dims_[static_cast<std::size_t>(i)]; }
   std::int64_t numel() const;
   std::string str() const;  // "(100, 784)"
+  // (n, ...this shape): a batch of n samples of this shape (refused past kMaxRank by from()).
+  Shape batched(std::int64_t n) const {
+    std::array<std::int64_t, kMaxRank + 1> dims{n};
+    for (int i = 0; i < rank_; ++i) dims[static_cast<std::size_t>(i + 1)] = dims_[static_cast<std::size_t>(i)];
+    return from(std::span<const std::int64_t>(dims.data(), static_cast<std::size_t>(rank_ + 1)));
+  }
 
   friend bool operator==(const Shape& a, const Shape& b) { return a.rank_ == b.rank_ && a.dims_ == b.dims_; }
 

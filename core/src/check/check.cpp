@@ -59,11 +59,6 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
   ModelFile file = ModelFile::parse_section("check: {type: " + type + "}\n", "<check>", "check").with(sets);
   const Config spec = detail::unbound(file.impl().root, file.impl().source, "", &registry);
 
-  if (info.kind == Kind::Search) {
-    throw InputError(fmt::format("'{}' is a search strategy, an interface the search no longer uses; `lamina "
-                                 "check` checks every other kind, samplers and pruners included",
-                                 req.type));
-  }
   registry.bind(info.kind, spec);  // bad --set keys fail here, before any output
   std::optional<checks::LoadedSource> loaded;
   if (info.kind == Kind::DataSource) loaded.emplace(checks::load_source(registry, spec));
@@ -134,8 +129,6 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
       break;
     case Kind::Pruner:
       detail::check_pruner(registry, spec, report);
-      break;
-    case Kind::Search:
       break;
   }
   out << (report.passed() ? fmt::format("all {} checks passed", report.total())

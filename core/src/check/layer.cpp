@@ -27,9 +27,7 @@ bool finite(const Tensor& t) {
 }
 
 Tensor input(const Shape& sample, std::int64_t batch, std::uint64_t seed) {
-  std::vector<std::int64_t> dims{batch};
-  for (int i = 0; i < sample.rank(); ++i) dims.push_back(sample[i]);
-  Tensor x(Shape::from(dims));
+  Tensor x(sample.batched(batch));
   Rng rng(seed, Rng::Stream::User);
   for (auto& v : x.values()) v = rng.normal(0.0f, 1.0f);
   return x;
