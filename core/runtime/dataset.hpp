@@ -3,7 +3,7 @@
 // carving a validation set copies nothing. Batches keep the samples' shape: (N, 1, 28, 28).
 //
 //   lamina::DataSplits d = lamina::load_data(spec, seed);
-//   d.train.batch(rows, x, labels);     // x: rows.size() x sample shape, scaled
+//   d.train.batch(rows, x, targets);    // x: rows.size() x sample shape, scaled
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,15 @@
 
 namespace lamina {
 
+// One batch's targets as DataView::batch gathers them; view() is what a loss sees.
+struct BatchTargets {
+  TargetKind kind = TargetKind::Class;
+  std::int64_t count = 0, width = 1;
+  std::vector<std::int32_t> classes;  // Class, ClassPerPosition
+  std::vector<float> values;          // MultiLabel, Regression
+  Targets view() const { return {kind, count, width, classes, values}; }
+};
+
 class DataView {
  public:
   DataView() = default;
@@ -27,11 +36,15 @@ class DataView {
   std::size_t size() const { return rows_.size(); }
   bool empty() const { return rows_.empty(); }
   const SampleSet& samples() const { return *samples_; }
-  // Gathers the view's rows at `positions` (indices into this view) into x and labels, each
-  // value multiplied by the view's scale.
-  void batch(std::span<const std::uint32_t> positions, Tensor& x, std::vector<std::int32_t>& labels) const;
+  // Gathers the view's rows at `positions` (indices into this view) into x and targets, each
+  // input value multiplied by the view's scale (token ids are not scaled). For token data, `ids`
+  // (when given) receives the batch's ids exactly, for Context::input_ids.
+  void batch(std::span<const std::uint32_t> positions, Tensor& x, BatchTargets& targets,
+             std::vector<std::int32_t>* ids = nullptr) const;
 
  private:
+  void gather_targets(std::span<const std::uint32_t> positions, BatchTargets& targets) const;
+
   std::shared_ptr<const SampleSet> samples_;
   std::vector<std::uint32_t> rows_;
   float scale_ = 1.0f;
@@ -55,7 +68,9 @@ const std::vector<std::string>& shared_data_keys();
 struct DataSplits {
   DataView train, validation, test;
   Shape sample_shape;
-  std::int32_t max_label = 0;  // over all splits
+  TargetKind target_kind = TargetKind::Class;
+  std::int64_t target_width = 1;  // per sample (lamina/targets.hpp)
+  std::int32_t max_label = 0;     // over all splits (class targets)
   float scale = 1.0f;          // what every input value is multiplied by (data.scale or the source's)
 };
 
@@ -63,8 +78,9 @@ struct DataSplits {
 // the run's model.yaml; for runs of older versions, the default of its source.
 float trained_scale(const DataSpec& spec);
 
-// Checks what a source returned: sizes agree, values finite, labels >= 0 (when `labelled`),
-// shape of rank 1 to 3. `source` names the type in messages. Throws InputError.
+// Checks what a source returned: sizes agree, values finite, ids >= 0, shape of rank 1 to 3,
+// and (when `labelled`) targets of their kind: class indices >= 0, multi-label values 0 or 1,
+// regression values finite. `source` names the type in messages. Throws InputError.
 void check_samples(const SampleSet& s, const std::string& source, bool labelled);
 
 // Reads both splits through spec.reader, checks them, and carves the validation split from the

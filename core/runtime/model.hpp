@@ -80,6 +80,11 @@ struct Model {
   Network network;
   std::vector<std::string> layer_names;  // per layer, its `name:` ("" when it has none)
   std::unique_ptr<Loss> loss;
+  std::string loss_type, loss_where, data_where;  // for messages: "mse", "model.yaml:9:7"
+  // What the data's targets are, set by build_network: checkpoints record it, predict and
+  // export read it back (lamina/targets.hpp).
+  TargetKind target_kind = TargetKind::Class;
+  std::int64_t target_width = 1;
   std::unique_ptr<Regularizer> regularizer;                      // may be null
   std::vector<std::unique_ptr<Regularizer>> layer_regularizers;  // per layer, null = model's
   std::string regularizer_type;                                 // their type names, for messages
@@ -107,8 +112,10 @@ Model build_model(const ModelSpec& spec, const Registry& registry);
 // older version): data keys its source does not declare are ignored instead of refused.
 Model build_model(const ModelFile& file, const Registry& registry, bool run_copy = false);
 
-// Sizes the network for the data and checks that its output fits the labels.
-void build_network(Model& model, const DataSplits& data);
+// Sizes the network for the data and checks that the loss takes the data's kind of targets and
+// that the network's output fits them (one score per class, one output per regression target).
+// `check_targets` false: sized for a shape alone (`lamina graph --input-shape`), no targets known.
+void build_network(Model& model, const DataSplits& data, bool check_targets = true);
 
 // The YAML reference of the core's own sections, for docs and `lamina plugins info`.
 const Schema& data_schema();

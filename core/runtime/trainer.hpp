@@ -34,7 +34,7 @@ class DataParallel;
 
 struct Evaluation {
   double loss = 0;
-  double accuracy = 0;
+  double accuracy = 0;  // NaN for targets that have no accuracy (multi-label, regression)
 };
 
 struct EpochMetrics {
@@ -102,6 +102,9 @@ class Trainer {
   float train_batch(std::span<const std::uint32_t> rows);
   float train_batch_alone(std::span<const std::uint32_t> rows);
   bool parallel() const { return parallel_ != nullptr; }
+  // Right answers over samples (a class) or positions (a class per position); NaN for targets
+  // that have no accuracy.
+  double accuracy(std::int64_t correct, std::size_t samples) const;
   void apply_schedule(const TrainStep& at);
   void before_update();
   void regularize();  // each regularized parameter's add_gradient
@@ -118,7 +121,8 @@ class Trainer {
   Rng shuffle_rng_;
   Rng layer_rng_;
   Tensor x_, dscores_;
-  std::vector<std::int32_t> labels_;
+  BatchTargets targets_;
+  std::vector<std::int32_t> ids_;  // token data: the batch's ids (Context::input_ids)
   std::vector<std::uint32_t> order_;
   std::int64_t correct_ = 0;  // running accuracy of the current epoch
   std::int64_t epoch_ = 0;    // epochs finished

@@ -127,6 +127,22 @@ std::string check_value(const Key& k, const YAML::Node& v) {
     }
     return size_ok(v) ? "" : bad;
   }
+  if (k.type() == KeyType::Numbers) {
+    if (!v.IsSequence() || v.size() == 0) return bad;
+    for (const auto& e : v) {
+      auto d = e.IsScalar() ? parse_double(e.Scalar()) : std::nullopt;
+      if (!d || !std::isfinite(*d) || !in_range(k, *d)) return bad;
+    }
+    return {};
+  }
+  if (k.type() == KeyType::Strings) {
+    if (v.IsScalar()) return v.Scalar().empty() ? bad : std::string();
+    if (!v.IsSequence() || v.size() == 0) return bad;
+    for (const auto& e : v) {
+      if (!e.IsScalar() || e.Scalar().empty()) return bad;
+    }
+    return {};
+  }
   if (!v.IsScalar()) return bad;
   const std::string& s = v.Scalar();
   switch (k.type()) {
@@ -149,6 +165,8 @@ std::string check_value(const Key& k, const YAML::Node& v) {
     case KeyType::Path:
       return s.empty() ? bad : std::string();
     case KeyType::Sizes:
+    case KeyType::Numbers:
+    case KeyType::Strings:
     case KeyType::Component:
       break;
   }
@@ -333,6 +351,41 @@ std::vector<std::int64_t> Config::sizes(std::string_view key) const {
   } else if (auto i = detail::parse_integer(v.Scalar())) {
     out.push_back(*i);
   }
+  return out;
+}
+
+std::vector<double> Config::numbers(std::string_view key) const {
+  if (const Key* optional = impl_->schema ? find_key(*impl_->schema, key) : nullptr;
+      optional && !has(key) && !optional->default_text()) {
+    return {};  // an optional key left out
+  }
+  auto [v, k] = value_of(*impl_, key);
+  if (k->type() != KeyType::Numbers) {
+    throw Error(fmt::format("{}: internal error: key '{}' is not declared as numbers", impl_->path, key));
+  }
+  std::vector<double> out;
+  if (auto problem = detail::check_value(*k, v); !problem.empty()) {
+    detail::fail_at(*impl_->source, detail::child_path(impl_->path, key), v, problem);
+  }
+  for (const auto& e : v) out.push_back(*detail::parse_double(e.Scalar()));
+  return out;
+}
+
+std::vector<std::string> Config::strings(std::string_view key) const {
+  if (const Key* optional = impl_->schema ? find_key(*impl_->schema, key) : nullptr;
+      optional && !has(key) && !optional->default_text()) {
+    return {};  // an optional key left out
+  }
+  auto [v, k] = value_of(*impl_, key);
+  if (k->type() != KeyType::Strings) {
+    throw Error(fmt::format("{}: internal error: key '{}' is not declared as strings", impl_->path, key));
+  }
+  std::vector<std::string> out;
+  if (auto problem = detail::check_value(*k, v); !problem.empty()) {
+    detail::fail_at(*impl_->source, detail::child_path(impl_->path, key), v, problem);
+  }
+  if (v.IsScalar()) return {v.Scalar()};
+  for (const auto& e : v) out.push_back(e.Scalar());
   return out;
 }
 

@@ -101,17 +101,40 @@ std::vector<GradCheckResult> check_layer_gradients(Layer& layer, const Shape& sa
   return results;
 }
 
-GradCheckResult check_loss_gradients(Loss& loss, std::int64_t classes, const GradCheckOptions& o) {
+GradCheckResult check_loss_gradients(Loss& loss, TargetKind kind, std::int64_t outputs, const GradCheckOptions& o) {
   Rng rng(o.seed, Rng::Stream::User);
-  Tensor scores(Shape{o.batch, classes});
+  // A class per position: three positions, so that the mean over them is checked too.
+  const std::int64_t positions = kind == TargetKind::ClassPerPosition ? 3 : 1;
+  Tensor scores(kind == TargetKind::ClassPerPosition ? Shape{o.batch, positions, outputs} : Shape{o.batch, outputs});
   for (auto& v : scores.values()) v = rng.normal(0.0f, 2.0f);
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(o.batch));
-  for (auto& l : labels) l = static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(classes)));
-  loss.forward(scores, labels);
+  std::vector<std::int32_t> classes;
+  std::vector<float> values;
+  Targets t{kind, o.batch, kind == TargetKind::Class ? 1 : positions, {}, {}};
+  switch (kind) {
+    case TargetKind::Class:
+    case TargetKind::ClassPerPosition:
+      classes.resize(static_cast<std::size_t>(o.batch * positions));
+      for (auto& l : classes) l = static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(outputs)));
+      t.classes = classes;
+      break;
+    case TargetKind::MultiLabel:
+      values.resize(static_cast<std::size_t>(o.batch * outputs));
+      for (auto& v : values) v = static_cast<float>(rng.below(2));
+      t.width = outputs;
+      t.values = values;
+      break;
+    case TargetKind::Regression:
+      values.resize(static_cast<std::size_t>(o.batch * outputs));
+      for (auto& v : values) v = rng.normal(0.0f, 2.0f);
+      t.width = outputs;
+      t.values = values;
+      break;
+  }
+  loss.forward(scores, t);
   Tensor d;
   loss.backward(d);
   const Tensor analytic = d.clone();
-  return compare("scores", scores, analytic, o, [&] { return static_cast<double>(loss.forward(scores, labels)); });
+  return compare("scores", scores, analytic, o, [&] { return static_cast<double>(loss.forward(scores, t)); });
 }
 
 GradCheckResult check_regularizer_gradients(const Regularizer& regularizer, const Shape& shape,

@@ -22,6 +22,10 @@ std::string_view key_type_name(KeyType type) {
       return "path";
     case KeyType::Sizes:
       return "sizes";
+    case KeyType::Numbers:
+      return "numbers";
+    case KeyType::Strings:
+      return "strings";
   }
   return "unknown";
 }
@@ -34,6 +38,8 @@ Key Key::number(std::string name, std::string doc) { return {std::move(name), Ke
 Key Key::string(std::string name, std::string doc) { return {std::move(name), KeyType::String, std::move(doc)}; }
 Key Key::path(std::string name, std::string doc) { return {std::move(name), KeyType::Path, std::move(doc)}; }
 Key Key::sizes(std::string name, std::string doc) { return {std::move(name), KeyType::Sizes, std::move(doc)}; }
+Key Key::numbers(std::string name, std::string doc) { return {std::move(name), KeyType::Numbers, std::move(doc)}; }
+Key Key::strings(std::string name, std::string doc) { return {std::move(name), KeyType::Strings, std::move(doc)}; }
 Key Key::component(std::string name, Kind kind, std::string doc) {
   Key k(std::move(name), KeyType::Component, std::move(doc));
   k.kind_ = kind;
@@ -96,8 +102,11 @@ std::string Key::expectation() const {
       what = "an integer";
       break;
     case KeyType::Float:
+    case KeyType::Numbers:
       what = "a number";
       break;
+    case KeyType::Strings:
+      return "a string or a list of strings";
   }
   if (lo_ && hi_) {
     what += fmt::format(" in {}{}, {}{}", lo_open_ ? "(" : "[", *lo_, *hi_, hi_open_ ? ")" : "]");
@@ -106,6 +115,7 @@ std::string Key::expectation() const {
   } else if (hi_) {
     what += fmt::format(" {} {}", hi_open_ ? "<" : "<=", *hi_);
   }
+  if (type_ == KeyType::Numbers) what = "a list of numbers, each " + what.substr(what.find(' ') + 1);
   if (type_ == KeyType::Sizes) {
     what += " or a list [h, w] of them";
     if (!choices_.empty()) what += ", or " + detail::join(choices_);

@@ -81,13 +81,17 @@ static void write_model(const fs::path& file, Model& model, std::int64_t epoch) 
   std::vector<std::pair<std::string, const Tensor*>> tensors;
   for (auto* p : model.network.params()) tensors.emplace_back(p->name, &p->value);
   for (auto* b : model.network.state()) tensors.emplace_back(b->name, &b->value);
-  write_safetensors(file, tensors,
-                    {{"format", "lamina-model"},
-                     {"lamina_version", LAMINA_VERSION_STRING},
-                     {"seed", std::to_string(model.train.seed)},
-                     {"epoch", std::to_string(epoch)},
-                     {"input_shape", shape_json(model.network.input_shape())},
-                     {"plugins", manifest(model).dump()}});
+  std::map<std::string, std::string> meta{{"format", "lamina-model"},
+                                          {"lamina_version", LAMINA_VERSION_STRING},
+                                          {"seed", std::to_string(model.train.seed)},
+                                          {"epoch", std::to_string(epoch)},
+                                          {"input_shape", shape_json(model.network.input_shape())},
+                                          {"plugins", manifest(model).dump()}};
+  // Absent means a class per sample, what every run before SDK 5 was (and its files stay alike).
+  if (model.target_kind != TargetKind::Class) {
+    meta["targets"] = json{{"kind", target_kind_name(model.target_kind)}, {"width", model.target_width}}.dump();
+  }
+  write_safetensors(file, tensors, meta);
 }
 
 void save_best(const fs::path& dir, Model& model, std::int64_t epoch) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdio>
 #include <ostream>
 #include <string>
@@ -10,6 +11,8 @@ namespace lamina::detail {
 namespace {
 
 std::string fmt_eval(const char* label, const Evaluation& e) {
+  // Targets without an accuracy (regression, multi-label) show their loss alone.
+  if (std::isnan(e.accuracy)) return fmt::format("{} loss {:.4f}", label, e.loss);
   return fmt::format("{} loss {:.4f} acc {:.4f}", label, e.loss, e.accuracy);
 }
 

@@ -20,20 +20,20 @@ namespace lamina {
 DataView::DataView(std::shared_ptr<const SampleSet> samples, std::vector<std::uint32_t> rows, float scale)
     : samples_(std::move(samples)), rows_(std::move(rows)), scale_(scale) {}
 
-void DataView::batch(std::span<const std::uint32_t> positions, Tensor& x, std::vector<std::int32_t>& labels) const {
+void DataView::batch(std::span<const std::uint32_t> positions, Tensor& x, BatchTargets& targets,
+                     std::vector<std::int32_t>* ids) const {
   const SampleSet& s = *samples_;
   const std::int64_t dim = s.sample_shape.numel();
   const auto n = static_cast<std::int64_t>(positions.size());
   x.resize(s.sample_shape.batched(n));
-  labels.resize(positions.size());
+  gather_targets(positions, targets);
   float* out = x.data();
   // A local copy: through the member, every store to dst could change it, which kept the
   // compiler from vectorizing the conversion.
   const float scale = scale_;
-  const bool labelled = !s.labels.empty();
+  if (!s.ids.empty() && ids) ids->resize(static_cast<std::size_t>(n * dim));
   for (std::int64_t i = 0; i < n; ++i) {
     const std::size_t row = rows_[positions[static_cast<std::size_t>(i)]];
-    labels[static_cast<std::size_t>(i)] = labelled ? s.labels[row] : 0;
     float* dst = out + i * dim;
     if (!s.bytes.empty()) {
       const std::uint8_t* src = s.bytes.data() + static_cast<std::int64_t>(row) * dim;
@@ -44,9 +44,35 @@ void DataView::batch(std::span<const std::uint32_t> positions, Tensor& x, std::v
         for (std::int64_t b = 0; b < dim; b += 64) __builtin_prefetch(next + b);
       }
       for (std::int64_t j = 0; j < dim; ++j) dst[j] = static_cast<float>(src[j]) * scale;
+    } else if (!s.ids.empty()) {
+      const std::int32_t* src = s.ids.data() + static_cast<std::int64_t>(row) * dim;
+      for (std::int64_t j = 0; j < dim; ++j) dst[j] = static_cast<float>(src[j]);
+      if (ids) std::copy(src, src + dim, ids->data() + i * dim);
     } else {
       const float* src = s.values.data() + static_cast<std::int64_t>(row) * dim;
       for (std::int64_t j = 0; j < dim; ++j) dst[j] = src[j] * scale;
+    }
+  }
+}
+
+void DataView::gather_targets(std::span<const std::uint32_t> positions, BatchTargets& t) const {
+  const SampleSet& s = *samples_;
+  const auto n = positions.size();
+  const auto width = static_cast<std::size_t>(s.target_width);
+  t.kind = s.target_kind;
+  t.count = static_cast<std::int64_t>(n);
+  t.width = s.target_width;
+  const bool classes = t.view().has_classes();
+  t.classes.resize(classes ? n * width : 0);
+  t.values.resize(classes ? 0 : n * width);
+  // Unlabelled samples (prediction inputs) get class 0 or zeros: nothing reads them.
+  const bool labelled = classes ? !s.labels.empty() : !s.target_values.empty();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t row = rows_[positions[i]];
+    if (classes) {
+      for (std::size_t j = 0; j < width; ++j) t.classes[i * width + j] = labelled ? s.labels[row * width + j] : 0;
+    } else {
+      for (std::size_t j = 0; j < width; ++j) t.values[i * width + j] = labelled ? s.target_values[row * width + j] : 0.0f;
     }
   }
 }
@@ -83,27 +109,75 @@ void check_samples(const SampleSet& s, const std::string& source, bool labelled)
     throw InputError(fmt::format("{}: data source '{}' gave {} samples", where, source, s.count));
   }
   const auto expected = static_cast<std::size_t>(s.count * shape.numel());
-  const bool bytes = !s.bytes.empty();
-  if ((bytes && !s.values.empty()) || (bytes ? s.bytes.size() : s.values.size()) != expected) {
-    throw InputError(fmt::format("{}: data source '{}' gave {} bytes and {} values for {} samples of shape {} "
+  const int kinds = !s.bytes.empty() + !s.values.empty() + !s.ids.empty();
+  const std::size_t held = s.bytes.size() + s.values.size() + s.ids.size();
+  if (kinds > 1 || held != expected) {
+    const std::string ids = s.ids.empty() ? "" : fmt::format(" and {} ids", s.ids.size());
+    throw InputError(fmt::format("{}: data source '{}' gave {} bytes{}{} values{} for {} samples of shape {} "
                                  "(expected {} of one kind)",
-                                 where, source, s.bytes.size(), s.values.size(), s.count, shape.str(), expected));
+                                 where, source, s.bytes.size(), ids.empty() ? " and " : ", ", s.values.size(), ids,
+                                 s.count, shape.str(), expected));
   }
+  const auto dim = static_cast<std::size_t>(shape.numel());
   for (std::size_t i = 0; i < s.values.size(); ++i) {
     if (!std::isfinite(s.values[i])) {
-      throw InputError(fmt::format("{}: sample {} holds a value that is not finite ({})", where,
-                                   i / static_cast<std::size_t>(shape.numel()), s.values[i]));
+      throw InputError(
+          fmt::format("{}: sample {} holds a value that is not finite ({})", where, i / dim, s.values[i]));
+    }
+  }
+  for (std::size_t i = 0; i < s.ids.size(); ++i) {
+    if (s.ids[i] < 0) {
+      throw InputError(fmt::format("{}: sample {} holds the token id {} at position {}; ids are 0, 1, 2, ...", where,
+                                   i / dim, s.ids[i], i % dim));
     }
   }
   if (!labelled) return;
   const std::string& labels_where = s.labels_origin.empty() ? where : s.labels_origin;
-  if (s.labels.size() != static_cast<std::size_t>(s.count)) {
-    throw InputError(fmt::format("{}: {} labels for {} samples of {}", labels_where, s.labels.size(), s.count, where));
+  const char* kind = target_kind_name(s.target_kind);
+  if (std::find(std::begin(kTargetKinds), std::end(kTargetKinds), s.target_kind) == std::end(kTargetKinds)) {
+    throw InputError(fmt::format("{}: data source '{}' gave targets of an unknown kind ({})", labels_where, source,
+                                 static_cast<int>(s.target_kind)));
   }
-  for (std::size_t i = 0; i < s.labels.size(); ++i) {
-    if (s.labels[i] < 0) {
-      throw InputError(fmt::format("{}: label {} of sample {} is negative; classes are 0, 1, 2, ...", labels_where,
-                                   s.labels[i], i));
+  if (s.target_width < 1 || (s.target_kind == TargetKind::Class && s.target_width != 1) ||
+      s.target_width > (std::int64_t{1} << 24)) {
+    throw InputError(fmt::format("{}: data source '{}' gave {} targets of width {}", labels_where, source, kind,
+                                 s.target_width));
+  }
+  const auto width = static_cast<std::size_t>(s.target_width);
+  const auto targets = static_cast<std::size_t>(s.count) * width;
+  const bool classes = s.target_kind == TargetKind::Class || s.target_kind == TargetKind::ClassPerPosition;
+  const std::size_t given = classes ? s.labels.size() : s.target_values.size();
+  if (given != targets || (classes ? !s.target_values.empty() : !s.labels.empty())) {
+    throw InputError(s.target_kind == TargetKind::Class
+                         ? fmt::format("{}: {} labels for {} samples of {}", labels_where, given, s.count, where)
+                         : fmt::format("{}: {} {} targets for {} samples of {} ({} per sample)", labels_where, given,
+                                       kind, s.count, where, width));
+  }
+  if (s.target_kind == TargetKind::Class) {
+    for (std::size_t i = 0; i < s.labels.size(); ++i) {
+      if (s.labels[i] < 0) {
+        throw InputError(fmt::format("{}: label {} of sample {} is negative; classes are 0, 1, 2, ...", labels_where,
+                                     s.labels[i], i));
+      }
+    }
+  } else if (s.target_kind == TargetKind::ClassPerPosition) {
+    for (std::size_t i = 0; i < s.labels.size(); ++i) {
+      if (s.labels[i] < 0) {
+        throw InputError(fmt::format("{}: the label at position {} of sample {} is {}; classes are 0, 1, 2, ...",
+                                     labels_where, i % width, i / width, s.labels[i]));
+      }
+    }
+  } else {
+    for (std::size_t i = 0; i < s.target_values.size(); ++i) {
+      const float v = s.target_values[i];
+      if (!std::isfinite(v)) {
+        throw InputError(fmt::format("{}: target {} of sample {} is not finite ({})", labels_where, i % width,
+                                     i / width, v));
+      }
+      if (s.target_kind == TargetKind::MultiLabel && v != 0.0f && v != 1.0f) {
+        throw InputError(fmt::format("{}: label {} of sample {} is {}; multi-label targets are 0 or 1", labels_where,
+                                     i % width, i / width, v));
+      }
     }
   }
 }
@@ -134,10 +208,22 @@ DataSplits load_data(const DataSpec& spec, std::uint64_t seed) {
     throw InputError(fmt::format("{} has samples of shape {} but {} has {}", train.origin, train.sample_shape.str(),
                                  test.origin, test.sample_shape.str()));
   }
+  if (train.target_kind != test.target_kind || train.target_width != test.target_width ||
+      train.ids.empty() != test.ids.empty()) {
+    throw InputError(fmt::format("{} has {} targets of width {}{} but {} has {} targets of width {}{}",
+                                 train.labels_origin.empty() ? train.origin : train.labels_origin,
+                                 target_kind_name(train.target_kind), train.target_width,
+                                 train.ids.empty() ? "" : " (token ids)",
+                                 test.labels_origin.empty() ? test.origin : test.labels_origin,
+                                 target_kind_name(test.target_kind), test.target_width,
+                                 test.ids.empty() ? "" : " (token ids)"));
+  }
 
   DataSplits d;
   d.scale = trained_scale(spec);
   d.sample_shape = train.sample_shape;
+  d.target_kind = train.target_kind;
+  d.target_width = train.target_width;
   d.max_label = std::max(max_label(train), max_label(test));
   std::vector<std::uint32_t> rows = first_rows(train.count, spec.train_limit);
   std::vector<std::uint32_t> val_rows;

@@ -1,6 +1,7 @@
 // `lamina eval`: trained runs rebuilt and tested, one by one and as an ensemble.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <numeric>
 #include <ostream>
 
@@ -26,15 +27,23 @@ void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
     detail::load_weights(m.dir, m.model, req.best);
     Trainer trainer(m.model, data);
     const Evaluation e = trainer.evaluate(data.test);
-    out << fmt::format("{}: test loss {:.6f} accuracy {:.6f}", m.dir.string(), e.loss, e.accuracy) << std::endl;
+    out << (std::isnan(e.accuracy) ? fmt::format("{}: test loss {:.6f}", m.dir.string(), e.loss)
+                                   : fmt::format("{}: test loss {:.6f} accuracy {:.6f}", m.dir.string(), e.loss,
+                                                 e.accuracy))
+        << std::endl;
   }
   if (members.size() < 2) return;
+  if (data.target_kind != TargetKind::Class) {
+    throw InputError(fmt::format("an ensemble averages class probabilities; these runs were trained on {} targets",
+                                 target_kind_name(data.target_kind)));
+  }
   const auto n = static_cast<std::int64_t>(data.test.size());
   std::vector<std::uint32_t> rows(static_cast<std::size_t>(n));
   std::iota(rows.begin(), rows.end(), 0u);
   Tensor x;
-  std::vector<std::int32_t> labels;
-  data.test.batch(rows, x, labels);
+  BatchTargets targets;
+  data.test.batch(rows, x, targets);
+  const auto& labels = targets.classes;
   detail::Ensemble ensemble(members.size(), n);
   for (auto& m : members) {
     Rng rng(0);

@@ -94,7 +94,7 @@ void run_graph(const GraphRequest& req, std::ostream& out) {
   } else {
     splits = load_data(m.data, m.train.seed);
   }
-  build_network(m, splits);
+  build_network(m, splits, !req.input_shape);
 
   Network& net = m.network;
   out << fmt::format("{}: {} layers, {} parameters, input {}", m.name, net.size(), net.parameter_count(),

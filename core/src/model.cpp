@@ -3,6 +3,7 @@
 #include "runtime/model.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fstream>
 
@@ -72,6 +73,9 @@ Model build_model(const ModelSpec& spec, const Registry& registry) {
     m.layer_names.push_back(layer.name);
   }
   m.loss = make<Loss>(registry, spec.loss);
+  m.loss_type = spec.loss.bound.type();
+  m.loss_where = spec.loss.bound.where();
+  m.data_where = spec.source.bound.where();
   if (spec.regularizer) {
     m.regularizer = make<Regularizer>(registry, *spec.regularizer);
     m.regularizer_type = spec.regularizer->bound.type();
@@ -91,7 +95,90 @@ Model build_model(const ModelFile& file, const Registry& registry, bool run_copy
   return build_model(read_model_spec(file, registry, run_copy), registry);
 }
 
-void build_network(Model& model, const DataSplits& data) {
+namespace {
+
+void check_output_shape(const DataSplits& data, const Shape& out, const std::string& layer);
+
+// Whether the loss takes the data's targets, and the last layer's output fits them.
+void check_targets(const Model& model, const DataSplits& data, const Shape& out) {
+  const std::size_t last = model.network.size() - 1;
+  const TargetKind kind = data.target_kind;
+  const detail::PluginSite site = plugin_site(model, Kind::Loss, "", "loss");
+  const bool accepted = detail::plugin_call(site, "accepts", [&] { return model.loss->accepts(kind); });
+  if (!accepted) {
+    std::vector<std::string> takes;
+    for (TargetKind k : kTargetKinds) {
+      if (detail::plugin_call(site, "accepts", [&] { return model.loss->accepts(k); })) {
+        takes.push_back(target_kind_name(k));
+      }
+    }
+    const SampleSet& given = data.test.empty() ? data.train.samples() : data.test.samples();
+    throw InputError(fmt::format("{}: loss '{}' does not take the {} targets of {} (data: {}); it takes {} targets. "
+                                 "Choose a loss for {} targets (`lamina plugins` lists the losses)",
+                                 model.loss_where, model.loss_type, target_kind_name(kind),
+                                 given.labels_origin.empty() ? given.origin : given.labels_origin, model.data_where,
+                                 takes.empty() ? std::string("no") : fmt::format("{}", fmt::join(takes, " and ")),
+                                 target_kind_name(kind)));
+  }
+  const std::string layer = fmt::format("{} ({})", model.network.path(last), model.network.type(last));
+  check_output_shape(data, out, layer);
+  // One sample of zero scores and valid targets through the loss: what it can only check
+  // against the shapes (class_weights, one per class) is refused now, not at the first batch.
+  Tensor scores(out.batched(1));
+  const std::vector<std::int32_t> classes(static_cast<std::size_t>(data.target_width), 0);
+  const std::vector<float> values(static_cast<std::size_t>(data.target_width), 0.0f);
+  const bool has_classes = kind == TargetKind::Class || kind == TargetKind::ClassPerPosition;
+  const Targets probe{kind, 1, data.target_width, has_classes ? std::span<const std::int32_t>(classes) : std::span<const std::int32_t>(),
+                      has_classes ? std::span<const float>() : std::span<const float>(values)};
+  detail::plugin_call(site, "forward", [&] { return model.loss->forward(scores, probe); });
+}
+
+void check_output_shape(const DataSplits& data, const Shape& out, const std::string& layer) {
+  const TargetKind kind = data.target_kind;
+  switch (kind) {
+    case TargetKind::Class:
+    case TargetKind::ClassPerPosition: {
+      const bool per_position = kind == TargetKind::ClassPerPosition;
+      if (out.rank() != (per_position ? 2 : 1)) {
+        throw InputError(per_position
+                             ? fmt::format("{}: the last layer gives per-sample scores of shape {}; a class per "
+                                           "position needs ({}, classes): a score per class at each of the {} positions",
+                                           layer, out.str(), data.target_width, data.target_width)
+                             : fmt::format("{}: the last layer gives per-sample scores of shape {}; the loss needs one "
+                                           "score per class, e.g. end with an affine layer whose units is the number "
+                                           "of classes",
+                                           layer, out.str()));
+      }
+      if (per_position && out[0] != data.target_width) {
+        throw InputError(fmt::format("{}: the last layer gives scores for {} positions but the targets have {}", layer,
+                                     out[0], data.target_width));
+      }
+      const std::int64_t classes = out[out.rank() - 1];
+      if (classes <= data.max_label) {
+        throw InputError(fmt::format("{}: the last layer gives {} scores per {} but the labels go up to {} "
+                                     "({} classes); set its units to {}",
+                                     layer, classes, per_position ? "position" : "sample", data.max_label,
+                                     data.max_label + 1, data.max_label + 1));
+      }
+      break;
+    }
+    case TargetKind::MultiLabel:
+    case TargetKind::Regression: {
+      const bool regression = kind == TargetKind::Regression;
+      if (out.rank() != 1 || out[0] != data.target_width) {
+        throw InputError(fmt::format("{}: the last layer gives per-sample outputs of shape {} but the data has {} {} "
+                                     "per sample; end with an affine layer of units {}",
+                                     layer, out.str(), data.target_width,
+                                     regression ? "regression targets" : "labels", data.target_width));
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+void build_network(Model& model, const DataSplits& data, bool targets_known) {
   Rng init(model.train.seed, Rng::Stream::Init);
   const Shape out = model.network.build(data.sample_shape, init);
   // Every layer's output and its gradient, for a batch, in float32: the floor of what training
@@ -109,20 +196,9 @@ void build_network(Model& model, const DataSplits& data) {
                                  bytes / 1e9, std::max(model.train.batch_size, model.train.eval_batch_size),
                                  model.network.size(), free / 1e9));
   }
-  const std::size_t last = model.network.size() - 1;
-  if (out.rank() != 1) {
-    throw InputError(
-        fmt::format("{} ({}): the last layer gives per-sample scores of shape {}; the loss needs one "
-                    "score per class, e.g. end with an affine layer whose units is the number of classes",
-                    model.network.path(last), model.network.type(last), out.str()));
-  }
-  if (out[0] <= data.max_label) {
-    throw InputError(
-        fmt::format("{} ({}): the last layer gives {} scores per sample but the labels go up to {} "
-                    "({} classes); set its units to {}",
-                    model.network.path(last), model.network.type(last), out[0], data.max_label, data.max_label + 1,
-                    data.max_label + 1));
-  }
+  model.target_kind = data.target_kind;
+  model.target_width = data.target_width;
+  if (targets_known) check_targets(model, data, out);
 }
 
 }  // namespace lamina

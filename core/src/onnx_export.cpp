@@ -246,12 +246,23 @@ void run_export(const ExportRequest& req, std::ostream& out) {
     }
     check_nodes(g, first_node, who);
   }
-  // The scores of the last layer as class probabilities, as `lamina predict` gives them.
+  // What `lamina predict` gives, by the kind of target the run was trained on: class
+  // probabilities (a softmax over the classes: of each sample, or of each position), a
+  // probability per label (a sigmoid per score), or the regression outputs as they are.
   const Shape scores = net.output_shape(net.size() - 1);
+  const TargetKind kind = run.model.target_kind;
+  const bool regression = kind == TargetKind::Regression;
+  const std::string output = regression ? "outputs" : "probabilities";
   writer.begin("output", "the output");
-  writer.node("Softmax", {outputs.back()}, {{"axis", std::int64_t{1}}});
-  g.mutable_node(g.node_size() - 1)->set_output(0, "probabilities");
-  set_shape(*g.add_output(), "probabilities", scores);
+  if (kind == TargetKind::MultiLabel) {
+    writer.node("Sigmoid", {outputs.back()}, {});
+  } else if (regression) {
+    writer.node("Identity", {outputs.back()}, {});
+  } else {
+    writer.node("Softmax", {outputs.back()}, {{"axis", std::int64_t{scores.rank()}}});
+  }
+  g.mutable_node(g.node_size() - 1)->set_output(0, output);
+  set_shape(*g.add_output(), output, scores);
 
   const auto meta = [&](const std::string& k, const std::string& v) {
     auto* p = model.add_metadata_props();
@@ -265,8 +276,15 @@ void run_export(const ExportRequest& req, std::ostream& out) {
   for (int k = 0; k < sample.rank(); ++k) dims += fmt::format(" x {}", sample[k]);
   meta("lamina.input", fmt::format("input: float32 {}, the samples already multiplied by lamina.input_scale", dims));
   meta("lamina.input_scale", fmt::format("{:.9g}", trained_scale(run.model.data)));
-  meta("lamina.output", fmt::format("probabilities: float32 N x {}, the softmax of the scores", scores.str()));
-  meta("lamina.classes", std::to_string(scores.numel()));
+  std::string out_dims = "N";
+  for (int k = 0; k < scores.rank(); ++k) out_dims += fmt::format(" x {}", scores[k]);
+  meta("lamina.targets", target_kind_name(kind));
+  meta("lamina.output", fmt::format("{}: float32 {}, {}", output, out_dims,
+                                    regression                         ? "the regression outputs"
+                                    : kind == TargetKind::MultiLabel   ? "the sigmoid of each label's score"
+                                    : kind == TargetKind::ClassPerPosition ? "the softmax of the scores at each position"
+                                                                           : "the softmax of the scores"));
+  if (!regression) meta("lamina.classes", std::to_string(scores[scores.rank() - 1]));
 
   // Each layer's output has the shape the layer gives: a wrong export is named by its layer,
   // the first in file order (shape inference, lenient here, carries on past a bad node).
@@ -306,8 +324,8 @@ void run_export(const ExportRequest& req, std::ostream& out) {
   std::string bytes;
   if (!model.SerializeToString(&bytes)) throw Error(fmt::format("{}: cannot serialize the ONNX model", target.string()));
   detail::write_output_file(target, bytes, "--out");
-  out << fmt::format("wrote {} ({} layers, {} parameters, opset {}; input {}, output probabilities N x {})",
-                     target.string(), net.size(), net.parameter_count(), kOpset, dims, scores.numel())
+  out << fmt::format("wrote {} ({} layers, {} parameters, opset {}; input {}, output {} {})", target.string(),
+                     net.size(), net.parameter_count(), kOpset, dims, output, out_dims)
       << std::endl;
 }
 

@@ -1,8 +1,10 @@
 // `lamina predict` and `lamina dump`: using a trained run folder outside training.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -21,6 +23,65 @@
 namespace fs = std::filesystem;
 
 namespace lamina {
+
+namespace {
+
+// The predictions file, by what the model predicts:
+//   a class:              row,class,p0,...     the most probable class and every probability
+//   a class per position: row,position,class,p0,...   one line per position
+//   multi-label:          row,labels,p0,...    the labels of probability >= 0.5 ("1 4"), then each
+//   regression:           row,y0,...           the outputs
+std::string prediction_csv(const detail::Ensemble& e, TargetKind kind, const Shape& output) {
+  std::string csv;
+  const std::int64_t c = output[output.rank() - 1];
+  auto probabilities = [&](const double* p) {
+    for (std::int64_t j = 0; j < c; ++j) csv += fmt::format(",{:.6f}", p[j]);
+    csv += "\n";
+  };
+  const char* first = kind == TargetKind::Class              ? "row,class"
+                      : kind == TargetKind::ClassPerPosition ? "row,position,class"
+                      : kind == TargetKind::MultiLabel       ? "row,labels"
+                                                             : "row";
+  csv += first;
+  for (std::int64_t j = 0; j < c; ++j) {
+    csv += kind == TargetKind::Regression ? ",y" : ",p";
+    csv += std::to_string(j);
+  }
+  csv += "\n";
+  for (std::int64_t i = 0; i < e.samples(); ++i) {
+    const double* row = e.row(i);
+    switch (kind) {
+      case TargetKind::Class:
+        csv += fmt::format("{},{}", i, e.predicted(i));
+        probabilities(row);
+        break;
+      case TargetKind::ClassPerPosition:
+        for (std::int64_t t = 0; t < e.classes() / c; ++t) {
+          const double* p = row + t * c;
+          csv += fmt::format("{},{},{}", i, t, std::max_element(p, p + c) - p);
+          probabilities(p);
+        }
+        break;
+      case TargetKind::MultiLabel: {
+        std::string labels;
+        for (std::int64_t j = 0; j < c; ++j) {
+          if (row[j] >= 0.5) labels += fmt::format("{}{}", labels.empty() ? "" : " ", j);
+        }
+        csv += fmt::format("{},{}", i, labels);
+        probabilities(row);
+        break;
+      }
+      case TargetKind::Regression:
+        csv += std::to_string(i);
+        for (std::int64_t j = 0; j < c; ++j) csv += fmt::format(",{:.9g}", row[j]);
+        csv += "\n";
+        break;
+    }
+  }
+  return csv;
+}
+
+}  // namespace
 
 void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err) {
   if (req.runs.empty()) throw InputError("name at least one run folder");
@@ -85,30 +146,34 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   std::iota(rows.begin(), rows.end(), 0u);
   const DataView view(shared, rows, scale);
 
-  detail::Ensemble ensemble(req.runs.size(), shared->count);
+  std::optional<detail::Ensemble> ensemble;
+  TargetKind kind = TargetKind::Class;
+  Shape output;  // per sample
   for (const auto& dir : req.runs) {
     detail::TrainedRun run =
         &dir == &req.runs.front() ? std::move(first_run) : detail::open_run(dir, session.registry, {}, err);
     detail::size_and_load(run, shared->sample_shape, req.input.string(), req.best);
+    if (!ensemble) {
+      kind = run.model.target_kind;
+      output = run.model.network.output_shape(run.model.network.size() - 1);
+      ensemble.emplace(req.runs.size(), shared->count, kind);
+    } else if (run.model.target_kind != kind) {
+      throw InputError(fmt::format("{}: trained on {} targets, but {} on {}: an ensemble's members predict alike",
+                                   dir.string(), target_kind_name(run.model.target_kind), req.runs.front().string(),
+                                   target_kind_name(kind)));
+    }
     Tensor x;
-    std::vector<std::int32_t> labels;
+    BatchTargets unused;  // prediction inputs have no targets
     Rng rng(0);
     Context ctx{Mode::Eval, &rng, false};
     for (std::size_t begin = 0; begin < rows.size(); begin += 1000) {
       std::vector<std::uint32_t> batch(rows.begin() + static_cast<std::ptrdiff_t>(begin),
                                        rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), begin + 1000)));
-      view.batch(batch, x, labels);
-      ensemble.add(dir, run.model.network.forward(x, ctx), static_cast<std::int64_t>(begin));
+      view.batch(batch, x, unused);
+      ensemble->add(dir, run.model.network.forward(x, ctx), static_cast<std::int64_t>(begin));
     }
   }
-  std::string csv_out = "row,class";
-  for (std::int64_t j = 0; j < ensemble.classes(); ++j) csv_out += fmt::format(",p{}", j);
-  csv_out += "\n";
-  for (std::int64_t i = 0; i < shared->count; ++i) {
-    csv_out += fmt::format("{},{}", i, ensemble.predicted(i));
-    for (std::int64_t j = 0; j < ensemble.classes(); ++j) csv_out += fmt::format(",{:.6f}", ensemble.row(i)[j]);
-    csv_out += "\n";
-  }
+  const std::string csv_out = prediction_csv(*ensemble, kind, output);
   detail::write_output_file(req.out, csv_out, "--out");
   err << scale_warning.str();
   out << fmt::format("wrote {} ({} rows, {} run{})", req.out.string(), shared->count, req.runs.size(),

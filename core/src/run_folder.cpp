@@ -3,8 +3,10 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+
 #include <unistd.h>
 
+#include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -82,19 +84,37 @@ RunDir create_run_dir(const std::string& model_name, const fs::path* out) {
   }
 }
 
+namespace {
+
+// Accuracy is NaN for targets that have none (regression, multi-label): an empty cell, a null.
+std::string cell(double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6f}", v); }
+
+nlohmann::ordered_json evaluation_json(const Evaluation& e) {
+  nlohmann::ordered_json j = {{"loss", e.loss}, {"accuracy", nullptr}};
+  if (!std::isnan(e.accuracy)) j["accuracy"] = e.accuracy;
+  return j;
+}
+
+double accuracy_of(const nlohmann::json& e) {
+  const auto& a = e.at("accuracy");
+  return a.is_null() ? NAN : a.get<double>();
+}
+
+}  // namespace
+
 void write_metrics(const fs::path& dir, const std::vector<EpochMetrics>& history) {
   std::string csv = "epoch,train_loss,train_acc,penalty,val_loss,val_acc,test_loss,test_acc\n";
   nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
   for (const auto& m : history) {
-    csv += fmt::format("{},{:.6f},{:.6f},{:.6f},", m.epoch, m.train.loss, m.train.accuracy, m.penalty);
-    csv += m.validation ? fmt::format("{:.6f},{:.6f},", m.validation->loss, m.validation->accuracy) : std::string(",,");
-    csv += fmt::format("{:.6f},{:.6f}\n", m.test.loss, m.test.accuracy);
+    csv += fmt::format("{},{:.6f},{},{:.6f},", m.epoch, m.train.loss, cell(m.train.accuracy), m.penalty);
+    csv += m.validation ? fmt::format("{:.6f},{},", m.validation->loss, cell(m.validation->accuracy)) : std::string(",,");
+    csv += fmt::format("{:.6f},{}\n", m.test.loss, cell(m.test.accuracy));
     nlohmann::ordered_json e;
     e["epoch"] = m.epoch;
-    e["train"] = {{"loss", m.train.loss}, {"accuracy", m.train.accuracy}};
+    e["train"] = evaluation_json(m.train);
     e["penalty"] = m.penalty;
-    if (m.validation) e["validation"] = {{"loss", m.validation->loss}, {"accuracy", m.validation->accuracy}};
-    e["test"] = {{"loss", m.test.loss}, {"accuracy", m.test.accuracy}};
+    if (m.validation) e["validation"] = evaluation_json(*m.validation);
+    e["test"] = evaluation_json(m.test);
     epochs.push_back(e);
   }
   write_file_atomic(dir / "metrics.csv", csv);
@@ -113,13 +133,13 @@ std::vector<EpochMetrics> parse_metrics(const fs::path& file, const std::string&
       if (e.at("epoch").get<std::int64_t>() > epochs) break;
       EpochMetrics m;
       m.epoch = e.at("epoch").get<std::int64_t>();
-      m.train = {e.at("train").at("loss").get<double>(), e.at("train").at("accuracy").get<double>()};
+      m.train = {e.at("train").at("loss").get<double>(), accuracy_of(e.at("train"))};
       m.penalty = e.at("penalty").get<double>();
       if (e.contains("validation")) {
         m.validation =
-            Evaluation{e["validation"].at("loss").get<double>(), e["validation"].at("accuracy").get<double>()};
+            Evaluation{e["validation"].at("loss").get<double>(), accuracy_of(e["validation"])};
       }
-      m.test = {e.at("test").at("loss").get<double>(), e.at("test").at("accuracy").get<double>()};
+      m.test = {e.at("test").at("loss").get<double>(), accuracy_of(e.at("test"))};
       history.push_back(m);
     }
   } catch (const nlohmann::json::exception& e) {
@@ -280,10 +300,32 @@ Shape trained_input_shape(const fs::path& weights, std::string_view hint) {
   }
 }
 
+std::pair<TargetKind, std::int64_t> trained_targets(const fs::path& weights) {
+  const SafetensorsFile f = read_safetensors(weights);
+  const auto it = f.metadata.find("targets");
+  if (it == f.metadata.end()) return {TargetKind::Class, 1};  // every run before SDK 5
+  try {
+    const auto j = nlohmann::json::parse(it->second);
+    const std::string kind = j.at("kind").get<std::string>();
+    const auto width = j.at("width").get<std::int64_t>();
+    for (TargetKind k : kTargetKinds) {
+      if (kind == target_kind_name(k) && width >= 1) return {k, width};
+    }
+  } catch (const nlohmann::json::exception&) {
+  }
+  throw InputError(fmt::format("{}: targets '{}' in the metadata are not a kind of target and a width",
+                               weights.string(), it->second));
+}
+
 void size_and_load(TrainedRun& run, const Shape& sample_shape, const std::string& input, bool best) {
   DataSplits shape_only;
   shape_only.sample_shape = sample_shape;
   shape_only.max_label = 0;
+  const fs::path weights = run.dir / (best ? kBestWeights : "model.safetensors");
+  std::error_code ec;
+  if (fs::is_regular_file(weights, ec)) {
+    std::tie(shape_only.target_kind, shape_only.target_width) = trained_targets(weights);
+  }
   bool build_done = false;
   try {
     build_network(run.model, shape_only);

@@ -1,6 +1,8 @@
 // `lamina train`: a model file, or a run folder to resume, trained into a run folder.
 #include <fmt/format.h>
 #include <omp.h>
+
+#include <cmath>
 #include <signal.h>
 #include <unistd.h>
 
@@ -207,7 +209,10 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
     return result;
   }
   detail::write_run_info(result.run_dir, run_info, model, loader, result.epochs, seconds(), "finished");
-  out << fmt::format("test accuracy: {:.4f}", result.epochs.back().test.accuracy) << std::endl;
+  const Evaluation& test = result.epochs.back().test;
+  out << (std::isnan(test.accuracy) ? fmt::format("test loss: {:.4f}", test.loss)
+                                    : fmt::format("test accuracy: {:.4f}", test.accuracy))
+      << std::endl;
   return result;
 }
 

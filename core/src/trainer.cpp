@@ -17,13 +17,17 @@ Diverged::~Diverged() = default;
 
 namespace {
 
-std::int64_t count_correct(const Tensor& scores, std::span<const std::int32_t> labels) {
-  const std::int64_t n = scores.rows(), c = scores.cols();
+// Right answers in a batch: per sample (a class), per position (a class per position); none
+// for targets that have no accuracy (multi-label, regression).
+std::int64_t count_correct(const Tensor& scores, const Targets& t) {
+  if (!t.has_classes()) return 0;
+  const std::int64_t rows = t.count * (t.kind == TargetKind::ClassPerPosition ? t.width : 1);
+  const std::int64_t c = scores.size() / std::max<std::int64_t>(rows, 1);
   std::int64_t correct = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
+  for (std::int64_t i = 0; i < rows; ++i) {
     const float* row = scores.data() + i * c;
     const std::int64_t best = std::max_element(row, row + c) - row;
-    correct += best == labels[static_cast<std::size_t>(i)];
+    correct += best == t.classes[static_cast<std::size_t>(i)];
   }
   return correct;
 }
@@ -69,6 +73,12 @@ Trainer::Trainer(Model& model, const DataSplits& data, TrainerOptions options)
 
 Trainer::~Trainer() = default;
 
+double Trainer::accuracy(std::int64_t correct, std::size_t samples) const {
+  if (data_.target_kind != TargetKind::Class && data_.target_kind != TargetKind::ClassPerPosition) return NAN;
+  const auto per_sample = data_.target_kind == TargetKind::ClassPerPosition ? data_.target_width : 1;
+  return static_cast<double>(correct) / (static_cast<double>(samples) * static_cast<double>(per_sample));
+}
+
 bool Trainer::failure_shared() const { return failure_shared_ || (parallel_ && parallel_->failed_together()); }
 
 float Trainer::train_batch(std::span<const std::uint32_t> batch) {
@@ -78,12 +88,12 @@ float Trainer::train_batch(std::span<const std::uint32_t> batch) {
   float loss = 0;
   std::int64_t correct = 0;
   try {
-    data_.train.batch(rows, x_, labels_);
-    Context ctx{Mode::Train, &layer_rng_, true, options_.comm};
+    data_.train.batch(rows, x_, targets_, &ids_);
+    Context ctx{Mode::Train, &layer_rng_, true, options_.comm, ids_};
     const Tensor& scores = model_.network.forward(x_, ctx);
-    loss = detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, labels_); });
+    loss = detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, targets_.view()); });
     if (std::isfinite(loss)) {
-      correct = count_correct(scores, labels_);
+      correct = count_correct(scores, targets_.view());
       detail::plugin_call(loss_site_, "backward", [&] { model_.loss->backward(dscores_); });
       // The loss of the global batch is the share-weighted mean of the ranks' losses.
       const float weight = static_cast<float>(rows.size()) / static_cast<float>(batch.size());
@@ -105,12 +115,12 @@ float Trainer::train_batch(std::span<const std::uint32_t> batch) {
 }
 
 float Trainer::train_batch_alone(std::span<const std::uint32_t> rows) {
-  data_.train.batch(rows, x_, labels_);
-  Context ctx{Mode::Train, &layer_rng_, true, nullptr};
+  data_.train.batch(rows, x_, targets_, &ids_);
+  Context ctx{Mode::Train, &layer_rng_, true, nullptr, ids_};
   const Tensor& scores = model_.network.forward(x_, ctx);
-  const float loss = detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, labels_); });
+  const float loss = detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, targets_.view()); });
   if (!std::isfinite(loss)) return loss;
-  if (model_.train.train_metrics == "running") correct_ += count_correct(scores, labels_);  // else unused
+  if (model_.train.train_metrics == "running") correct_ += count_correct(scores, targets_.view());  // else unused
   detail::plugin_call(loss_site_, "backward", [&] { model_.loss->backward(dscores_); });
   model_.network.backward(dscores_, ctx);
   regularize();
@@ -135,12 +145,13 @@ Evaluation Trainer::evaluate(const DataView& view) {
       const std::size_t end = std::min(last, begin + bs);
       positions_.resize(end - begin);
       std::iota(positions_.begin(), positions_.end(), static_cast<std::uint32_t>(begin));
-      view.batch(positions_, x_, labels_);
+      view.batch(positions_, x_, targets_, &ids_);
+      ctx.input_ids = ids_;
       const Tensor& scores = model_.network.forward(x_, ctx);
       const float loss =
-          detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, labels_); });
+          detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, targets_.view()); });
       loss_sum += static_cast<double>(loss) * static_cast<double>(positions_.size());
-      correct += count_correct(scores, labels_);
+      correct += count_correct(scores, targets_.view());
     }
   } catch (...) {
     if (!parallel()) throw;
@@ -152,7 +163,7 @@ Evaluation Trainer::evaluate(const DataView& view) {
     correct = static_cast<std::int64_t>(c);
   }
   e.loss = loss_sum / static_cast<double>(view.size());
-  e.accuracy = static_cast<double>(correct) / static_cast<double>(view.size());
+  e.accuracy = accuracy(correct, view.size());
   return e;
 }
 
@@ -257,7 +268,7 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
       parallel_->average(model_.network.state());
     }
     if (model_.train.train_metrics == "running") {
-      m.train = {loss_sum / static_cast<double>(used), static_cast<double>(correct_) / static_cast<double>(used)};
+      m.train = {loss_sum / static_cast<double>(used), accuracy(correct_, used)};
     } else {
       m.train = evaluate(data_.train);
     }

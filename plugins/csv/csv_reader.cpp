@@ -1,6 +1,7 @@
-// CSV data: one sample per row, an integer class label in `label_column` (none when it is -1,
-// for prediction inputs) and numeric features in every other column. Parsing (quotes, delimiters, line ends) is libcsv's; this file only
-// checks what the rows mean, naming the file and line of the first bad cell.
+// CSV data: one sample per row, the targets in the target columns (an integer class, K numbers
+// or K labels of 0 and 1; none for prediction inputs) and numeric features in every other
+// column. Parsing (quotes, delimiters, line ends) is libcsv's; this file only checks what the
+// rows mean, naming the file and line of the first bad cell.
 #include <csv.h>
 #include <fmt/format.h>
 
@@ -33,8 +34,8 @@ std::string printable(std::string_view text, std::size_t max = 60) {
 
 struct RowCollector {
   std::string file;
-  std::int64_t label_column = 0;
-  std::string header_mode;
+  CsvOptions options;
+  std::vector<std::int64_t> target_of;  // per column: its place among the targets, or -1
   std::int64_t line = 0;  // 1-based line of the row being parsed (rows hold no newlines)
   std::vector<std::string> row;
   std::size_t columns = 0;
@@ -56,31 +57,71 @@ struct RowCollector {
     return ec == std::errc() && p == e && b != e;
   }
 
+  // Resolves the target columns against the first row (a header name needs a header).
+  void find_targets(const std::vector<std::string>& first, bool header) {
+    target_of.assign(columns, -1);
+    const auto& names = options.target_columns;
+    for (std::size_t t = 0; t < names.size(); ++t) {
+      std::int64_t index = -1;
+      const std::string& name = names[t];
+      const bool digits = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+      if (digits) {
+        index = name.size() > 7 ? static_cast<std::int64_t>(columns) : std::stoll(name);
+        if (index >= static_cast<std::int64_t>(columns)) {
+          throw InputError(
+              fmt::format("{}: {} {} is outside the file's {} columns", where(), options.key, name, columns));
+        }
+      } else {
+        for (std::size_t c = 0; c < first.size() && header; ++c) {
+          if (first[c] == name) index = static_cast<std::int64_t>(c);
+        }
+        if (index < 0) {
+          throw InputError(header ? fmt::format("{}: no column is named '{}' in the header", where(), printable(name))
+                                  : fmt::format("{}: target column '{}' is a name but the file has no header row",
+                                                where(), printable(name)));
+        }
+      }
+      if (target_of[static_cast<std::size_t>(index)] >= 0) {
+        throw InputError(fmt::format("{}: column {} is named twice among the target columns", where(), index + 1));
+      }
+      target_of[static_cast<std::size_t>(index)] = static_cast<std::int64_t>(t);
+    }
+  }
+
   void end_row() {
     ++line;
     if (row.empty()) return;
     std::vector<std::string> cells;
     cells.swap(row);
+    const auto targets = static_cast<std::int64_t>(options.target_columns.size());
     if (columns == 0) {
       bool all_numeric = true;
       double v;
       for (const auto& c : cells) all_numeric = all_numeric && numeric(c, v);
-      const bool header = header_mode == "true" || (header_mode == "auto" && !all_numeric);
+      const bool header = options.header == "true" || (options.header == "auto" && !all_numeric);
       columns = cells.size();
-      if (static_cast<std::int64_t>(columns) < (label_column >= 0 ? 2 : 1)) {
-        throw InputError(
-            fmt::format("{}: a row needs a label and at least one feature, found {} column", where(), columns));
+      if (static_cast<std::int64_t>(columns) < targets + 1) {
+        throw InputError(targets == 1 ? fmt::format("{}: a row needs a label and at least one feature, found {} column",
+                                                    where(), columns)
+                                      : fmt::format("{}: a row needs {} target columns and at least one feature, "
+                                                    "found {} column",
+                                                    where(), targets, columns));
       }
-      if (label_column >= static_cast<std::int64_t>(columns)) {
-        throw InputError(
-            fmt::format("{}: label_column {} is outside the file's {} columns", where(), label_column, columns));
+      find_targets(cells, header);
+      out.sample_shape = lamina::Shape{static_cast<std::int64_t>(columns) - targets};
+      if (targets > 0) {
+        out.target_kind = options.task == Task::Regression   ? lamina::TargetKind::Regression
+                          : options.task == Task::MultiLabel ? lamina::TargetKind::MultiLabel
+                                                             : lamina::TargetKind::Class;
+        out.target_width = targets;
       }
-      out.sample_shape = lamina::Shape{static_cast<std::int64_t>(columns) - (label_column >= 0 ? 1 : 0)};
       if (header) return;
     }
     if (cells.size() != columns) {
       throw InputError(fmt::format("{}: row has {} columns but the first row has {}", where(), cells.size(), columns));
     }
+    const std::size_t first_target = out.target_values.size();
+    if (options.task != Task::Classification) out.target_values.resize(first_target + static_cast<std::size_t>(targets));
     for (std::size_t c = 0; c < cells.size(); ++c) {
       double v = 0;
       if (!numeric(cells[c], v)) {
@@ -91,14 +132,25 @@ struct RowCollector {
         throw InputError(
             fmt::format("{}: column {}: '{}' is not a finite number", where(), c + 1, printable(cells[c])));
       }
-      if (static_cast<std::int64_t>(c) == label_column) {
+      const std::int64_t t = target_of[c];
+      if (t < 0) {
+        out.values.push_back(static_cast<float>(v));
+      } else if (options.task == Task::Classification) {
         if (v < 0 || v != std::floor(v) || v > 1e6) {
           throw InputError(fmt::format("{}: column {}: label '{}' is not a class number (an integer from 0 to 1000000)", where(),
                                        c + 1, printable(cells[c])));
         }
         out.labels.push_back(static_cast<std::int32_t>(v));
       } else {
-        out.values.push_back(static_cast<float>(v));
+        if (options.task == Task::MultiLabel && v != 0 && v != 1) {
+          throw InputError(fmt::format("{}: column {}: label '{}' is not 0 or 1 (a multi-label target)", where(), c + 1,
+                                       printable(cells[c])));
+        }
+        if (options.task == Task::Regression && std::abs(v) > 3.4e38) {
+          throw InputError(fmt::format("{}: column {}: target '{}' does not fit a float", where(), c + 1,
+                                       printable(cells[c])));
+        }
+        out.target_values[first_target + static_cast<std::size_t>(t)] = static_cast<float>(v);
       }
     }
     ++out.count;
@@ -118,6 +170,14 @@ void on_row(int, void* data) {
 }  // namespace
 
 lamina::SampleSet read_csv(const fs::path& file, std::int64_t label_column, const std::string& header) {
+  CsvOptions o;
+  if (label_column >= 0) o.target_columns = {std::to_string(label_column)};
+  o.key = "label_column";
+  o.header = header;
+  return read_csv(file, o);
+}
+
+lamina::SampleSet read_csv(const fs::path& file, const CsvOptions& options) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) throw InputError(fmt::format("{}: is a directory, not a data file", file.string()));
   std::ifstream in(file, std::ios::binary);
@@ -125,8 +185,7 @@ lamina::SampleSet read_csv(const fs::path& file, std::int64_t label_column, cons
 
   RowCollector rc;
   rc.file = file.string();
-  rc.label_column = label_column;
-  rc.header_mode = header;
+  rc.options = options;
   rc.out.origin = rc.file;
   rc.out.labels_origin = rc.file;
 

@@ -1,5 +1,7 @@
 // The `npy` data source: NumPy .npy files, so that data prepared in Python trains with no
-// conversion. x: uint8 or float32, N x ... (N x H x W images become (1, H, W)); y: integers.
+// conversion. x: uint8 or float32, N x ... (N x H x W images become (1, H, W)); y: the targets,
+// their kind read from the array: integers of N (a class) or N x T (a class per position),
+// floats of N or N x K (regression), or with `multilabel: true` N x C of 0 and 1.
 #include <fmt/format.h>
 #include <lamina/data_source.hpp>
 #include <lamina/plugin.hpp>
@@ -19,7 +21,7 @@ class NpySource final : public DataSource {
  public:
   // The files are looked up when read (a missing key fails with the model's file:line): a
   // source built for `lamina predict --input x.npy` names none.
-  explicit NpySource(const Config& c) : cfg_(c) {}
+  explicit NpySource(const Config& c) : cfg_(c), multilabel_(c.get<bool>("multilabel")) {}
 
   SampleSet load(Split split) override {
     const fs::path x = cfg_.file(split == Split::Train ? "train_x" : "test_x");
@@ -36,12 +38,16 @@ class NpySource final : public DataSource {
       }
     }
     SampleSet s = read_npy_samples(x);
-    s.labels = read_npy_labels(y);
+    NpyTargets t = read_npy_targets(y, multilabel_);
     s.labels_origin = y.string();
-    if (s.labels.size() != static_cast<std::size_t>(s.count)) {
+    if (t.count != s.count) {
       throw InputError(fmt::format("{} holds {} samples but {} holds {} labels", x.string(), s.count, y.string(),
-                                   s.labels.size()));
+                                   t.count));
     }
+    s.target_kind = t.kind;
+    s.target_width = t.width;
+    s.labels = std::move(t.classes);
+    s.target_values = std::move(t.values);
     return s;
   }
   // 8-bit pixels are scaled to [0, 1]; float data is taken as it is.
@@ -52,16 +58,22 @@ class NpySource final : public DataSource {
 
  private:
   Config cfg_;
+  bool multilabel_;
 };
 
 void register_types(Registrar& r) {
   r.add<DataSource>("npy",
-                    "NumPy .npy files: samples uint8 or float32 (N x ...), labels integers (N)",
+                    "NumPy .npy files: samples uint8 or float32 (N x ...), targets integers (N classes, N x T "
+                    "classes per position) or floats (N or N x K regression targets)",
                     Schema{
                         Key::path("train_x", "training samples: uint8 or float32, N x ... in C order (needed to train and evaluate)"),
-                        Key::path("train_y", "training labels: a 1-D array of integers >= 0 (needed to train)"),
+                        Key::path("train_y",
+                                  "training targets: integers >= 0 of N (a class per sample) or N x T (a class per "
+                                  "position), or float32/float64 of N or N x K (regression) (needed to train)"),
                         Key::path("test_x", "test samples (needed to train and evaluate)"),
-                        Key::path("test_y", "test labels (needed to train and evaluate)"),
+                        Key::path("test_y", "test targets, as train_y (needed to train and evaluate)"),
+                        Key::boolean("multilabel", "train_y and test_y are N x C arrays of 0 and 1, one column per label")
+                            .def(false),
                     },
                     [](const Config& c) { return std::make_unique<NpySource>(c); });
 }

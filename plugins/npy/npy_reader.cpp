@@ -11,6 +11,7 @@
 #include <lamina/error.hpp>
 
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -257,22 +258,23 @@ lamina::SampleSet read_npy_samples(const fs::path& file) {
   return s;
 }
 
-std::vector<std::int32_t> read_npy_labels(const fs::path& file) {
+NpyTargets read_npy_targets(const fs::path& file, bool multilabel) {
   const NpyHeader h = read_npy_header(file);
   const std::string name = file.string();
   const std::string& d = h.descr;
   // Integers: '|u1', '|i1', '<i4', '<u8', ... (a byte order of '<', '|' or none; '>' is refused).
   const bool integer = d.size() == 3 && (d[0] == '<' || d[0] == '|') && (d[1] == 'i' || d[1] == 'u') &&
                        (d[2] == '1' || d[2] == '2' || d[2] == '4' || d[2] == '8');
-  if (!integer) {
+  const bool floating = d == "<f4" || d == "<f8";
+  if (!integer && !floating) {
     throw InputError(fmt::format("{}: labels of dtype '{}' are not supported: save them as integers in little-endian "
-                                 "order, e.g. y.astype(numpy.int64)",
+                                 "order, e.g. y.astype(numpy.int64), or as float32 or float64 regression targets",
                                  name, d));
   }
   refuse_fortran(file, h);
-  if (h.shape.size() != 1) {
-    throw InputError(
-        fmt::format("{}: expected labels, a 1-D array; found shape ({})", name, fmt::join(h.shape, ", ")));
+  if (h.shape.size() != 1 && h.shape.size() != 2) {
+    throw InputError(fmt::format("{}: expected targets, an array of N or N x K; found shape ({})", name,
+                                 fmt::join(h.shape, ", ")));
   }
   const int size = d[2] - '0';
   const bool is_signed = d[1] == 'i';
@@ -281,19 +283,80 @@ std::vector<std::int32_t> read_npy_labels(const fs::path& file) {
   std::ifstream in = open_at(file, h);
   in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
   if (!in) throw InputError(fmt::format("{}: read error", name));
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) {
-    std::uint64_t u = 0;
-    for (int b = 0; b < size; ++b) u |= std::uint64_t{raw[static_cast<std::size_t>(i * size + b)]} << (8 * b);
-    std::int64_t v = static_cast<std::int64_t>(u);
-    if (is_signed && size < 8 && (u >> (8 * size - 1)) != 0) v = static_cast<std::int64_t>(u) - (std::int64_t{1} << (8 * size));
-    if (v < 0 || v > std::numeric_limits<std::int32_t>::max() || (!is_signed && size == 8 && (u >> 63) != 0)) {
-      throw InputError(fmt::format("{}: label {} of sample {} is not a class number (an integer >= 0)", name,
-                                   is_signed ? fmt::format("{}", v) : fmt::format("{}", u), i));
-    }
-    labels[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(v);
+
+  NpyTargets t;
+  t.count = h.shape[0];
+  t.width = h.shape.size() == 2 ? h.shape[1] : 1;
+  if (t.width < 1) throw InputError(fmt::format("{}: targets of shape ({}) hold none per sample", name, fmt::join(h.shape, ", ")));
+  t.kind = multilabel                 ? lamina::TargetKind::MultiLabel
+           : floating                 ? lamina::TargetKind::Regression
+           : h.shape.size() == 2      ? lamina::TargetKind::ClassPerPosition
+                                      : lamina::TargetKind::Class;
+  const bool classes = t.kind == lamina::TargetKind::Class || t.kind == lamina::TargetKind::ClassPerPosition;
+  if (classes) {
+    t.classes.resize(static_cast<std::size_t>(n));
+  } else {
+    t.values.resize(static_cast<std::size_t>(n));
   }
-  return labels;
+  auto place = [&](std::int64_t i) {
+    return t.width == 1 ? fmt::format("sample {}", i) : fmt::format("sample {}, position {}", i / t.width, i % t.width);
+  };
+  for (std::int64_t i = 0; i < n; ++i) {
+    const unsigned char* bytes = raw.data() + i * size;
+    double value = 0;
+    std::string text;
+    if (floating) {
+      if (size == 4) {
+        float f;
+        std::memcpy(&f, bytes, 4);
+        value = f;
+      } else {
+        std::memcpy(&value, bytes, 8);
+      }
+      if (!std::isfinite(value) || std::abs(value) > 3.4e38) {
+        throw InputError(fmt::format("{}: the target of {} is not a finite float ({})", name, place(i), value));
+      }
+      text = fmt::format("{}", value);
+    } else {
+      std::uint64_t u = 0;
+      for (int b = 0; b < size; ++b) u |= std::uint64_t{bytes[b]} << (8 * b);
+      std::int64_t v = static_cast<std::int64_t>(u);
+      if (is_signed && size < 8 && (u >> (8 * size - 1)) != 0) v = static_cast<std::int64_t>(u) - (std::int64_t{1} << (8 * size));
+      text = is_signed ? fmt::format("{}", v) : fmt::format("{}", u);
+      if (v < 0 || v > std::numeric_limits<std::int32_t>::max() || (!is_signed && size == 8 && (u >> 63) != 0)) {
+        throw InputError(fmt::format("{}: label {} of {} is not a class number (an integer >= 0)", name, text, place(i)));
+      }
+      value = static_cast<double>(v);
+    }
+    if (classes) {
+      t.classes[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(value);
+    } else {
+      if (multilabel && value != 0 && value != 1) {
+        throw InputError(fmt::format("{}: label {} of {} is {}; multi-label targets are 0 or 1", name, i % t.width,
+                                     fmt::format("sample {}", i / t.width), text));
+      }
+      t.values[static_cast<std::size_t>(i)] = static_cast<float>(value);
+    }
+  }
+  return t;
+}
+
+std::vector<std::int32_t> read_npy_labels(const fs::path& file) {
+  const NpyHeader h = read_npy_header(file);
+  const std::string& d = h.descr;
+  const bool integer = d.size() == 3 && (d[0] == '<' || d[0] == '|') && (d[1] == 'i' || d[1] == 'u') &&
+                       (d[2] == '1' || d[2] == '2' || d[2] == '4' || d[2] == '8');
+  if (!integer) {
+    throw InputError(fmt::format("{}: labels of dtype '{}' are not supported: save them as integers in little-endian "
+                                 "order, e.g. y.astype(numpy.int64)",
+                                 file.string(), d));
+  }
+  refuse_fortran(file, h);
+  if (h.shape.size() != 1) {
+    throw InputError(
+        fmt::format("{}: expected labels, a 1-D array; found shape ({})", file.string(), fmt::join(h.shape, ", ")));
+  }
+  return read_npy_targets(file, false).classes;
 }
 
 }  // namespace lamina_npy

@@ -27,6 +27,17 @@ NpyHeader read_npy_header(const std::filesystem::path& file);
 // becomes N samples of (1, H, W). No labels.
 lamina::SampleSet read_npy_samples(const std::filesystem::path& file);
 
+// Targets: integers (any signed or unsigned type of 1 to 8 bytes, little endian, each in
+// [0, 2^31)) of N (a class per sample) or N x T (a class per position); float32 or float64 of N
+// or N x K (regression). `multilabel`: N x C of 0 and 1, of any of those dtypes.
+struct NpyTargets {
+  lamina::TargetKind kind = lamina::TargetKind::Class;
+  std::int64_t count = 0, width = 1;
+  std::vector<std::int32_t> classes;
+  std::vector<float> values;
+};
+NpyTargets read_npy_targets(const std::filesystem::path& file, bool multilabel);
+
 // Class labels: a 1-D array of any integer type (signed or unsigned, 1 to 8 bytes, little
 // endian), each in [0, 2^31).
 std::vector<std::int32_t> read_npy_labels(const std::filesystem::path& file);

@@ -46,7 +46,8 @@ PIN_SIZE(Tensor, 56, 8);
 PIN_SIZE(Shape, 40, 8);
 PIN_SIZE(Param, 160, 8);
 PIN_SIZE(Buffer, 88, 8);
-PIN_SIZE(Context, 32, 8);
+PIN_SIZE(Context, 48, 8);
+PIN_SIZE(Targets, 56, 8);
 PIN_SIZE(BuildContext, 40, 8);
 PIN_SIZE(Key, 184, 8);
 PIN_SIZE(Schema, 24, 8);
@@ -74,7 +75,7 @@ PIN_SIZE(OnnxExportable, 8, 8);
 PIN_SIZE(OnnxGraph, 8, 8);
 PIN_SIZE(OnnxValue, 72, 8);
 PIN_SIZE(OnnxAttribute, 72, 8);
-PIN_SIZE(SampleSet, 184, 8);
+PIN_SIZE(SampleSet, 248, 8);
 PIN_SIZE(CallbackAction, 40, 8);
 PIN_SIZE(Initializer, 8, 8);
 PIN_SIZE(Sampler, 8, 8);
@@ -101,7 +102,12 @@ static_assert(static_cast<int>(Kind::Initializer) == 4 && static_cast<int>(Kind:
                   static_cast<int>(Kind::Pruner) == 11,
               "Kind values cross the boundary: append new kinds at the end (5 was the removed Search)");
 static_assert(static_cast<int>(KeyType::Component) == 4 && static_cast<int>(KeyType::Path) == 5 &&
-              static_cast<int>(KeyType::Sizes) == 6);
+              static_cast<int>(KeyType::Sizes) == 6 && static_cast<int>(KeyType::Numbers) == 7 &&
+              static_cast<int>(KeyType::Strings) == 8);
+static_assert(std::is_same_v<std::underlying_type_t<TargetKind>, std::int32_t> &&
+                  static_cast<int>(TargetKind::MultiLabel) == 1 && static_cast<int>(TargetKind::Regression) == 2 &&
+                  static_cast<int>(TargetKind::ClassPerPosition) == 3,
+              "TargetKind values cross the boundary: append new kinds at the end");
 static_assert(static_cast<int>(Split::Train) == 0 && static_cast<int>(Split::Test) == 1);
 static_assert(static_cast<int>(Dimension::Type::Choice) == 3);
 
@@ -118,6 +124,12 @@ PIN_FIELD(Context, mode, Mode);
 PIN_FIELD(Context, rng, Rng*);
 PIN_FIELD(Context, need_input_grad, bool);
 PIN_FIELD(Context, comm, Communicator*);
+PIN_FIELD(Context, input_ids, std::span<const std::int32_t>);
+PIN_FIELD(Targets, kind, TargetKind);
+PIN_FIELD(Targets, count, std::int64_t);
+PIN_FIELD(Targets, width, std::int64_t);
+PIN_FIELD(Targets, classes, std::span<const std::int32_t>);
+PIN_FIELD(Targets, values, std::span<const float>);
 PIN_FIELD(BuildContext, rng, Rng*);
 PIN_FIELD(BuildContext, path, std::string);
 PIN_FIELD(Dimension, path, std::string);
@@ -134,7 +146,8 @@ PIN_VIRTUAL(Layer, forward, void (Layer::*)(const Tensor&, Tensor&, Context&));
 PIN_VIRTUAL(Layer, backward, void (Layer::*)(const Tensor&, Tensor&, Context&));
 PIN_VIRTUAL(Layer, params, std::span<Param> (Layer::*)());
 PIN_VIRTUAL(Layer, state, std::span<Buffer> (Layer::*)());
-PIN_VIRTUAL(Loss, forward, float (Loss::*)(const Tensor&, std::span<const std::int32_t>));
+PIN_VIRTUAL(Loss, accepts, bool (Loss::*)(TargetKind) const);
+PIN_VIRTUAL(Loss, forward, float (Loss::*)(const Tensor&, const Targets&));
 PIN_VIRTUAL(Loss, backward, void (Loss::*)(Tensor&));
 PIN_VIRTUAL(Regularizer, penalty, float (Regularizer::*)(const Param&) const);
 PIN_VIRTUAL(Regularizer, add_gradient, void (Regularizer::*)(Param&) const);
@@ -207,6 +220,10 @@ PIN_FIELD(SampleSet, bytes, std::vector<std::uint8_t>);
 PIN_FIELD(SampleSet, values, std::vector<float>);
 PIN_FIELD(SampleSet, labels, std::vector<std::int32_t>);
 PIN_FIELD(SampleSet, labels_origin, std::string);
+PIN_FIELD(SampleSet, target_kind, TargetKind);
+PIN_FIELD(SampleSet, target_width, std::int64_t);
+PIN_FIELD(SampleSet, target_values, std::vector<float>);
+PIN_FIELD(SampleSet, ids, std::vector<std::int32_t>);
 PIN_VIRTUAL(Communicator, rank, int (Communicator::*)() const);
 PIN_VIRTUAL(Communicator, size, int (Communicator::*)() const);
 
@@ -292,7 +309,7 @@ BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
   PIN_VTABLE_END(DataSource, 5);
   PIN_VTABLE_END(Initializer, 3);
   PIN_VTABLE_END(Layer, 7);
-  PIN_VTABLE_END(Loss, 4);
+  PIN_VTABLE_END(Loss, 5);
   PIN_VTABLE_END(Merge, 7);
   PIN_VTABLE_END(OnnxExportable, 3);
   PIN_VTABLE_END(OnnxGraph, 4);
@@ -320,6 +337,12 @@ BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
   PIN_OFFSET(Context, rng, 8);
   PIN_OFFSET(Context, need_input_grad, 16);
   PIN_OFFSET(Context, comm, 24);
+  PIN_OFFSET(Context, input_ids, 32);
+  PIN_OFFSET(Targets, kind, 0);
+  PIN_OFFSET(Targets, count, 8);
+  PIN_OFFSET(Targets, width, 16);
+  PIN_OFFSET(Targets, classes, 24);
+  PIN_OFFSET(Targets, values, 40);
   PIN_OFFSET(BuildContext, rng, 0);
   PIN_OFFSET(BuildContext, path, 8);
   PIN_OFFSET(Dimension, path, 0);
@@ -360,13 +383,18 @@ BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
   PIN_OFFSET(SampleSet, values, 104);
   PIN_OFFSET(SampleSet, labels, 128);
   PIN_OFFSET(SampleSet, labels_origin, 152);
+  PIN_OFFSET(SampleSet, target_kind, 184);
+  PIN_OFFSET(SampleSet, target_width, 192);
+  PIN_OFFSET(SampleSet, target_values, 200);
+  PIN_OFFSET(SampleSet, ids, 224);
   PIN_SLOT(Layer, build, 2);
   PIN_SLOT(Layer, forward, 3);
   PIN_SLOT(Layer, backward, 4);
   PIN_SLOT(Layer, params, 5);
   PIN_SLOT(Layer, state, 6);
-  PIN_SLOT(Loss, forward, 2);
-  PIN_SLOT(Loss, backward, 3);
+  PIN_SLOT(Loss, accepts, 2);
+  PIN_SLOT(Loss, forward, 3);
+  PIN_SLOT(Loss, backward, 4);
   PIN_SLOT(Regularizer, penalty, 2);
   PIN_SLOT(Regularizer, add_gradient, 3);
   PIN_SLOT(Optimizer, step, 2);

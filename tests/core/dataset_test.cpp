@@ -51,11 +51,12 @@ BOOST_AUTO_TEST_CASE(batches_keep_the_sample_shape_and_apply_the_scale) {
   BOOST_TEST(d.sample_shape.str() == "(1, 2, 2)");
   BOOST_TEST(d.scale == 0.5f);  // the source's default
   Tensor x;
-  std::vector<std::int32_t> y;
+  BatchTargets t;
   const std::vector<std::uint32_t> rows{4, 1};
-  d.train.batch(rows, x, y);
+  d.train.batch(rows, x, t);
   BOOST_TEST(x.shape().str() == "(2, 1, 2, 2)");
-  BOOST_TEST((y == std::vector<std::int32_t>{1, 1}));
+  BOOST_TEST((t.classes == std::vector<std::int32_t>{1, 1}));
+  BOOST_TEST((t.kind == TargetKind::Class && t.count == 2 && t.width == 1 && t.values.empty()));
   BOOST_TEST(x[0] == 16 * 0.5f);  // sample 4 starts at byte 16
   BOOST_TEST(x[7] == 7 * 0.5f);
   spec.scale = 2.0f;
@@ -74,7 +75,7 @@ BOOST_AUTO_TEST_CASE(validation_split_is_seeded_disjoint_and_limits_apply) {
   BOOST_TEST(a.test.size() == 4u);
   BOOST_TEST(a.max_label == 2);
   Tensor xa, xb, xv;
-  std::vector<std::int32_t> ya, yb, yv;
+  BatchTargets ya, yb, yv;
   const std::vector<std::uint32_t> all{0, 1, 2};
   a.train.batch(all, xa, ya);
   b.train.batch(all, xb, yb);

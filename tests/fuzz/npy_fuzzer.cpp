@@ -1,4 +1,5 @@
-// libFuzzer target: the npy plugin's reader, the same bytes read as samples and as labels.
+// libFuzzer target: the npy plugin's reader, the same bytes read as samples, as labels and as
+// targets of every kind (classes, regression values, multi-label 0/1).
 // Bad input must end in lamina::InputError; anything else is a finding.
 #include <lamina/error.hpp>
 
@@ -16,6 +17,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::vector<std::int32_t> y = lamina_npy::read_npy_labels(file);
     (void)y;
   } catch (const lamina::InputError&) {
+  }
+  for (bool multilabel : {false, true}) {
+    try {
+      const lamina_npy::NpyTargets t = lamina_npy::read_npy_targets(file, multilabel);
+      (void)t;
+    } catch (const lamina::InputError&) {
+    }
   }
   return 0;
 }

@@ -50,11 +50,11 @@ BOOST_AUTO_TEST_CASE(pairs_images_with_labels_keeps_their_shape_and_scales_batch
   check_samples(s, "idx", true);
   DataView view(std::make_shared<SampleSet>(std::move(s)), {5, 1}, 1.0f / 255.0f);
   Tensor x;
-  std::vector<std::int32_t> y;
+  BatchTargets y;
   const std::vector<std::uint32_t> rows{1, 0};
   view.batch(rows, x, y);
   BOOST_TEST(x.shape().str() == "(2, 1, 2, 3)");
-  BOOST_TEST((y == std::vector<std::int32_t>{1, 2}));
+  BOOST_TEST((y.classes == std::vector<std::int32_t>{1, 2}));
   // Row 1 of the file starts at byte 6: 42 / 255.
   BOOST_TEST(x[0] == 42.0f * (1.0f / 255.0f));
   BOOST_TEST(x[6] == static_cast<float>((5 * 6 * 7) % 256) * (1.0f / 255.0f));

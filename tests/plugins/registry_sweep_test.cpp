@@ -33,6 +33,10 @@ std::string sample(const Key& k) {
       return "x";
     case KeyType::Sizes:
       return "2";
+    case KeyType::Numbers:
+      return "[" + std::to_string(k.lo() ? *k.lo() + 0.5 : 0.5) + "]";
+    case KeyType::Strings:
+      return "x";
   }
   return "x";
 }
@@ -114,8 +118,14 @@ BOOST_AUTO_TEST_CASE(every_loss_has_correct_gradients) {
   for (const std::string& type : types_of(Kind::Loss)) {
     BOOST_TEST_CONTEXT(type) {
       auto loss = builtin_registry().create<Loss>(Config::parse(spec_of(*builtin_registry().find(Kind::Loss, type))));
-      const auto r = check_loss_gradients(*loss, 4, {});
-      BOOST_TEST(r.ok, type << " max relative error " << r.max_error);
+      int kinds = 0;
+      for (TargetKind kind : kTargetKinds) {
+        if (!loss->accepts(kind)) continue;
+        ++kinds;
+        const auto r = check_loss_gradients(*loss, kind, 4, {});
+        BOOST_TEST(r.ok, type << ", " << target_kind_name(kind) << " targets: max relative error " << r.max_error);
+      }
+      BOOST_TEST(kinds > 0, type << " takes no kind of target");
     }
   }
 }

@@ -47,6 +47,10 @@ class LAMINA_API Config {
   // A Key::sizes value: {n} for `3`, {h, w} for `[3, 5]`, {} for a word (read it with
   // get<std::string>).
   std::vector<std::int64_t> sizes(std::string_view key) const;
+  // A Key::numbers value; {} when the key is optional and left out.
+  std::vector<double> numbers(std::string_view key) const;
+  // A Key::strings value, one string given alone as a list of one; {} when left out.
+  std::vector<std::string> strings(std::string_view key) const;
 
   // Builds the component named by a Component key through the registry.
   template <class T>

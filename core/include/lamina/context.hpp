@@ -2,6 +2,8 @@
 // stream, so that a check can copy the stream and replay a dropout mask exactly.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 
 #include "lamina/communicator.hpp"
@@ -19,6 +21,10 @@ struct Context {
   bool need_input_grad = true;
   // The ranks training together under MPI; null in a single process (see communicator.hpp).
   Communicator* comm = nullptr;
+  // When the samples are token ids (SampleSet::ids): the batch's ids, N x sample numel, exact.
+  // The input tensor holds the same ids as floats, which are exact only below 2^24; a layer
+  // that looks ids up (an embedding) reads them here. Empty for other data.
+  std::span<const std::int32_t> input_ids = {};
 };
 
 struct BuildContext {

@@ -5,7 +5,7 @@
 //   data: {source: npy, train_x: x.npy, train_y: y.npy, test_x: tx.npy, test_y: ty.npy}
 //
 // A source reads whole files into a SampleSet; the host checks what it returns (counts,
-// labels, shapes, finite values), carves the validation split, limits, scales and batches.
+// targets, shapes, finite values), carves the validation split, limits, scales and batches.
 // A sample keeps its shape: an image is (channels, height, width), a row of features (D). The
 // batch the first layer sees is (N, ...that shape).
 //
@@ -23,23 +23,33 @@
 #include "lamina/error.hpp"
 #include "lamina/export.hpp"
 #include "lamina/kind.hpp"
+#include "lamina/targets.hpp"
 #include "lamina/tensor.hpp"
 
 namespace lamina {
 
 enum class Split { Train, Test };
 
-// Samples as a source delivers them. Exactly one of `bytes` and `values` holds count x
+// Samples as a source delivers them. Exactly one of `bytes`, `values` and `ids` holds count x
 // sample_shape.numel() numbers, row-major: 8-bit data stays bytes in memory (60k Fashion-MNIST
-// images take 47 MB, not 188) and becomes float one batch at a time.
+// images take 47 MB, not 188) and becomes float one batch at a time; token ids stay integers all
+// the way to the first layer (Context::input_ids), so ids beyond 2^24 are never rounded.
+//
+// Targets (lamina/targets.hpp): a class index per sample in `labels` unless the source says
+// otherwise. A source of another kind sets target_kind and target_width and fills `labels`
+// (ClassPerPosition: count x T indices) or `target_values` (MultiLabel, Regression: count x width).
 struct SampleSet {
   std::string origin;                // the file(s) the samples came from, for messages
-  Shape sample_shape;                // one sample: (1, 28, 28), (D); rank 1 to 3
+  Shape sample_shape;                // one sample: (1, 28, 28), (D), (T); rank 1 to 3
   std::int64_t count = 0;            // number of samples
   std::vector<std::uint8_t> bytes;   // 8-bit data, or
-  std::vector<float> values;         // anything else (finite)
-  std::vector<std::int32_t> labels;  // one class index >= 0 per sample (empty from read_inputs)
-  std::string labels_origin;         // the labels' file, for messages (default: origin)
+  std::vector<float> values;         // anything else (finite), or
+  std::vector<std::int32_t> labels;  // class targets (empty from read_inputs)
+  std::string labels_origin;         // the targets' file, for messages (default: origin)
+  TargetKind target_kind = TargetKind::Class;
+  std::int64_t target_width = 1;     // per sample: 1, C labels, K outputs or T positions
+  std::vector<float> target_values;  // MultiLabel (0 or 1) and Regression targets
+  std::vector<std::int32_t> ids;     // token ids >= 0, instead of bytes or values
 };
 
 class LAMINA_API DataSource {

@@ -49,7 +49,10 @@ LAMINA_API std::vector<GradCheckResult> check_layer_gradients(Layer& layer, cons
 // The same for a merge taking inputs of these shapes: the result "input" covers all of them.
 LAMINA_API std::vector<GradCheckResult> check_merge_gradients(Merge& merge, std::span<const Shape> inputs,
                                                               const GradCheckOptions& options);
-LAMINA_API GradCheckResult check_loss_gradients(Loss& loss, std::int64_t classes, const GradCheckOptions& options);
+// Random scores and random targets of `kind` (for a class per position: 3 positions); `outputs`
+// is the number of classes, labels or regression outputs per sample (or per position).
+LAMINA_API GradCheckResult check_loss_gradients(Loss& loss, TargetKind kind, std::int64_t outputs,
+                                                const GradCheckOptions& options);
 // add_gradient against differences of penalty, on a decayed parameter of `shape`.
 LAMINA_API GradCheckResult check_regularizer_gradients(const Regularizer& regularizer, const Shape& shape,
                                                        const GradCheckOptions& options);

@@ -23,7 +23,7 @@ namespace lamina {
 // that holds it, and a run's model.yaml records it made absolute.
 // Sizes: an integer or a list [h, w] of integers (a kernel, a stride), each in the key's range,
 // or one of the words of one_of() (padding: same); read with Config::sizes().
-enum class KeyType { Bool, Int, Float, String, Component, Path, Sizes };
+enum class KeyType { Bool, Int, Float, String, Component, Path, Sizes, Numbers, Strings };
 
 LAMINA_API std::string_view key_type_name(KeyType type);
 
@@ -35,6 +35,12 @@ class LAMINA_API Key {
   static Key string(std::string name, std::string doc);
   static Key path(std::string name, std::string doc);
   static Key sizes(std::string name, std::string doc);
+  // A list of numbers, each within the key's range (`class_weights: [1, 2.5, 1]`); read with
+  // Config::numbers().
+  static Key numbers(std::string name, std::string doc);
+  // One string or a list of them (`target_columns: price` or `[price, 3]`); read with
+  // Config::strings().
+  static Key strings(std::string name, std::string doc);
   // A value naming another registered type: a bare type name ("he") or a mapping with `type`.
   static Key component(std::string name, Kind kind, std::string doc);
 

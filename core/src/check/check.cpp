@@ -89,11 +89,20 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
       break;
     }
     case Kind::Loss: {
+      // For every kind of target the loss says it takes: its gradient on two sets of inputs.
       auto loss = registry.create<Loss>(spec);
-      const std::int64_t classes = req.input_shape.numel();
-      report.grad("gradients", {check_loss_gradients(*loss, classes, o)});
-      o.seed += 1;
-      report.grad("gradients (other inputs)", {check_loss_gradients(*loss, classes, o)});
+      const std::int64_t outputs = req.input_shape.numel();
+      int kinds = 0;
+      for (TargetKind k : kTargetKinds) {
+        if (!loss->accepts(k)) continue;
+        ++kinds;
+        const std::string what = fmt::format("gradients, {} targets", target_kind_name(k));
+        GradCheckOptions other = o;
+        other.seed += 1;
+        report.grad(what, {check_loss_gradients(*loss, k, outputs, o)});
+        report.grad(what + " (other inputs)", {check_loss_gradients(*loss, k, outputs, other)});
+      }
+      report.add(kinds > 0, "takes some kind of target", kinds > 0 ? "" : "accepts() is false for every kind");
       break;
     }
     case Kind::Regularizer: {

@@ -1,0 +1,19 @@
+#include "lamina/targets.hpp"
+
+namespace lamina {
+
+const char* target_kind_name(TargetKind kind) {
+  switch (kind) {
+    case TargetKind::Class:
+      return "class";
+    case TargetKind::MultiLabel:
+      return "multilabel";
+    case TargetKind::Regression:
+      return "regression";
+    case TargetKind::ClassPerPosition:
+      return "class_per_position";
+  }
+  return "unknown";
+}
+
+}  // namespace lamina
