@@ -19,7 +19,8 @@ The mapping:
       per parameter); choices are kept as the text Lamina wrote.
   status ok -> COMPLETE (value: the last epoch's score), pruned -> PRUNED, failed and
       diverged -> FAIL; every epoch's score is an intermediate value (step = epoch).
-  metric val_accuracy -> direction maximize; val_loss -> minimize (Lamina journals -loss).
+  the metric's direction is the journal header's higher_is_better (a minimized metric, such as
+  val_loss or val_rmse, is journaled negated).
   user attributes: lamina_trial, round, seconds, status (and error, when there is one).
 A killed search's torn last journal line is skipped, as `lamina search` does on resume.
 Exit status 2 with a message for a folder that is not a search, or a damaged journal.
@@ -107,7 +108,10 @@ def main():
     folder = args.search_dir.resolve()
     header, trials = read_journal(folder / "journal.jsonl")
     metric = metric_of(header)
-    sign = -1.0 if metric == "val_loss" else 1.0  # the journal keeps higher-is-better scores
+    # The journal keeps higher-is-better scores; its header says the metric's direction (older
+    # journals: only val_loss was minimized).
+    higher = header.get("higher_is_better", metric != "val_loss")
+    sign = 1.0 if higher else -1.0
     dists = distributions(optuna, folder / "rounds.json")
     storage = args.storage or f"sqlite:///{folder / 'optuna.db'}"
     name = args.study_name or folder.name

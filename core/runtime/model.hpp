@@ -24,6 +24,7 @@
 
 #include "runtime/dataset.hpp"
 #include "lamina/loss.hpp"
+#include "lamina/metric.hpp"
 #include "runtime/network.hpp"
 #include "lamina/optimizer.hpp"
 #include "runtime/registry.hpp"
@@ -75,6 +76,23 @@ struct TypeUse {
   std::string file;  // the plugin's file, for messages (not in the checkpoint's manifest)
 };
 
+// A metric the model reports: its column name ("accuracy", or the file's `name:`) and where it
+// came from, for metrics.csv and messages. Metrics are not in the checkpoint's manifest: they
+// do not change the weights, and a checkpoint loads without them.
+struct ModelMetric {
+  std::unique_ptr<Metric> metric;
+  std::string name, type, place, where;  // place: "metrics.1" ("metrics" for a default)
+  std::string plugin, file;              // its provider, for the plugin guard's messages
+  bool higher_is_better = false;         // set by build_network
+  std::size_t sums = 0;                  // its number of sums for the network's outputs (build_network)
+};
+
+// A key of type Key::metric some component holds ("val_r2"): build_network checks that the
+// model reports it.
+struct MetricRef {
+  std::string value, place, where;  // "val_r2", "train.callbacks.0.metric", "model.yaml:12:30"
+};
+
 struct Model {
   std::string name;
   Network network;
@@ -93,6 +111,11 @@ struct Model {
   std::unique_ptr<Schedule> schedule;  // null: the optimizer's lr throughout
   std::vector<std::unique_ptr<Callback>> callbacks;  // train.callbacks, in order
   std::vector<std::string> callback_types;           // their type names, for messages
+  // What each split is measured by besides the loss: the file's `metrics:`, or (after
+  // build_network) the defaults for the data's targets.
+  std::vector<ModelMetric> metrics;
+  bool metrics_by_default = false;  // the file lists none: build_network picks the defaults
+  std::vector<MetricRef> metric_refs;
   DataSpec data;
   TrainSpec train;
   std::string resolved_yaml;   // the model with every default written out
@@ -105,6 +128,8 @@ namespace detail {
 struct PluginSite;
 }
 detail::PluginSite plugin_site(const Model& model, Kind kind, const std::string& type, std::string place);
+// The names of the metrics the model reports, in order (metrics.csv's columns).
+std::vector<std::string> metric_names(const Model& model);
 
 struct ModelSpec;
 Model build_model(const ModelSpec& spec, const Registry& registry);
@@ -113,9 +138,13 @@ Model build_model(const ModelSpec& spec, const Registry& registry);
 Model build_model(const ModelFile& file, const Registry& registry, bool run_copy = false);
 
 // Sizes the network for the data and checks that the loss takes the data's kind of targets and
-// that the network's output fits them (one score per class, one output per regression target).
+// that the network's output fits them (one score per class, one output per regression target);
+// keeps the default metrics for the targets and checks that the listed ones take them.
 // `check_targets` false: sized for a shape alone (`lamina graph --input-shape`), no targets known.
 void build_network(Model& model, const DataSplits& data, bool check_targets = true);
+// Before training (not to evaluate, predict or export): every measure a component watches
+// (Key::metric) is one the model reports, and a val_ one has a validation split.
+void check_watched(const Model& model, const DataSplits& data);
 
 // The YAML reference of the core's own sections, for docs and `lamina plugins info`.
 const Schema& data_schema();

@@ -54,6 +54,12 @@ struct ModelSpec {
   TrainSpec train;
   std::vector<ComponentSpec> callbacks;
   bool callbacks_written = false;  // `callbacks:` is in the file (perhaps empty)
+  // `metrics:` as written, each with its column name (its `name:`, else its type). Without the
+  // section: every registered metric whose keys all have defaults, of which build_network keeps
+  // those that say they are a default for the data's targets (lamina/metric.hpp).
+  std::vector<ComponentSpec> metrics;
+  std::vector<std::string> metric_names;
+  bool metrics_written = false;
   std::vector<TypeUse> types;  // in file order, deduplicated: the checkpoint's manifest
 };
 

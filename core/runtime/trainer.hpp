@@ -2,20 +2,25 @@
 //
 // Each epoch draws a seeded shuffle of the training rows and, per batch:
 //   forward (Train) -> loss -> backward -> regularizer gradients -> optimizer step.
-// After each epoch it measures loss and accuracy on the training set, the validation split
+// After each epoch it measures the loss and the model's metrics (lamina/metric.hpp: each
+// from sums added over the batches and ranks) on the training set, the validation split
 // (if any) and the test set, in Eval mode. One seed and one thread count give the same numbers.
 //
 // Data-parallel (TrainerOptions::comm with several ranks): every rank draws the same shuffle,
 // takes its contiguous share of each global batch (train.batch_size), scales its loss gradient
-// by share/batch and sums every parameter gradient, the batch's loss and its correct count in
+// by share/batch and sums every parameter gradient, the batch's loss and its metric sums in
 // ONE allreduce; then each rank adds the regularizer's gradient and steps the optimizer on
 // identical numbers, so the weights stay identical without being sent. Dropout draws per-rank
 // masks; layer state (BatchNorm's running statistics) is averaged over the ranks after each
 // epoch; evaluation is split across the ranks and summed.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <exception>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -34,7 +39,15 @@ class DataParallel;
 
 struct Evaluation {
   double loss = 0;
-  double accuracy = 0;  // NaN for targets that have no accuracy (multi-label, regression)
+  // The model's metrics on this split, in the order of Model::metrics: ("accuracy", 0.8632).
+  std::vector<std::pair<std::string, double>> metrics;
+  // The value of the metric named `name`, NaN when the split has none of that name.
+  double metric(std::string_view name) const {
+    for (const auto& [n, v] : metrics) {
+      if (n == name) return v;
+    }
+    return NAN;
+  }
 };
 
 struct EpochMetrics {
@@ -102,9 +115,9 @@ class Trainer {
   float train_batch(std::span<const std::uint32_t> rows);
   float train_batch_alone(std::span<const std::uint32_t> rows);
   bool parallel() const { return parallel_ != nullptr; }
-  // Right answers over samples (a class) or positions (a class per position); NaN for targets
-  // that have no accuracy.
-  double accuracy(std::int64_t correct, std::size_t samples) const;
+  // Adds a batch's contributions to every metric's sums; the values from a split's sums.
+  void add_metrics(const Tensor& scores, std::span<double> sums);
+  std::vector<std::pair<std::string, double>> metric_values(std::span<const double> sums);
   void apply_schedule(const TrainStep& at);
   void before_update();
   void regularize();  // each regularized parameter's add_gradient
@@ -117,14 +130,16 @@ class Trainer {
   std::vector<detail::PluginSite> regularizer_site_;   // per entry of params_ (place: the parameter)
   // Where the other components' calls go, for the plugin guard (runtime/plugin_guard.hpp).
   detail::PluginSite loss_site_, optimizer_site_, schedule_site_;
-  std::vector<detail::PluginSite> callback_site_;
+  std::vector<detail::PluginSite> callback_site_, metric_site_;
+  std::vector<std::size_t> metric_offset_;  // per metric, where its sums start; then the total
   Rng shuffle_rng_;
   Rng layer_rng_;
   Tensor x_, dscores_;
   BatchTargets targets_;
   std::vector<std::int32_t> ids_;  // token data: the batch's ids (Context::input_ids)
   std::vector<std::uint32_t> order_;
-  std::int64_t correct_ = 0;  // running accuracy of the current epoch
+  std::vector<double> running_;  // metric sums over the epoch's batches (train_metrics: running)
+  std::vector<double> batch_sums_;
   std::int64_t epoch_ = 0;    // epochs finished
   std::vector<std::uint32_t> positions_;
   std::unique_ptr<detail::DataParallel> parallel_;  // several ranks: how they share the work

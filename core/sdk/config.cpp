@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -164,6 +166,16 @@ std::string check_value(const Key& k, const YAML::Node& v) {
       return bad + detail::did_you_mean(s, k.choices());
     case KeyType::Path:
       return s.empty() ? bad : std::string();
+    case KeyType::Metric: {
+      // The form only; whether the model reports it is the host's check at load.
+      const std::size_t split = s.starts_with("train_") ? 6 : s.starts_with("val_") ? 4 : 0;
+      const bool name_ok = split > 0 && s.size() > split && s.size() <= 64 &&
+                           std::all_of(s.begin(), s.end(), [](char c) {
+                             return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+                           });
+      if (name_ok) return {};
+      return s.starts_with("test_") ? bad + " (nothing ranks by the test set: it is the final, unseen measure)" : bad;
+    }
     case KeyType::Sizes:
     case KeyType::Numbers:
     case KeyType::Strings:

@@ -26,6 +26,8 @@ std::string_view kind_name(Kind kind) {
       return "sampler";
     case Kind::Pruner:
       return "pruner";
+    case Kind::Metric:
+      return "metric";
   }
   return "unknown";
 }

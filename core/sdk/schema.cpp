@@ -26,6 +26,8 @@ std::string_view key_type_name(KeyType type) {
       return "numbers";
     case KeyType::Strings:
       return "strings";
+    case KeyType::Metric:
+      return "metric";
   }
   return "unknown";
 }
@@ -40,6 +42,7 @@ Key Key::path(std::string name, std::string doc) { return {std::move(name), KeyT
 Key Key::sizes(std::string name, std::string doc) { return {std::move(name), KeyType::Sizes, std::move(doc)}; }
 Key Key::numbers(std::string name, std::string doc) { return {std::move(name), KeyType::Numbers, std::move(doc)}; }
 Key Key::strings(std::string name, std::string doc) { return {std::move(name), KeyType::Strings, std::move(doc)}; }
+Key Key::metric(std::string name, std::string doc) { return {std::move(name), KeyType::Metric, std::move(doc)}; }
 Key Key::component(std::string name, Kind kind, std::string doc) {
   Key k(std::move(name), KeyType::Component, std::move(doc));
   k.kind_ = kind;
@@ -107,6 +110,8 @@ std::string Key::expectation() const {
       break;
     case KeyType::Strings:
       return "a string or a list of strings";
+    case KeyType::Metric:
+      return "a measure of a split: train_ or val_ and loss or a metric's name (val_loss, val_accuracy)";
   }
   if (lo_ && hi_) {
     what += fmt::format(" in {}{}, {}{}", lo_open_ ? "(" : "[", *lo_, *hi_, hi_open_ ? ")" : "]");

@@ -11,9 +11,9 @@ namespace lamina::detail {
 namespace {
 
 std::string fmt_eval(const char* label, const Evaluation& e) {
-  // Targets without an accuracy (regression, multi-label) show their loss alone.
-  if (std::isnan(e.accuracy)) return fmt::format("{} loss {:.4f}", label, e.loss);
-  return fmt::format("{} loss {:.4f} acc {:.4f}", label, e.loss, e.accuracy);
+  std::string s = fmt::format("{} loss {:.4f}", label, e.loss);
+  for (const auto& [name, v] : e.metrics) s += fmt::format(" {} {:.4f}", name == "accuracy" ? "acc" : name, v);
+  return s;
 }
 
 }  // namespace

@@ -11,11 +11,11 @@
 namespace lamina::detail {
 
 DataParallel::DataParallel(Communicator& comm, std::span<Param* const> params, std::size_t batch_size,
-                           std::size_t rows, bool drop_last)
-    : comm_(comm), ranks_(static_cast<std::size_t>(comm.size())) {
+                           std::size_t rows, bool drop_last, std::size_t metric_sums)
+    : comm_(comm), ranks_(static_cast<std::size_t>(comm.size())), metric_sums_(metric_sums) {
   std::size_t n = 0;
   for (const Param* p : params) n += static_cast<std::size_t>(p->grad.size());
-  fused_.resize(n + 2 + ranks_);
+  fused_.resize(n + 1 + metric_sums + ranks_);
   const std::size_t last = rows % batch_size == 0 || drop_last ? batch_size : rows % batch_size;
   if (batch_size < ranks_) {
     throw InputError(
@@ -54,12 +54,13 @@ void DataParallel::throw_if_any_failed(std::span<const T> slots, const std::exce
   }
 }
 
-std::pair<float, float> DataParallel::reduce_step(std::span<Param* const> params, float loss_rows, float correct,
-                                                  const std::exception_ptr& failure) {
+float DataParallel::reduce_step(std::span<Param* const> params, float loss_rows, std::span<double> metric_sums,
+                                const std::exception_ptr& failure) {
   float* out = fused_.data();
   for (const Param* p : params) out = std::copy_n(p->grad.data(), p->grad.size(), out);
+  float* loss_slot = out;
   *out++ = loss_rows;
-  *out++ = correct;
+  for (std::size_t i = 0; i < metric_sums_; ++i) *out++ = i < metric_sums.size() ? static_cast<float>(metric_sums[i]) : 0.0f;
   std::fill(out, out + ranks_, 0.0f);
   if (failure) out[comm_.rank()] = static_cast<float>(exit_status(failure));
   const auto start = std::chrono::steady_clock::now();
@@ -71,17 +72,20 @@ std::pair<float, float> DataParallel::reduce_step(std::span<Param* const> params
     std::copy_n(in, p->grad.size(), p->grad.data());
     in += p->grad.size();
   }
-  return {out[-2], out[-1]};
+  for (std::size_t i = 0; i < metric_sums.size() && i < metric_sums_; ++i) metric_sums[i] = loss_slot[1 + i];
+  return *loss_slot;
 }
 
-std::pair<double, double> DataParallel::reduce_eval(double loss_sum, double correct, const std::exception_ptr& failure) {
-  std::vector<double> sums(2 + ranks_, 0.0);
+double DataParallel::reduce_eval(double loss_sum, std::span<double> metric_sums, const std::exception_ptr& failure) {
+  const std::size_t m = metric_sums.size();
+  std::vector<double> sums(1 + m + ranks_, 0.0);
   sums[0] = loss_sum;
-  sums[1] = correct;
-  if (failure) sums[2 + static_cast<std::size_t>(comm_.rank())] = exit_status(failure);
+  std::copy(metric_sums.begin(), metric_sums.end(), sums.begin() + 1);
+  if (failure) sums[1 + m + static_cast<std::size_t>(comm_.rank())] = exit_status(failure);
   comm_.allreduce_sum(sums);
-  throw_if_any_failed(std::span<const double>(sums).subspan(2), failure);
-  return {sums[0], sums[1]};
+  throw_if_any_failed(std::span<const double>(sums).subspan(1 + m), failure);
+  std::copy_n(sums.begin() + 1, m, metric_sums.begin());
+  return sums[0];
 }
 
 void DataParallel::average(std::span<Buffer* const> state) {

@@ -22,8 +22,9 @@ class DataParallel {
  public:
   // Refuses (InputError) a batch_size, or a last batch of the epoch, smaller than the ranks:
   // every rank runs every layer on every batch, as BatchNorm's sync meets in collective calls.
+  // `metric_sums`: how many sums the model's metrics keep (lamina/metric.hpp).
   DataParallel(Communicator& comm, std::span<Param* const> params, std::size_t batch_size, std::size_t rows,
-               bool drop_last);
+               bool drop_last, std::size_t metric_sums);
 
   int rank() const { return comm_.rank(); }
   Communicator& comm() const { return comm_; }
@@ -34,12 +35,14 @@ class DataParallel {
   std::pair<std::size_t, std::size_t> slice(std::size_t n) const;
 
   // A training step's allreduce: the parameters' gradients are replaced by their sums over the
-  // ranks; returns the summed (loss x rows) and correct count. If any rank's `failure` holds an
+  // ranks, and so are the batch's metric sums (carried in float, as the gradients are: exact
+  // for counts below 2^24); returns the summed loss x rows. If any rank's `failure` holds an
   // exception, every rank throws: the lowest failing rank its own, the others PeerFailed.
-  std::pair<float, float> reduce_step(std::span<Param* const> params, float loss_rows, float correct,
-                                      const std::exception_ptr& failure);
-  // An evaluation's sums (loss x rows, correct), with the same failure rule.
-  std::pair<double, double> reduce_eval(double loss_sum, double correct, const std::exception_ptr& failure);
+  float reduce_step(std::span<Param* const> params, float loss_rows, std::span<double> metric_sums,
+                    const std::exception_ptr& failure);
+  // An evaluation's sums (loss x rows, and the metrics' sums, replaced in place), with the same
+  // failure rule; returns the summed loss x rows.
+  double reduce_eval(double loss_sum, std::span<double> metric_sums, const std::exception_ptr& failure);
   // Each buffer's values replaced by their mean over the ranks.
   void average(std::span<Buffer* const> state);
 
@@ -55,7 +58,8 @@ class DataParallel {
 
   Communicator& comm_;
   std::size_t ranks_;
-  std::vector<float> fused_;  // every gradient, then loss, correct, one failure slot per rank
+  std::vector<float> fused_;  // every gradient, then loss, the metric sums, one failure slot per rank
+  std::size_t metric_sums_;
   double allreduce_seconds_ = 0;
   bool failed_together_ = false;
 };

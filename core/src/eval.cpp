@@ -27,10 +27,9 @@ void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
     detail::load_weights(m.dir, m.model, req.best);
     Trainer trainer(m.model, data);
     const Evaluation e = trainer.evaluate(data.test);
-    out << (std::isnan(e.accuracy) ? fmt::format("{}: test loss {:.6f}", m.dir.string(), e.loss)
-                                   : fmt::format("{}: test loss {:.6f} accuracy {:.6f}", m.dir.string(), e.loss,
-                                                 e.accuracy))
-        << std::endl;
+    std::string line = fmt::format("{}: test loss {:.6f}", m.dir.string(), e.loss);
+    for (const auto& [name, v] : e.metrics) line += fmt::format(" {} {:.6f}", name, v);
+    out << line << std::endl;
   }
   if (members.size() < 2) return;
   if (data.target_kind != TargetKind::Class) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "config_impl.hpp"
@@ -35,11 +36,26 @@ detail::PluginSite plugin_site(const Model& model, Kind kind, const std::string&
   return {std::move(place), type, "", ""};
 }
 
+std::vector<std::string> metric_names(const Model& model) {
+  std::vector<std::string> names;
+  for (const auto& m : model.metrics) names.push_back(m.name);
+  return names;
+}
+
 namespace {
 
 template <class T>
 std::unique_ptr<T> make(const Registry& registry, const ComponentSpec& c) {
   return std::unique_ptr<T>(static_cast<T*>(registry.create_bound(T::kind, c.bound).release()));
+}
+
+// The Key::metric values a component holds, for build_network to check against the metrics.
+void collect_metric_refs(const ComponentSpec& c, std::vector<MetricRef>& refs) {
+  for (const Key& k : c.bound.schema()) {
+    if (k.type() != KeyType::Metric) continue;
+    refs.push_back({c.bound.get<std::string>(k.name()), c.bound.path() + "." + k.name(),
+                    c.bound.has(k.name()) ? c.bound.where(k.name()) : c.bound.where()});
+  }
 }
 
 }  // namespace
@@ -87,6 +103,19 @@ Model build_model(const ModelSpec& spec, const Registry& registry) {
     m.callbacks.push_back(make<Callback>(registry, c));
     m.callback_types.push_back(c.bound.type());
   }
+  m.metrics_by_default = !spec.metrics_written;
+  for (std::size_t i = 0; i < spec.metrics.size(); ++i) {
+    const ComponentSpec& c = spec.metrics[i];
+    const TypeInfo* info = registry.find(Kind::Metric, c.bound.type());
+    m.metrics.push_back({make<Metric>(registry, c), spec.metric_names[i], c.bound.type(), c.bound.path(),
+                         spec.metrics_written ? c.bound.where() : spec.loss.bound.where(), info->provider.plugin,
+                         info->provider.file});
+  }
+  if (spec.schedule) collect_metric_refs(*spec.schedule, m.metric_refs);
+  for (const auto& c : spec.callbacks) collect_metric_refs(c, m.metric_refs);
+  for (const auto& l : spec.layers) collect_metric_refs(l.component, m.metric_refs);
+  collect_metric_refs(spec.loss, m.metric_refs);
+  collect_metric_refs(spec.optimizer, m.metric_refs);
   m.resolved_yaml = resolved_yaml(spec);
   return m;
 }
@@ -176,7 +205,62 @@ void check_output_shape(const DataSplits& data, const Shape& out, const std::str
   }
 }
 
+// The default metrics for the data's targets, or a check that the listed ones take them; then
+// that every watched measure is one the model reports.
+void choose_metrics(Model& model, const DataSplits& data, const Shape& out) {
+  const TargetKind kind = data.target_kind;
+  const std::int64_t width = out[out.rank() - 1];
+  std::vector<ModelMetric> kept;
+  for (ModelMetric& mm : model.metrics) {
+    const detail::PluginSite site{mm.place, mm.type, mm.plugin, mm.file};
+    const Metric& metric = *mm.metric;
+    if (model.metrics_by_default) {
+      if (!detail::plugin_call(site, "is_default", [&] { return metric.is_default(kind); })) continue;
+    } else if (!detail::plugin_call(site, "accepts", [&] { return metric.accepts(kind); })) {
+      std::vector<std::string> takes;
+      for (TargetKind k : kTargetKinds) {
+        if (detail::plugin_call(site, "accepts", [&] { return metric.accepts(k); })) takes.push_back(target_kind_name(k));
+      }
+      throw InputError(fmt::format("{}: metric '{}' does not measure the {} targets of this model's data ({}); it "
+                                   "takes {} targets",
+                                   mm.where, mm.type, target_kind_name(kind), model.data_where,
+                                   takes.empty() ? std::string("no") : fmt::format("{}", fmt::join(takes, " and "))));
+    }
+    mm.higher_is_better = detail::plugin_call(site, "higher_is_better", [&] { return metric.higher_is_better(); });
+    mm.sums = detail::plugin_call(site, "sums", [&] { return metric.sums(width); });
+    if (mm.sums > (std::size_t{1} << 20)) {
+      throw Error(fmt::format("{}: metric '{}' asks for {} sums for {} outputs; at most {}", mm.place, mm.type, mm.sums,
+                              width, std::size_t{1} << 20));
+    }
+    kept.push_back(std::move(mm));
+  }
+  model.metrics = std::move(kept);
+}
+
 }  // namespace
+
+void check_watched(const Model& model, const DataSplits& data) {
+  std::vector<std::string> reported{"train_loss"};
+  if (!data.validation.empty()) reported.push_back("val_loss");
+  for (const auto& mm : model.metrics) {
+    reported.push_back("train_" + mm.name);
+    if (!data.validation.empty()) reported.push_back("val_" + mm.name);
+  }
+  for (const MetricRef& r : model.metric_refs) {
+    if (std::find(reported.begin(), reported.end(), r.value) != reported.end()) continue;
+    const std::string name = r.value.substr(r.value.find('_') + 1);
+    const bool known = name == "loss" || std::any_of(model.metrics.begin(), model.metrics.end(),
+                                                     [&](const ModelMetric& mm) { return mm.name == name; });
+    if (known) {  // a val_ measure without a validation split
+      throw InputError(fmt::format("{}: {} watches {}, but the model has no validation split; set "
+                                   "data.validation_split, or watch train_{}",
+                                   r.where, r.place, r.value, name));
+    }
+    throw InputError(fmt::format("{}: {} watches '{}', which this model does not report; it reports: {} (list a "
+                                 "metric under `metrics:` to report it)",
+                                 r.where, r.place, r.value, fmt::join(reported, ", ")));
+  }
+}
 
 void build_network(Model& model, const DataSplits& data, bool targets_known) {
   Rng init(model.train.seed, Rng::Stream::Init);
@@ -198,7 +282,10 @@ void build_network(Model& model, const DataSplits& data, bool targets_known) {
   }
   model.target_kind = data.target_kind;
   model.target_width = data.target_width;
-  if (targets_known) check_targets(model, data, out);
+  if (targets_known) {
+    check_targets(model, data, out);
+    choose_metrics(model, data, out);
+  }
 }
 
 }  // namespace lamina

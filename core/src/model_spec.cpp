@@ -73,7 +73,8 @@ const Schema& train_schema() {
 
 namespace {
 
-const std::vector<std::string> kSections{"name", "data", "layers", "loss", "regularizer", "optimizer", "train"};
+const std::vector<std::string> kSections{"name",      "data", "layers", "loss", "metrics",
+                                         "regularizer", "optimizer", "train"};
 // A layer's `name` and `inputs` make the model a graph; `regularizer` is its own penalty.
 const std::vector<std::string> kLayerBuilderKeys{"regularizer", "name", "inputs"};
 // `inputs: [input, ...]` names the model's input.
@@ -82,6 +83,8 @@ constexpr const char* kInputName = "input";
 const std::vector<std::string> kOptimizerBuilderKeys{"schedule"};
 // train: {callbacks: [...]}: each item a component of the Callback kind.
 const std::vector<std::string> kTrainBuilderKeys{"callbacks"};
+// metrics: [{type: top_k_accuracy, k: 5, name: top5}]: `name` is its column's name.
+const std::vector<std::string> kMetricBuilderKeys{"name"};
 
 Config section(const ModelFile::Impl& mf, const std::string& key, const Registry& registry) {
   YAML::Node n = detail::lookup(mf.root, key);
@@ -287,6 +290,61 @@ void read_layers(const ModelFile::Impl& mf, const Registry& registry, const YAML
   }
 }
 
+// A metric's column name: letters, digits and '_', as Key::metric values are checked.
+bool valid_metric_name(const std::string& name) {
+  return !name.empty() && name.size() <= 48 && name != "loss" &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+         });
+}
+
+// `metrics:`, or the candidates for the defaults when the file has none.
+void read_metrics(const ModelFile::Impl& mf, const Registry& registry, ModelSpec& m) {
+  const Source& src = *mf.source;
+  YAML::Node list = detail::lookup(mf.root, "metrics");
+  if (!list.IsDefined() || list.IsNull()) {
+    for (const auto& type : registry.names(Kind::Metric)) {
+      const TypeInfo* info = registry.find(Kind::Metric, type);
+      if (std::any_of(info->keys.begin(), info->keys.end(), [](const Key& k) { return k.is_required(); })) continue;
+      m.metrics.push_back({registry.bind(Kind::Metric, detail::unbound(YAML::Node(type), mf.source, "metrics", &registry)),
+                           {}});
+      m.metric_names.push_back(type);
+    }
+    return;
+  }
+  if (!list.IsSequence()) {
+    detail::fail_at(src, "metrics", list,
+                    fmt::format("expected a list of metrics (`metrics: [accuracy, macro_f1]`), found {}",
+                                detail::describe(list)));
+  }
+  m.metrics_written = true;
+  std::size_t k = 0;
+  for (const auto& item : list) {
+    const std::string path = "metrics." + std::to_string(k++);
+    ComponentSpec c{registry.bind(Kind::Metric, detail::unbound(item, mf.source, path, &registry), kMetricBuilderKeys),
+                    kMetricBuilderKeys};
+    std::string name = c.bound.type();
+    // A bare `mae` has no name of its own; only a mapping can give one.
+    if (YAML::Node n = item.IsMap() ? detail::lookup(item, "name") : YAML::Node(); item.IsMap() && n.IsDefined()) {
+      if (!n.IsScalar() || !valid_metric_name(n.Scalar())) {
+        detail::fail_at(src, path + ".name", n,
+                        fmt::format("expected a metric name of lowercase letters, digits and '_' (not 'loss', at "
+                                    "most 48 characters), found {}",
+                                    detail::describe(n)));
+      }
+      name = n.Scalar();
+    }
+    if (auto it = std::find(m.metric_names.begin(), m.metric_names.end(), name); it != m.metric_names.end()) {
+      detail::fail_at(src, path, item,
+                      fmt::format("metrics.{} is already named '{}'; metrics.csv needs one column per name: give "
+                                  "one a `name:`",
+                                  it - m.metric_names.begin(), name));
+    }
+    m.metric_names.push_back(name);
+    m.metrics.push_back(std::move(c));
+  }
+}
+
 }  // namespace
 
 ModelSpec read_model_spec(const ModelFile& file, const Registry& registry, bool run_copy) {
@@ -338,6 +396,7 @@ ModelSpec read_model_spec(const ModelFile& file, const Registry& registry, bool 
     return detail::unbound(n, mf.source, key, &registry);
   };
   m.loss = bind_component(registry, Kind::Loss, required_component("loss"), m.types);
+  read_metrics(mf, registry, m);
   if (YAML::Node r = detail::lookup(mf.root, "regularizer"); r.IsDefined() && !r.IsNull()) {
     m.regularizer =
         bind_component(registry, Kind::Regularizer, detail::unbound(r, mf.source, "regularizer", &registry), m.types);
@@ -395,6 +454,15 @@ std::string resolved_yaml(const ModelSpec& m) {
     out["layers"].push_back(l);
   }
   out["loss"] = resolved(m.loss);
+  if (m.metrics_written) {
+    YAML::Node list(YAML::NodeType::Sequence);
+    for (std::size_t i = 0; i < m.metrics.size(); ++i) {
+      YAML::Node c = resolved(m.metrics[i]);
+      if (m.metric_names[i] != m.metrics[i].bound.type()) c["name"] = m.metric_names[i];
+      list.push_back(c);
+    }
+    out["metrics"] = list;
+  }
   if (m.regularizer) out["regularizer"] = resolved(*m.regularizer);
   YAML::Node optimizer = resolved(m.optimizer);
   if (m.schedule) optimizer["schedule"] = resolved(*m.schedule);

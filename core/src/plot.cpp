@@ -8,12 +8,15 @@
 #include <iostream>
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
 
 #include "atomic_file.hpp"
+#include "printable.hpp"
 #include "run_folder.hpp"
 #include "search/journal.hpp"
 #include "external_program.hpp"
@@ -56,7 +59,14 @@ std::string quote(const std::string& s) {
 
 std::vector<Series> epoch_series(const fs::path& run, int color, const std::string& metric) {
   const std::vector<EpochMetrics> history = detail::read_metrics(run);
-  const auto value = [&](const Evaluation& e) { return metric == "loss" ? e.loss : e.accuracy; };
+  const auto value = [&](const Evaluation& e) { return metric == "loss" ? e.loss : e.metric(metric); };
+  if (metric != "loss" && !history.empty() &&
+      std::none_of(history.front().train.metrics.begin(), history.front().train.metrics.end(),
+                   [&](const auto& m) { return m.first == metric; })) {
+    std::string has = "loss";
+    for (const auto& [name, v] : history.front().train.metrics) has += ", " + name;
+    throw InputError(fmt::format("{}: the run reports no metric '{}'; it reports: {}", run.string(), metric, has));
+  }
   std::vector<Series> out;
   int dash = 1;
   for (const char* split : {"train", "validation", "test"}) {
@@ -162,8 +172,14 @@ void draw(const std::string& body, const std::string& terminal, const fs::path& 
 
 void run_plot(const PlotRequest& req, std::ostream& out) {
   if (req.runs.empty()) throw InputError("name at least one run folder");
-  if (req.metric != "accuracy" && req.metric != "loss" && req.metric != "iterations") {
-    throw InputError(fmt::format("--metric must be accuracy, loss or iterations, not '{}'", req.metric));
+  const bool name_ok = !req.metric.empty() && req.metric.size() <= 48 &&
+                       std::all_of(req.metric.begin(), req.metric.end(), [](char c) {
+                         return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+                       });
+  if (!name_ok) {
+    throw InputError(fmt::format("--metric must be loss, iterations or a metric the runs report (accuracy, r2, ...), "
+                                 "not '{}'",
+                                 detail::printable(req.metric, 40)));
   }
   const std::string ext = req.out.extension().string();
   std::string terminal;

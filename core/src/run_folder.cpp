@@ -86,29 +86,54 @@ RunDir create_run_dir(const std::string& model_name, const fs::path* out) {
 
 namespace {
 
-// Accuracy is NaN for targets that have none (regression, multi-label): an empty cell, a null.
+// A metric that is undefined on a split (R² of a constant target) is NaN: an empty cell, a null.
 std::string cell(double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6f}", v); }
 
 nlohmann::ordered_json evaluation_json(const Evaluation& e) {
-  nlohmann::ordered_json j = {{"loss", e.loss}, {"accuracy", nullptr}};
-  if (!std::isnan(e.accuracy)) j["accuracy"] = e.accuracy;
+  nlohmann::ordered_json j = {{"loss", e.loss}};
+  for (const auto& [name, v] : e.metrics) j[name] = std::isnan(v) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v);
   return j;
 }
 
-double accuracy_of(const nlohmann::json& e) {
-  const auto& a = e.at("accuracy");
-  return a.is_null() ? NAN : a.get<double>();
+// A split's loss and metrics; a metric's null is NaN. An older run's "accuracy": null (a
+// regression run before metrics were plugins) reads as no metric.
+Evaluation evaluation_of(const nlohmann::json& e) {
+  Evaluation out{e.at("loss").get<double>(), {}};
+  for (const auto& [key, v] : e.items()) {
+    if (key == "loss") continue;
+    if (v.is_null() && key == "accuracy") continue;
+    out.metrics.emplace_back(key, v.is_null() ? NAN : v.get<double>());
+  }
+  return out;
 }
 
 }  // namespace
 
-void write_metrics(const fs::path& dir, const std::vector<EpochMetrics>& history) {
-  std::string csv = "epoch,train_loss,train_acc,penalty,val_loss,val_acc,test_loss,test_acc\n";
+// Columns per split: its loss, then each metric (train_loss, train_accuracy, penalty, val_loss,
+// val_accuracy, test_loss, test_accuracy), named as Key::metric values and the search name them.
+void write_metrics(const fs::path& dir, const std::vector<EpochMetrics>& history,
+                   const std::vector<std::string>& names) {
+  std::string csv = "epoch,train_loss";
+  for (const auto& n : names) csv += ",train_" + n;
+  csv += ",penalty,val_loss";
+  for (const auto& n : names) csv += ",val_" + n;
+  csv += ",test_loss";
+  for (const auto& n : names) csv += ",test_" + n;
+  csv += "\n";
+  auto cells = [&](const Evaluation& e) {
+    std::string out;
+    for (const auto& n : names) {
+      out += ',';
+      out += cell(e.metric(n));
+    }
+    return out;
+  };
   nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
   for (const auto& m : history) {
-    csv += fmt::format("{},{:.6f},{},{:.6f},", m.epoch, m.train.loss, cell(m.train.accuracy), m.penalty);
-    csv += m.validation ? fmt::format("{:.6f},{},", m.validation->loss, cell(m.validation->accuracy)) : std::string(",,");
-    csv += fmt::format("{:.6f},{}\n", m.test.loss, cell(m.test.accuracy));
+    csv += fmt::format("{},{:.6f}{},{:.6f},", m.epoch, m.train.loss, cells(m.train), m.penalty);
+    csv += m.validation ? fmt::format("{:.6f}{},", m.validation->loss, cells(*m.validation))
+                        : std::string(names.size(), ',') + ",";
+    csv += fmt::format("{:.6f}{}\n", m.test.loss, cells(m.test));
     nlohmann::ordered_json e;
     e["epoch"] = m.epoch;
     e["train"] = evaluation_json(m.train);
@@ -133,13 +158,12 @@ std::vector<EpochMetrics> parse_metrics(const fs::path& file, const std::string&
       if (e.at("epoch").get<std::int64_t>() > epochs) break;
       EpochMetrics m;
       m.epoch = e.at("epoch").get<std::int64_t>();
-      m.train = {e.at("train").at("loss").get<double>(), accuracy_of(e.at("train"))};
+      m.train = evaluation_of(e.at("train"));
       m.penalty = e.at("penalty").get<double>();
       if (e.contains("validation")) {
-        m.validation =
-            Evaluation{e["validation"].at("loss").get<double>(), accuracy_of(e["validation"])};
+        m.validation = evaluation_of(e["validation"]);
       }
-      m.test = {e.at("test").at("loss").get<double>(), accuracy_of(e.at("test"))};
+      m.test = evaluation_of(e.at("test"));
       history.push_back(m);
     }
   } catch (const nlohmann::json::exception& e) {
@@ -180,6 +204,10 @@ RunTable read_run_table(const std::string& text) {
   for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
     auto cells = split_cells(text.substr(start, nl - start));
     if (header) {
+      // Runs before metrics were plugins named accuracy's columns train_acc, val_acc, test_acc.
+      for (auto& c : cells) {
+        if (c == "train_acc" || c == "val_acc" || c == "test_acc") c += "uracy";
+      }
       t.columns = std::move(cells);
       header = false;
     } else if (cells.size() == t.columns.size()) {

@@ -28,7 +28,10 @@ struct RunDir {
 // runs/<name>-<YYYYmmdd-HHMMSS>[-k] in the current folder, or `out`. Creates the folder.
 RunDir create_run_dir(const std::string& model_name, const std::filesystem::path* out);
 
-void write_metrics(const std::filesystem::path& dir, const std::vector<EpochMetrics>& history);
+// `metrics`: the model's metric names, the columns after each split's loss (also when no epoch
+// has ended: a run that diverged in its first epoch).
+void write_metrics(const std::filesystem::path& dir, const std::vector<EpochMetrics>& history,
+                   const std::vector<std::string>& metrics);
 // What a resumed run keeps: the metrics of its first `epochs` epochs, the per-step losses of them.
 std::vector<EpochMetrics> read_history(const std::filesystem::path& dir, std::int64_t epochs);
 std::string read_iterations(const std::filesystem::path& dir, std::int64_t epochs);

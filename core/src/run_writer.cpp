@@ -8,8 +8,10 @@
 namespace lamina::detail {
 
 RunWriter::RunWriter(std::filesystem::path dir, std::int64_t log_every, std::vector<EpochMetrics> history,
-                     std::string iterations, std::function<void(const EpochMetrics&)> checkpoint)
+                     std::string iterations, std::function<void(const EpochMetrics&)> checkpoint,
+                     std::vector<std::string> metrics)
     : dir_(std::move(dir)),
+      metrics_(std::move(metrics)),
       log_every_(log_every),
       history_(std::move(history)),
       iterations_(std::move(iterations)),
@@ -27,7 +29,7 @@ void RunWriter::on_epoch(const EpochMetrics& m) {
   history_.push_back(m);
   // Metrics first, then the checkpoint: a kill between the two leaves a checkpoint one epoch
   // behind, and a resume redoes that epoch and rewrites its metrics line.
-  write_metrics(dir_, history_);
+  write_metrics(dir_, history_, metrics_);
   write_iterations();
   checkpoint_(m);
 }

@@ -18,17 +18,20 @@ class RunWriter : public TrainObserver {
   // `history` and `iterations` are what a resumed run had written (empty for a new one);
   // `checkpoint` saves the model after each epoch's metrics.
   RunWriter(std::filesystem::path dir, std::int64_t log_every, std::vector<EpochMetrics> history,
-            std::string iterations, std::function<void(const EpochMetrics&)> checkpoint);
+            std::string iterations, std::function<void(const EpochMetrics&)> checkpoint,
+            std::vector<std::string> metrics);
 
   void on_batch(std::int64_t epoch, std::int64_t batch, std::int64_t batches, float loss) override;
   void on_epoch(const EpochMetrics& m) override;
 
   const std::vector<EpochMetrics>& history() const { return history_; }
+  const std::vector<std::string>& metric_names() const { return metrics_; }
   // iterations.csv as it stands (also on divergence, when no epoch ends).
   void write_iterations() const;
 
  private:
   std::filesystem::path dir_;
+  std::vector<std::string> metrics_;
   std::int64_t log_every_;
   std::vector<EpochMetrics> history_;
   std::string iterations_;

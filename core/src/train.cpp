@@ -82,6 +82,7 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
       built.emplace(build_model(file.with(std::span(&scale, 1)), registry));
     }
     build_network(*built, *loaded);
+    check_watched(*built, *loaded);
     made.emplace(*built, *loaded, TrainerOptions{true, cluster});
     // Ranks read the checkpoint only once rank 0 has finished an interrupted commit.
     if (req.resume && leader) detail::recover_checkpoint(*req.resume);
@@ -155,7 +156,7 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
     // The best weights first: a kill between the two redoes the epoch on resume.
     if (m.best) detail::save_best(result.run_dir, model, m.epoch);
     detail::save_checkpoint(result.run_dir, model, trainer);
-  });
+  }, metric_names(model));
   detail::ConsoleProgress console(out, model.train.epochs, req.progress && ::isatty(STDERR_FILENO));
   detail::Observers progress({&writer, &console}, [] { return detail::StopSignals::raised(); });
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
@@ -172,7 +173,7 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
   } catch (const Diverged& e) {
     if (!leader) throw;
     // The finished epochs' metrics and checkpoint stay as they were; run.json says where it broke.
-    detail::write_metrics(result.run_dir, writer.history());
+    detail::write_metrics(result.run_dir, writer.history(), writer.metric_names());
     writer.write_iterations();
     detail::write_run_info(result.run_dir, run_info, model, loader, writer.history(), seconds(), "diverged",
                    {{"epoch", e.epoch}, {"batch", e.batch}, {"loss", fmt::format("{}", e.loss)}});
@@ -210,8 +211,9 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
   }
   detail::write_run_info(result.run_dir, run_info, model, loader, result.epochs, seconds(), "finished");
   const Evaluation& test = result.epochs.back().test;
-  out << (std::isnan(test.accuracy) ? fmt::format("test loss: {:.4f}", test.loss)
-                                    : fmt::format("test accuracy: {:.4f}", test.accuracy))
+  // The first metric, as the run's headline ("test accuracy: 0.8632"); the loss without one.
+  out << (test.metrics.empty() ? fmt::format("test loss: {:.4f}", test.loss)
+                               : fmt::format("test {}: {:.4f}", test.metrics[0].first, test.metrics[0].second))
       << std::endl;
   return result;
 }

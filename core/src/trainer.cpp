@@ -15,24 +15,6 @@ namespace lamina {
 
 Diverged::~Diverged() = default;
 
-namespace {
-
-// Right answers in a batch: per sample (a class), per position (a class per position); none
-// for targets that have no accuracy (multi-label, regression).
-std::int64_t count_correct(const Tensor& scores, const Targets& t) {
-  if (!t.has_classes()) return 0;
-  const std::int64_t rows = t.count * (t.kind == TargetKind::ClassPerPosition ? t.width : 1);
-  const std::int64_t c = scores.size() / std::max<std::int64_t>(rows, 1);
-  std::int64_t correct = 0;
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const float* row = scores.data() + i * c;
-    const std::int64_t best = std::max_element(row, row + c) - row;
-    correct += best == t.classes[static_cast<std::size_t>(i)];
-  }
-  return correct;
-}
-
-}  // namespace
 
 Trainer::Trainer(Model& model, const DataSplits& data, TrainerOptions options)
     : model_(model),
@@ -62,21 +44,38 @@ Trainer::Trainer(Model& model, const DataSplits& data, TrainerOptions options)
     callback_site_.push_back(
         plugin_site(model, Kind::Callback, model.callback_types[i], fmt::format("train.callbacks.{}", i)));
   }
+  metric_offset_.push_back(0);
+  for (const ModelMetric& mm : model.metrics) {
+    metric_site_.push_back({mm.place, mm.type, mm.plugin, mm.file});
+    metric_offset_.push_back(metric_offset_.back() + mm.sums);
+  }
   order_.resize(data.train.size());
   std::iota(order_.begin(), order_.end(), 0u);
   if (options_.comm && options_.comm->size() > 1) {
     parallel_ = std::make_unique<detail::DataParallel>(*options_.comm, params_,
                                                        static_cast<std::size_t>(model.train.batch_size),
-                                                       order_.size(), model.train.drop_last);
+                                                       order_.size(), model.train.drop_last, metric_offset_.back());
   }
 }
 
 Trainer::~Trainer() = default;
 
-double Trainer::accuracy(std::int64_t correct, std::size_t samples) const {
-  if (data_.target_kind != TargetKind::Class && data_.target_kind != TargetKind::ClassPerPosition) return NAN;
-  const auto per_sample = data_.target_kind == TargetKind::ClassPerPosition ? data_.target_width : 1;
-  return static_cast<double>(correct) / (static_cast<double>(samples) * static_cast<double>(per_sample));
+void Trainer::add_metrics(const Tensor& scores, std::span<double> sums) {
+  const Targets t = targets_.view();
+  for (std::size_t i = 0; i < model_.metrics.size(); ++i) {
+    const std::span<double> own = sums.subspan(metric_offset_[i], metric_offset_[i + 1] - metric_offset_[i]);
+    detail::plugin_call(metric_site_[i], "add", [&] { model_.metrics[i].metric->add(scores, t, own); });
+  }
+}
+
+std::vector<std::pair<std::string, double>> Trainer::metric_values(std::span<const double> sums) {
+  std::vector<std::pair<std::string, double>> values;
+  for (std::size_t i = 0; i < model_.metrics.size(); ++i) {
+    const auto own = sums.subspan(metric_offset_[i], metric_offset_[i + 1] - metric_offset_[i]);
+    values.emplace_back(model_.metrics[i].name,
+                        detail::plugin_call(metric_site_[i], "value", [&] { return model_.metrics[i].metric->value(own); }));
+  }
+  return values;
 }
 
 bool Trainer::failure_shared() const { return failure_shared_ || (parallel_ && parallel_->failed_together()); }
@@ -86,14 +85,14 @@ float Trainer::train_batch(std::span<const std::uint32_t> batch) {
   const auto rows = parallel_->share(batch);
   std::exception_ptr failure;
   float loss = 0;
-  std::int64_t correct = 0;
+  batch_sums_.assign(metric_offset_.back(), 0.0);
   try {
     data_.train.batch(rows, x_, targets_, &ids_);
     Context ctx{Mode::Train, &layer_rng_, true, options_.comm, ids_};
     const Tensor& scores = model_.network.forward(x_, ctx);
     loss = detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, targets_.view()); });
     if (std::isfinite(loss)) {
-      correct = count_correct(scores, targets_.view());
+      if (model_.train.train_metrics == "running") add_metrics(scores, batch_sums_);
       detail::plugin_call(loss_site_, "backward", [&] { model_.loss->backward(dscores_); });
       // The loss of the global batch is the share-weighted mean of the ranks' losses.
       const float weight = static_cast<float>(rows.size()) / static_cast<float>(batch.size());
@@ -103,11 +102,10 @@ float Trainer::train_batch(std::span<const std::uint32_t> batch) {
   } catch (...) {
     failure = std::current_exception();
   }
-  const auto [loss_rows, correct_sum] =
-      parallel_->reduce_step(params_, loss * static_cast<float>(rows.size()), static_cast<float>(correct), failure);
+  const float loss_rows = parallel_->reduce_step(params_, loss * static_cast<float>(rows.size()), batch_sums_, failure);
   loss = loss_rows / static_cast<float>(batch.size());
   if (!std::isfinite(loss)) return loss;
-  correct_ += static_cast<std::int64_t>(correct_sum);
+  for (std::size_t i = 0; i < running_.size(); ++i) running_[i] += batch_sums_[i];
   regularize();
   before_update();
   detail::plugin_call(optimizer_site_, "step", [&] { model_.optimizer->step(params_); });
@@ -120,7 +118,7 @@ float Trainer::train_batch_alone(std::span<const std::uint32_t> rows) {
   const Tensor& scores = model_.network.forward(x_, ctx);
   const float loss = detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, targets_.view()); });
   if (!std::isfinite(loss)) return loss;
-  if (model_.train.train_metrics == "running") correct_ += count_correct(scores, targets_.view());  // else unused
+  if (model_.train.train_metrics == "running") add_metrics(scores, running_);  // else unused
   detail::plugin_call(loss_site_, "backward", [&] { model_.loss->backward(dscores_); });
   model_.network.backward(dscores_, ctx);
   regularize();
@@ -137,7 +135,7 @@ Evaluation Trainer::evaluate(const DataView& view) {
   std::size_t first = 0, last = view.size();
   if (parallel()) std::tie(first, last) = parallel_->slice(view.size());
   double loss_sum = 0;
-  std::int64_t correct = 0;
+  std::vector<double> sums(metric_offset_.back(), 0.0);
   std::exception_ptr failure;
   try {
     Context ctx{Mode::Eval, &layer_rng_, false, options_.comm};
@@ -151,19 +149,17 @@ Evaluation Trainer::evaluate(const DataView& view) {
       const float loss =
           detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, targets_.view()); });
       loss_sum += static_cast<double>(loss) * static_cast<double>(positions_.size());
-      correct += count_correct(scores, targets_.view());
+      add_metrics(scores, sums);
     }
   } catch (...) {
     if (!parallel()) throw;
     failure = std::current_exception();
   }
   if (parallel()) {
-    const auto [l, c] = parallel_->reduce_eval(loss_sum, static_cast<double>(correct), failure);
-    loss_sum = l;
-    correct = static_cast<std::int64_t>(c);
+    loss_sum = parallel_->reduce_eval(loss_sum, sums, failure);
   }
   e.loss = loss_sum / static_cast<double>(view.size());
-  e.accuracy = accuracy(correct, view.size());
+  e.metrics = metric_values(sums);
   return e;
 }
 
@@ -239,7 +235,7 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
       for (std::size_t i = n; i > 1; --i) std::swap(order_[i - 1], order_[shuffle_rng_.below(i)]);
     }
     double loss_sum = 0;
-    correct_ = 0;
+    running_.assign(metric_offset_.back(), 0.0);
     for (std::int64_t b = 0; b < batches; ++b) {
       const std::size_t begin = static_cast<std::size_t>(b) * bs;
       const std::size_t end = std::min(n, begin + bs);
@@ -268,7 +264,7 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
       parallel_->average(model_.network.state());
     }
     if (model_.train.train_metrics == "running") {
-      m.train = {loss_sum / static_cast<double>(used), accuracy(correct_, used)};
+      m.train = {loss_sum / static_cast<double>(used), metric_values(running_)};
     } else {
       m.train = evaluate(data_.train);
     }
@@ -282,13 +278,20 @@ std::vector<EpochMetrics> Trainer::run(TrainObserver* observer) {
                                  epoch, !std::isfinite(m.train.loss) ? m.train.loss : m.test.loss),
                      epoch, 0, !std::isfinite(m.train.loss) ? m.train.loss : m.test.loss);
     }
-    const EpochEnd ended{epoch,
-                         m.train.loss,
-                         m.train.accuracy,
-                         m.validation ? m.validation->loss : NAN,
-                         m.validation ? m.validation->accuracy : NAN,
-                         m.test.loss,
-                         m.test.accuracy};
+    // The loss, then each metric, on each split, as callbacks and schedules see them.
+    std::vector<MetricValue> values;
+    auto on = [&](const std::optional<Evaluation>& e, std::size_t i) {
+      if (!e) return static_cast<double>(NAN);
+      return i == 0 ? e->loss : i - 1 < e->metrics.size() ? e->metrics[i - 1].second : static_cast<double>(NAN);
+    };
+    const std::optional<Evaluation> train = m.train;
+    const std::optional<Evaluation> test = options_.evaluate_test ? std::optional<Evaluation>(m.test) : std::nullopt;
+    for (std::size_t i = 0; i <= model_.metrics.size(); ++i) {
+      values.push_back({i == 0 ? "loss" : model_.metrics[i - 1].name.c_str(),
+                        i == 0 ? false : model_.metrics[i - 1].higher_is_better, on(train, i), on(m.validation, i),
+                        on(test, i)});
+    }
+    const EpochEnd ended{epoch, values};
     if (model_.schedule) detail::plugin_call(schedule_site_, "end_epoch", [&] { model_.schedule->end_epoch(ended); });
     for (std::size_t i = 0; i < model_.callbacks.size(); ++i) {
       CallbackAction a;

@@ -13,13 +13,15 @@
 
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace lamina_callbacks {
 
 using namespace lamina;
 
-// What two callbacks watch: a metric, made "lower is better", kept in float like the checkpoint.
+// What two callbacks watch: a measure of a split (`val_loss`, `val_r2`), made "lower is better"
+// by the direction its metric plugin gives, kept in float like the checkpoint.
 class Watch {
  public:
   explicit Watch(const Config& c)
@@ -27,12 +29,14 @@ class Watch {
 
   // Whether `m` improves on the best by more than min_delta (the first epoch always does).
   bool improves(const EpochEnd& m, const char* who) {
-    const double v = value(m);
-    if (std::isnan(v)) {
-      throw InputError(std::string(who) + " watches " + name_ +
-                       ", but the model has no validation split (set data.validation_split, or watch a train_ "
-                       "metric)");
+    const std::optional<Watched> w = m.find(name_);
+    if (!w) throw InputError(std::string(who) + " watches " + name_ + ", which the model does not report");
+    if (std::isnan(w->value)) {
+      throw InputError(std::string(who) + " watches " + name_ + ", which is not a number at epoch " +
+                       std::to_string(m.epoch) + " (no validation split, or a metric undefined on this split)");
     }
+    higher_ = w->higher_is_better;
+    const double v = higher_ ? -w->value : w->value;
     const auto x = static_cast<float>(v);
     if (seen_ && !(x < best_ - min_delta_)) return false;
     best_ = x;
@@ -40,7 +44,7 @@ class Watch {
     return true;
   }
   const std::string& name() const { return name_; }
-  double shown(float v) const { return name_.ends_with("accuracy") ? -v : v; }
+  double shown(float v) const { return higher_ ? -v : v; }
   float best() const { return best_; }
 
   void save(std::vector<Buffer>& out) const { out.push_back(scalar("best", seen_ ? best_ : NAN)); }
@@ -62,22 +66,15 @@ class Watch {
   }
 
  private:
-  double value(const EpochEnd& m) const {
-    if (name_ == "val_loss") return m.val_loss;
-    if (name_ == "val_accuracy") return -m.val_accuracy;
-    if (name_ == "train_loss") return m.train_loss;
-    return -m.train_accuracy;
-  }
   std::string name_;
+  bool higher_ = false;
   float min_delta_;
   bool seen_ = false;
   float best_ = 0;
 };
 
 Schema watch_keys(const char* metric_doc) {
-  return {Key::string("metric", metric_doc)
-              .def("val_loss")
-              .one_of({"val_loss", "val_accuracy", "train_loss", "train_accuracy"}),
+  return {Key::metric("metric", metric_doc).def("val_loss"),
           Key::number("min_delta", "the least change that counts as an improvement").def(0.0).at_least(0)};
 }
 

@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <string>
 #include <memory>
 
 namespace lamina_schedules {
@@ -66,7 +68,7 @@ class Cosine final : public Schedule {
 class ReduceOnPlateau final : public Schedule {
  public:
   explicit ReduceOnPlateau(const Config& c)
-      : loss_(c.get<std::string>("metric") == "val_loss"),
+      : metric_(c.get<std::string>("metric")),
         patience_(c.get<std::int64_t>("patience")),
         factor_(static_cast<float>(c.get<double>("factor"))),
         min_factor_(static_cast<float>(c.get<double>("min_factor"))),
@@ -75,14 +77,14 @@ class ReduceOnPlateau final : public Schedule {
   double factor(const TrainStep&) override { return current_; }
 
   void end_epoch(const EpochEnd& m) override {
-    const double watched = loss_ ? m.val_loss : m.val_accuracy;
-    if (std::isnan(watched)) {
-      throw InputError(
-          "reduce_on_plateau watches the validation metrics, but the model has no validation split "
-          "(set data.validation_split)");
+    const std::optional<Watched> w = m.find(metric_);
+    if (!w || std::isnan(w->value)) {
+      throw InputError("reduce_on_plateau watches " + metric_ + ", which is not a number at epoch " +
+                       std::to_string(m.epoch) + " (no validation split, or a metric undefined on this split)");
     }
-    // Kept in float, as the checkpoint keeps it: a resumed run decides exactly as one that ran on.
-    const auto value = static_cast<float>(loss_ ? watched : -watched);
+    // Lower is better here, as the metric's direction says; kept in float, as the checkpoint
+    // keeps it: a resumed run decides exactly as one that ran on.
+    const auto value = static_cast<float>(w->higher_is_better ? -w->value : w->value);
     if (!seen_ || value < best_ - min_delta_) {
       best_ = value;
       seen_ = true;
@@ -121,7 +123,7 @@ class ReduceOnPlateau final : public Schedule {
     b.value[0] = v;
     return b;
   }
-  bool loss_;
+  std::string metric_;
   std::int64_t patience_;
   float factor_, min_factor_, min_delta_;
   bool seen_ = false;
@@ -147,7 +149,9 @@ void register_types(Registrar& r) {
       [](const Config& c) { return std::make_unique<Cosine>(c); });
   r.add<Schedule>(
       "reduce_on_plateau", "lr times `factor` when a validation metric stops improving (needs a validation split)",
-      {Key::string("metric", "the validation metric watched").def("val_loss").one_of({"val_loss", "val_accuracy"}),
+      {Key::metric("metric", "the measure watched: val_loss, or val_ and one of the model's metrics (its direction "
+                             "is the metric's)")
+           .def("val_loss"),
        Key::integer("patience", "epochs without improvement before a reduction").def(2).at_least(0),
        Key::number("factor", "what the lr is multiplied by at a reduction").def(0.1).above(0).below(1),
        Key::number("min_factor", "the floor of the factor").def(1e-3).above(0).at_most(1),

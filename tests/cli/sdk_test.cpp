@@ -3,6 +3,8 @@
 // it, loaded through LAMINA_PLUGIN_PATH, without rebuilding Lamina.
 #define BOOST_TEST_MODULE cli_sdk
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include <sstream>
 
@@ -120,6 +122,52 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
                               " --samples 50 --train-limit 200");
     BOOST_TEST(exported.status == 0, exported.output);
     BOOST_TEST(exported.output.find("max |OpenCV - lamina predict| = ") != std::string::npos, exported.output);
+  }
+  // A third-party loss and metric: both pass `lamina check`, train a regression, and rank a
+  // search by the metric, minimized because the plugin says lower is better.
+  {
+    const fs::path build = build_example(dir, "plugins/quantile", prefix);
+    const fs::path src = dir / "quantile-src";
+    const std::string q = "LAMINA_PLUGIN_PATH=" + (build / "lamina-plugins").string() + " " +
+                          (prefix / "bin" / "lamina").string();
+    const auto loss_check = run(q + " check quantile --input-shape 3");
+    BOOST_TEST(loss_check.status == 0, loss_check.output);
+    BOOST_TEST(loss_check.output.find("gradients, regression targets") != std::string::npos, loss_check.output);
+    const auto metric_check = run(q + " check pinball");
+    BOOST_TEST(metric_check.status == 0, metric_check.output);
+    BOOST_TEST(metric_check.output.find("regression targets: sums add up") != std::string::npos, metric_check.output);
+    const auto train = run(q + " train " + (src / "model.yaml").string() + " --no-progress --out " +
+                           (dir / "quantile-run").string());
+    BOOST_TEST_REQUIRE(train.status == 0, train.output);
+    BOOST_TEST(train.output.find("test pinball: 0.") != std::string::npos, train.output);
+    BOOST_TEST(read_file(dir / "quantile-run" / "metrics.csv")
+                   .starts_with("epoch,train_loss,train_pinball,train_mae,penalty,val_loss,val_pinball,val_mae,"));
+    const auto search = run(q + " search " + (src / "search.yaml").string() + " --out " + (dir / "quantile-search").string());
+    BOOST_TEST_REQUIRE(search.status == 0, search.output);
+    const auto header = nlohmann::json::parse(read_file(dir / "quantile-search" / "journal.jsonl").substr(
+        0, read_file(dir / "quantile-search" / "journal.jsonl").find('\n')));
+    BOOST_TEST(header["metric"] == "val_pinball");
+    BOOST_TEST(header["higher_is_better"] == false);
+    // results.csv ranks the trials best first: the smallest pinball loss first.
+    std::istringstream results(read_file(dir / "quantile-search" / "results.csv"));
+    std::string line;
+    std::getline(results, line);
+    // The score column, found by name: the space's columns follow it.
+    std::vector<std::string> columns;
+    std::istringstream names(line);
+    for (std::string name; std::getline(names, name, ',');) columns.push_back(name);
+    const long at = std::find(columns.begin(), columns.end(), "val_pinball") - columns.begin();
+    BOOST_TEST_REQUIRE(at < static_cast<long>(columns.size()), line);
+    std::vector<double> scores;
+    while (std::getline(results, line)) {
+      std::istringstream cells(line);
+      std::string cell;
+      for (long k = 0; k <= at; ++k) std::getline(cells, cell, ',');
+      scores.push_back(std::stod(cell));
+    }
+    BOOST_TEST_REQUIRE(scores.size() == 6u);
+    BOOST_TEST(std::is_sorted(scores.begin(), scores.end()));
+    BOOST_TEST(scores.front() < scores.back());
   }
   const std::string once = train_seeded(1, "blobs-a");
   BOOST_TEST(train_seeded(1, "blobs-b") == once);

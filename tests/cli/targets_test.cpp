@@ -1,8 +1,10 @@
 // Targets other than a class, end to end through the real binary: a regression CSV and a
-// multi-label CSV train with their losses, metrics leave accuracy empty, predict writes what
+// multi-label CSV train with their losses, they report rmse and macro_f1 by default (no accuracy), predict writes what
 // each model predicts, and a loss that does not take the data's targets is refused before any
 // run folder exists.
 #define BOOST_TEST_MODULE cli_targets
+#include <algorithm>
+#include <cmath>
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
 #include <lamina/rng.hpp>
@@ -50,13 +52,17 @@ BOOST_AUTO_TEST_CASE(a_regression_csv_trains_with_mse_and_predicts_its_outputs) 
              "train: {epochs: 20, batch_size: 20}\n");
   const auto r = run_lamina("train " + (dir / "m.yaml").string() + " --no-progress --out " + (dir / "run").string());
   BOOST_TEST_REQUIRE(r.status == 0, r.output);
-  BOOST_TEST(r.output.find("test loss: 0.0") != std::string::npos, r.output);  // a linear target is learned
+  // Without `metrics:`, a regression model reports rmse (the regression_metrics plugin's default).
+  BOOST_TEST(r.output.find("test rmse: 0.0") != std::string::npos, r.output);  // a linear target is learned
   BOOST_TEST(r.output.find("acc") == std::string::npos, r.output);
   const auto csv = lines(read_file(dir / "run" / "metrics.csv"));
-  BOOST_TEST(csv.back().ends_with(","), csv.back());  // test_acc left empty: regression has none
+  BOOST_TEST(csv.front() == "epoch,train_loss,train_rmse,penalty,val_loss,val_rmse,test_loss,test_rmse");
   const auto j = nlohmann::json::parse(read_file(dir / "run" / "metrics.json"));
-  BOOST_TEST(j["epochs"].back()["test"]["accuracy"].is_null());
-  BOOST_TEST(j["epochs"].back()["test"]["loss"].get<double>() < 0.01);
+  const auto& test = j["epochs"].back()["test"];
+  BOOST_TEST(!test.contains("accuracy"));
+  BOOST_TEST(test["loss"].get<double>() < 0.01);
+  // One output: the rmse is the root of the mse over the split (the loss, averaged in float).
+  BOOST_TEST(test["rmse"].get<double>() == std::sqrt(test["loss"].get<double>()), boost::test_tools::tolerance(1e-4));
 
   const auto p = run_lamina("predict " + (dir / "run").string() + " --input " + (dir / "x.csv").string() +
                             " --out " + (dir / "p.csv").string());
@@ -106,6 +112,62 @@ BOOST_AUTO_TEST_CASE(a_multilabel_csv_trains_with_bce_and_predicts_a_probability
   BOOST_TEST(pred[2].starts_with("1,1,"), pred[2]);  // x0 = -1: not label 0; x1 = 1: label 1
   BOOST_TEST(probability(2, 0) < 0.1);
   BOOST_TEST(probability(2, 1) > 0.9);
+}
+
+BOOST_AUTO_TEST_CASE(callbacks_and_the_search_rank_by_a_named_metric_in_its_plugins_direction) {
+  // r2 is better higher, mae lower: keep_best on val_r2 keeps the epoch of the largest val_r2, and
+  // a search by val_r2 puts its largest first. Ranking by the name alone (lower is better, as for
+  // a loss) would keep the first epoch and reverse the table.
+  TempDir dir;
+  write_file(dir / "train.csv", table(200, true, 4));
+  write_file(dir / "test.csv", table(50, true, 5));
+  write_file(dir / "m.yaml",
+             "data: {source: csv, train: train.csv, test: test.csv, task: regression, target_columns: y,"
+             " validation_split: 0.25}\n"
+             "layers: [{type: affine, units: 1}]\nloss: mse\nmetrics: [r2, mae]\n"
+             "optimizer: {type: sgd, lr: 0.02}\n"
+             "train: {epochs: 6, batch_size: 20, callbacks: [{type: keep_best, metric: val_r2}]}\n");
+  const auto r = run_lamina("train " + (dir / "m.yaml").string() + " --no-progress --out " + (dir / "run").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  BOOST_TEST(r.output.find("test r2: 0.") != std::string::npos, r.output);
+  BOOST_TEST(lines(read_file(dir / "run" / "metrics.csv")).front() ==
+             "epoch,train_loss,train_r2,train_mae,penalty,val_loss,val_r2,val_mae,test_loss,test_r2,test_mae");
+  const auto epochs = nlohmann::json::parse(read_file(dir / "run" / "metrics.json"))["epochs"];
+  BOOST_TEST_REQUIRE(epochs.size() == 6u);
+  std::size_t best = 0;
+  for (std::size_t e = 1; e < epochs.size(); ++e) {
+    if (epochs[e]["validation"]["r2"].get<double>() > epochs[best]["validation"]["r2"].get<double>()) best = e;
+  }
+  BOOST_TEST_REQUIRE(best > 0u, "the rate is low enough that val_r2 climbs for several epochs");
+  const auto e = run_lamina("eval " + (dir / "run").string() + " --best");
+  BOOST_TEST_REQUIRE(e.status == 0, e.output);
+  BOOST_TEST(e.output.find(fmt::format(" r2 {:.6f}", epochs[best]["test"]["r2"].get<double>())) != std::string::npos,
+             e.output << " best epoch " << best + 1);
+
+  write_file(dir / "s.yaml",
+             "model: m.yaml\nspace:\n  optimizer.lr: {log_uniform: [0.0001, 0.05]}\ntrials: 4\nepochs: 2\n"
+             "metric: val_r2\n");
+  const auto s = run_lamina("search " + (dir / "s.yaml").string() + " --out " + (dir / "search").string());
+  BOOST_TEST_REQUIRE(s.status == 0, s.output);
+  const auto journal = read_file(dir / "search" / "journal.jsonl");
+  const auto header = nlohmann::json::parse(journal.substr(0, journal.find('\n')));
+  BOOST_TEST(header["higher_is_better"] == true);
+  const auto table_rows = lines(read_file(dir / "search" / "results.csv"));
+  BOOST_TEST_REQUIRE(table_rows.size() == 5u);
+  std::vector<std::string> columns;
+  std::istringstream names(table_rows[0]);
+  for (std::string name; std::getline(names, name, ',');) columns.push_back(name);
+  const auto at = static_cast<std::size_t>(std::find(columns.begin(), columns.end(), "val_r2") - columns.begin());
+  BOOST_TEST_REQUIRE(at < columns.size(), table_rows[0]);
+  std::vector<double> scores;
+  for (std::size_t i = 1; i < table_rows.size(); ++i) {
+    std::istringstream cells(table_rows[i]);
+    std::string cell;
+    for (std::size_t k = 0; k <= at; ++k) std::getline(cells, cell, ',');
+    scores.push_back(std::stod(cell));
+  }
+  BOOST_TEST(std::is_sorted(scores.rbegin(), scores.rend()), table_rows[1] << " ... " << table_rows.back());
+  BOOST_TEST(scores.front() > scores.back());
 }
 
 BOOST_AUTO_TEST_CASE(a_loss_that_does_not_take_the_targets_is_refused_before_the_run_starts) {

@@ -33,7 +33,7 @@ BOOST_AUTO_TEST_CASE(trains_the_default_model_on_a_slice_of_fashion_mnist) {
     BOOST_TEST(fs::exists(dir / "run" / f), f);
   }
   const std::string csv = read_file(dir / "run" / "metrics.csv");
-  BOOST_TEST(csv.starts_with("epoch,train_loss,train_acc,penalty,val_loss,val_acc,test_loss,test_acc\n"));
+  BOOST_TEST(csv.starts_with("epoch,train_loss,train_accuracy,penalty,val_loss,val_accuracy,test_loss,test_accuracy\n"));
   BOOST_TEST(count_lines(csv) == 4u);
   // Validation comes from the training slice: 10% of 3000.
   BOOST_TEST(r.output.find("on 2700 samples (+300 validation), testing on 1000") != std::string::npos);
@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(a_diverging_run_stops_with_status_1_and_keeps_its_metrics) 
     return run_lamina("train " + (kModelsDir / "mlp.yaml").string() + kSlice + " --threads 2 --set optimizer.lr=" + lr +
                       " --out " + run.string());
   };
-  const std::string header = "epoch,train_loss,train_acc,penalty,val_loss,val_acc,test_loss,test_acc\n";
+  const std::string header = "epoch,train_loss,train_accuracy,penalty,val_loss,val_accuracy,test_loss,test_accuracy\n";
   // lr 1e3 survives the first epoch here and breaks in a later one: the finished epochs stay.
   const fs::path run = dir / "run";
   const auto r = train("1e3", run);

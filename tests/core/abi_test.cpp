@@ -17,6 +17,7 @@
 #include <lamina/layer.hpp>
 #include <lamina/loss.hpp>
 #include <lamina/merge.hpp>
+#include <lamina/metric.hpp>
 #include <lamina/onnx.hpp>
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
@@ -67,7 +68,10 @@ PIN_SIZE(Regularizer, 8, 8);
 PIN_SIZE(Optimizer, 16, 8);  // the vtable pointer and lr_scale
 PIN_SIZE(Schedule, 8, 8);
 PIN_SIZE(TrainStep, 32, 8);
-PIN_SIZE(EpochEnd, 56, 8);
+PIN_SIZE(EpochEnd, 24, 8);
+PIN_SIZE(MetricValue, 40, 8);
+PIN_SIZE(Watched, 16, 8);
+PIN_SIZE(Metric, 8, 8);
 PIN_SIZE(Callback, 8, 8);
 PIN_SIZE(DataSource, 8, 8);
 PIN_SIZE(Merge, 8, 8);
@@ -99,11 +103,11 @@ static_assert(std::is_same_v<std::underlying_type_t<Mode>, int> && static_cast<i
 static_assert(static_cast<int>(Kind::Initializer) == 4 && static_cast<int>(Kind::Schedule) == 6 &&
                   static_cast<int>(Kind::Callback) == 7 && static_cast<int>(Kind::DataSource) == 8 &&
                   static_cast<int>(Kind::Merge) == 9 && static_cast<int>(Kind::Sampler) == 10 &&
-                  static_cast<int>(Kind::Pruner) == 11,
+                  static_cast<int>(Kind::Pruner) == 11 && static_cast<int>(Kind::Metric) == 12,
               "Kind values cross the boundary: append new kinds at the end (5 was the removed Search)");
 static_assert(static_cast<int>(KeyType::Component) == 4 && static_cast<int>(KeyType::Path) == 5 &&
               static_cast<int>(KeyType::Sizes) == 6 && static_cast<int>(KeyType::Numbers) == 7 &&
-              static_cast<int>(KeyType::Strings) == 8);
+              static_cast<int>(KeyType::Strings) == 8 && static_cast<int>(KeyType::Metric) == 9);
 static_assert(std::is_same_v<std::underlying_type_t<TargetKind>, std::int32_t> &&
                   static_cast<int>(TargetKind::MultiLabel) == 1 && static_cast<int>(TargetKind::Regression) == 2 &&
                   static_cast<int>(TargetKind::ClassPerPosition) == 3,
@@ -164,12 +168,20 @@ PIN_FIELD(TrainStep, epoch, std::int64_t);
 PIN_FIELD(TrainStep, steps_per_epoch, std::int64_t);
 PIN_FIELD(TrainStep, epochs, std::int64_t);
 PIN_FIELD(EpochEnd, epoch, std::int64_t);
-PIN_FIELD(EpochEnd, train_loss, double);
-PIN_FIELD(EpochEnd, train_accuracy, double);
-PIN_FIELD(EpochEnd, val_loss, double);
-PIN_FIELD(EpochEnd, val_accuracy, double);
-PIN_FIELD(EpochEnd, test_loss, double);
-PIN_FIELD(EpochEnd, test_accuracy, double);
+PIN_FIELD(EpochEnd, metrics, std::span<const MetricValue>);
+PIN_FIELD(MetricValue, name, const char*);
+PIN_FIELD(MetricValue, higher_is_better, bool);
+PIN_FIELD(MetricValue, train, double);
+PIN_FIELD(MetricValue, val, double);
+PIN_FIELD(MetricValue, test, double);
+PIN_FIELD(Watched, value, double);
+PIN_FIELD(Watched, higher_is_better, bool);
+PIN_VIRTUAL(Metric, accepts, bool (Metric::*)(TargetKind) const);
+PIN_VIRTUAL(Metric, higher_is_better, bool (Metric::*)() const);
+PIN_VIRTUAL(Metric, is_default, bool (Metric::*)(TargetKind) const);
+PIN_VIRTUAL(Metric, sums, std::size_t (Metric::*)(std::int64_t) const);
+PIN_VIRTUAL(Metric, add, void (Metric::*)(const Tensor&, const Targets&, std::span<double>) const);
+PIN_VIRTUAL(Metric, value, double (Metric::*)(std::span<const double>) const);
 PIN_FIELD(CallbackAction, stop, bool);
 PIN_FIELD(CallbackAction, best, bool);
 PIN_FIELD(CallbackAction, reason, std::string);
@@ -271,6 +283,9 @@ struct EndLayer : Layer {
 struct EndLoss : Loss {
   virtual void end_of_vtable() = 0;
 };
+struct EndMetric : Metric {
+  virtual void end_of_vtable() = 0;
+};
 struct EndMerge : Merge {
   virtual void end_of_vtable() = 0;
 };
@@ -311,6 +326,7 @@ BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
   PIN_VTABLE_END(Layer, 7);
   PIN_VTABLE_END(Loss, 5);
   PIN_VTABLE_END(Merge, 7);
+  PIN_VTABLE_END(Metric, 8);
   PIN_VTABLE_END(OnnxExportable, 3);
   PIN_VTABLE_END(OnnxGraph, 4);
   PIN_VTABLE_END(Optimizer, 5);
@@ -358,12 +374,18 @@ BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
   PIN_OFFSET(TrainStep, steps_per_epoch, 16);
   PIN_OFFSET(TrainStep, epochs, 24);
   PIN_OFFSET(EpochEnd, epoch, 0);
-  PIN_OFFSET(EpochEnd, train_loss, 8);
-  PIN_OFFSET(EpochEnd, train_accuracy, 16);
-  PIN_OFFSET(EpochEnd, val_loss, 24);
-  PIN_OFFSET(EpochEnd, val_accuracy, 32);
-  PIN_OFFSET(EpochEnd, test_loss, 40);
-  PIN_OFFSET(EpochEnd, test_accuracy, 48);
+  PIN_OFFSET(EpochEnd, metrics, 8);
+  PIN_OFFSET(MetricValue, name, 0);
+  PIN_OFFSET(MetricValue, higher_is_better, 8);
+  PIN_OFFSET(MetricValue, train, 16);
+  PIN_OFFSET(MetricValue, val, 24);
+  PIN_OFFSET(MetricValue, test, 32);
+  PIN_SLOT(Metric, accepts, 2);
+  PIN_SLOT(Metric, higher_is_better, 3);
+  PIN_SLOT(Metric, is_default, 4);
+  PIN_SLOT(Metric, sums, 5);
+  PIN_SLOT(Metric, add, 6);
+  PIN_SLOT(Metric, value, 7);
   PIN_OFFSET(CallbackAction, stop, 0);
   PIN_OFFSET(CallbackAction, best, 1);
   PIN_OFFSET(CallbackAction, reason, 8);

@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(a_plugin_failure_in_the_factory_names_the_key) {
 BOOST_AUTO_TEST_CASE(sections_are_checked) {
   BOOST_TEST(error_of("layer:\n  - {type: probe, units: 3}\n" + kTail) ==
              "model.yaml:1:1: unknown section 'layer' (did you mean 'layers'?); a model file has: name, data, "
-             "layers, loss, regularizer, optimizer, train");
+             "layers, loss, metrics, regularizer, optimizer, train");
   BOOST_TEST(error_of("layers: []\n" + kTail) ==
              "model.yaml:1:9: layers: expected a non-empty list of layers, found an empty list");
   BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\noptimizer: {type: no_opt}\n") ==
@@ -179,7 +179,7 @@ BOOST_AUTO_TEST_CASE(overrides_replace_values_and_errors_name_the_flag) {
              "--set layers.4.units=5: layers is a list of 1 items; '4' is not an index into it");
   BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\n" + kTail, {"trian.epochs=5"}) ==
              "--set trian.epochs=5: unknown section 'trian' (did you mean 'train'?); a model file has: name, data, "
-             "layers, loss, regularizer, optimizer, train");
+             "layers, loss, metrics, regularizer, optimizer, train");
   BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\n" + kTail, {"no-equals-sign"}) ==
              "--set no-equals-sign: expected KEY=VALUE, e.g. --set layers.0.units=50");
 }

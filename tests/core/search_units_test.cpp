@@ -305,7 +305,7 @@ BOOST_AUTO_TEST_CASE(the_reporter_ranks_shows_the_metric_in_its_direction_and_wr
   TempDir dir;
   SearchSpec spec;
   spec.space = space();
-  spec.metric = {"val_loss", Metric::Direction::Minimize};
+  spec.metric = {"val_loss", lamina::detail::Metric::Direction::Minimize, ""};
   std::ostringstream out;
   Reporter reporter(spec, out, false, 3);
   std::vector<Trial> round;

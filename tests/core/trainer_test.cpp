@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(training_reduces_the_loss_and_evaluation_is_consistent) {
   BOOST_TEST(history.back().train.loss < before.loss);
   // Train and test are the same file here, so the two evaluations must agree exactly.
   BOOST_TEST(history.back().train.loss == history.back().test.loss);
-  BOOST_TEST(history.back().train.accuracy == history.back().test.accuracy);
+  BOOST_TEST(history.back().train.metric("accuracy") == history.back().test.metric("accuracy"));
   const Evaluation again = trainer.evaluate(b.data.test);
   BOOST_TEST(again.loss == history.back().test.loss, boost::test_tools::tolerance(1e-9));
 }

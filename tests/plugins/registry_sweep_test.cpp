@@ -33,10 +33,16 @@ std::string sample(const Key& k) {
       return "x";
     case KeyType::Sizes:
       return "2";
-    case KeyType::Numbers:
-      return "[" + std::to_string(k.lo() ? *k.lo() + 0.5 : 0.5) + "]";
+    case KeyType::Numbers: {
+      std::string list = "[";
+      list += std::to_string(k.lo() ? *k.lo() + 0.5 : 0.5);
+      list += "]";
+      return list;
+    }
     case KeyType::Strings:
       return "x";
+    case KeyType::Metric:
+      return "train_loss";
   }
   return "x";
 }

@@ -53,7 +53,8 @@ BOOST_AUTO_TEST_CASE(reduce_on_plateau_waits_out_its_patience_and_stops_at_the_f
   std::vector<double> factors;
   for (int e = 0; e < 9; ++e) {
     factors.push_back(r->factor({e * 10, e + 1, 10, 9}));
-    r->end_epoch({e + 1, losses[e], 0.5, losses[e], 0.5, losses[e], 0.5});
+    const MetricValue loss{"loss", false, losses[e], losses[e], losses[e]};
+    r->end_epoch({e + 1, std::span(&loss, 1)});
   }
   // Best 0.8 at epoch 2; epochs 3 and 4 without improvement (> patience 1): 0.5 from epoch 5;
   // 5, 6 none: 0.25 from epoch 7; 7, 8 none: 0.2 (the floor, not 0.125) from epoch 9.
@@ -64,7 +65,8 @@ BOOST_AUTO_TEST_CASE(reduce_on_plateau_waits_out_its_patience_and_stops_at_the_f
   BOOST_TEST(r->factor({90, 10, 10, 10}) == 0.2, boost::test_tools::tolerance(1e-6));
   // Without a validation split there is nothing to watch: a clear error.
   auto blind = make("reduce_on_plateau");
-  BOOST_CHECK_THROW(blind->end_epoch({1, 1.0, 0.5, NAN, NAN, 1.0, 0.5}), InputError);
+  const MetricValue no_val{"loss", false, 1.0, NAN, 1.0};
+  BOOST_CHECK_THROW(blind->end_epoch({1, std::span(&no_val, 1)}), InputError);
 }
 
 BOOST_AUTO_TEST_CASE(bad_keys_are_refused_naming_the_key) {

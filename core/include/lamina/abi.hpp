@@ -10,9 +10,9 @@
 //   records        lamina_plugin_info (after its first two fields), Tensor, Shape, Param,
 //                  Buffer, Context, BuildContext, Mode, Kind, KeyType, Key, Schema, Config,
 //                  GradCheckOptions, GradCheckResult, Dimension, SearchSpace, Value,
-//                  Trial, TrialStatus, TrainStep, EpochEnd, CallbackAction, Split, SampleSet,
+//                  Trial, TrialStatus, TrainStep, EpochEnd, MetricValue, Watched, CallbackAction, Split, SampleSet,
 //                  OnnxValue, OnnxAttribute (and its OnnxAttributeValue)
-//   interfaces     Layer, Loss, Regularizer, Optimizer (and its lr_scale member), Initializer,
+//   interfaces     Layer, Loss, Metric, Regularizer, Optimizer (and its lr_scale member), Initializer,
 //                  Sampler, Pruner, Schedule, Callback, DataSource, Merge,
 //                  OnnxExportable, OnnxGraph,
 //                  Communicator, Registrar (virtual functions added,
@@ -35,7 +35,7 @@
 
 #include "lamina/version.hpp"
 
-#define LAMINA_ABI_VERSION 5u  // 2: Context::comm; 3: the SDK split; 4: Schedule, Callback, DataSource, Optimizer::lr_scale, Key::path; 5: Param's training flags, SearchStrategy and Kind::Search removed
+#define LAMINA_ABI_VERSION 5u  // 2: Context::comm; 3: the SDK split; 4: Schedule, Callback, DataSource, Optimizer::lr_scale, Key::path; 5: Param's training flags, targets, Metric and Key::metric, SearchStrategy and Kind::Search removed
 // (within 4, Merge came as a new kind interface and Kind value, OnnxExportable/OnnxGraph as a new
 // interface a layer may also derive from, Sampler and Pruner as new kind interfaces: no bump)
 

@@ -23,7 +23,10 @@ namespace lamina {
 // that holds it, and a run's model.yaml records it made absolute.
 // Sizes: an integer or a list [h, w] of integers (a kernel, a stride), each in the key's range,
 // or one of the words of one_of() (padding: same); read with Config::sizes().
-enum class KeyType { Bool, Int, Float, String, Component, Path, Sizes, Numbers, Strings };
+// Metric: a measure of the training or validation split by its metrics.csv column (`val_loss`,
+// `train_accuracy`, `val_r2`); read with Config::get<std::string>. The host checks, when the
+// model is loaded, that the model reports it (and has a validation split for a val_ one).
+enum class KeyType { Bool, Int, Float, String, Component, Path, Sizes, Numbers, Strings, Metric };
 
 LAMINA_API std::string_view key_type_name(KeyType type);
 
@@ -41,6 +44,8 @@ class LAMINA_API Key {
   // One string or a list of them (`target_columns: price` or `[price, 3]`); read with
   // Config::strings().
   static Key strings(std::string name, std::string doc);
+  // A measure to watch: "train_" or "val_" and "loss" or one of the model's metrics.
+  static Key metric(std::string name, std::string doc);
   // A value naming another registered type: a bare type name ("he") or a mapping with `type`.
   static Key component(std::string name, Kind kind, std::string doc);
 

@@ -38,7 +38,8 @@ void check_callback(const Registry& registry, const Config& spec, Report& report
         cb.end_batch(at, 1.0f);
       }
       const double loss = e < 3 ? 1.0 / static_cast<double>(e) : 0.5;
-      const CallbackAction a = cb.end_epoch({e, loss, 1 - loss / 2, loss, 1 - loss / 2, loss, 1 - loss / 2});
+      const MadeUpEpoch m(e, loss, 1 - loss / 2, 1 - loss / 2, 1 - loss / 2);
+      const CallbackAction a = cb.end_epoch(m.end);
       t.actions.push_back(fmt::format("{}{}{}", a.stop ? "stop " : "", a.best ? "best " : "", a.reason));
     }
   };

@@ -139,6 +139,9 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
     case Kind::Pruner:
       detail::check_pruner(registry, spec, report);
       break;
+    case Kind::Metric:
+      checks::check_metric(registry, spec, report);
+      break;
   }
   out << (report.passed() ? fmt::format("all {} checks passed", report.total())
                           : fmt::format("{} of {} checks failed", report.failed(), report.total()))

@@ -13,6 +13,7 @@
 #include "lamina/data_source.hpp"
 #include "lamina/error.hpp"
 #include "lamina/layer.hpp"
+#include "lamina/progress.hpp"
 #include "lamina/tensor.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/registry.hpp"
@@ -24,11 +25,23 @@ bool finite(const Tensor& t);
 // A batch of `batch` samples of shape `sample`, normal values from `seed`.
 Tensor input(const Shape& sample, std::int64_t batch, std::uint64_t seed);
 
+// An epoch's made-up measures for a schedule or callback under check: the loss and an accuracy
+// on each split (what a classification model reports).
+struct MadeUpEpoch {
+  MetricValue values[2];
+  EpochEnd end;
+  MadeUpEpoch(std::int64_t epoch, double loss, double train_acc, double val_acc, double test_acc)
+      : values{{"loss", false, loss, loss, loss}, {"accuracy", true, train_acc, val_acc, test_acc}}, end{epoch, values} {}
+  MadeUpEpoch(const MadeUpEpoch&) = delete;
+  MadeUpEpoch& operator=(const MadeUpEpoch&) = delete;
+};
+
 // `create` makes a fresh instance: a layer, or a merge seen as a layer (merge_as_layer.hpp).
 void check_layer(const std::function<std::unique_ptr<Layer>()>& create, const CheckRequest& req, Report& report);
 void check_optimizer(const Registry& registry, const Config& spec, Report& report);
 void check_schedule(const Registry& registry, const Config& spec, Report& report);
 void check_callback(const Registry& registry, const Config& spec, Report& report);
+void check_metric(const Registry& registry, const Config& spec, Report& report);
 
 struct LoadedSource {
   std::unique_ptr<DataSource> source;

@@ -22,14 +22,12 @@ namespace lamina::detail::checks {
 // state is saved and loaded into another instance halfway (what --resume does).
 void check_schedule(const Registry& registry, const Config& spec, Report& report) {
   const std::int64_t epochs = 6, steps = 5;
-  auto metrics = [](std::int64_t epoch) {
-    const double loss = epoch < 3 ? 1.0 / static_cast<double>(epoch) : 0.5;
-    return EpochEnd{epoch, loss, 0.5, loss, 1.0 - loss / 2, loss, 0.5};
-  };
+  auto loss_at = [](std::int64_t epoch) { return epoch < 3 ? 1.0 / static_cast<double>(epoch) : 0.5; };
   auto run = [&](Schedule& s, std::int64_t from, std::int64_t to, std::vector<double>& out) {
     for (std::int64_t e = from; e <= to; ++e) {
       for (std::int64_t b = 0; b < steps; ++b) out.push_back(s.factor({(e - 1) * steps + b, e, steps, epochs}));
-      s.end_epoch(metrics(e));
+      const MadeUpEpoch m(e, loss_at(e), 0.5, 1.0 - loss_at(e) / 2, 0.5);
+      s.end_epoch(m.end);
     }
   };
   std::vector<double> a, b, c;

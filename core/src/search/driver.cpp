@@ -167,6 +167,8 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
     Model base = build_model(loaded_spec->base, registry);
     loaded_data.emplace(load_data(base.data, base.train.seed));
     build_network(base, *loaded_data);  // the base model must fit the data before any trial starts
+    check_watched(base, *loaded_data);
+    loaded_spec->metric.resolve(base);  // its direction is the metric plugin's
     if (!leader) return;
     result.dir = req.out ? *req.out : fs::path("runs") / ("search-" + loaded_spec->name);
     std::error_code ec;
@@ -174,7 +176,8 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
     if (ec || ::access(result.dir.c_str(), W_OK) != 0) {
       throw InputError(fmt::format("{}: cannot create or write the search folder", result.dir.string()));
     }
-    opened.emplace(result.dir / "journal.jsonl", loaded_spec->fingerprint, loaded_spec->metric.name);
+    opened.emplace(result.dir / "journal.jsonl", loaded_spec->fingerprint, loaded_spec->metric.name,
+                   loaded_spec->metric.direction == detail::Metric::Direction::Maximize);
     // Every finished trial must read back before the search starts: a line edited by hand is
     // reported, naming it, instead of failing mid-search.
     const std::int64_t budget = loaded_spec->trials * loaded_spec->rounds;

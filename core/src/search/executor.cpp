@@ -26,7 +26,8 @@ class ReportingObserver final : public TrainObserver {
 }  // namespace
 
 double trial_score(const Metric& metric, const EpochMetrics& m) {
-  return metric.score(metric.direction == Metric::Direction::Minimize ? m.validation->loss : m.validation->accuracy);
+  const std::string_view name = std::string_view(metric.name).substr(4);  // past "val_"
+  return metric.score(name == "loss" ? m.validation->loss : m.validation->metric(name));
 }
 
 std::vector<std::string> trial_overrides(const SearchSpec& spec, const Task& task) {
@@ -47,6 +48,7 @@ Outcome train_trial(const SearchSpec& spec, const Registry& registry, const Data
   try {
     Model model = build_model(spec.base.with(overrides), registry);
     build_network(model, data);
+    check_watched(model, data);
     Trainer trainer(model, data, TrainerOptions{false});
     trainer.run(&observer);
   } catch (const PluginFailure&) {

@@ -17,7 +17,9 @@ namespace fs = std::filesystem;
 
 namespace lamina::detail {
 
-Journal::Journal(const fs::path& file, const std::string& fingerprint, const std::string& metric) : file_(file) {
+Journal::Journal(const fs::path& file, const std::string& fingerprint, const std::string& metric,
+                 bool higher_is_better)
+    : file_(file) {
   fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw InputError(fmt::format("{}: cannot write the journal: {}", file.string(), std::strerror(errno)));
   // Held until the search ends (or dies: the kernel drops it): two searches appending to one
@@ -33,7 +35,7 @@ Journal::Journal(const fs::path& file, const std::string& fingerprint, const std
                          : fmt::format("{}: cannot lock the journal: {}", file.string(), std::strerror(err)));
   }
   try {
-    read_and_repair(fingerprint, metric);
+    read_and_repair(fingerprint, metric, higher_is_better);
   } catch (...) {
     ::close(fd_);  // a constructor that throws gets no destructor
     fd_ = -1;
@@ -41,7 +43,7 @@ Journal::Journal(const fs::path& file, const std::string& fingerprint, const std
   }
 }
 
-void Journal::read_and_repair(const std::string& fingerprint, const std::string& metric) {
+void Journal::read_and_repair(const std::string& fingerprint, const std::string& metric, bool higher_is_better) {
   const fs::path& file = file_;
   const std::string text = read_whole_file(file, "the journal", kTextCap);
   // Only complete lines count: whatever follows the last newline is a torn write.
@@ -98,6 +100,7 @@ void Journal::read_and_repair(const std::string& fingerprint, const std::string&
     nlohmann::ordered_json header;
     header["lamina_search"] = kJournalVersion;
     header["metric"] = metric;
+    header["higher_is_better"] = higher_is_better;
     header["fingerprint"] = fingerprint;
     append(header);
   }

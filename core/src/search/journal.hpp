@@ -25,7 +25,9 @@ class Journal {
   // holds it, it belongs to another search, or a complete line is not valid.
   // A new journal's first line holds the fingerprint and the search's metric ("val_accuracy"):
   // readers take the metric from there, never from the fingerprint's text.
-  Journal(const std::filesystem::path& file, const std::string& fingerprint, const std::string& metric);
+  // `higher_is_better`: the metric's direction (lamina/metric.hpp), recorded beside it.
+  Journal(const std::filesystem::path& file, const std::string& fingerprint, const std::string& metric,
+          bool higher_is_better = true);
   ~Journal();
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
@@ -41,7 +43,7 @@ class Journal {
   std::size_t append(const nlohmann::ordered_json& trial);
 
  private:
-  void read_and_repair(const std::string& fingerprint, const std::string& metric);
+  void read_and_repair(const std::string& fingerprint, const std::string& metric, bool higher_is_better);
 
   std::filesystem::path file_;
   std::map<std::int64_t, std::int64_t> lines_;  // trial -> line it was read from

@@ -149,7 +149,8 @@ void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>
   summary["trials_to_best"] = trials_to_best;
   write_file_atomic(dir / "summary.json", summary.dump(2) + "\n");
 
-  const std::string metric_name = metric.name == "val_loss" ? "val loss" : "val acc";
+  const std::string metric_name =
+      metric.name == "val_loss" ? "val loss" : metric.name == "val_accuracy" ? "val acc" : metric.name;
   out_ << fmt::format("\n{} finished trials ranked by {} (top {}):\n", order.size(), metric.name,
                       std::min<std::size_t>(20, order.size()));
   for (std::size_t i = 0; i < order.size() && i < 20; ++i) {

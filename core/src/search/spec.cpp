@@ -1,6 +1,7 @@
 #include "search/spec.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <charconv>
 #include <cmath>
@@ -25,9 +26,10 @@ const Schema& scalar_schema() {
       Key::integer("epochs", "epochs per trial (sets train.epochs)").def(5).at_least(1).at_most(100000),
       Key::integer("seed", "seeds the proposals and each trial's training (with the trial number)").def(1).at_least(0),
       Key::integer("workers", "trials run in parallel threads, one thread each").def(1).at_least(1).at_most(256),
-      Key::string("metric", "what ranks the trials, measured on the validation split")
-          .def("val_accuracy")
-          .one_of({"val_accuracy", "val_loss"}),
+      Key::metric("metric",
+                  "what ranks the trials, measured on the validation split: val_loss or val_ and one of the "
+                  "model's metrics (val_accuracy, val_r2); its direction is the metric plugin's")
+          .def("val_accuracy"),
       Key::integer("lag",
                    "trial k's sampler sees the finished trials numbered below k - lag (at most lag + 1 "
                    "trials run at once with a sampler that learns)")
@@ -247,6 +249,14 @@ SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
   spec.seed = static_cast<std::uint64_t>(cfg.get<std::int64_t>("seed"));
   spec.workers = cfg.get<std::int64_t>("workers");
   spec.metric.name = cfg.get<std::string>("metric");
+  if (!spec.metric.name.starts_with("val_")) {
+    fail_at(*doc.impl().source, "metric", lookup(root, "metric"),
+            fmt::format("'{}': trials are ranked on the validation split; name a val_ measure (val_loss, "
+                        "val_accuracy)",
+                        spec.metric.name));
+  }
+  spec.metric.where = cfg.where("metric");
+  // The loss is minimized; a metric's direction is its plugin's, set when the base model is built.
   spec.metric.direction = spec.metric.name == "val_loss" ? Metric::Direction::Minimize : Metric::Direction::Maximize;
   spec.lag = cfg.get<std::int64_t>("lag");
 
@@ -358,6 +368,29 @@ FingerprintSummary parse_fingerprint(const std::string& fingerprint) {
     f.dims.push_back(std::move(d));
   }
   return f;
+}
+
+}  // namespace lamina::detail
+
+namespace lamina::detail {
+
+void Metric::resolve(const Model& model) {
+  const std::string measure = name.substr(4);
+  if (measure == "loss") {
+    direction = Direction::Minimize;
+    return;
+  }
+  std::vector<std::string> reported{"val_loss"};
+  for (const ModelMetric& m : model.metrics) {
+    if (m.name == measure) {
+      direction = m.higher_is_better ? Direction::Maximize : Direction::Minimize;
+      return;
+    }
+    reported.push_back("val_" + m.name);
+  }
+  throw InputError(fmt::format("{}: metric '{}' is not a measure of the model, which reports {} (list it under the "
+                               "model's `metrics:`)",
+                               where, name, fmt::join(reported, ", ")));
 }
 
 }  // namespace lamina::detail

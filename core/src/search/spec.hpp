@@ -17,8 +17,12 @@ namespace lamina::detail {
 // minimized metric is negated on the way in and back on the way out.
 struct Metric {
   enum class Direction { Maximize, Minimize };
-  std::string name = "val_accuracy";  // val_accuracy | val_loss
+  std::string name = "val_accuracy";  // val_loss, or val_ and one of the model's metrics
   Direction direction = Direction::Maximize;
+  std::string where;  // the search file's `metric:`, for messages
+  // Takes the direction from the model's metric plugin (lamina/metric.hpp); refuses a metric
+  // the model does not report. `model` has been through build_network.
+  void resolve(const Model& model);
   double score(double measured) const { return direction == Direction::Minimize ? -measured : measured; }
   double shown(double score) const { return direction == Direction::Minimize ? -score : score; }
 };

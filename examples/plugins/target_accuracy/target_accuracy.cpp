@@ -15,7 +15,10 @@ class TargetAccuracy final : public lamina::Callback {
       : target_(c.get<double>("target")), validation_(c.get<std::string>("on") == "validation") {}
 
   lamina::CallbackAction end_epoch(const lamina::EpochEnd& m) override {
-    const double accuracy = validation_ ? m.val_accuracy : m.train_accuracy;
+    // The epoch's measures by their metrics.csv names; the model must report accuracy.
+    const auto watched = m.find(validation_ ? "val_accuracy" : "train_accuracy");
+    if (!watched) throw lamina::InputError("target_accuracy needs a model that reports accuracy (metrics: [accuracy])");
+    const double accuracy = watched->value;
     if (std::isnan(accuracy)) throw lamina::InputError("target_accuracy on validation needs data.validation_split");
     if (accuracy < target_) return {};
     char reason[128];
