@@ -138,17 +138,21 @@ with tempfile.TemporaryDirectory() as d:
 
         # A run: the accuracy chart has the points of metrics.csv.
         driver.get(url + "#/run/0%2Falpha")
-        wait("the accuracy chart", lambda: driver.execute_script("return !!(window.lamina.charts.accuracy)"))
+        wait("the accuracy chart", lambda: driver.execute_script("return !!(window.lamina.charts['run-accuracy'])"))
         with open(runs / "alpha" / "metrics.csv") as f:
             metrics = list(csv.DictReader(f))
+        # One chart per measure of metrics.csv, the metrics before the loss.
+        headings = [h.text for h in driver.find_elements(By.CSS_SELECTOR, "[data-measure] > h2")]
+        assert headings == ["accuracy", "loss"], headings
+        assert driver.execute_script("return window.lamina.charts['run-loss'].getLabels().length") == 4
         chart = driver.execute_script(
-            "const g = window.lamina.charts.accuracy; const rows = [];"
+            "const g = window.lamina.charts['run-accuracy']; const rows = [];"
             "for (let r = 0; r < g.numRows(); ++r) rows.push([0, 1, 2, 3].map(c => g.getValue(r, c)));"
             "return {labels: g.getLabels(), rows};")
         assert chart["labels"] == ["epoch", "train", "validation", "test"], chart["labels"]
         assert len(chart["rows"]) == len(metrics) == 4, chart
         for got, m in zip(chart["rows"], metrics):
-            want = [float(m["epoch"]), float(m["train_acc"]), float(m["val_acc"]), float(m["test_acc"])]
+            want = [float(m["epoch"]), float(m["train_accuracy"]), float(m["val_accuracy"]), float(m["test_accuracy"])]
             assert all(abs(a - b) < 1e-9 for a, b in zip(got, want)), (got, want)
         assert "alpha" in driver.find_element(By.TAG_NAME, "pre").text  # model.yaml
 
@@ -217,7 +221,7 @@ with tempfile.TemporaryDirectory() as d:
         wait("the first epoch", lambda: epochs_in_file() >= 1, seconds=300)
         os.kill(trainer.pid, signal.SIGSTOP)
         first = epochs_in_file()
-        rows = lambda: driver.execute_script("const g = window.lamina.charts.accuracy; return g ? g.numRows() : 0")
+        rows = lambda: driver.execute_script("const g = window.lamina.charts['run-accuracy']; return g ? g.numRows() : 0")
         wait(f"the chart's {first} points", lambda: rows() == first)
         os.kill(trainer.pid, signal.SIGCONT)
         wait("the chart to grow", lambda: rows() > first, seconds=300)

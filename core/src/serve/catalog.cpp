@@ -172,6 +172,7 @@ json to_json(const Entry& e) {
   if (e.search) {
     j["pruned"] = e.pruned;
     j["metric"] = e.metric;
+    j["higher_is_better"] = e.higher_is_better;
   }
   return j;
 }
@@ -245,6 +246,8 @@ void Catalog::rescan() {
           const Fingerprint f = read_fingerprint(journal.header.value("fingerprint", ""));
           e.planned = f.trials * f.rounds;
           e.metric = f.metric;
+          // Journals before metrics were plugins have no direction: only val_loss was minimized.
+          e.higher_is_better = journal.header.value("higher_is_better", e.metric != "val_loss");
         }
         for (const json& j : journal.trials) {
           ++e.done;
@@ -252,8 +255,8 @@ void Catalog::rescan() {
           if (status == "pruned") ++e.pruned;
           if (status == "ok" && j.contains("score") && j["score"].is_number()) {
             double s = j["score"].get<double>();
-            if (e.metric == "val_loss") s = -s;  // the journal keeps -loss: higher is better
-            const bool better = e.metric == "val_loss" ? (!best || s < *best) : (!best || s > *best);
+            if (!e.higher_is_better) s = -s;  // the journal keeps -measure: higher is better
+            const bool better = e.higher_is_better ? (!best || s > *best) : (!best || s < *best);
             if (better) best = s;
           }
         }
@@ -290,7 +293,7 @@ void Catalog::rescan() {
             if (cols[c] == name) return static_cast<int>(c);
           return -1;
         };
-        const int val = col("val_acc"), test = col("test_acc");
+        const int val = col("val_accuracy"), test = col("test_accuracy");
         for (const auto& row : metrics["rows"]) {
           ++e.done;
           if (val >= 0 && row[static_cast<std::size_t>(val)].is_number()) {

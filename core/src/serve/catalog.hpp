@@ -35,7 +35,8 @@ struct Entry {
   std::optional<double> test_acc;      // runs: the last epoch's test accuracy
   std::optional<double> seconds;       // runs: run.json's seconds_total
   std::int64_t pruned = 0;             // searches
-  std::string metric;                  // searches: val_accuracy | val_loss
+  std::string metric;                  // searches: val_loss or val_ and a metric's name
+  bool higher_is_better = true;        // searches: the metric's direction (the journal's header)
   double modified = 0;                 // newest file, seconds since the epoch
   std::string problem;                 // a file that could not be read, said as it is
 };

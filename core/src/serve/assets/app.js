@@ -145,28 +145,44 @@ function metricRows(metrics, names) {
   return metrics.rows.map((r) => at.map((i) => (i >= 0 && typeof r[i] === "number" ? r[i] : null)));
 }
 
+// The measures a metrics.csv holds, loss first: each train_X column names one (penalty is not one).
+function measures(metrics) {
+  return metrics.columns.map(String).filter((c) => c.startsWith("train_")).map((c) => c.slice(6));
+}
+
+// One chart per measure, made once and reused: a div per name under `box`.
+function chartsFor(box, names, prefix) {
+  const have = [...box.children].map((c) => c.dataset.measure);
+  if (have.join() !== names.join()) {
+    box.replaceChildren(...names.map((n) => el("div", { "data-measure": n }, el("h2", {}, n),
+      el("div", { class: "chart", id: prefix + n }))));
+  }
+  return names.map((n) => [n, box.querySelector(`[data-measure="${n}"] .chart`)]);
+}
+
 function runPage(id) {
   const title = el("h1", {}, id);
   const status = el("p");
-  const acc = el("div", { class: "chart", id: "chart-accuracy" });
-  const loss = el("div", { class: "chart", id: "chart-loss" });
+  const charts = el("div", { class: "charts" });
   const batch = el("div", { class: "chart", id: "chart-batch" });
   const batchBox = el("div", {}, el("h2", {}, "Batch loss (train.log_every)"), batch);
   const yaml = el("pre");
   const plugins = table(["plugin", "version", "file"]);
   const runJson = el("pre");
-  main.replaceChildren(title, status, el("div", { class: "charts" }, el("div", {}, el("h2", {}, "Accuracy"), acc),
-    el("div", {}, el("h2", {}, "Loss"), loss)), batchBox, el("h2", {}, "model.yaml"), yaml,
+  main.replaceChildren(title, status, charts, batchBox, el("h2", {}, "model.yaml"), yaml,
     el("h2", {}, "Plugins"), plugins, el("h2", {}, "run.json"), runJson);
   poll(async () => {
     const r = await api("/api/run?id=" + encodeURIComponent(id));
     title.textContent = r.name;
     status.replaceChildren(badge(r), ` ${r.done}${r.planned ? " / " + r.planned : ""} epochs`);
     if (r.problem) status.append(el("span", { class: "problem" }, " " + r.problem));
-    chart("accuracy", acc, metricRows(r.metrics, ["epoch", "train_acc", "val_acc", "test_acc"]),
-      { labels: ["epoch", "train", "validation", "test"], ylabel: "accuracy", xlabel: "epoch" });
-    chart("loss", loss, metricRows(r.metrics, ["epoch", "train_loss", "val_loss", "test_loss"]),
-      { labels: ["epoch", "train", "validation", "test"], ylabel: "loss", xlabel: "epoch" });
+    // Every metric the run reports (accuracy, r2, a plugin's own...) next to its loss.
+    const names = measures(r.metrics);
+    const ordered = [...names.filter((n) => n !== "loss"), ...names.filter((n) => n === "loss")];
+    for (const [n, div] of chartsFor(charts, ordered, "chart-")) {
+      chart("run-" + n, div, metricRows(r.metrics, ["epoch", "train_" + n, "val_" + n, "test_" + n]),
+        { labels: ["epoch", "train", "validation", "test"], ylabel: n, xlabel: "epoch" });
+    }
     batchBox.hidden = !r.iterations;
     if (r.iterations) {
       chart("batch", batch, metricRows(r.iterations, ["step", "loss"]), { labels: ["step", "loss"], xlabel: "step" });
@@ -180,20 +196,22 @@ function runPage(id) {
 
 // ---- several runs overlaid ----
 function comparePage(ids) {
-  const acc = el("div", { class: "chart", id: "chart-compare-accuracy" });
-  const loss = el("div", { class: "chart", id: "chart-compare-loss" });
+  const charts = el("div", { class: "charts" });
   const which = el("p", { class: "muted" });
-  main.replaceChildren(el("h1", {}, "Runs overlaid"), which, el("div", { class: "charts" },
-    el("div", {}, el("h2", {}, "Accuracy"), acc), el("div", {}, el("h2", {}, "Loss"), loss)));
+  main.replaceChildren(el("h1", {}, "Runs overlaid"), which, charts);
   poll(async () => {
     const runs = await Promise.all(ids.map((id) => api("/api/run?id=" + encodeURIComponent(id))));
     // Validation curves when every run has them (a run trained without a validation split has
     // none), test curves otherwise: one kind of curve on one chart.
-    const val = runs.every((r) => metricRows(r.metrics, ["val_acc"]).some((v) => v[0] !== null));
+    const val = runs.every((r) => metricRows(r.metrics, ["val_loss"]).some((v) => v[0] !== null));
     const part = val ? "val" : "test";
     which.textContent = (val ? "validation" : "test") + " curves of " + runs.map((r) => r.name).join(", ");
     const labels = ["epoch", ...runs.map((r, i) => `${i + 1}. ${r.name}`)];
-    for (const [key, div, column] of [["compare-accuracy", acc, part + "_acc"], ["compare-loss", loss, part + "_loss"]]) {
+    // The measures every run reports: a classifier and a regressor share only the loss.
+    const common = measures(runs[0].metrics).filter((n) => runs.every((r) => measures(r.metrics).includes(n)));
+    const ordered = [...common.filter((n) => n !== "loss"), ...common.filter((n) => n === "loss")];
+    for (const [n, div] of chartsFor(charts, ordered, "chart-compare-")) {
+      const key = "compare-" + n, column = part + "_" + n;
       const byEpoch = new Map();
       runs.forEach((r, i) => {
         for (const [e, v] of metricRows(r.metrics, ["epoch", column])) {
@@ -208,8 +226,9 @@ function comparePage(ids) {
 }
 
 // ---- one search ----
+// The journal keeps every score as higher-is-better (-measure for a loss, an mae...): shown as measured.
 function metricValue(search, score) {
-  return search.metric === "val_loss" && typeof score === "number" ? -score : score;
+  return search.higher_is_better === false && typeof score === "number" ? -score : score;
 }
 
 function searchPage(id) {
