@@ -41,12 +41,14 @@ void run_eval(const EvalRequest& req, std::ostream& out, std::ostream& err) {
   std::iota(rows.begin(), rows.end(), 0u);
   Tensor x;
   BatchTargets targets;
-  data.test.batch(rows, x, targets);
+  std::vector<std::int32_t> ids;  // token data: exact, for Context::input_ids
+  data.test.batch(rows, x, targets, &ids);
   const auto& labels = targets.classes;
   detail::Ensemble ensemble(members.size(), n);
   for (auto& m : members) {
     Rng rng(0);
     Context ctx{Mode::Eval, &rng, false};
+    ctx.input_ids = ids;
     ensemble.add(m.dir, m.model.network.forward(x, ctx), 0);
   }
   std::int64_t correct = 0;

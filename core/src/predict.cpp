@@ -164,12 +164,14 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
     }
     Tensor x;
     BatchTargets unused;  // prediction inputs have no targets
+    std::vector<std::int32_t> ids;  // token data: exact, for Context::input_ids
     Rng rng(0);
     Context ctx{Mode::Eval, &rng, false};
     for (std::size_t begin = 0; begin < rows.size(); begin += 1000) {
       std::vector<std::uint32_t> batch(rows.begin() + static_cast<std::ptrdiff_t>(begin),
                                        rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), begin + 1000)));
-      view.batch(batch, x, unused);
+      view.batch(batch, x, unused, &ids);
+      ctx.input_ids = ids;
       ensemble->add(dir, run.model.network.forward(x, ctx), static_cast<std::int64_t>(begin));
     }
   }

@@ -1,5 +1,6 @@
 // The `npy` data source: NumPy .npy files, so that data prepared in Python trains with no
-// conversion. x: uint8 or float32, N x ... (N x H x W images become (1, H, W)); y: the targets,
+// conversion. x: uint8 or float32, N x ... (N x H x W images become (1, H, W)), or token ids as
+// any other integer dtype, N x T (kept as integers to the first layer); y: the targets,
 // their kind read from the array: integers of N (a class) or N x T (a class per position),
 // floats of N or N x K (regression), or with `multilabel: true` N x C of 0 and 1.
 #include <fmt/format.h>
@@ -63,10 +64,12 @@ class NpySource final : public DataSource {
 
 void register_types(Registrar& r) {
   r.add<DataSource>("npy",
-                    "NumPy .npy files: samples uint8 or float32 (N x ...), targets integers (N classes, N x T "
+                    "NumPy .npy files: samples uint8 or float32 (N x ...) or integer token ids (N x T), targets integers (N classes, N x T "
                     "classes per position) or floats (N or N x K regression targets)",
                     Schema{
-                        Key::path("train_x", "training samples: uint8 or float32, N x ... in C order (needed to train and evaluate)"),
+                        Key::path("train_x",
+                                  "training samples: uint8 or float32, N x ... in C order, or token ids (int16, int32, "
+                                  "int64, ...: N x T, each in [0, 2^31)) (needed to train and evaluate)"),
                         Key::path("train_y",
                                   "training targets: integers >= 0 of N (a class per sample) or N x T (a class per "
                                   "position), or float32/float64 of N or N x K (regression) (needed to train)"),

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 namespace fs = std::filesystem;
 
@@ -222,6 +223,60 @@ NpyHeader read_npy_header(const fs::path& file) {
   return h;
 }
 
+namespace {
+
+// Integers: '|u1', '|i1', '<i4', '<u8', ... (a byte order of '<', '|' or none; '>' is refused).
+bool is_integer_descr(const std::string& d) {
+  return d.size() == 3 && (d[0] == '<' || d[0] == '|') && (d[1] == 'i' || d[1] == 'u') &&
+         (d[2] == '1' || d[2] == '2' || d[2] == '4' || d[2] == '8');
+}
+
+// One little-endian integer of `size` bytes as int64, or nullopt when it does not fit one
+// (an unsigned 64-bit value of 2^63 or more).
+std::optional<std::int64_t> decode_integer(const unsigned char* bytes, int size, bool is_signed) {
+  std::uint64_t u = 0;
+  for (int b = 0; b < size; ++b) u |= std::uint64_t{bytes[b]} << (8 * b);
+  if (!is_signed && size == 8 && (u >> 63) != 0) return std::nullopt;
+  std::int64_t v = static_cast<std::int64_t>(u);
+  if (is_signed && size < 8 && (u >> (8 * size - 1)) != 0) v = static_cast<std::int64_t>(u) - (std::int64_t{1} << (8 * size));
+  return v;
+}
+
+// Token ids: integers other than uint8 (which are pixels), N x T, each in [0, 2^31). They stay
+// int32 (SampleSet::ids), never floats, so ids of 2^24 and more arrive exactly.
+lamina::SampleSet read_npy_ids(const fs::path& file, const NpyHeader& h) {
+  const std::string name = file.string();
+  refuse_fortran(file, h);
+  if (h.shape.size() != 2) {
+    throw InputError(fmt::format("{}: token ids (dtype '{}') are a sequence per sample, an array N x T; found shape ({})",
+                                 name, h.descr, fmt::join(h.shape, ", ")));
+  }
+  const int size = h.descr[2] - '0';
+  const bool is_signed = h.descr[1] == 'i';
+  const std::int64_t n = checked_elements(file, h, size);
+  std::vector<unsigned char> raw(static_cast<std::size_t>(n * size));
+  std::ifstream in = open_at(file, h);
+  in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
+  if (!in) throw InputError(fmt::format("{}: read error", name));
+  lamina::SampleSet s;
+  s.origin = name;
+  s.count = h.shape[0];
+  s.sample_shape = lamina::Shape::from(std::vector<std::int64_t>{h.shape[1]});
+  s.ids.resize(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto v = decode_integer(raw.data() + i * size, size, is_signed);
+    if (!v || *v < 0 || *v > std::numeric_limits<std::int32_t>::max()) {
+      const std::string text = v ? fmt::format("{}", *v) : "beyond 2^63";
+      throw InputError(fmt::format("{}: token id {} of sample {}, position {} is not an id (an integer in [0, 2^31))",
+                                   name, text, i / h.shape[1], i % h.shape[1]));
+    }
+    s.ids[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(*v);
+  }
+  return s;
+}
+
+}  // namespace
+
 lamina::SampleSet read_npy_samples(const fs::path& file) {
   const NpyHeader h = read_npy_header(file);
   const std::string name = file.string();
@@ -229,9 +284,11 @@ lamina::SampleSet read_npy_samples(const fs::path& file) {
     throw InputError(fmt::format("{}: an array of Python objects (dtype object) cannot be read; save numbers", name));
   }
   const bool bytes = h.descr == "|u1" || h.descr == "u1";
+  if (!bytes && is_integer_descr(h.descr)) return read_npy_ids(file, h);
   if (!bytes && h.descr != "<f4" && h.descr != "f4") {
     throw InputError(fmt::format("{}: samples of dtype '{}' are not supported: save them as uint8 ('|u1') or "
-                                 "float32 ('<f4'), e.g. x.astype(numpy.float32)",
+                                 "float32 ('<f4'), e.g. x.astype(numpy.float32), or token ids as integers "
+                                 "(x.astype(numpy.int64))",
                                  name, h.descr));
   }
   refuse_fortran(file, h);
@@ -262,9 +319,7 @@ NpyTargets read_npy_targets(const fs::path& file, bool multilabel) {
   const NpyHeader h = read_npy_header(file);
   const std::string name = file.string();
   const std::string& d = h.descr;
-  // Integers: '|u1', '|i1', '<i4', '<u8', ... (a byte order of '<', '|' or none; '>' is refused).
-  const bool integer = d.size() == 3 && (d[0] == '<' || d[0] == '|') && (d[1] == 'i' || d[1] == 'u') &&
-                       (d[2] == '1' || d[2] == '2' || d[2] == '4' || d[2] == '8');
+  const bool integer = is_integer_descr(d);
   const bool floating = d == "<f4" || d == "<f8";
   if (!integer && !floating) {
     throw InputError(fmt::format("{}: labels of dtype '{}' are not supported: save them as integers in little-endian "
@@ -318,15 +373,12 @@ NpyTargets read_npy_targets(const fs::path& file, bool multilabel) {
       }
       text = fmt::format("{}", value);
     } else {
-      std::uint64_t u = 0;
-      for (int b = 0; b < size; ++b) u |= std::uint64_t{bytes[b]} << (8 * b);
-      std::int64_t v = static_cast<std::int64_t>(u);
-      if (is_signed && size < 8 && (u >> (8 * size - 1)) != 0) v = static_cast<std::int64_t>(u) - (std::int64_t{1} << (8 * size));
-      text = is_signed ? fmt::format("{}", v) : fmt::format("{}", u);
-      if (v < 0 || v > std::numeric_limits<std::int32_t>::max() || (!is_signed && size == 8 && (u >> 63) != 0)) {
+      const auto v = decode_integer(bytes, size, is_signed);
+      text = v ? fmt::format("{}", *v) : "beyond 2^63";
+      if (!v || *v < 0 || *v > std::numeric_limits<std::int32_t>::max()) {
         throw InputError(fmt::format("{}: label {} of {} is not a class number (an integer >= 0)", name, text, place(i)));
       }
-      value = static_cast<double>(v);
+      value = static_cast<double>(*v);
     }
     if (classes) {
       t.classes[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(value);
@@ -344,9 +396,7 @@ NpyTargets read_npy_targets(const fs::path& file, bool multilabel) {
 std::vector<std::int32_t> read_npy_labels(const fs::path& file) {
   const NpyHeader h = read_npy_header(file);
   const std::string& d = h.descr;
-  const bool integer = d.size() == 3 && (d[0] == '<' || d[0] == '|') && (d[1] == 'i' || d[1] == 'u') &&
-                       (d[2] == '1' || d[2] == '2' || d[2] == '4' || d[2] == '8');
-  if (!integer) {
+  if (!is_integer_descr(d)) {
     throw InputError(fmt::format("{}: labels of dtype '{}' are not supported: save them as integers in little-endian "
                                  "order, e.g. y.astype(numpy.int64)",
                                  file.string(), d));

@@ -24,7 +24,8 @@ struct NpyHeader {
 NpyHeader read_npy_header(const std::filesystem::path& file);
 
 // Samples: uint8 ('|u1') or float32 ('<f4') in C order, N x ... (rank 2 to 4); N x H x W
-// becomes N samples of (1, H, W). No labels.
+// becomes N samples of (1, H, W). Any other integer dtype is token ids, N x T, each in
+// [0, 2^31), delivered exactly as SampleSet::ids. No labels.
 lamina::SampleSet read_npy_samples(const std::filesystem::path& file);
 
 // Targets: integers (any signed or unsigned type of 1 to 8 bytes, little endian, each in

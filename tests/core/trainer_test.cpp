@@ -4,7 +4,9 @@
 #include <boost/test/unit_test.hpp>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include "runtime/model.hpp"
+#include <lamina/layer.hpp>
 #include <lamina/regularizer.hpp>
 #include "runtime/trainer.hpp"
 
@@ -33,11 +35,29 @@ class SquareSum final : public Regularizer {
   static inline int calls = 0;
 };
 
+// What an embedding does first: reads the batch's token ids from Context::input_ids (never the
+// float input, which rounds ids of 2^24 and more) and gives each position's parity. Keeps every
+// id it saw, so the test can compare them with the file's.
+class TokenParity final : public Layer {
+ public:
+  Shape build(const Shape& input, BuildContext&) override { return input; }
+  void forward(const Tensor& x, Tensor& y, Context& ctx) override {
+    BOOST_REQUIRE(static_cast<std::int64_t>(ctx.input_ids.size()) == x.size());
+    y.resize(x.shape());
+    for (std::int64_t i = 0; i < x.size(); ++i) y[i] = static_cast<float>(ctx.input_ids[static_cast<std::size_t>(i)] % 2);
+    seen.insert(seen.end(), ctx.input_ids.begin(), ctx.input_ids.end());
+  }
+  void backward(const Tensor& dy, Tensor& dx, Context&) override { dx.resize(dy.shape()); }
+  static inline std::vector<std::int32_t> seen;
+};
+
 Registry& registry() {
   static Registry& r = [&]() -> Registry& {
     Registry& reg = builtin_registry();
     reg.add<Regularizer>("square_sum", "lambda * sum W^2", {Key::number("lambda", "strength").def(0.1).at_least(0)},
                          [](const Config& c) { return std::make_unique<SquareSum>(c); });
+    reg.add<Layer>("token_parity", "the parity of each token id", {},
+                   [](const Config&) { return std::make_unique<TokenParity>(); });
     return reg;
   }();
   return r;
@@ -180,4 +200,50 @@ BOOST_AUTO_TEST_CASE(a_nan_loss_throws_diverged) {
                   "train: {epochs: 5, batch_size: 1}\n");
   Trainer trainer(b.model, b.data);
   BOOST_CHECK_THROW(trainer.run(), Diverged);
+}
+
+// Token ids travel as integers from the npy source to the first layer, in training and in
+// evaluation: ids around 2^24 and 2^31, whose floats cannot tell an even id from the odd one
+// next to it, are learned by their parity (the label), and every id the layer saw is the file's.
+BOOST_AUTO_TEST_CASE(token_ids_reach_the_first_layer_exactly) {
+  TempDir dir;
+  std::vector<std::int64_t> ids;  // 40 samples of T = 2, int64 as numpy.save writes them
+  std::vector<std::int64_t> labels;
+  const std::int64_t bases[] = {16777216, 2147483646, 33554432, 0};
+  for (int i = 0; i < 40; ++i) {
+    const std::int64_t id = bases[i % 4] + (i / 4) % 2;
+    ids.push_back(id);
+    ids.push_back(i);
+    labels.push_back(id % 2);
+  }
+  auto npy = [](const fs::path& file, const std::string& shape, const std::vector<std::int64_t>& v) {
+    std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': " + shape + ", }";
+    while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+    header += '\n';
+    std::string bytes(v.size() * 8, '\0');
+    std::memcpy(bytes.data(), v.data(), bytes.size());  // little endian, as on every target here
+    write_file(file, std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) + '\0' + header + bytes);
+  };
+  npy(dir / "x.npy", "(40, 2)", ids);
+  npy(dir / "y.npy", "(40,)", labels);
+  const std::string x = (dir / "x.npy").string(), y = (dir / "y.npy").string();
+  Built b = build("data: {source: npy, train_x: " + x + ", train_y: " + y + ", test_x: " + x + ", test_y: " + y +
+                  "}\nlayers:\n  - {type: token_parity}\n  - {type: affine, units: 2}\n"
+                  "loss: softmax_cross_entropy\noptimizer: {type: sgd, lr: 1}\ntrain: {epochs: 30, batch_size: 8}\n");
+  TokenParity::seen.clear();
+  Trainer trainer(b.model, b.data);
+  const auto history = trainer.run();
+  BOOST_TEST(history.back().test.metric("accuracy") == 1.0);
+  // Every id of the file, seen once per training epoch and once per evaluation of the split.
+  std::vector<std::int32_t> seen = TokenParity::seen, expected;
+  for (std::int64_t v : ids) expected.push_back(static_cast<std::int32_t>(v));
+  std::sort(seen.begin(), seen.end());
+  std::sort(expected.begin(), expected.end());
+  BOOST_REQUIRE(!seen.empty());
+  BOOST_REQUIRE(seen.size() % expected.size() == 0);
+  const std::size_t rounds = seen.size() / expected.size();
+  std::vector<std::int32_t> repeated;
+  for (std::int32_t v : expected) repeated.insert(repeated.end(), rounds, v);
+  BOOST_TEST(seen == repeated, boost::test_tools::per_element());
+  BOOST_TEST(std::count(seen.begin(), seen.end(), 2147483647) > 0);
 }

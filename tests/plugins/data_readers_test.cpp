@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(bad_npy_files_name_the_file_and_the_problem) {
              name + ": truncated .npy header (it declares 32767 bytes)");
   BOOST_TEST(samples_error(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }", raw<double>({1}))) ==
              name + ": samples of dtype '<f8' are not supported: save them as uint8 ('|u1') or float32 ('<f4'), "
-                    "e.g. x.astype(numpy.float32)");
+                    "e.g. x.astype(numpy.float32), or token ids as integers (x.astype(numpy.int64))");
   BOOST_TEST(samples_error(npy_bytes("{'descr': '|O', 'fortran_order': False, 'shape': (1, 1), }", "12345678")) ==
              name + ": an array of Python objects (dtype object) cannot be read; save numbers");
   BOOST_TEST(samples_error(npy_bytes("{'descr': '|u1', 'fortran_order': True, 'shape': (2, 2), }", "abcd")) ==
