@@ -225,6 +225,15 @@ NpyHeader read_npy_header(const fs::path& file) {
 
 namespace {
 
+// The array's bytes, `bytes` of them (checked_elements has checked the file holds them).
+std::vector<unsigned char> read_raw(const fs::path& file, const NpyHeader& h, std::int64_t bytes) {
+  std::vector<unsigned char> raw(static_cast<std::size_t>(bytes));
+  std::ifstream in = open_at(file, h);
+  in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
+  if (!in) throw InputError(fmt::format("{}: read error", file.string()));
+  return raw;
+}
+
 // Integers: '|u1', '|i1', '<i4', '<u8', ... (a byte order of '<', '|' or none; '>' is refused).
 bool is_integer_descr(const std::string& d) {
   return d.size() == 3 && (d[0] == '<' || d[0] == '|') && (d[1] == 'i' || d[1] == 'u') &&
@@ -254,10 +263,7 @@ lamina::SampleSet read_npy_ids(const fs::path& file, const NpyHeader& h) {
   const int size = h.descr[2] - '0';
   const bool is_signed = h.descr[1] == 'i';
   const std::int64_t n = checked_elements(file, h, size);
-  std::vector<unsigned char> raw(static_cast<std::size_t>(n * size));
-  std::ifstream in = open_at(file, h);
-  in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
-  if (!in) throw InputError(fmt::format("{}: read error", name));
+  const std::vector<unsigned char> raw = read_raw(file, h, n * size);
   lamina::SampleSet s;
   s.origin = name;
   s.count = h.shape[0];
@@ -334,10 +340,7 @@ NpyTargets read_npy_targets(const fs::path& file, bool multilabel) {
   const int size = d[2] - '0';
   const bool is_signed = d[1] == 'i';
   const std::int64_t n = checked_elements(file, h, size);
-  std::vector<unsigned char> raw(static_cast<std::size_t>(n * size));
-  std::ifstream in = open_at(file, h);
-  in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
-  if (!in) throw InputError(fmt::format("{}: read error", name));
+  const std::vector<unsigned char> raw = read_raw(file, h, n * size);
 
   NpyTargets t;
   t.count = h.shape[0];
