@@ -138,7 +138,10 @@ with tempfile.TemporaryDirectory() as d:
 
         # A run: the accuracy chart has the points of metrics.csv.
         driver.get(url + "#/run/0%2Falpha")
-        wait("the accuracy chart", lambda: driver.execute_script("return !!(window.lamina.charts['run-accuracy'])"))
+        # The hash changes in the same document: wait for this run's title and its charts, not the
+        # previous page's.
+        wait("the accuracy chart", lambda: "alpha" in driver.find_element(By.TAG_NAME, "h1").text
+             and driver.execute_script("return !!(window.lamina.charts['run-accuracy'] && window.lamina.charts['run-loss'])"))
         with open(runs / "alpha" / "metrics.csv") as f:
             metrics = list(csv.DictReader(f))
         # One chart per measure of metrics.csv, the metrics before the loss.

@@ -84,6 +84,9 @@ function chart(key, div, rows, unescaped) {
 
 function poll(step) {
   const page = ++state.page;
+  // The previous page's charts went with its elements; keeping them would let a reader (or a
+  // test) take the last page's chart for this one's until the first poll draws it.
+  state.charts = {};
   const run = async () => {
     if (page !== state.page) return;  // the user went elsewhere
     try {
