@@ -60,6 +60,7 @@ struct DataSpec {
   std::int64_t train_limit = 0;          // 0 = all
   std::int64_t test_limit = 0;
   double validation_split = 0.0;
+  std::vector<std::int32_t> classes;    // data.classes: kept in this order, renumbered 0..; empty = all
 };
 
 // Keys of `data:` that belong to the core, not to the source; a source may not declare them.

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,6 +35,27 @@
 
 namespace lamina {
 
+// train.params: one rule of the list, applied in order to the tensors its pattern matches (the
+// last rule that matches a tensor decides each flag it sets; lamina/param.hpp says what they do).
+struct ParamRule {
+  std::string match;  // a name pattern (name_pattern.hpp)
+  std::optional<bool> trainable;
+  std::optional<float> lr_mult, decay_mult;
+  std::string where;  // "model.yaml:12:9", for messages
+};
+
+// init_from: the trained run a model starts from (init_from.hpp). `tensors` pairs a pattern over
+// the run's tensor names with the name in this model (`*` captures carried over); without it,
+// every tensor goes to the tensor of the same name.
+struct InitFrom {
+  std::filesystem::path run;
+  bool best = false;  // model-best.safetensors instead of the last checkpoint
+  std::vector<std::pair<std::string, std::string>> tensors;
+  bool tensors_written = false;
+  bool strict = false;  // a tensor left at its initialization, a shape or a pattern that fits nothing: an error
+  std::string where;
+};
+
 struct TrainSpec {
   std::int64_t epochs = 10;
   std::int64_t batch_size = 100;
@@ -43,6 +65,7 @@ struct TrainSpec {
   std::int64_t eval_batch_size = 1000;
   bool drop_last = false;      // skip an epoch's last batch when it is smaller than batch_size
   std::int64_t log_every = 0;  // record the batch loss every N steps in iterations.csv (0 = off)
+  std::vector<ParamRule> params;  // train.params, in file order
 };
 
 class ModelFile {
@@ -96,7 +119,9 @@ struct MetricRef {
 struct Model {
   std::string name;
   Network network;
-  std::vector<std::string> layer_names;  // per layer, its `name:` ("" when it has none)
+  std::vector<std::string> layer_names;  // per layer, its `name:` ("" when it has none), scoped in a block
+  std::vector<std::string> layer_blocks;       // per layer, the block use it came from ("stage2"), or ""
+  std::vector<std::pair<std::string, std::string>> block_uses;  // every use's scope and block, for graph
   std::unique_ptr<Loss> loss;
   std::string loss_type, loss_where, data_where;  // for messages: "mse", "model.yaml:9:7"
   // What the data's targets are, set by build_network: checkpoints record it, predict and
@@ -118,6 +143,7 @@ struct Model {
   std::vector<MetricRef> metric_refs;
   DataSpec data;
   TrainSpec train;
+  std::optional<InitFrom> init_from;
   std::string resolved_yaml;   // the model with every default written out
   std::vector<TypeUse> types;  // data source, layers, loss, regularizers, optimizer (deduplicated)
 };

@@ -31,7 +31,9 @@ struct ComponentSpec {
 struct LayerSpec {
   std::string path;   // "layers.3"
   std::string where;  // "model.yaml:7:5", for messages
-  std::string name;   // its `name:`, or ""
+  std::string name;   // its `name:`, or ""; in a block, scoped by the use ("stage2.conv1")
+  std::string block;       // the block use it comes from ("stage2", "stage1.0"), "" at the top
+  std::string block_note;  // " (in block 'basic', used at model.yaml:20:5 as layers.stage2)", for messages
   bool merge = false;
   std::vector<int> inputs;        // layer indices in file order, Network::kInput for the input
   bool inputs_written = false;    // whether the file has `inputs:` (else: the previous layer)
@@ -45,13 +47,18 @@ struct ModelSpec {
   ComponentSpec source;  // the data source's own keys
   Config data = detail::unset_config();  // the shared data keys (data_schema)
   DataSpec data_spec;    // what they say; no reader yet
-  std::vector<LayerSpec> layers;
+  std::vector<LayerSpec> layers;  // blocks expanded: the layers as they run
+  std::vector<std::pair<std::string, std::string>> block_uses;  // each use's scope and block ("stage2", "stage")
+  bool has_blocks = false;        // the file has `blocks:` (model.yaml then keeps them as written)
+  YAML::Node blocks_as_written, layers_as_written;  // with blocks: the sections, for resolved_yaml
   ComponentSpec loss;
   std::optional<ComponentSpec> regularizer;
   ComponentSpec optimizer;
   std::optional<ComponentSpec> schedule;
   Config train_keys = detail::unset_config();  // the train section (train_schema)
   TrainSpec train;
+  std::optional<InitFrom> init_from;
+  std::vector<Config> param_rules;  // train.params as bound, for resolved_yaml
   std::vector<ComponentSpec> callbacks;
   bool callbacks_written = false;  // `callbacks:` is in the file (perhaps empty)
   // `metrics:` as written, each with its column name (its `name:`, else its type). Without the

@@ -78,7 +78,7 @@ void DataView::gather_targets(std::span<const std::uint32_t> positions, BatchTar
 }
 
 const std::vector<std::string>& shared_data_keys() {
-  static const std::vector<std::string> keys{"source", "scale", "train_limit", "test_limit", "validation_split"};
+  static const std::vector<std::string> keys{"source", "scale", "train_limit", "test_limit", "validation_split", "classes"};
   return keys;
 }
 
@@ -198,12 +198,73 @@ SampleSet load_split(const DataSpec& spec, Split split) {
   return s;
 }
 
+// data.classes: only the samples of the listed classes, renumbered by their place in the list,
+// copied into a set of their own (the limits, the validation split and every reader after this
+// see an ordinary set of classes 0..K-1).
+void keep_classes(SampleSet& s, const std::vector<std::int32_t>& classes, bool train) {
+  if (s.target_kind != TargetKind::Class) {
+    throw InputError(fmt::format("{}: data.classes keeps samples by class, but the data's targets are {} (classes only)",
+                                 s.labels_origin.empty() ? s.origin : s.labels_origin, target_kind_name(s.target_kind)));
+  }
+  const std::int32_t largest = max_label(s);
+  std::vector<std::int32_t> renumber;
+  for (std::size_t k = 0; k < classes.size(); ++k) {
+    const auto c = static_cast<std::size_t>(classes[k]);
+    if (c >= renumber.size()) renumber.resize(c + 1, -1);
+    renumber[c] = static_cast<std::int32_t>(k);
+  }
+  const auto dim = static_cast<std::size_t>(s.sample_shape.numel());
+  std::vector<std::size_t> found(classes.size(), 0);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < s.labels.size(); ++i) {
+    const auto label = static_cast<std::size_t>(s.labels[i]);
+    const std::int32_t to = label < renumber.size() ? renumber[label] : -1;
+    if (to < 0) continue;
+    ++found[static_cast<std::size_t>(to)];
+    // In place, front to back: sample i moves to kept <= i.
+    auto move = [&](auto& v) {
+      if (!v.empty()) std::copy_n(v.begin() + static_cast<std::ptrdiff_t>(i * dim), dim, v.begin() + static_cast<std::ptrdiff_t>(kept * dim));
+    };
+    move(s.bytes);
+    move(s.values);
+    move(s.ids);
+    s.labels[kept] = to;
+    ++kept;
+  }
+  for (std::size_t k = 0; k < classes.size(); ++k) {
+    if (found[k] == 0 && train) {
+      throw InputError(fmt::format("{}: data.classes lists class {}, which no training sample has (the largest class "
+                                   "is {})",
+                                   s.labels_origin.empty() ? s.origin : s.labels_origin, classes[k], largest));
+    }
+  }
+  if (kept == 0) {
+    throw InputError(fmt::format("{}: none of its samples is of the classes data.classes keeps",
+                                 s.labels_origin.empty() ? s.origin : s.labels_origin));
+  }
+  auto shrink = [&](auto& v) {
+    if (!v.empty()) {
+      v.resize(kept * dim);
+      v.shrink_to_fit();
+    }
+  };
+  shrink(s.bytes);
+  shrink(s.values);
+  shrink(s.ids);
+  s.labels.resize(kept);
+  s.count = static_cast<std::int64_t>(kept);
+}
+
 }  // namespace
 
 DataSplits load_data(const DataSpec& spec, std::uint64_t seed) {
   if (!spec.reader) throw Error("internal error: the data source was not built");
   SampleSet train = load_split(spec, Split::Train);
   SampleSet test = load_split(spec, Split::Test);
+  if (!spec.classes.empty()) {
+    keep_classes(train, spec.classes, true);
+    keep_classes(test, spec.classes, false);
+  }
   if (!(train.sample_shape == test.sample_shape)) {
     throw InputError(fmt::format("{} has samples of shape {} but {} has {}", train.origin, train.sample_shape.str(),
                                  test.origin, test.sample_shape.str()));

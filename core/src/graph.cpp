@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <map>
 #include <ostream>
 
 #include "atomic_file.hpp"
@@ -44,6 +46,28 @@ std::int64_t parameters_of(Network& net, std::size_t i) {
   return n;
 }
 
+// What train.params made of the layer's tensors: "" when nothing, "frozen" when all of them
+// are, else each changed tensor ("W frozen", "b lr x0.1 decay x0").
+std::string training_flags(Network& net, std::size_t i) {
+  const auto params = net.params(i);
+  if (params.empty()) return "";
+  if (std::all_of(params.begin(), params.end(), [](const Param& p) { return !p.trainable; })) return "frozen";
+  std::string s;
+  for (const Param& p : params) {
+    std::string f;
+    if (!p.trainable) {
+      f = " frozen";
+    } else {
+      if (p.lr_mult != 1.0f) f += fmt::format(" lr x{:g}", p.lr_mult);
+      if (p.decay_mult != 1.0f) f += fmt::format(" decay x{:g}", p.decay_mult);
+    }
+    if (f.empty()) continue;
+    const std::string local = p.name.substr(p.name.rfind('.') + 1);
+    s += (s.empty() ? "" : ", ") + local + f;
+  }
+  return s;
+}
+
 std::string dot_text(Model& m) {
   Network& net = m.network;
   std::string dot = fmt::format(
@@ -52,14 +76,42 @@ std::string dot_text(Model& m) {
       dot_quote(m.name));
   dot += fmt::format("  input [label={}, fillcolor=\"#dddddd\"];\n",
                      dot_quote("input\n" + net.input_shape().str()));
+  // Each block use a cluster, nested as the uses are (stage2 > stage2.b1); a block's layers are
+  // contiguous in the expanded list, so a stack of open clusters follows the file.
+  const std::map<std::string, std::string> type_of(m.block_uses.begin(), m.block_uses.end());
+  std::vector<std::string> open;
+  std::size_t clusters = 0;
   for (std::size_t i = 0; i < net.size(); ++i) {
+    std::vector<std::string> chain;
+    const std::string& scope = m.layer_blocks[i];
+    for (std::size_t at = scope.find('.'); !scope.empty(); at = scope.find('.', at + 1)) {
+      chain.push_back(scope.substr(0, at));
+      if (at == std::string::npos) break;
+    }
+    std::size_t common = 0;
+    while (common < open.size() && common < chain.size() && open[common] == chain[common]) ++common;
+    for (; open.size() > common; open.pop_back()) dot += "  }\n";
+    for (; open.size() < chain.size(); open.push_back(chain[open.size()])) {
+      const std::string& use = chain[open.size()];
+      const auto t = type_of.find(use);
+      dot += fmt::format("  subgraph cluster_{} {{\n  label={}; style=\"rounded\"; color=\"#8aa4c8\"; fontname=\"sans\"; "
+                         "fontsize=10;\n",
+                         clusters++, dot_quote(t == type_of.end() ? use : use + " (" + t->second + ")"));
+    }
     const std::string& name = m.layer_names[i];
     std::string label = net.path(i) + (name.empty() ? "" : " " + name) + "\n" + net.type(i) + "\n" +
                         net.output_shape(i).str();
     if (const auto p = parameters_of(net, i); p > 0) label += fmt::format("\n{} parameters", p);
-    dot += fmt::format("  n{} [label={}{}];\n", i, dot_quote(label),
-                       net.is_merge(i) ? ", shape=ellipse, fillcolor=\"#fbe3c4\"" : "");
+    const std::string flags = training_flags(net, i);
+    if (!flags.empty()) label += "\n" + flags;
+    // Frozen layers grey, scaled ones pale green: what the fine-tuning changes shows at a glance.
+    const char* fill = net.is_merge(i) ? ", shape=ellipse, fillcolor=\"#fbe3c4\""
+                       : flags == "frozen" ? ", fillcolor=\"#dddddd\""
+                       : !flags.empty()    ? ", fillcolor=\"#dff0d8\""
+                                           : "";
+    dot += fmt::format("  n{} [label={}{}];\n", i, dot_quote(label), fill);
   }
+  for (; !open.empty(); open.pop_back()) dot += "  }\n";
   for (std::size_t i = 0; i < net.size(); ++i) {
     for (int j : net.inputs(i)) {
       dot += fmt::format("  {} -> n{};\n", j == Network::kInput ? std::string("input") : fmt::format("n{}", j), i);
@@ -100,13 +152,19 @@ void run_graph(const GraphRequest& req, std::ostream& out) {
   out << fmt::format("{}: {} layers, {} parameters, input {}", m.name, net.size(), net.parameter_count(),
                      net.input_shape().str())
       << "\n";
-  out << fmt::format("  {:<10} {:<12} {:<16} {:<20} {:>9}  {}", "layer", "name", "type", "output", "params",
-                     "inputs (when not the layer above)")
+  bool any_flags = false;
+  for (std::size_t i = 0; i < net.size(); ++i) any_flags = any_flags || !training_flags(net, i).empty();
+  std::size_t width = 12;  // the name column: as wide as the longest (blocks scope names: stage2.b1.conv1)
+  for (const auto& n : m.layer_names) width = std::max(width, n.size());
+  out << fmt::format("  {:<10} {:<{}} {:<16} {:<20} {:>9}  {}", "layer", "name", width, "type", "output", "params",
+                     any_flags ? "training (train.params); inputs (when not the layer above)"
+                               : "inputs (when not the layer above)")
       << "\n";
   for (std::size_t i = 0; i < net.size(); ++i) {
     const bool chained = net.inputs(i).size() == 1 && net.inputs(i)[0] == static_cast<int>(i) - 1;
-    out << fmt::format("  {:<10} {:<12} {:<16} {:<20} {:>9}", net.path(i), m.layer_names[i], net.type(i),
+    out << fmt::format("  {:<10} {:<{}} {:<16} {:<20} {:>9}", net.path(i), m.layer_names[i], width, net.type(i),
                        net.output_shape(i).str(), parameters_of(net, i));
+    if (const std::string flags = training_flags(net, i); !flags.empty()) out << "  [" << flags << "]";
     if (!chained) out << "  " << input_label(net, i, m.layer_names);
     out << "\n";
   }

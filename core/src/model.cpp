@@ -12,6 +12,7 @@
 #include "lamina/error.hpp"
 #include "lamina/layer.hpp"
 #include "lamina/merge.hpp"
+#include "name_pattern.hpp"
 #include "runtime/model_spec.hpp"
 #include "runtime/plugin_guard.hpp"
 
@@ -71,14 +72,19 @@ Model build_model(const ModelSpec& spec, const Registry& registry) {
   for (std::size_t i = 0; i < spec.layers.size(); ++i) {
     const LayerSpec& layer = spec.layers[i];
     const std::string type = layer.component.bound.type();
-    if (layer.merge) {
-      m.network.add(make<Merge>(registry, layer.component), layer.path, type, layer.inputs);
-    } else {
-      m.network.add(make<Layer>(registry, layer.component), layer.path, type, layer.inputs);
+    try {
+      if (layer.merge) {
+        m.network.add(make<Merge>(registry, layer.component), layer.path, type, layer.inputs);
+      } else {
+        m.network.add(make<Layer>(registry, layer.component), layer.path, type, layer.inputs);
+      }
+    } catch (const InputError& e) {
+      if (layer.block_note.empty()) throw;
+      throw InputError(e.what() + layer.block_note);  // a fault inside a block: which use led there
     }
     const detail::PluginSite site = plugin_site(m, layer.merge ? Kind::Merge : Kind::Layer, type, layer.path);
     m.network.set_provider(site.plugin, site.file);
-    m.network.locate(i, layer.where);
+    m.network.locate(i, layer.where + layer.block_note);
     std::unique_ptr<Regularizer> reg;
     if (layer.regularizer) {
       reg = make<Regularizer>(registry, *layer.regularizer);
@@ -87,6 +93,7 @@ Model build_model(const ModelSpec& spec, const Registry& registry) {
     }
     m.layer_regularizers.push_back(std::move(reg));
     m.layer_names.push_back(layer.name);
+    m.layer_blocks.push_back(layer.block);
   }
   m.loss = make<Loss>(registry, spec.loss);
   m.loss_type = spec.loss.bound.type();
@@ -99,6 +106,8 @@ Model build_model(const ModelSpec& spec, const Registry& registry) {
   m.optimizer = make<Optimizer>(registry, spec.optimizer);
   if (spec.schedule) m.schedule = make<Schedule>(registry, *spec.schedule);
   m.train = spec.train;
+  m.init_from = spec.init_from;
+  m.block_uses = spec.block_uses;
   for (const auto& c : spec.callbacks) {
     m.callbacks.push_back(make<Callback>(registry, c));
     m.callback_types.push_back(c.bound.type());
@@ -237,6 +246,36 @@ void choose_metrics(Model& model, const DataSplits& data, const Shape& out) {
   model.metrics = std::move(kept);
 }
 
+// train.params: each rule sets the flags it names on every tensor it matches, in file order, so
+// the last rule that matches a tensor decides (a broad freeze, then exceptions).
+void apply_param_rules(Model& model) {
+  const std::vector<Param*> params = model.network.params();
+  for (std::size_t k = 0; k < model.train.params.size(); ++k) {
+    const ParamRule& r = model.train.params[k];
+    bool matched = false;
+    for (Param* p : params) {
+      const std::string alias = detail::named_alias(p->name, model.layer_names);
+      if (!detail::match_name(r.match, p->name) && (alias.empty() || !detail::match_name(r.match, alias))) continue;
+      matched = true;
+      if (r.trainable) p->trainable = *r.trainable;
+      if (r.lr_mult) p->lr_mult = *r.lr_mult;
+      if (r.decay_mult) p->decay_mult = *r.decay_mult;
+    }
+    if (matched) continue;
+    std::vector<std::string> names;
+    for (const Param* p : params) {
+      if (names.size() == 40) {
+        names.push_back(fmt::format("and {} more", params.size() - 40));
+        break;
+      }
+      const std::string alias = detail::named_alias(p->name, model.layer_names);
+      names.push_back(alias.empty() ? p->name : fmt::format("{} ({})", p->name, alias));
+    }
+    throw InputError(fmt::format("{}: train.params.{}: '{}' matches no tensor of the model; its tensors are: {}", r.where,
+                                 k, r.match, names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "))));
+  }
+}
+
 }  // namespace
 
 void check_watched(const Model& model, const DataSplits& data) {
@@ -265,6 +304,7 @@ void check_watched(const Model& model, const DataSplits& data) {
 void build_network(Model& model, const DataSplits& data, bool targets_known) {
   Rng init(model.train.seed, Rng::Stream::Init);
   const Shape out = model.network.build(data.sample_shape, init);
+  apply_param_rules(model);
   // Every layer's output and its gradient, for a batch, in float32: the floor of what training
   // needs. A model that cannot fit in the machine's free memory is refused with the figure,
   // before a first batch takes the machine down.

@@ -25,4 +25,8 @@ struct ModelFile::Impl {
   std::vector<std::string> applied;  // the --set overrides, in order
 };
 
+// A copy of the model's tree (overrides applied) whose nodes keep their line marks: what a block
+// is expanded into, once per use, so that messages still point into the file.
+YAML::Node fresh_root(const ModelFile::Impl& impl);
+
 }  // namespace lamina

@@ -13,6 +13,7 @@
 
 #include "atomic_file.hpp"
 #include "checkpoint.hpp"
+#include "init_from.hpp"
 #include "console_progress.hpp"
 #include "live_marker.hpp"
 #include "run_folder.hpp"
@@ -84,6 +85,9 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
     build_network(*built, *loaded);
     check_watched(*built, *loaded);
     made.emplace(*built, *loaded, TrainerOptions{true, cluster});
+    // A new run starts from init_from's weights, when the model names a run; a resume from a
+    // checkpoint loads every tensor from it instead (below), and is exact without that run.
+    if (!req.resume) detail::init_from_run(*built, leader ? &out : nullptr);
     // Ranks read the checkpoint only once rank 0 has finished an interrupted commit.
     if (req.resume && leader) detail::recover_checkpoint(*req.resume);
   });
@@ -106,6 +110,8 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
         }
         detail::load_weights(result.run_dir, model);
         detail::load_training_state(result.run_dir, model, trainer);
+      } else {
+        detail::init_from_run(model, leader ? &out : nullptr);
       }
       const std::int64_t done = trainer.state().epoch;
       if (done >= model.train.epochs) {

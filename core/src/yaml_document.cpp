@@ -261,22 +261,33 @@ ModelFile ModelFile::parse_section(const std::string& text, const std::string& n
   return doc;
 }
 
+namespace {
+// The document parsed again from its text, with the same overrides: a deep copy whose nodes
+// keep their line marks (YAML::Clone sets every mark to 1:1).
+ModelFile reparse(const ModelFile::Impl& impl, std::vector<std::string> all) {
+  ModelFile mf;
+  if (impl.section.empty()) {
+    mf = ModelFile::parse(impl.text, impl.name, all);
+  } else {
+    mf = ModelFile::parse_section(impl.text, impl.name, impl.section);
+    auto& mine = const_cast<ModelFile::Impl&>(mf.impl());
+    auto src = std::make_shared<Source>(*mine.source);
+    for (const auto& o : all) apply_override(mine.root, o, *src);
+    mine.source = std::move(src);
+    mine.applied = std::move(all);
+  }
+  const_cast<ModelFile::Impl&>(mf.impl()).file = impl.file;
+  return mf;
+}
+}  // namespace
+
 ModelFile ModelFile::with(std::span<const std::string> overrides) const {
   std::vector<std::string> all = impl_->applied;
   all.insert(all.end(), overrides.begin(), overrides.end());
-  ModelFile mf;
-  if (impl_->section.empty()) {
-    mf = parse(impl_->text, impl_->name, all);
-  } else {
-    mf = parse_section(impl_->text, impl_->name, impl_->section);
-    auto src = std::make_shared<Source>(*mf.impl_->source);
-    for (const auto& o : all) apply_override(mf.impl_->root, o, *src);
-    mf.impl_->source = std::move(src);
-    mf.impl_->applied = std::move(all);
-  }
-  mf.impl_->file = impl_->file;
-  return mf;
+  return reparse(*impl_, std::move(all));
 }
+
+YAML::Node fresh_root(const ModelFile::Impl& impl) { return reparse(impl, impl.applied).impl().root; }
 
 std::string ModelFile::text() const {
   YAML::Emitter e;

@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
   // The third-party data source passes the data source checks, and its seed draws its samples.
   const std::string blobs = "LAMINA_PLUGIN_PATH=" + (dir / "gaussian_blobs-build" / "lamina-plugins").string() + " " +
                             (prefix / "bin" / "lamina").string();
-  const auto check = run(blobs + " check gaussian_blobs --set classes=5 --set features=4");
+  const auto check = run(blobs + " check gaussian_blobs --set num_classes=5 --set features=4");
   BOOST_TEST(check.status == 0, check.output);
   BOOST_TEST(check.output.find("600 samples of (4), float as values, classes 0..4") != std::string::npos, check.output);
   const auto train_seeded = [&](int seed, const std::string& out) {

@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(missing_required_key) {
 BOOST_AUTO_TEST_CASE(unknown_key_suggests_the_close_one) {
   BOOST_TEST(error_of("layers:\n  - {type: probe, unit: 3}\n" + kTail) ==
              "model.yaml:2:19: layers.0: unknown key 'unit' for layer 'probe' (did you mean 'units'?); its keys "
-             "are: units, rate, flag, mode, regularizer, name, inputs");
+             "are: units, rate, flag, mode, regularizer, name, inputs, repeat");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_choice_suggests_the_close_one) {
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(a_plugin_failure_in_the_factory_names_the_key) {
 BOOST_AUTO_TEST_CASE(sections_are_checked) {
   BOOST_TEST(error_of("layer:\n  - {type: probe, units: 3}\n" + kTail) ==
              "model.yaml:1:1: unknown section 'layer' (did you mean 'layers'?); a model file has: name, data, "
-             "layers, loss, metrics, regularizer, optimizer, train");
+             "init_from, blocks, layers, loss, metrics, regularizer, optimizer, train, layers_expanded");
   BOOST_TEST(error_of("layers: []\n" + kTail) ==
              "model.yaml:1:9: layers: expected a non-empty list of layers, found an empty list");
   BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\noptimizer: {type: no_opt}\n") ==
@@ -179,7 +179,7 @@ BOOST_AUTO_TEST_CASE(overrides_replace_values_and_errors_name_the_flag) {
              "--set layers.4.units=5: layers is a list of 1 items; '4' is not an index into it");
   BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\n" + kTail, {"trian.epochs=5"}) ==
              "--set trian.epochs=5: unknown section 'trian' (did you mean 'train'?); a model file has: name, data, "
-             "layers, loss, metrics, regularizer, optimizer, train");
+             "init_from, blocks, layers, loss, metrics, regularizer, optimizer, train, layers_expanded");
   BOOST_TEST(error_of("layers:\n  - {type: probe, units: 3}\n" + kTail, {"no-equals-sign"}) ==
              "--set no-equals-sign: expected KEY=VALUE, e.g. --set layers.0.units=50");
 }
@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(the_data_section_is_the_sources_keys_and_the_shared_ones) {
              "model.yaml:1:20: data.test_limit: expected an integer >= 0, found '-1'");
   BOOST_TEST(error_of("data: {shard: 2}\n" + layers) ==
              "model.yaml:1:8: data: unknown key 'shard' for data_source 'fashion_mnist' (did you mean 'shards'?); its "
-             "keys are: dir, shards, source, scale, train_limit, test_limit, validation_split");
+             "keys are: dir, shards, source, scale, train_limit, test_limit, validation_split, classes");
   BOOST_TEST(error_of("data: {source: mnist}\n" + layers) ==
              "model.yaml:1:16: data.source: unknown data_source type 'mnist'; known: fashion_mnist (`lamina plugins` "
              "lists them with their plugins)");

@@ -122,3 +122,36 @@ BOOST_AUTO_TEST_CASE(what_a_source_returns_is_checked_and_the_file_named) {
   BOOST_TEST(input_error_of([&] { load_data(spec_of(images(2, "train.bin"), images(0, "test.bin")), 1); }) ==
              "test.bin: no test samples");
 }
+
+BOOST_AUTO_TEST_CASE(classes_keeps_the_listed_classes_renumbered_before_the_limits) {
+  // 9 samples, labels 0 1 2 0 1 2 0 1 2; keep [2, 0]: class 2 becomes 0, class 0 becomes 1.
+  DataSpec spec = spec_of(images(9, "train"), images(6, "test"));
+  spec.classes = {2, 0};
+  spec.train_limit = 5;  // counted among the kept samples: the first 5 of 6
+  DataSplits d = load_data(spec, 1);
+  BOOST_TEST(d.train.size() == 5u);
+  BOOST_TEST(d.test.size() == 4u);
+  BOOST_TEST(d.max_label == 1);
+  Tensor x;
+  BatchTargets t;
+  const std::vector<std::uint32_t> rows{0, 1, 2, 3, 4};
+  d.train.batch(rows, x, t);
+  // The kept samples are 0, 2, 3, 5, 6 (labels 0 2 0 2 0): renumbered 1 0 1 0 1, bytes their own.
+  BOOST_TEST((t.classes == std::vector<std::int32_t>{1, 0, 1, 0, 1}));
+  const std::vector<int> kept{0, 2, 3, 5, 6};
+  for (std::size_t k = 0; k < kept.size(); ++k) BOOST_TEST(x[static_cast<std::int64_t>(4 * k)] == 4 * kept[k] * 0.5f);
+
+  // A class no training sample has, and targets that are not classes, are refused.
+  DataSpec absent = spec_of(images(9, "train"), images(6, "test"));
+  absent.classes = {0, 7};
+  BOOST_TEST(input_error_of([&] { load_data(absent, 1); }) ==
+             "train: data.classes lists class 7, which no training sample has (the largest class is 2)");
+  SampleSet reg = images(4, "r");
+  reg.labels.clear();
+  reg.target_kind = TargetKind::Regression;
+  reg.target_values = {0.5f, 1, 2, 3};
+  DataSpec regression = spec_of(reg, reg);
+  regression.classes = {0};
+  BOOST_TEST(input_error_of([&] { load_data(regression, 1); }) ==
+             "r: data.classes keeps samples by class, but the data's targets are regression (classes only)");
+}

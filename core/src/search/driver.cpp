@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "atomic_file.hpp"
+#include "init_from.hpp"
 #include "lamina/error.hpp"
 #include "live_marker.hpp"
 #include "runtime/plugin_loader.hpp"
@@ -168,6 +169,7 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
     loaded_data.emplace(load_data(base.data, base.train.seed));
     build_network(base, *loaded_data);  // the base model must fit the data before any trial starts
     check_watched(base, *loaded_data);
+    detail::init_from_run(base, leader ? &out : nullptr);  // trials load it again, silently
     loaded_spec->metric.resolve(base);  // its direction is the metric plugin's
     if (!leader) return;
     result.dir = req.out ? *req.out : fs::path("runs") / ("search-" + loaded_spec->name);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include "init_from.hpp"
 #include "lamina/error.hpp"
 
 namespace lamina::detail {
@@ -49,6 +50,7 @@ Outcome train_trial(const SearchSpec& spec, const Registry& registry, const Data
     Model model = build_model(spec.base.with(overrides), registry);
     build_network(model, data);
     check_watched(model, data);
+    init_from_run(model, nullptr);  // reported once, by the driver, for the base model
     Trainer trainer(model, data, TrainerOptions{false});
     trainer.run(&observer);
   } catch (const PluginFailure&) {

@@ -4,7 +4,7 @@
 // dimension. The same seed gives the same samples on every machine (lamina::Rng is portable),
 // so a run on it is reproducible like a run on a file.
 //
-//   data: {source: gaussian_blobs, classes: 4, features: 8, seed: 7, validation_split: 0.2}
+//   data: {source: gaussian_blobs, num_classes: 4, features: 8, seed: 7, validation_split: 0.2}
 #include <lamina/data_source.hpp>
 #include <lamina/plugin.hpp>
 #include <lamina/rng.hpp>
@@ -18,7 +18,7 @@ namespace {
 class GaussianBlobs final : public lamina::DataSource {
  public:
   explicit GaussianBlobs(const lamina::Config& c)
-      : classes_(c.get<std::int64_t>("classes")),
+      : classes_(c.get<std::int64_t>("num_classes")),
         features_(c.get<std::int64_t>("features")),
         counts_{c.get<std::int64_t>("train_samples"), c.get<std::int64_t>("test_samples")},
         separation_(c.get<float>("separation")),
@@ -60,7 +60,7 @@ void register_types(lamina::Registrar& r) {
   r.add<lamina::DataSource>(
       "gaussian_blobs", "a synthetic set drawn from a seed: one normal blob per class",
       lamina::Schema{
-          Key::integer("classes", "number of classes").def(3).at_least(2).at_most(1000),
+          Key::integer("num_classes", "number of classes (not `classes`: that data key is the core's, which keeps some of them)").def(3).at_least(2).at_most(1000),
           Key::integer("features", "dimensions of a sample (at least 2)").def(2).at_least(2).at_most(1 << 16),
           Key::integer("train_samples", "training samples").def(600).at_least(1).at_most(10000000),
           Key::integer("test_samples", "test samples").def(300).at_least(1).at_most(10000000),
