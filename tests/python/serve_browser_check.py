@@ -174,13 +174,21 @@ with tempfile.TemporaryDirectory() as d:
         assert len(table) == len(results) - 1, (len(table), len(results))
         for got, want in zip(table, results[1:]):
             for g, w in zip(got, want):
-                assert g == w or abs(float(g) - float(w)) < 1e-6, (got, want)
+                # Every number keeps its magnitude: a learning rate of 3.4e-4 is not 0.000340.
+                assert g == w or abs(float(g) - float(w)) <= 1e-5 * abs(float(w)), (got, want)
         statuses = [r[results[0].index("status")] for r in results[1:]]
         pruned_rows = driver.find_elements(By.CSS_SELECTOR, "#ranking tbody tr.pruned")
         assert len(pruned_rows) == statuses.count("pruned"), (len(pruned_rows), statuses)
         assert statuses.count("pruned") > 0, statuses
         assert driver.execute_script("return !!window.lamina.charts['scatter-optimizer.lr']")
         assert driver.execute_script("return window.lamina.charts['scatter-optimizer.lr'].getOptionForAxis('logscale', 'x')")
+        # A log axis is labelled at the decades only, and a chart's legend is a line under it.
+        ticks = driver.execute_script(
+            "return [...document.getElementById('chart-scatter-optimizer.lr').querySelectorAll('.dygraph-axis-label-x')]"
+            ".map((e) => e.textContent);")
+        assert ticks and all(re.fullmatch(r"1e-?\d+", t) for t in ticks), ticks
+        legend = driver.find_element(By.ID, "chart-scatter-optimizer.lr").find_element(By.CSS_SELECTOR, ".plot + .legend")
+        assert "finished" in legend.text, legend.text
 
         # The markup-named run overlaid with alpha: its name reaches dygraphs' legend (written with
         # innerHTML) as text, never as an element.

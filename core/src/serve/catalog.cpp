@@ -249,8 +249,10 @@ void Catalog::rescan() {
           // Journals before metrics were plugins have no direction: only val_loss was minimized.
           e.higher_is_better = journal.header.value("higher_is_better", e.metric != "val_loss");
         }
+        double trial_seconds = 0;  // a search's time: what its trials took, summed (over workers)
         for (const json& j : journal.trials) {
           ++e.done;
+          if (j.contains("seconds") && j["seconds"].is_number()) trial_seconds += j["seconds"].get<double>();
           const std::string status = j.value("status", "");
           if (status == "pruned") ++e.pruned;
           if (status == "ok" && j.contains("score") && j["score"].is_number()) {
@@ -262,6 +264,7 @@ void Catalog::rescan() {
         }
         if (!text) e.problem = "journal.jsonl: unreadable";
         e.best_val = best;
+        if (e.done > 0) e.seconds = trial_seconds;
         e.status = e.live ? "running" : has_file(dir, "summary.json") ? "finished" : "interrupted";
       } else {
         if (const auto run = read(e, "run.json")) {

@@ -29,8 +29,35 @@ async function api(path) {
 }
 
 function fixed(v, digits) { return typeof v === "number" ? v.toFixed(digits) : ""; }
+// A number as a person reads it: its magnitude kept (a log-uniform lambda of 8.2e-8 is not
+// 0.000000), at most six significant digits, integers as they are.
+function num(v) {
+  if (typeof v !== "number") return v === null || v === undefined ? "" : String(v);
+  if (!Number.isFinite(v) || Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  if (a < 1e-3 || a >= 1e6) return v.toExponential(5).replace(/\.?0+e/, "e").replace("e+", "e");
+  return String(Number(v.toPrecision(6)));
+}
+// Ticks of an epoch axis at whole epochs, about one per 50 pixels.
+function epochTicks(min, max, pixels) {
+  const step = Math.max(1, Math.ceil((max - min) / Math.max(1, pixels / 50)));
+  const ticks = [];
+  for (let v = Math.ceil(min - 1e-9); v <= max + 1e-9; v += step) ticks.push({ v, label: String(v) });
+  return ticks;
+}
+// Ticks of a log axis at the powers of ten only (1e-4, 1e-3, ...), not dygraphs' dense fan of
+// 2..9 multiples; a range inside one decade keeps the usual ticks.
+function decadeTicks(min, max, pixels, opts, g, vals) {
+  const ticks = [];
+  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); ++e) {
+    const v = Math.pow(10, e);
+    if (v >= min && v <= max) ticks.push({ v, label: "1e" + e });
+  }
+  return ticks.length >= 2 ? ticks : Dygraph.numericTicks(min, max, pixels, opts, g, vals);
+}
 function duration(s) {
   if (typeof s !== "number") return "";
+  if (s < 0.05) return "< 0.1 s";
   if (s < 120) return s.toFixed(1) + " s";
   if (s < 7200) return (s / 60).toFixed(1) + " min";
   return (s / 3600).toFixed(1) + " h";
@@ -72,13 +99,23 @@ function chart(key, div, rows, unescaped) {
     delete state.charts[key];
     return;
   }
+  // Epochs are whole: no tick at epoch 1.5.
+  if (options.xlabel === "epoch") {
+    options.axes = Object.assign({}, options.axes, {
+      x: Object.assign({ ticker: epochTicks }, (options.axes || {}).x) });
+  }
   const g = state.charts[key];
   if (g && chartDivs[key] === div && JSON.stringify(g.getLabels()) === JSON.stringify(options.labels)) {
     g.updateOptions({ file: rows });
   } else {
-    div.replaceChildren();
+    // The legend in a line of its own under the plot: inside it, it covered the curves and
+    // wrapped a series name over two lines.
+    const plot = el("div", { class: "plot" });
+    const legend = el("div", { class: "legend" });
+    div.replaceChildren(plot, legend);
     chartDivs[key] = div;
-    state.charts[key] = new Dygraph(div, rows, Object.assign({ legend: "always", labelsSeparateLines: true }, options));
+    state.charts[key] = new Dygraph(plot, rows, Object.assign({ legend: "always", labelsDiv: legend, labelsSeparateLines: false,
+      axes: {} }, options));
   }
 }
 
@@ -134,7 +171,8 @@ function listPage() {
         el("td", { class: "num" }, e.planned ? `${e.done} / ${e.planned}` : e.done),
         el("td", { class: "num" }, fixed(e.best_val, 4)),
         el("td", { class: "num" }, fixed(e.test_acc, 4)),
-        el("td", { class: "num" }, duration(e.seconds)),
+        el("td", e.kind === "search" ? { class: "num", title: "the trials' training time, summed" } : { class: "num" },
+          duration(e.seconds)),
         el("td", {}, when(e.modified)));
     });
     t.tBodies[0].replaceChildren(...rows);
@@ -268,7 +306,7 @@ function searchPage(id) {
     ranking.tHead.rows[0].replaceChildren(...columns.map((c) => el("th", {}, c)));
     const statusAt = columns.indexOf("status");
     ranking.tBodies[0].replaceChildren(...rows.map((r) => el("tr", { class: statusAt >= 0 ? String(r[statusAt]) : "" },
-      ...r.map((v) => el("td", { class: typeof v === "number" ? "num" : "" }, typeof v === "number" && !Number.isInteger(v) ? v.toFixed(6) : v)))));
+      ...r.map((v) => el("td", { class: typeof v === "number" ? "num" : "" }, num(v))))));
     // One scatter per hyperparameter: the score of each finished trial, pruned ones apart.
     for (const d of s.space || []) {
       if (!scatterDivs[d.name]) {
@@ -279,7 +317,8 @@ function searchPage(id) {
         .map((t) => [t.values[d.name].number, t.status === "ok" ? metricValue(s, t.score) : null, t.status === "pruned" ? metricValue(s, t.score) : null])
         .sort((a, b) => a[0] - b[0]);
       const opts = { labels: [d.name, "finished", "pruned"], drawPoints: true, strokeWidth: 0, pointSize: 3, ylabel: metric,
-        colors: ["#23395d", "#bbbbbb"], xRangePad: 12, yRangePad: 12, axes: { x: { logscale: !!d.log } } };
+        colors: ["#23395d", "#bbbbbb"], xRangePad: 12, yRangePad: 12,
+        axes: { x: d.log ? { logscale: true, ticker: decadeTicks, valueFormatter: num } : { valueFormatter: num } } };
       if (d.range) opts.dateWindow = d.range;  // the first round's range: later rounds narrow inside it
       if (d.choices) {
         const label = (x) => (Number.isInteger(x) && d.choices[x] !== undefined ? d.choices[x] : "");
