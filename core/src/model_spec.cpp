@@ -416,7 +416,24 @@ struct LayerWalk {
   std::vector<std::shared_ptr<const Source>> sources;  // and where it came from
   std::vector<std::string> paths;  // per layer, its scoped path (layers.stage2.conv1)
   std::vector<std::string> chain;  // the blocks being expanded, outermost first
+  std::size_t uses = 0;            // block uses expanded so far
 };
+
+// Each use parses the file again (fresh_root): the uses times the file's size is bounded, so a
+// large file with many uses is refused instead of parsed for minutes.
+constexpr std::size_t kMaxExpansionBytes = std::size_t{64} << 20;
+
+// Refuses `more` further uses when they would take the parsing past kMaxExpansionBytes.
+void check_expansion(const LayerWalk& w, std::size_t more, const Source& src, const std::string& path,
+                     const YAML::Node& use) {
+  const std::size_t bytes = std::max<std::size_t>(w.mf.text.size(), 1);
+  const std::size_t uses = w.uses + more;
+  if (uses * bytes <= kMaxExpansionBytes) return;
+  detail::fail_at(src, path, use,
+                  fmt::format("{} block uses in a file of {} bytes: expanding them would read {} MB; at most {} MB "
+                              "(README, \"Limits\")",
+                              uses, w.mf.text.size(), (uses * bytes) >> 20, kMaxExpansionBytes >> 20));
+}
 
 // One list of layers: the model's, or a block's body in a use. `prefix` scopes its names
 // ("" at the top, "stage2." in a use named stage2), `input` is what `input` names in it.
@@ -541,6 +558,8 @@ int expand_use(LayerWalk& w, const std::shared_ptr<const Source>& scope_source, 
     }
     args[a] = v;
   }
+  check_expansion(w, 1, src, path, use);
+  ++w.uses;
   YAML::Node body = detail::lookup(detail::lookup(detail::lookup(fresh_root(w.mf), "blocks"), type), "layers");
   // What --set flags gave (an argument, a key of an inner layer): messages about those values
   // name the flag wherever in the body they land.
@@ -686,6 +705,7 @@ int walk_layers(LayerWalk& w, const YAML::Node& layers, LayerScope& scope) {
     }
     const std::string type = type_named(spec_node);
     const bool block = w.blocks.count(type) > 0;
+    if (block) check_expansion(w, static_cast<std::size_t>(repeat), src, path, spec_node);
     for (std::int64_t r = 0; r < repeat; ++r) {
       // Repeated: each copy its own scope (stage1.0, stage1.1); the first takes `inputs`, the
       // others the copy before.
@@ -721,7 +741,7 @@ int walk_layers(LayerWalk& w, const YAML::Node& layers, LayerScope& scope) {
 }
 
 void read_layers(const ModelFile::Impl& mf, const Registry& registry, const YAML::Node& layers, ModelSpec& m) {
-  LayerWalk w{mf, registry, m, read_blocks(mf, registry), {}, {}, {}, {}, {}};
+  LayerWalk w{mf, registry, m, read_blocks(mf, registry), {}, {}, {}, {}, {}, 0};
   m.has_blocks = !w.blocks.empty();
   if (m.has_blocks) {
     m.blocks_as_written = detail::lookup(mf.root, "blocks");
