@@ -358,9 +358,13 @@ async function pluginsPage() {
     const t = table(["type", "plugin", "summary", "keys"]);
     t.tBodies[0].replaceChildren(...types.filter((x) => x.kind === kind).map((x) => el("tr", { "data-type": x.name },
       el("td", {}, el("b", {}, x.name)),
-      el("td", {}, `${x.plugin} ${x.version}`),
+      el("td", { class: "nowrap" }, `${x.plugin} ${x.version}`),
       el("td", {}, x.summary),
-      el("td", {}, x.keys.length ? el("ul", {}, ...x.keys.map((k) => el("li", {}, el("code", {}, k.name), ` (${k.type}${k.default !== null ? ", " + k.default : ""}): ${k.doc}`))) : "none"))));
+      el("td", {}, x.keys.length ? el("ul", {}, ...x.keys.map((k) => {
+        // "(required)" comes in parentheses of its own: "(int, required)", not "(int, (required))".
+        const d = k.default === null ? "" : ", " + String(k.default).replace(/^\((.*)\)$/, "$1");
+        return el("li", {}, el("code", {}, k.name), ` (${k.type}${d}): ${k.doc}`);
+      })) : "none"))));
     parts.push(el("h2", {}, kind), t);
   }
   main.replaceChildren(...parts);
