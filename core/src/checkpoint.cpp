@@ -139,6 +139,14 @@ void save_checkpoint(const fs::path& dir, Model& model, const Trainer& trainer) 
   finish_commit(dir);
 }
 
+std::int64_t first_non_finite(const Tensor& t) {
+  const float* v = t.data();
+  for (std::int64_t k = 0; k < t.size(); ++k) {
+    if (!std::isfinite(v[k])) return k;
+  }
+  return -1;
+}
+
 void load_weights(const fs::path& dir, Model& model, bool best) {
   const fs::path file = dir / (best ? kBestWeights : "model.safetensors");
   std::error_code ec;
@@ -157,13 +165,9 @@ void load_weights(const fs::path& dir, Model& model, bool best) {
       throw InputError(fmt::format("{}: tensor '{}' has shape {} but the model's is {}", file.string(), name,
                                    it->second.shape().str(), into.shape().str()));
     }
-    // A NaN or inf weight evaluates to a loss of NaN and exports an ONNX file full of it.
-    const float* v = it->second.data();
-    for (std::int64_t k = 0; k < it->second.size(); ++k) {
-      if (!std::isfinite(v[k])) {
-        throw InputError(fmt::format("{}: tensor '{}' holds {} at index {}: the weights are not finite", file.string(),
-                                     name, v[k], k));
-      }
+    if (const std::int64_t k = first_non_finite(it->second); k >= 0) {
+      throw InputError(fmt::format("{}: tensor '{}' holds {} at index {}: the weights are not finite", file.string(),
+                                   name, it->second.data()[k], k));
     }
     into.copy_from(it->second);
     ++used;

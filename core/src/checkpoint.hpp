@@ -23,6 +23,9 @@ void recover_checkpoint(const std::filesystem::path& dir);
 // Whether the run folder holds a checkpoint (a run killed in its first epoch has none); call
 // recover_checkpoint first, which finishes an interrupted commit.
 bool has_checkpoint(const std::filesystem::path& dir);
+// The index of a tensor's first value that is not finite, or -1: a NaN or inf weight evaluates
+// to a loss of NaN and exports an ONNX file full of it, so loaded weights are checked.
+std::int64_t first_non_finite(const Tensor& t);
 // Loads model.safetensors (model-best.safetensors with `best`) into a built model: every tensor
 // must be there, with its shape.
 void load_weights(const std::filesystem::path& dir, Model& model, bool best = false);

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cmath>
 #include <map>
 
+#include "checkpoint.hpp"
 #include "config_impl.hpp"
 #include "lamina/error.hpp"
 #include "name_pattern.hpp"
@@ -85,7 +85,6 @@ void init_from_run(Model& model, std::ostream* out) {
   if (!init.tensors_written) rules = {{"*", "*"}};
   std::map<std::size_t, std::size_t> source_of;  // mine -> theirs
   std::vector<std::string> problems, notes;
-  std::vector<bool> used(theirs.size(), false);
   for (const auto& [from, to] : rules) {
     bool any = false;
     for (std::size_t s = 0; s < theirs.size(); ++s) {
@@ -118,7 +117,6 @@ void init_from_run(Model& model, std::ostream* out) {
   }
 
   std::size_t loaded = 0;
-  std::vector<bool> initialised(mine.size(), true);
   for (const auto& [m, s] : source_of) {
     const Tensor& given = *theirs[s].given;
     if (!(given.shape() == mine[m].value->shape())) {
@@ -126,25 +124,22 @@ void init_from_run(Model& model, std::ostream* out) {
                                      shown(mine[m]), theirs[s].name, given.shape().str(), mine[m].value->shape().str()));
       continue;
     }
-    const float* v = given.data();
-    for (std::int64_t k = 0; k < given.size(); ++k) {
-      if (!std::isfinite(v[k])) {
-        throw InputError(fmt::format("{}: init_from: {}: tensor '{}' holds {} at index {}: the weights are not finite",
-                                     where, file.string(), theirs[s].name, v[k], k));
-      }
+    if (const std::int64_t k = first_non_finite(given); k >= 0) {
+      throw InputError(fmt::format("{}: init_from: {}: tensor '{}' holds {} at index {}: the weights are not finite",
+                                   where, file.string(), theirs[s].name, given.data()[k], k));
     }
     mine[m].value->copy_from(given);
-    initialised[m] = false;
-    used[s] = true;
     ++loaded;
   }
   std::vector<std::string> left;
   for (std::size_t m = 0; m < mine.size(); ++m) {
-    if (initialised[m] && !source_of.count(m)) left.push_back(shown(mine[m]));
+    if (!source_of.count(m)) left.push_back(shown(mine[m]));  // (a shape that differs has its own line)
   }
   if (!init.tensors_written) {
+    std::vector<bool> mapped(theirs.size(), false);
+    for (const auto& [m, s] : source_of) mapped[s] = true;
     for (std::size_t s = 0; s < theirs.size(); ++s) {
-      if (!used[s] && !std::any_of(source_of.begin(), source_of.end(), [&](const auto& kv) { return kv.second == s; })) {
+      if (!mapped[s]) {
         notes.push_back(fmt::format("the run's {} has no tensor of that name here; not used", shown(theirs[s])));
       }
     }

@@ -711,7 +711,6 @@ int walk_layers(LayerWalk& w, const YAML::Node& layers, LayerScope& scope) {
       // others the copy before.
       std::string local = name.empty() ? (block ? std::to_string(k) : "") : name;
       if (repeat > 1 && !local.empty()) local += "." + std::to_string(r);
-      if (repeat > 1 && local.empty() && block) local = std::to_string(k) + "." + std::to_string(r);
       const std::string scoped = local.empty() ? "" : scope.prefix + local;
       const std::string copy_path = repeat > 1 ? path + "." + std::to_string(r) : path;
       std::vector<std::string> refs;
