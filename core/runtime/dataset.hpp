@@ -26,6 +26,9 @@ struct BatchTargets {
   std::vector<std::int32_t> classes;  // Class, ClassPerPosition
   std::vector<float> values;          // MultiLabel, Regression
   Targets view() const { return {kind, count, width, classes, values}; }
+  // Class targets as one-hot ClassProbabilities rows of `classes` (what mixup takes); the
+  // buffers keep their capacity, so a batch in steady state allocates nothing.
+  void to_class_probabilities(std::int64_t classes);
 };
 
 class DataView {

@@ -31,6 +31,7 @@
 #include "runtime/registry.hpp"
 #include "lamina/regularizer.hpp"
 #include "lamina/schedule.hpp"
+#include "lamina/augmentation.hpp"
 #include "lamina/callback.hpp"
 
 namespace lamina {
@@ -134,6 +135,12 @@ struct Model {
   std::vector<std::string> layer_regularizer_types;             // (shorter than layers: "" after)
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<Schedule> schedule;  // null: the optimizer's lr throughout
+  // data.augment, in order, with their type names and places for messages; build_network sets
+  // the kind of targets after each (augment_kinds[i + 1], [0] the data's) and the class count.
+  std::vector<std::unique_ptr<Augmentation>> augment;
+  std::vector<std::string> augment_types, augment_places;
+  std::vector<TargetKind> augment_kinds;
+  std::int64_t augment_classes = 0;
   std::vector<std::unique_ptr<Callback>> callbacks;  // train.callbacks, in order
   std::vector<std::string> callback_types;           // their type names, for messages
   // What each split is measured by besides the loss: the file's `metrics:`, or (after

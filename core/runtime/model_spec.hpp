@@ -47,6 +47,7 @@ struct ModelSpec {
   ComponentSpec source;  // the data source's own keys
   Config data = detail::unset_config();  // the shared data keys (data_schema)
   DataSpec data_spec;    // what they say; no reader yet
+  std::vector<ComponentSpec> augment;  // data.augment, in order
   std::vector<LayerSpec> layers;  // blocks expanded: the layers as they run
   std::vector<std::pair<std::string, std::string>> block_uses;  // each use's scope and block ("stage2", "stage")
   bool has_blocks = false;        // the file has `blocks:` (model.yaml then keeps them as written)

@@ -119,6 +119,7 @@ class Trainer {
   void add_metrics(const Tensor& scores, std::span<double> sums);
   std::vector<std::pair<std::string, double>> metric_values(std::span<const double> sums);
   void apply_schedule(const TrainStep& at);
+  void augment();         // data.augment on the training batch in x_, targets_
   void before_update();
   void regularize();  // each regularized parameter's add_gradient
 
@@ -130,7 +131,7 @@ class Trainer {
   std::vector<detail::PluginSite> regularizer_site_;   // per entry of params_ (place: the parameter)
   // Where the other components' calls go, for the plugin guard (runtime/plugin_guard.hpp).
   detail::PluginSite loss_site_, optimizer_site_, schedule_site_;
-  std::vector<detail::PluginSite> callback_site_, metric_site_;
+  std::vector<detail::PluginSite> callback_site_, metric_site_, augment_site_;
   std::vector<std::size_t> metric_offset_;  // per metric, where its sums start; then the total
   Rng shuffle_rng_;
   Rng layer_rng_;

@@ -129,6 +129,17 @@ GradCheckResult check_loss_gradients(Loss& loss, TargetKind kind, std::int64_t o
       t.width = outputs;
       t.values = values;
       break;
+    case TargetKind::ClassProbabilities:  // rows of positive numbers scaled to sum to 1
+      values.resize(static_cast<std::size_t>(o.batch * outputs));
+      for (auto& v : values) v = rng.uniform() + 0.05f;
+      for (std::int64_t i = 0; i < o.batch; ++i) {
+        float sum = 0;
+        for (std::int64_t k = 0; k < outputs; ++k) sum += values[static_cast<std::size_t>(i * outputs + k)];
+        for (std::int64_t k = 0; k < outputs; ++k) values[static_cast<std::size_t>(i * outputs + k)] /= sum;
+      }
+      t.width = outputs;
+      t.values = values;
+      break;
   }
   loss.forward(scores, t);
   Tensor d;

@@ -28,6 +28,8 @@ std::string_view kind_name(Kind kind) {
       return "pruner";
     case Kind::Metric:
       return "metric";
+    case Kind::Augmentation:
+      return "augmentation";
   }
   return "unknown";
 }

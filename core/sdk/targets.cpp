@@ -12,6 +12,8 @@ const char* target_kind_name(TargetKind kind) {
       return "regression";
     case TargetKind::ClassPerPosition:
       return "class_per_position";
+    case TargetKind::ClassProbabilities:
+      return "class_probabilities";
   }
   return "unknown";
 }

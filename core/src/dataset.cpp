@@ -20,6 +20,15 @@ namespace lamina {
 DataView::DataView(std::shared_ptr<const SampleSet> samples, std::vector<std::uint32_t> rows, float scale)
     : samples_(std::move(samples)), rows_(std::move(rows)), scale_(scale) {}
 
+void BatchTargets::to_class_probabilities(std::int64_t c) {
+  const auto n = static_cast<std::size_t>(count);
+  values.assign(n * static_cast<std::size_t>(c), 0.0f);
+  for (std::size_t r = 0; r < n; ++r) values[r * static_cast<std::size_t>(c) + static_cast<std::size_t>(classes[r])] = 1.0f;
+  classes.clear();
+  kind = TargetKind::ClassProbabilities;
+  width = c;
+}
+
 void DataView::batch(std::span<const std::uint32_t> positions, Tensor& x, BatchTargets& targets,
                      std::vector<std::int32_t>* ids) const {
   const SampleSet& s = *samples_;
@@ -78,7 +87,8 @@ void DataView::gather_targets(std::span<const std::uint32_t> positions, BatchTar
 }
 
 const std::vector<std::string>& shared_data_keys() {
-  static const std::vector<std::string> keys{"source", "scale", "train_limit", "test_limit", "validation_split", "classes"};
+  static const std::vector<std::string> keys{"source", "scale", "train_limit", "test_limit", "validation_split", "classes",
+                                             "augment"};
   return keys;
 }
 
@@ -177,6 +187,17 @@ void check_samples(const SampleSet& s, const std::string& source, bool labelled)
       if (s.target_kind == TargetKind::MultiLabel && v != 0.0f && v != 1.0f) {
         throw InputError(fmt::format("{}: label {} of sample {} is {}; multi-label targets are 0 or 1", labels_where,
                                      i % width, i / width, v));
+      }
+      if (s.target_kind == TargetKind::ClassProbabilities && !(v >= 0.0f && v <= 1.0f)) {
+        throw InputError(fmt::format("{}: probability {} of sample {} is {}; class probabilities lie in [0, 1]",
+                                     labels_where, i % width, i / width, v));
+      }
+    }
+    for (std::size_t i = 0; s.target_kind == TargetKind::ClassProbabilities && i < static_cast<std::size_t>(s.count); ++i) {
+      double sum = 0;
+      for (std::size_t j = 0; j < width; ++j) sum += s.target_values[i * width + j];
+      if (std::abs(sum - 1.0) > 1e-4) {
+        throw InputError(fmt::format("{}: the class probabilities of sample {} sum to {}, not 1", labels_where, i, sum));
       }
     }
   }

@@ -108,6 +108,11 @@ Model build_model(const ModelSpec& spec, const Registry& registry) {
   m.train = spec.train;
   m.init_from = spec.init_from;
   m.block_uses = spec.block_uses;
+  for (const auto& c : spec.augment) {
+    m.augment.push_back(make<Augmentation>(registry, c));
+    m.augment_types.push_back(c.bound.type());
+    m.augment_places.push_back(c.bound.path());
+  }
   for (const auto& c : spec.callbacks) {
     m.callbacks.push_back(make<Callback>(registry, c));
     m.callback_types.push_back(c.bound.type());
@@ -171,6 +176,45 @@ void check_targets(const Model& model, const DataSplits& data, const Shape& out)
   detail::plugin_call(site, "forward", [&] { return model.loss->forward(scores, probe); });
 }
 
+// data.augment: the kind of targets after each augmentation (most keep it; mixup makes class
+// probabilities of classes), and whether the loss takes the last kind, and each metric too when
+// it measures the training batches as they run (train.train_metrics: running).
+void check_augment(Model& model, const DataSplits& data, const Shape& out) {
+  model.augment_kinds = {data.target_kind};
+  model.augment_classes = out[out.rank() - 1];
+  for (std::size_t i = 0; i < model.augment.size(); ++i) {
+    const detail::PluginSite site = plugin_site(model, Kind::Augmentation, model.augment_types[i], model.augment_places[i]);
+    const TargetKind in = model.augment_kinds.back();
+    const TargetKind k = detail::plugin_call(site, "output_kind",
+                                             [&] { return model.augment[i]->output_kind(data.sample_shape, in); });
+    if (k != in && !(in == TargetKind::Class && k == TargetKind::ClassProbabilities)) {
+      throw InputError(fmt::format("{} ({}): output_kind makes {} targets of {} targets; an augmentation keeps the "
+                                   "kind, or makes class probabilities of classes",
+                                   site.place, detail::plugin_named(site), target_kind_name(k), target_kind_name(in)));
+    }
+    model.augment_kinds.push_back(k);
+  }
+  const TargetKind last = model.augment_kinds.back();
+  if (last == data.target_kind) return;
+  const detail::PluginSite loss_site = plugin_site(model, Kind::Loss, "", "loss");
+  if (!detail::plugin_call(loss_site, "accepts", [&] { return model.loss->accepts(last); })) {
+    throw InputError(fmt::format("{}: loss '{}' does not take the {} targets that data.augment makes of the data's {} "
+                                 "targets; choose a loss that takes {} targets (`lamina plugins` lists the losses)",
+                                 model.loss_where, model.loss_type, target_kind_name(last),
+                                 target_kind_name(data.target_kind), target_kind_name(last)));
+  }
+  if (model.train.train_metrics != "running") return;
+  for (const ModelMetric& mm : model.metrics) {
+    const detail::PluginSite site{mm.place, mm.type, mm.plugin, mm.file};
+    if (!detail::plugin_call(site, "accepts", [&] { return mm.metric->accepts(last); })) {
+      throw InputError(fmt::format("{}: metric '{}' does not measure the {} targets that data.augment makes of the "
+                                   "training batches; set train.train_metrics: eval (the training set is then "
+                                   "measured unaugmented after each epoch) or leave the metric out",
+                                   mm.where, mm.type, target_kind_name(last)));
+    }
+  }
+}
+
 void check_output_shape(const DataSplits& data, const Shape& out, const std::string& layer) {
   const TargetKind kind = data.target_kind;
   switch (kind) {
@@ -201,13 +245,17 @@ void check_output_shape(const DataSplits& data, const Shape& out, const std::str
       break;
     }
     case TargetKind::MultiLabel:
-    case TargetKind::Regression: {
+    case TargetKind::Regression:
+    case TargetKind::ClassProbabilities: {
       const bool regression = kind == TargetKind::Regression;
       if (out.rank() != 1 || out[0] != data.target_width) {
         throw InputError(fmt::format("{}: the last layer gives per-sample outputs of shape {} but the data has {} {} "
                                      "per sample; end with an affine layer of units {}",
                                      layer, out.str(), data.target_width,
-                                     regression ? "regression targets" : "labels", data.target_width));
+                                     regression                                  ? "regression targets"
+                                     : kind == TargetKind::ClassProbabilities ? "class probabilities"
+                                                                              : "labels",
+                                     data.target_width));
       }
       break;
     }
@@ -325,6 +373,7 @@ void build_network(Model& model, const DataSplits& data, bool targets_known) {
   if (targets_known) {
     check_targets(model, data, out);
     choose_metrics(model, data, out);
+    check_augment(model, data, out);
   }
 }
 

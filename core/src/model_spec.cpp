@@ -159,6 +159,7 @@ void read_data(const ModelFile::Impl& mf, const Registry& registry, bool run_cop
   Config source = registry.bind(Kind::DataSource, spec, source_extra, "source", "fashion_mnist");
   std::vector<std::string> source_keys{"source"};
   for (const auto& k : source.schema()) source_keys.push_back(k.name());
+  source_keys.push_back("augment");  // a list of components, read below
   if (run_copy) source_keys = source_extra;
   m.data = detail::bind(spec, data_schema(), "", source_keys, "data");
   m.source = {source, {}};
@@ -191,6 +192,19 @@ void read_data(const ModelFile::Impl& mf, const Registry& registry, bool run_cop
   m.types.push_back({Kind::DataSource, info->name, info->provider.plugin, info->provider.version, info->provider.file});
   d.plugin = info->provider.plugin;
   d.plugin_file = info->provider.file;
+  // data.augment: [{type: random_crop, padding: 2}, ...], each a component of the Augmentation kind.
+  if (YAML::Node list = detail::lookup(node, "augment"); list.IsDefined() && !list.IsNull()) {
+    if (!list.IsSequence()) {
+      detail::fail_at(*mf.source, "data.augment", list,
+                      fmt::format("expected a list of augmentations, found {}", detail::describe(list)));
+    }
+    std::size_t k = 0;
+    for (const auto& item : list) {
+      const std::string path = "data.augment." + std::to_string(k++);
+      m.augment.push_back(
+          bind_component(registry, Kind::Augmentation, detail::unbound(item, mf.source, path, &registry), m.types));
+    }
+  }
 }
 
 TrainSpec read_train_spec(const Config& cfg) {
@@ -710,9 +724,9 @@ int walk_layers(LayerWalk& w, const YAML::Node& layers, LayerScope& scope) {
       // Repeated: each copy its own scope (stage1.0, stage1.1); the first takes `inputs`, the
       // others the copy before.
       std::string local = name.empty() ? (block ? std::to_string(k) : "") : name;
-      if (repeat > 1 && !local.empty()) local += "." + std::to_string(r);
+      if (repeat > 1 && !local.empty()) local = fmt::format("{}.{}", local, r);
       const std::string scoped = local.empty() ? "" : scope.prefix + local;
-      const std::string copy_path = repeat > 1 ? path + "." + std::to_string(r) : path;
+      const std::string copy_path = repeat > 1 ? fmt::format("{}.{}", path, r) : path;
       std::vector<std::string> refs;
       bool written = false;
       std::vector<int> inputs;
@@ -1019,6 +1033,11 @@ std::string resolved_yaml(const ModelSpec& m) {
   const YAML::Node shared_resolved = detail::resolved(m.data);
   for (const auto& key : shared_data_keys()) {
     if (key != "source" && shared_resolved[key]) data[key] = shared_resolved[key];
+  }
+  if (!m.augment.empty()) {
+    YAML::Node list(YAML::NodeType::Sequence);
+    for (const auto& c : m.augment) list.push_back(resolved(c));
+    data["augment"] = list;
   }
   out["data"] = data;
   if (m.init_from) {

@@ -27,7 +27,7 @@ namespace lamina {
 namespace {
 
 // The predictions file, by what the model predicts:
-//   a class:              row,class,p0,...     the most probable class and every probability
+//   a class (or class probabilities): row,class,p0,...   the most probable class and every probability
 //   a class per position: row,position,class,p0,...   one line per position
 //   multi-label:          row,labels,p0,...    the labels of probability >= 0.5 ("1 4"), then each
 //   regression:           row,y0,...           the outputs
@@ -38,7 +38,8 @@ std::string prediction_csv(const detail::Ensemble& e, TargetKind kind, const Sha
     for (std::int64_t j = 0; j < c; ++j) csv += fmt::format(",{:.6f}", p[j]);
     csv += "\n";
   };
-  const char* first = kind == TargetKind::Class              ? "row,class"
+  const bool classes = kind == TargetKind::Class || kind == TargetKind::ClassProbabilities;
+  const char* first = classes                                ? "row,class"
                       : kind == TargetKind::ClassPerPosition ? "row,position,class"
                       : kind == TargetKind::MultiLabel       ? "row,labels"
                                                              : "row";
@@ -52,6 +53,7 @@ std::string prediction_csv(const detail::Ensemble& e, TargetKind kind, const Sha
     const double* row = e.row(i);
     switch (kind) {
       case TargetKind::Class:
+      case TargetKind::ClassProbabilities:
         csv += fmt::format("{},{}", i, e.predicted(i));
         probabilities(row);
         break;

@@ -40,6 +40,9 @@ Trainer::Trainer(Model& model, const DataSplits& data, TrainerOptions options)
   loss_site_ = plugin_site(model, Kind::Loss, "", "loss");
   optimizer_site_ = plugin_site(model, Kind::Optimizer, "", "optimizer");
   schedule_site_ = plugin_site(model, Kind::Schedule, "", "optimizer.schedule");
+  for (std::size_t i = 0; i < model.augment.size(); ++i) {
+    augment_site_.push_back(plugin_site(model, Kind::Augmentation, model.augment_types[i], model.augment_places[i]));
+  }
   for (std::size_t i = 0; i < model.callbacks.size(); ++i) {
     callback_site_.push_back(
         plugin_site(model, Kind::Callback, model.callback_types[i], fmt::format("train.callbacks.{}", i)));
@@ -88,6 +91,7 @@ float Trainer::train_batch(std::span<const std::uint32_t> batch) {
   batch_sums_.assign(metric_offset_.back(), 0.0);
   try {
     data_.train.batch(rows, x_, targets_, &ids_);
+    augment();
     Context ctx{Mode::Train, &layer_rng_, true, options_.comm, ids_};
     const Tensor& scores = model_.network.forward(x_, ctx);
     loss = detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, targets_.view()); });
@@ -114,6 +118,7 @@ float Trainer::train_batch(std::span<const std::uint32_t> batch) {
 
 float Trainer::train_batch_alone(std::span<const std::uint32_t> rows) {
   data_.train.batch(rows, x_, targets_, &ids_);
+  augment();
   Context ctx{Mode::Train, &layer_rng_, true, nullptr, ids_};
   const Tensor& scores = model_.network.forward(x_, ctx);
   const float loss = detail::plugin_call(loss_site_, "forward", [&] { return model_.loss->forward(scores, targets_.view()); });
@@ -125,6 +130,29 @@ float Trainer::train_batch_alone(std::span<const std::uint32_t> rows) {
   before_update();
   detail::plugin_call(optimizer_site_, "step", [&] { model_.optimizer->step(params_); });
   return loss;
+}
+
+// data.augment on the training batch in x_ and targets_, in order. Each augmentation draws from
+// a stream of the seed, its place in the list (and the rank), and the step: nothing to save for
+// --resume, and adding an augmentation never shifts another's draws. (Steps past 2^24, some
+// sixteen million batches, reuse the first steps' streams.)
+void Trainer::augment() {
+  const std::uint64_t rank = parallel() ? static_cast<std::uint64_t>(parallel_->rank()) : 0;
+  for (std::size_t i = 0; i < model_.augment.size(); ++i) {
+    if (targets_.kind == TargetKind::Class && model_.augment_kinds[i + 1] == TargetKind::ClassProbabilities) {
+      targets_.to_class_probabilities(model_.augment_classes);
+    }
+    Rng rng(model_.train.seed, Rng::derived(StreamFamily::Augment, rank * 4096 + i, static_cast<std::uint64_t>(at_.step) % (1ULL << 24)));
+    AugmentTargets t{targets_.kind, targets_.count, targets_.width, targets_.classes, targets_.values};
+    const Shape before = x_.shape();
+    detail::plugin_call(augment_site_[i], "apply", [&] { model_.augment[i]->apply(x_, t, rng); });
+    if (!(x_.shape() == before) || t.kind != targets_.kind || t.width != targets_.width) {
+      throw InputError(fmt::format("{} ({}): apply changed the batch's shape {} to {} or its targets; an "
+                                   "augmentation keeps both",
+                                   augment_site_[i].place, detail::plugin_named(augment_site_[i]), before.str(),
+                                   x_.shape().str()));
+    }
+  }
 }
 
 Evaluation Trainer::evaluate(const DataView& view) {

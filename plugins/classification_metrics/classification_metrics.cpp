@@ -39,8 +39,9 @@ std::int64_t score_rows(const Tensor& scores, const Targets& t, std::int64_t& wi
 class TopK final : public Metric {
  public:
   TopK(std::int64_t k, bool is_default, const char* name) : k_(k), default_(is_default), name_(name) {}
+  // Class probabilities (mixup's soft targets) count the most probable class as the label.
   bool accepts(TargetKind kind) const override {
-    return kind == TargetKind::Class || kind == TargetKind::ClassPerPosition;
+    return kind == TargetKind::Class || kind == TargetKind::ClassPerPosition || kind == TargetKind::ClassProbabilities;
   }
   bool higher_is_better() const override { return true; }
   bool is_default(TargetKind kind) const override { return default_ && accepts(kind); }
@@ -52,7 +53,13 @@ class TopK final : public Metric {
     std::int64_t right = 0;
     for (std::int64_t i = 0; i < rows; ++i) {
       const float* row = scores.data() + i * c;
-      const std::int32_t label = t.classes[static_cast<std::size_t>(i)];
+      std::int32_t label = 0;
+      if (t.kind == TargetKind::ClassProbabilities) {
+        const float* q = t.values.data() + i * t.width;
+        label = static_cast<std::int32_t>(std::max_element(q, q + t.width) - q);
+      } else {
+        label = t.classes[static_cast<std::size_t>(i)];
+      }
       if (k_ == 1) {
         right += std::max_element(row, row + c) - row == label;
       } else {

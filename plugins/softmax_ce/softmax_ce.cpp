@@ -11,6 +11,12 @@
 //   L = sum_i [ (1 - e) w_yi (-log p_i,yi) + e/C sum_c w_c (-log p_ic) ] / sum_i w_yi
 //   dL/ds_ik = [ p_ik ((1 - e) w_yi + e/C sum_c w_c) - (1 - e) w_yi [k == y_i] - e/C w_k ] / sum_i w_yi
 // Without either key the plain formulas above run, bit for bit as before the keys existed.
+//
+// Soft targets (class probabilities q, what mixup makes; PyTorch's probability targets):
+//   q'_ic = (1 - e) q_ic + e / C
+//   L = -1/N sum_i sum_c w_c q'_ic log p_ic
+//   dL/ds_ik = [ p_ik sum_c w_c q'_ic - w_k q'_ik ] / N
+// (with probabilities PyTorch divides by N, not by the batch's weight, and so does this).
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -33,13 +39,15 @@ class SoftmaxCrossEntropy final : public Loss {
       : weights_(std::move(class_weights)), smoothing_(label_smoothing) {}
 
   bool accepts(TargetKind kind) const override {
-    return kind == TargetKind::Class || kind == TargetKind::ClassPerPosition;
+    return kind == TargetKind::Class || kind == TargetKind::ClassPerPosition || kind == TargetKind::ClassProbabilities;
   }
 
   float forward(const Tensor& scores, const Targets& t) override {
     // Rows of C scores: one per sample, or one per position of each sample.
     const std::int64_t c = scores.shape()[scores.rank() - 1];
     const std::int64_t n = scores.size() / std::max<std::int64_t>(c, 1);
+    soft_ = t.kind == TargetKind::ClassProbabilities;
+    if (soft_) return forward_soft(scores, t, n, c);
     if (static_cast<std::int64_t>(t.classes.size()) != n) {
       throw Error("softmax_cross_entropy: " + std::to_string(n) + " rows of scores but " +
                   std::to_string(t.classes.size()) + " labels");
@@ -93,6 +101,21 @@ class SoftmaxCrossEntropy final : public Loss {
   void backward(Tensor& dscores) override {
     const std::int64_t n = rows_, c = classes_;
     dscores.resize(probs_.shape());
+    if (soft_) {
+      const double e = smoothing_, inv_n = 1.0 / static_cast<double>(n);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const float* p = probs_.data() + i * c;
+        const float* q = soft_targets_.data() + i * c;
+        float* d = dscores.data() + i * c;
+        double wq = 0;  // sum_c w_c q'_ic
+        for (std::int64_t k = 0; k < c; ++k) wq += weight(k) * ((1 - e) * q[k] + e / static_cast<double>(c));
+        for (std::int64_t k = 0; k < c; ++k) {
+          const double qk = (1 - e) * q[k] + e / static_cast<double>(c);
+          d[k] = static_cast<float>((static_cast<double>(p[k]) * wq - weight(k) * qk) * inv_n);
+        }
+      }
+      return;
+    }
     if (weights_.empty() && smoothing_ == 0) {
       const float inv_n = 1.0f / static_cast<float>(n);
       array(dscores) = array(probs_) * inv_n;
@@ -116,6 +139,41 @@ class SoftmaxCrossEntropy final : public Loss {
   }
 
  private:
+  double weight(std::int64_t k) const { return weights_.empty() ? 1.0 : weights_[static_cast<std::size_t>(k)]; }
+
+  float forward_soft(const Tensor& scores, const Targets& t, std::int64_t n, std::int64_t c) {
+    if (t.width != c || static_cast<std::int64_t>(t.values.size()) != n * c) {
+      throw Error("softmax_cross_entropy: " + std::to_string(n) + " rows of " + std::to_string(c) +
+                  " scores but class probabilities of width " + std::to_string(t.width));
+    }
+    if (!weights_.empty() && static_cast<std::int64_t>(weights_.size()) != c) {
+      throw InputError("softmax_cross_entropy: class_weights has " + std::to_string(weights_.size()) +
+                       " weights but the scores have " + std::to_string(c) + " classes");
+    }
+    probs_.resize(scores.shape());
+    soft_targets_ = t.values;
+    classes_ = c;
+    rows_ = n;
+    const double e = smoothing_;
+    double total = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float* s = scores.data() + i * c;
+      const float* q = t.values.data() + i * c;
+      float* p = probs_.data() + i * c;
+      const auto [max, sum] = softmax_exponentials<float>(s, c, p);
+      const float log_sum = static_cast<float>(std::log(sum));
+      for (std::int64_t k = 0; k < c; ++k) {
+        const double qk = (1 - e) * q[k] + e / static_cast<double>(c);
+        if (qk != 0) total -= weight(k) * qk * static_cast<double>(s[k] - max - log_sum);
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      for (std::int64_t k = 0; k < c; ++k) p[k] *= inv;
+    }
+    return static_cast<float>(total / static_cast<double>(n));
+  }
+
+  bool soft_ = false;
+  std::span<const float> soft_targets_;
   std::vector<double> weights_;
   double smoothing_ = 0;
   Tensor probs_;
@@ -126,7 +184,8 @@ class SoftmaxCrossEntropy final : public Loss {
 
 void register_types(Registrar& r) {
   r.add<Loss>("softmax_cross_entropy",
-              "softmax followed by cross-entropy, computed stably (log-sum-exp); a class per sample or per position",
+              "softmax followed by cross-entropy, computed stably (log-sum-exp); a class per sample or per position, or "
+              "class probabilities (soft targets, as mixup makes)",
               {Key::numbers("class_weights",
                             "a weight per class (PyTorch's `weight`): a sample counts as its class's weight, the "
                             "mean divides by the batch's total weight (default: every class 1)")

@@ -164,3 +164,17 @@ BOOST_AUTO_TEST_CASE(a_sampler_or_pruner_that_misbehaves_fails_its_check_by_name
   BOOST_TEST(throws.status == 1, throws.output);
   BOOST_TEST(throws.output.find("FAIL runs without throwing        cannot judge") != std::string::npos, throws.output);
 }
+
+BOOST_AUTO_TEST_CASE(an_augmentation_that_breaks_its_contract_fails_its_check_by_name) {
+  const std::string dir = " --plugin-dir " + (kFixturePluginDir / "bad_augmentation").string();
+  const auto unseeded = run_lamina("check aug_unseeded" + dir);
+  BOOST_TEST(unseeded.status == 1, unseeded.output);
+  BOOST_TEST(unseeded.output.find("FAIL deterministic, class targets") != std::string::npos, unseeded.output);
+  const auto soft = run_lamina("check aug_soft_breaker" + dir);
+  BOOST_TEST(soft.status == 1, soft.output);
+  BOOST_TEST(soft.output.find("FAIL soft targets stay distributions, class targets") != std::string::npos, soft.output);
+  const auto identity = run_lamina("check aug_false_identity" + dir);
+  BOOST_TEST(identity.status == 1, identity.output);
+  BOOST_TEST(identity.output.find("FAIL identity at its neutral setting") != std::string::npos, identity.output);
+  BOOST_TEST(identity.output.find("PASS deterministic") != std::string::npos, identity.output);
+}

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <lamina/augmentation.hpp>
 #include <lamina/callback.hpp>
 #include <lamina/communicator.hpp>
 #include <lamina/data_source.hpp>
@@ -49,6 +50,8 @@ PIN_SIZE(Param, 160, 8);
 PIN_SIZE(Buffer, 88, 8);
 PIN_SIZE(Context, 48, 8);
 PIN_SIZE(Targets, 56, 8);
+PIN_SIZE(AugmentTargets, 56, 8);
+PIN_SIZE(Augmentation, 8, 8);
 PIN_SIZE(BuildContext, 40, 8);
 PIN_SIZE(Key, 184, 8);
 PIN_SIZE(Schema, 24, 8);
@@ -103,14 +106,16 @@ static_assert(std::is_same_v<std::underlying_type_t<Mode>, int> && static_cast<i
 static_assert(static_cast<int>(Kind::Initializer) == 4 && static_cast<int>(Kind::Schedule) == 6 &&
                   static_cast<int>(Kind::Callback) == 7 && static_cast<int>(Kind::DataSource) == 8 &&
                   static_cast<int>(Kind::Merge) == 9 && static_cast<int>(Kind::Sampler) == 10 &&
-                  static_cast<int>(Kind::Pruner) == 11 && static_cast<int>(Kind::Metric) == 12,
+                  static_cast<int>(Kind::Pruner) == 11 && static_cast<int>(Kind::Metric) == 12 &&
+                  static_cast<int>(Kind::Augmentation) == 13,
               "Kind values cross the boundary: append new kinds at the end (5 was the removed Search)");
 static_assert(static_cast<int>(KeyType::Component) == 4 && static_cast<int>(KeyType::Path) == 5 &&
               static_cast<int>(KeyType::Sizes) == 6 && static_cast<int>(KeyType::Numbers) == 7 &&
               static_cast<int>(KeyType::Strings) == 8 && static_cast<int>(KeyType::Metric) == 9);
 static_assert(std::is_same_v<std::underlying_type_t<TargetKind>, std::int32_t> &&
                   static_cast<int>(TargetKind::MultiLabel) == 1 && static_cast<int>(TargetKind::Regression) == 2 &&
-                  static_cast<int>(TargetKind::ClassPerPosition) == 3,
+                  static_cast<int>(TargetKind::ClassPerPosition) == 3 &&
+                  static_cast<int>(TargetKind::ClassProbabilities) == 4,
               "TargetKind values cross the boundary: append new kinds at the end");
 static_assert(static_cast<int>(Split::Train) == 0 && static_cast<int>(Split::Test) == 1);
 static_assert(static_cast<int>(Dimension::Type::Choice) == 3);
@@ -129,6 +134,14 @@ PIN_FIELD(Context, rng, Rng*);
 PIN_FIELD(Context, need_input_grad, bool);
 PIN_FIELD(Context, comm, Communicator*);
 PIN_FIELD(Context, input_ids, std::span<const std::int32_t>);
+PIN_FIELD(AugmentTargets, kind, TargetKind);
+PIN_FIELD(AugmentTargets, count, std::int64_t);
+PIN_FIELD(AugmentTargets, width, std::int64_t);
+PIN_FIELD(AugmentTargets, classes, std::span<std::int32_t>);
+PIN_FIELD(AugmentTargets, values, std::span<float>);
+PIN_VIRTUAL(Augmentation, output_kind, TargetKind (Augmentation::*)(const Shape&, TargetKind) const);
+PIN_VIRTUAL(Augmentation, is_identity, bool (Augmentation::*)() const);
+PIN_VIRTUAL(Augmentation, apply, void (Augmentation::*)(Tensor&, AugmentTargets&, Rng&));
 PIN_FIELD(Targets, kind, TargetKind);
 PIN_FIELD(Targets, count, std::int64_t);
 PIN_FIELD(Targets, width, std::int64_t);
@@ -277,6 +290,9 @@ struct EndDataSource : DataSource {
 struct EndInitializer : Initializer {
   virtual void end_of_vtable() = 0;
 };
+struct EndAugmentation : Augmentation {
+  virtual void end_of_vtable() = 0;
+};
 struct EndLayer : Layer {
   virtual void end_of_vtable() = 0;
 };
@@ -319,6 +335,7 @@ struct EndSchedule : Schedule {
   BOOST_TEST(slot(&End##T::end_of_vtable) == (at), #T " has another number of virtual functions: bump LAMINA_ABI_VERSION")
 
 BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
+  PIN_VTABLE_END(Augmentation, 5);
   PIN_VTABLE_END(Callback, 7);
   PIN_VTABLE_END(Communicator, 6);
   PIN_VTABLE_END(DataSource, 5);
@@ -354,6 +371,14 @@ BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
   PIN_OFFSET(Context, need_input_grad, 16);
   PIN_OFFSET(Context, comm, 24);
   PIN_OFFSET(Context, input_ids, 32);
+  PIN_OFFSET(AugmentTargets, kind, 0);
+  PIN_OFFSET(AugmentTargets, count, 8);
+  PIN_OFFSET(AugmentTargets, width, 16);
+  PIN_OFFSET(AugmentTargets, classes, 24);
+  PIN_OFFSET(AugmentTargets, values, 40);
+  PIN_SLOT(Augmentation, output_kind, 2);
+  PIN_SLOT(Augmentation, is_identity, 3);
+  PIN_SLOT(Augmentation, apply, 4);
   PIN_OFFSET(Targets, kind, 0);
   PIN_OFFSET(Targets, count, 8);
   PIN_OFFSET(Targets, width, 16);

@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(the_data_section_is_the_sources_keys_and_the_shared_ones) {
              "model.yaml:1:20: data.test_limit: expected an integer >= 0, found '-1'");
   BOOST_TEST(error_of("data: {shard: 2}\n" + layers) ==
              "model.yaml:1:8: data: unknown key 'shard' for data_source 'fashion_mnist' (did you mean 'shards'?); its "
-             "keys are: dir, shards, source, scale, train_limit, test_limit, validation_split, classes");
+             "keys are: dir, shards, source, scale, train_limit, test_limit, validation_split, classes, augment");
   BOOST_TEST(error_of("data: {source: mnist}\n" + layers) ==
              "model.yaml:1:16: data.source: unknown data_source type 'mnist'; known: fashion_mnist (`lamina plugins` "
              "lists them with their plugins)");

@@ -61,9 +61,10 @@ std::vector<double> neg_log_softmax(const float* s, std::int64_t c) {
 
 BOOST_AUTO_TEST_CASE(every_loss_checks_its_gradients_for_each_kind_it_takes) {
   const std::vector<std::pair<std::string, std::vector<TargetKind>>> losses{
-      {"{type: softmax_cross_entropy}", {TargetKind::Class, TargetKind::ClassPerPosition}},
+      {"{type: softmax_cross_entropy}",
+       {TargetKind::Class, TargetKind::ClassPerPosition, TargetKind::ClassProbabilities}},
       {"{type: softmax_cross_entropy, label_smoothing: 0.1, class_weights: [1, 2, 0.5, 1, 3]}",
-       {TargetKind::Class, TargetKind::ClassPerPosition}},
+       {TargetKind::Class, TargetKind::ClassPerPosition, TargetKind::ClassProbabilities}},
       {"{type: mse}", {TargetKind::Regression}},
       {"{type: huber, delta: 0.7}", {TargetKind::Regression}},
       {"{type: mae}", {TargetKind::Regression}},
@@ -135,6 +136,48 @@ BOOST_AUTO_TEST_CASE(smoothing_and_class_weights_match_pytorchs_definition) {
   }
   for (auto& g : grad) g /= wsum;
   same_as(*loss, s, classes(labels, n), total / wsum, grad);
+}
+
+BOOST_AUTO_TEST_CASE(soft_targets_match_their_definition_and_one_hot_rows_equal_class_targets) {
+  // L = -1/N sum_i sum_c w_c q'_ic log p_ic with q' = (1-e) q + e/C (mixup's targets; PyTorch's
+  // cross_entropy with probabilities, which averages over N rather than the weights).
+  auto loss = make("{type: softmax_cross_entropy, label_smoothing: 0.1, class_weights: [0.5, 2, 1, 3]}");
+  const std::vector<double> w{0.5, 2, 1, 3};
+  const double e = 0.1;
+  const std::int64_t n = 4, c = 4;
+  const Tensor s = random_scores(Shape{n, c}, 13);
+  const std::vector<float> q{0.7f, 0.3f, 0, 0, 0, 0, 1, 0, 0.25f, 0.25f, 0.25f, 0.25f, 0.1f, 0, 0.2f, 0.7f};
+  double total = 0;
+  std::vector<double> grad(static_cast<std::size_t>(n * c));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto nls = neg_log_softmax(s.data() + i * c, c);
+    double wq = 0;
+    std::vector<double> qs(static_cast<std::size_t>(c));
+    for (std::int64_t j = 0; j < c; ++j) {
+      const auto u = static_cast<std::size_t>(j);
+      qs[u] = (1 - e) * q[static_cast<std::size_t>(i * c + j)] + e / c;
+      total += w[u] * qs[u] * nls[u];
+      wq += w[u] * qs[u];
+    }
+    for (std::int64_t k = 0; k < c; ++k) {
+      const auto u = static_cast<std::size_t>(k);
+      grad[static_cast<std::size_t>(i * c + k)] = (std::exp(-nls[u]) * wq - w[u] * qs[u]) / n;
+    }
+  }
+  same_as(*loss, s, values(q, n, TargetKind::ClassProbabilities), total / n, grad);
+
+  // Without weights, a one-hot row is its class: the same loss and gradient.
+  auto plain = make();
+  const std::vector<std::int32_t> labels{2, 0, 3, 1};
+  std::vector<float> one_hot(static_cast<std::size_t>(n * c), 0.0f);
+  for (std::int64_t i = 0; i < n; ++i) one_hot[static_cast<std::size_t>(i * c + labels[static_cast<std::size_t>(i)])] = 1;
+  const float by_class = plain->forward(s, classes(labels, n));
+  Tensor d1, d2;
+  plain->backward(d1);
+  const float by_rows = plain->forward(s, values(one_hot, n, TargetKind::ClassProbabilities));
+  plain->backward(d2);
+  BOOST_TEST(by_rows == by_class, boost::test_tools::tolerance(1e-6f));
+  for (std::int64_t i = 0; i < d1.size(); ++i) BOOST_TEST(d2[i] == d1[i], boost::test_tools::tolerance(1e-5f));
 }
 
 BOOST_AUTO_TEST_CASE(a_class_per_position_is_the_mean_over_every_position) {

@@ -91,6 +91,17 @@ BOOST_AUTO_TEST_CASE(accuracy_and_top_k_count_right_answers_per_sample_and_per_p
   const Targets tp{TargetKind::ClassPerPosition, 12, positions, lp, {}};
   BOOST_TEST(measure(*acc, sp, tp, c) == rp / (12 * positions));
   BOOST_TEST(measure_in_parts(*acc, sp, tp, c, 3) == rp / (12 * positions));
+
+  // Class probabilities (mixup's rows): the class is the row's most probable one.
+  std::vector<float> soft(static_cast<std::size_t>(n * c), 0.0f);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto y = static_cast<std::size_t>(labels[static_cast<std::size_t>(i)]);
+    soft[static_cast<std::size_t>(i * c) + y] = 0.6f;
+    soft[static_cast<std::size_t>(i * c) + (y + 1) % static_cast<std::size_t>(c)] = 0.4f;
+  }
+  const Targets ts{TargetKind::ClassProbabilities, n, c, {}, soft};
+  BOOST_TEST(measure(*acc, s, ts, c) == right / n);
+  BOOST_TEST(measure(*make("{type: top_k_accuracy, k: 3}"), s, ts, c) == top3 / n);
 }
 
 BOOST_AUTO_TEST_CASE(macro_f1_matches_its_definition_for_classes_and_label_sets) {
@@ -184,8 +195,9 @@ BOOST_AUTO_TEST_CASE(directions_kinds_and_defaults_are_declared) {
   };
   using K = TargetKind;
   const Want wants[] = {
-      {"accuracy", true, {K::Class, K::ClassPerPosition}, {K::Class, K::ClassPerPosition}},
-      {"top_k_accuracy", true, {K::Class, K::ClassPerPosition}, {}},
+      {"accuracy", true, {K::Class, K::ClassPerPosition, K::ClassProbabilities},
+       {K::Class, K::ClassPerPosition, K::ClassProbabilities}},
+      {"top_k_accuracy", true, {K::Class, K::ClassPerPosition, K::ClassProbabilities}, {}},
       {"macro_f1", true, {K::Class, K::MultiLabel}, {K::MultiLabel}},
       {"mae", false, {K::Regression}, {}},
       {"rmse", false, {K::Regression}, {K::Regression}},

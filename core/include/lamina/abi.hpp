@@ -11,9 +11,9 @@
 //                  Buffer, Context, BuildContext, Mode, Kind, KeyType, Key, Schema, Config,
 //                  GradCheckOptions, GradCheckResult, Dimension, SearchSpace, Value,
 //                  Trial, TrialStatus, TrainStep, EpochEnd, MetricValue, Watched, CallbackAction, Split, SampleSet,
-//                  OnnxValue, OnnxAttribute (and its OnnxAttributeValue)
+//                  OnnxValue, OnnxAttribute (and its OnnxAttributeValue), Targets, TargetKind, AugmentTargets
 //   interfaces     Layer, Loss, Metric, Regularizer, Optimizer (and its lr_scale member), Initializer,
-//                  Sampler, Pruner, Schedule, Callback, DataSource, Merge,
+//                  Sampler, Pruner, Schedule, Callback, DataSource, Merge, Augmentation,
 //                  OnnxExportable, OnnxGraph,
 //                  Communicator, Registrar (virtual functions added,
 //                  removed, reordered or re-typed)
@@ -37,7 +37,9 @@
 
 #define LAMINA_ABI_VERSION 5u  // 2: Context::comm; 3: the SDK split; 4: Schedule, Callback, DataSource, Optimizer::lr_scale, Key::path; 5: Param's training flags, targets, Metric and Key::metric, SearchStrategy and Kind::Search removed
 // (within 4, Merge came as a new kind interface and Kind value, OnnxExportable/OnnxGraph as a new
-// interface a layer may also derive from, Sampler and Pruner as new kind interfaces: no bump)
+// interface a layer may also derive from, Sampler and Pruner as new kind interfaces: no bump;
+// within 5, Augmentation came as a new kind interface with Kind::Augmentation, and
+// TargetKind::ClassProbabilities and StreamFamily::Augment as appended values: no bump)
 
 #define LAMINA_STR_(x) #x
 #define LAMINA_STR(x) LAMINA_STR_(x)

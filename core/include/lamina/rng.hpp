@@ -25,6 +25,7 @@ enum class StreamFamily : std::uint64_t {
   TrialProposal = 1,  // a search trial's sampled values; index: the trial id
   TrialSeed = 2,      // a search trial's training seed; index: the trial id
   RankLayers = 3,     // a data-parallel rank's layer stream (dropout masks); index: rank, epoch
+  Augment = 4,        // data.augment's draws; index: the augmentation's position (and rank), the step
   User = 0x7fff,      // free for plugins and tools
 };
 

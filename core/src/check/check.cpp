@@ -142,6 +142,9 @@ bool run_check(const CheckRequest& req, std::ostream& out) {
     case Kind::Metric:
       checks::check_metric(registry, spec, report);
       break;
+    case Kind::Augmentation:
+      checks::check_augmentation(registry, spec, req, report);
+      break;
   }
   out << (report.passed() ? fmt::format("all {} checks passed", report.total())
                           : fmt::format("{} of {} checks failed", report.failed(), report.total()))

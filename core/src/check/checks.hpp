@@ -1,6 +1,6 @@
 // The checks of `lamina check TYPE`, one file per kind (layer.cpp: layers and merges,
-// optimizer.cpp, schedule.cpp, data_source.cpp, callback.cpp; samplers and pruners in
-// search/check_search.cpp); check.cpp picks one by the type's kind and prints the verdict.
+// optimizer.cpp, schedule.cpp, data_source.cpp, callback.cpp, metric.cpp, augmentation.cpp;
+// samplers and pruners in search/check_search.cpp); check.cpp picks one by the type's kind and prints the verdict.
 #pragma once
 
 #include <functional>
@@ -42,6 +42,7 @@ void check_optimizer(const Registry& registry, const Config& spec, Report& repor
 void check_schedule(const Registry& registry, const Config& spec, Report& report);
 void check_callback(const Registry& registry, const Config& spec, Report& report);
 void check_metric(const Registry& registry, const Config& spec, Report& report);
+void check_augmentation(const Registry& registry, const Config& spec, const CheckRequest& req, Report& report);
 
 struct LoadedSource {
   std::unique_ptr<DataSource> source;

@@ -26,6 +26,7 @@ MadeUpBatch batch(TargetKind kind, std::int64_t n, Rng& rng) {
   MadeUpBatch b;
   const bool per_position = kind == TargetKind::ClassPerPosition;
   const std::int64_t width = kind == TargetKind::MultiLabel ? 4 : kind == TargetKind::Regression ? 3 : 5;
+  const bool soft = kind == TargetKind::ClassProbabilities;
   const std::int64_t per_sample = per_position ? 3 : 1;
   b.scores = Tensor(per_position ? Shape{n, per_sample, width} : Shape{n, width});
   for (std::int64_t i = 0; i < b.scores.size(); ++i) b.scores[i] = rng.normal(0.0f, 1.0f);
@@ -37,7 +38,14 @@ MadeUpBatch batch(TargetKind kind, std::int64_t n, Rng& rng) {
     b.targets.classes = b.classes;
   } else {
     for (std::int64_t i = 0; i < n * width; ++i) {
-      b.values.push_back(kind == TargetKind::MultiLabel ? static_cast<float>(rng.below(2)) : rng.normal(0.0f, 1.0f));
+      b.values.push_back(kind == TargetKind::MultiLabel ? static_cast<float>(rng.below(2))
+                         : soft                           ? rng.uniform() + 0.05f
+                                                          : rng.normal(0.0f, 1.0f));
+    }
+    for (std::int64_t i = 0; soft && i < n; ++i) {  // each row sums to 1
+      float sum = 0;
+      for (std::int64_t k = 0; k < width; ++k) sum += b.values[static_cast<std::size_t>(i * width + k)];
+      for (std::int64_t k = 0; k < width; ++k) b.values[static_cast<std::size_t>(i * width + k)] /= sum;
     }
     b.targets.width = width;
     b.targets.values = b.values;
