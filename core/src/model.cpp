@@ -142,6 +142,16 @@ namespace {
 
 void check_output_shape(const DataSplits& data, const Shape& out, const std::string& layer);
 
+// "a", "a and b", "a, b and c".
+std::string joined_and(const std::vector<std::string>& items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out += i == 0 ? "" : i + 1 == items.size() ? " and " : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
 // Whether the loss takes the data's targets, and the last layer's output fits them.
 void check_targets(const Model& model, const DataSplits& data, const Shape& out) {
   const std::size_t last = model.network.size() - 1;
@@ -160,7 +170,7 @@ void check_targets(const Model& model, const DataSplits& data, const Shape& out)
                                  "Choose a loss for {} targets (`lamina plugins` lists the losses)",
                                  model.loss_where, model.loss_type, target_kind_name(kind),
                                  given.labels_origin.empty() ? given.origin : given.labels_origin, model.data_where,
-                                 takes.empty() ? std::string("no") : fmt::format("{}", fmt::join(takes, " and ")),
+                                 takes.empty() ? std::string("no") : joined_and(takes),
                                  target_kind_name(kind)));
   }
   const std::string layer = fmt::format("{} ({})", model.network.path(last), model.network.type(last));

@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE(a_loss_that_does_not_take_the_targets_is_refused_before_the
   BOOST_TEST(r.output.find("m.yaml:3:7: loss 'softmax_cross_entropy' does not take the regression targets of") !=
                  std::string::npos,
              r.output);
-  BOOST_TEST(r.output.find("m.yaml:1:7); it takes class and class_per_position targets") != std::string::npos,
+  BOOST_TEST(r.output.find("m.yaml:1:7); it takes class, class_per_position and class_probabilities targets") != std::string::npos,
              r.output);
   BOOST_TEST(!fs::exists(dir / "run"));
 }
