@@ -18,6 +18,7 @@ packages=(
   libyaml-cpp-dev libeigen3-dev nlohmann-json3-dev libfmt-dev libcsv-dev zlib1g-dev
   libonnx-dev libprotobuf-dev                                   # lamina export (the ONNX format, its checker)
   libcpp-httplib-dev libjs-dygraphs                             # lamina serve: its HTTP server, its charts
+  libpng-dev libjpeg62-turbo-dev                                # the image_folder source: PNG and JPEG decoders
   gnuplot-nox                                                   # lamina plot
   openmpi-bin libopenmpi-dev                                    # mpirun -np N lamina train|search (chosen at configure time)
   dataset-fashion-mnist                                         # /usr/share/datasets/fashion-mnist

@@ -76,6 +76,7 @@ struct DataSplits {
   std::int64_t target_width = 1;  // per sample (lamina/targets.hpp)
   std::int32_t max_label = 0;     // over all splits (class targets)
   float scale = 1.0f;          // what every input value is multiplied by (data.scale or the source's)
+  std::vector<std::string> class_names;  // by class index, when the source names them (lamina/named_samples.hpp)
 };
 
 // The scaling a model was trained with: its data.scale, which `lamina train` always writes into

@@ -10,6 +10,7 @@
 
 #include "huge_pages.hpp"
 #include "lamina/error.hpp"
+#include "lamina/named_samples.hpp"
 #include "lamina/rng.hpp"
 #include "runtime/plugin_guard.hpp"
 
@@ -302,6 +303,15 @@ DataSplits load_data(const DataSpec& spec, std::uint64_t seed) {
   }
 
   DataSplits d;
+  if (const auto* named = dynamic_cast<const NamedSamples*>(spec.reader.get())) {
+    std::vector<std::string> names = named->class_names();
+    if (!spec.classes.empty() && !names.empty()) {  // data.classes renumbers them in its order
+      std::vector<std::string> kept;
+      for (const auto c : spec.classes) kept.push_back(static_cast<std::size_t>(c) < names.size() ? names[static_cast<std::size_t>(c)] : "");
+      names = std::move(kept);
+    }
+    d.class_names = std::move(names);
+  }
   d.scale = trained_scale(spec);
   d.sample_shape = train.sample_shape;
   d.target_kind = train.target_kind;

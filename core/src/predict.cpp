@@ -17,6 +17,7 @@
 #include "session.hpp"
 #include "runtime/commands.hpp"
 #include "lamina/error.hpp"
+#include "lamina/named_samples.hpp"
 #include "runtime/plugin_loader.hpp"
 #include "runtime/safetensors.hpp"
 
@@ -26,24 +27,44 @@ namespace lamina {
 
 namespace {
 
+// A CSV field as RFC 4180 writes it: quoted when it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char ch : text) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
 // The predictions file, by what the model predicts:
 //   a class (or class probabilities): row,class,p0,...   the most probable class and every probability
 //   a class per position: row,position,class,p0,...   one line per position
 //   multi-label:          row,labels,p0,...    the labels of probability >= 0.5 ("1 4"), then each
 //   regression:           row,y0,...           the outputs
-std::string prediction_csv(const detail::Ensemble& e, TargetKind kind, const Shape& output) {
+// With the input's sample names (an image folder's files), a `file` column follows `row`; with
+// the run's class names, a `class_name` column follows `class`.
+std::string prediction_csv(const detail::Ensemble& e, TargetKind kind, const Shape& output,
+                           const std::vector<std::string>& files, const std::vector<std::string>& class_names) {
   std::string csv;
   const std::int64_t c = output[output.rank() - 1];
+  const bool named = static_cast<std::int64_t>(class_names.size()) == c;
   auto probabilities = [&](const double* p) {
     for (std::int64_t j = 0; j < c; ++j) csv += fmt::format(",{:.6f}", p[j]);
     csv += "\n";
   };
+  auto row_start = [&](std::int64_t i) {
+    csv += std::to_string(i);
+    if (!files.empty()) csv += "," + csv_field(files[static_cast<std::size_t>(i)]);
+  };
+  auto class_of = [&](std::int64_t k) {
+    csv += fmt::format(",{}", k);
+    if (named) csv += "," + csv_field(class_names[static_cast<std::size_t>(k)]);
+  };
   const bool classes = kind == TargetKind::Class || kind == TargetKind::ClassProbabilities;
-  const char* first = classes                                ? "row,class"
-                      : kind == TargetKind::ClassPerPosition ? "row,position,class"
-                      : kind == TargetKind::MultiLabel       ? "row,labels"
-                                                             : "row";
-  csv += first;
+  csv += files.empty() ? "row" : "row,file";
+  csv += classes                                ? (named ? ",class,class_name" : ",class")
+         : kind == TargetKind::ClassPerPosition ? (named ? ",position,class,class_name" : ",position,class")
+         : kind == TargetKind::MultiLabel       ? ",labels"
+                                                : "";
   for (std::int64_t j = 0; j < c; ++j) {
     csv += kind == TargetKind::Regression ? ",y" : ",p";
     csv += std::to_string(j);
@@ -54,13 +75,16 @@ std::string prediction_csv(const detail::Ensemble& e, TargetKind kind, const Sha
     switch (kind) {
       case TargetKind::Class:
       case TargetKind::ClassProbabilities:
-        csv += fmt::format("{},{}", i, e.predicted(i));
+        row_start(i);
+        class_of(e.predicted(i));
         probabilities(row);
         break;
       case TargetKind::ClassPerPosition:
         for (std::int64_t t = 0; t < e.classes() / c; ++t) {
           const double* p = row + t * c;
-          csv += fmt::format("{},{},{}", i, t, std::max_element(p, p + c) - p);
+          row_start(i);
+          csv += fmt::format(",{}", t);
+          class_of(std::max_element(p, p + c) - p);
           probabilities(p);
         }
         break;
@@ -69,18 +93,35 @@ std::string prediction_csv(const detail::Ensemble& e, TargetKind kind, const Sha
         for (std::int64_t j = 0; j < c; ++j) {
           if (row[j] >= 0.5) labels += fmt::format("{}{}", labels.empty() ? "" : " ", j);
         }
-        csv += fmt::format("{},{}", i, labels);
+        row_start(i);
+        csv += "," + labels;
         probabilities(row);
         break;
       }
       case TargetKind::Regression:
-        csv += std::to_string(i);
+        row_start(i);
         for (std::int64_t j = 0; j < c; ++j) csv += fmt::format(",{:.9g}", row[j]);
         csv += "\n";
         break;
     }
   }
   return csv;
+}
+
+// The class names a run's data source gave (run.json's class_names), or none.
+std::vector<std::string> run_class_names(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (!fs::is_regular_file(dir / "run.json", ec)) return names;
+  try {
+    const auto j = nlohmann::json::parse(detail::read_whole_file(dir / "run.json", "the run's record", 1 << 24));
+    if (j.contains("class_names") && j["class_names"].is_array()) {
+      for (const auto& n : j["class_names"]) names.push_back(n.is_string() ? n.get<std::string>() : std::string());
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: not a run record ({})", (dir / "run.json").string(), e.what()));
+  }
+  return names;
 }
 
 }  // namespace
@@ -92,7 +133,10 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   session.load();
 
   std::error_code ec;
-  if (!fs::is_regular_file(req.input, ec)) throw InputError(fmt::format("{}: no such input file", req.input.string()));
+  const bool folder = fs::is_directory(req.input, ec);
+  if (!folder && !fs::is_regular_file(req.input, ec)) {
+    throw InputError(fmt::format("{}: no such input file", req.input.string()));
+  }
   detail::check_output_file(req.out, "--out");
   // The input is read by a data source: the one --format names, else the one named by the
   // file's extension (x.csv: `csv`, x.npy: `npy`) when such a source is loaded, else the first
@@ -117,7 +161,18 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
   const TypeInfo* reader_info = session.registry.find(Kind::DataSource, format);
   const detail::PluginSite reader_site{"--input", format, reader_info ? reader_info->provider.plugin : "",
                                        reader_info ? reader_info->provider.file : ""};
+  // A folder of inputs is for a source that names its samples (an image folder's files).
+  const auto* named = dynamic_cast<const NamedSamples*>(reader.get());
+  if (folder && !named) {
+    throw InputError(fmt::format("{}: a folder, but {} reads files: name one", req.input.string(), format));
+  }
   SampleSet samples = detail::plugin_call(reader_site, "read_inputs", [&] { return reader->read_inputs(req.input); });
+  std::vector<std::string> files;
+  if (named) files = detail::plugin_call(reader_site, "input_names", [&] { return named->input_names(); });
+  if (!files.empty() && static_cast<std::int64_t>(files.size()) != samples.count) {
+    throw InputError(fmt::format("--input ({} from plugin '{}'): input_names gave {} names for {} samples", format,
+                                 reader_site.plugin, files.size(), samples.count));
+  }
   check_samples(samples, format, false);
   if (samples.count == 0) throw InputError(fmt::format("{}: no samples", req.input.string()));
   // Inputs are fed exactly as the model was trained, whatever their format: the scaling is part
@@ -177,7 +232,7 @@ void run_predict(const PredictRequest& req, std::ostream& out, std::ostream& err
       ensemble->add(dir, run.model.network.forward(x, ctx), static_cast<std::int64_t>(begin));
     }
   }
-  const std::string csv_out = prediction_csv(*ensemble, kind, output);
+  const std::string csv_out = prediction_csv(*ensemble, kind, output, files, run_class_names(req.runs.front()));
   detail::write_output_file(req.out, csv_out, "--out");
   err << scale_warning.str();
   out << fmt::format("wrote {} ({} rows, {} run{})", req.out.string(), shared->count, req.runs.size(),

@@ -256,6 +256,7 @@ void write_run_info(const fs::path& dir, const RunInfo& info, const Model& model
   j["seed"] = model.train.seed;
   j["overrides"] = info.overrides;
   j["seconds_total"] = total_seconds;
+  if (!info.class_names.empty()) j["class_names"] = info.class_names;
   if (!history.empty() && !history.back().stopped.empty()) {
     j["stopped_early"] = {{"epoch", history.back().epoch}, {"reason", history.back().stopped}};
   }

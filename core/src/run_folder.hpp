@@ -53,6 +53,7 @@ struct RunInfo {
   std::filesystem::path model_file;
   std::vector<std::string> overrides;
   int ranks = 1;
+  std::vector<std::string> class_names;  // the data source's, for predict's class_name column
 };
 void write_run_info(const std::filesystem::path& dir, const RunInfo& info, const Model& model,
                     const PluginLoader& loader, const std::vector<EpochMetrics>& history, double total_seconds,

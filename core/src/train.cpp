@@ -156,7 +156,7 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
 
   // While it trains, `.live` tells `lamina serve` that the run is in progress.
   const detail::LiveMarker live = leader ? detail::LiveMarker(result.run_dir) : detail::LiveMarker();
-  const detail::RunInfo run_info{req.model, req.overrides, cluster ? cluster->size() : 1};
+  const detail::RunInfo run_info{req.model, req.overrides, cluster ? cluster->size() : 1, data.class_names};
   const auto start = std::chrono::steady_clock::now();
   detail::RunWriter writer(result.run_dir, model.train.log_every, history, iterations, [&](const EpochMetrics& m) {
     // The best weights first: a kill between the two redoes the epoch on resume.
