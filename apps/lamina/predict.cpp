@@ -12,7 +12,8 @@ po::options_description options() {
   d.add_options()("help,h", "show this help")(
       "input", po::value<std::string>(),
       "the samples, in the format of a data source: the run's own (IDX images for fashion_mnist and idx), or "
-      "the one named by the file's extension (.csv, .npy)")(
+      "the one named by the file's extension (.csv, .npy); for image_folder, one image or a folder of them "
+      "(the CSV then names each file)")(
       "format", po::value<std::string>(), "the data source type that reads --input (default: as said above)")(
       "out", po::value<std::string>(), "the CSV to write: row, class, one probability per class")(
       "scale", po::value<double>(),

@@ -34,6 +34,16 @@ std::string data_files(const std::string& type, const TempDir& dir) {
     const std::string x = (dir / "x.npy").string(), y = (dir / "y.npy").string();
     return " --set train_x=" + x + " --set train_y=" + y + " --set test_x=" + x + " --set test_y=" + y;
   }
+  if (type == "image_folder") {
+    // Two classes of one PNG and one JPEG each, gray and RGB, read as 3 channels.
+    for (const char* c : {"a", "b"}) {
+      fs::create_directories(dir / "images" / c);
+      fs::copy_file(kDataDir / "images/gray-4x3.png", dir / "images" / c / "1.png");
+      fs::copy_file(kDataDir / "images/rgb-4x3.jpg", dir / "images" / c / "2.jpg");
+    }
+    const std::string images = (dir / "images").string();
+    return " --set train=" + images + " --set test=" + images + " --set channels=3";
+  }
   return "";
 }
 
