@@ -30,7 +30,12 @@ for stage in $stages; do
       cmake -S . -B build-asan -G Ninja -DLAMINA_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -fexpensive-optimizations -g1 -DNDEBUG"
       cmake --build build-asan
-      limit 2400 ctest --test-dir build-asan "${ctest_args[@]}"
+      # Up to GCC 13 the sanitizer runtime's __tls_get_addr interceptor takes a dynamic TLS block
+      # that happens to start 16 bytes past a page boundary for a pre-2.25 glibc one and reads the
+      # words before it; LeakSanitizer's tracer then dies at exit ("Tracer caught signal 11") after
+      # a test has passed. Plugins are dlopen'ed, so their thread_locals are such blocks.
+      ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}intercept_tls_get_addr=0" \
+        limit 2400 ctest --test-dir build-asan "${ctest_args[@]}"
       ;;
     fuzz)
       limit 1500 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
