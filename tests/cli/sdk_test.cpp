@@ -61,7 +61,8 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
   for (const auto& header : fs::directory_iterator(prefix / "include" / "lamina")) {
     BOOST_TEST(read_file(header.path()).find("boost/") == std::string::npos, header.path());
   }
-  for (const char* example : {"leaky_relu", "elastic_net", "target_accuracy", "gaussian_blobs", "weighted_sum"}) {
+  for (const char* example : {"leaky_relu", "elastic_net", "target_accuracy", "gaussian_blobs", "weighted_sum",
+                              "color_jitter"}) {
     BOOST_TEST_CONTEXT(example) {
       const fs::path build = build_example(dir, std::string("plugins/") + example, prefix);
       const fs::path src = dir / (std::string(example) + "-src");
@@ -97,6 +98,17 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
     BOOST_TEST(r.status == 0, r.output);
     return read_file(dir / out / "model.safetensors");
   };
+  // The third-party augmentation passes the augmentation checks (one seed gives one batch, the
+  // shape and targets are kept, brightness 0 and contrast 0 are the identity) and trained above.
+  const auto jitter = run("LAMINA_PLUGIN_PATH=" + (dir / "color_jitter-build" / "lamina-plugins").string() + " " +
+                          (prefix / "bin" / "lamina").string() + " check color_jitter");
+  BOOST_TEST(jitter.status == 0, jitter.output);
+  BOOST_TEST(jitter.output.find("check augmentation color_jitter") != std::string::npos, jitter.output);
+  const auto neutral = run("LAMINA_PLUGIN_PATH=" + (dir / "color_jitter-build" / "lamina-plugins").string() + " " +
+                           (prefix / "bin" / "lamina").string() + " check color_jitter --set brightness=0 --set contrast=0");
+  BOOST_TEST(neutral.status == 0, neutral.output);
+  BOOST_TEST(neutral.output.find("identity at its neutral setting") != std::string::npos, neutral.output);
+  BOOST_TEST(read_file(dir / "color_jitter-run" / "run.json").find("color_jitter") != std::string::npos);
   // The third-party merge layer passes `lamina check` and learns its weights in a graph.
   const std::string merge = "LAMINA_PLUGIN_PATH=" + (dir / "weighted_sum-build" / "lamina-plugins").string() + " " +
                             (prefix / "bin" / "lamina").string();
