@@ -4,13 +4,13 @@
 # starting from the seeds in tests/fuzz/seeds/<target>. The corpus grown so far is kept in
 # build-fuzz/corpus/<target>; a crash, leak, timeout or sanitizer report leaves its input in
 # build-fuzz/findings/ and makes this script fail.
-#   bash scripts/fuzz.sh [SECONDS] [TARGET...]      targets: model idx csv npy safetensors journal
+#   bash scripts/fuzz.sh [SECONDS] [TARGET...]      targets: model idx csv npy safetensors journal image
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(model idx csv npy safetensors journal)
+((${#targets[@]})) || targets=(model idx csv npy safetensors journal image)
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DLAMINA_FUZZ=ON -DLAMINA_BUILD_TESTS=OFF -DLAMINA_WITH_MPI=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" >/dev/null

@@ -27,7 +27,8 @@ std::uint32_t big_endian(const std::uint8_t* p) {
 
 void check_size(std::int64_t width, std::int64_t height, const std::string& name, std::int64_t max_pixels) {
   if (width <= 0 || height <= 0) throw InputError(fmt::format("{}: an image of {} x {} pixels", name, width, height));
-  if (width * height > max_pixels) {
+  // Compared by division: a header's 32-bit width times its height overflows 64 bits' signed range.
+  if (width > max_pixels / height) {
     throw InputError(fmt::format("{}: an image of {} x {} pixels, more than data.max_pixels ({}); refused before "
                                  "decoding",
                                  name, width, height, max_pixels));
@@ -111,7 +112,7 @@ ImageHeader jpeg_read(std::span<const std::uint8_t> f, const std::string& name, 
   h.height = cinfo.image_height;
   if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
     refusal = fmt::format("{}: a CMYK JPEG; image_folder reads gray and RGB images", name);
-  } else if (h.width <= 0 || h.height <= 0 || h.width * h.height > max_pixels) {
+  } else if (h.width <= 0 || h.height <= 0 || h.width > max_pixels / h.height) {
     refusal = "size";
   }
   h.channels = cinfo.jpeg_color_space == JCS_GRAYSCALE ? 1 : 3;
