@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(a_sampler_sees_exactly_the_trials_below_id_minus_lag_for_an
   for (int run = 0; run < 2; ++run) {
     RecordingSampler sampler;
     std::stop_source stop;
-    Scheduler s({12, 3, 5, 2, "recording", ""}, sampler, nullptr, {}, stop.get_token());
+    Scheduler s({12, 3, 5, 2, "recording", "", {}, {}}, sampler, nullptr, {}, stop.get_token());
     s.begin_round(0, space());
     trials[run] = simulate(s, run == 0 ? 1 : 4, 3, 17);
     seen[run] = sampler.seen;
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(a_sampler_that_ignores_history_never_waits) {
   RecordingSampler sampler;
   sampler.history = false;
   std::stop_source stop;
-  Scheduler s({4, 1, 5, 0, "recording", ""}, sampler, nullptr, {}, stop.get_token());
+  Scheduler s({4, 1, 5, 0, "recording", "", {}, {}}, sampler, nullptr, {}, stop.get_token());
   s.begin_round(0, space());
   // Four trials handed out while none has finished: no wait for history.
   std::vector<Task> tasks;
@@ -146,7 +146,7 @@ BOOST_AUTO_TEST_CASE(pruning_decisions_are_the_same_for_any_worker_count) {
     sampler.history = false;
     RecordingPruner pruner;
     std::stop_source stop;
-    Scheduler s({10, 6, 5, 0, "recording", "recording"}, sampler, &pruner, {}, stop.get_token());
+    Scheduler s({10, 6, 5, 0, "recording", "recording", {}, {}}, sampler, &pruner, {}, stop.get_token());
     s.begin_round(0, space());
     trials[run] = simulate(s, 1 + run, 6, 100 + static_cast<unsigned>(run));
     decisions[run] = pruner.decisions;
@@ -170,7 +170,7 @@ BOOST_AUTO_TEST_CASE(finishing_a_trial_says_what_the_journal_gets) {
   std::stop_source stop;
   // Trial 0 scores high, trial 1 low: trial 1 is stopped at epoch 2 of 4; at epoch 4 (the last)
   // a "stop" changes nothing.
-  Scheduler s({3, 2, 5, 5, "recording", "recording"}, sampler, &pruner, {}, stop.get_token());
+  Scheduler s({3, 2, 5, 5, "recording", "recording", {}, {}}, sampler, &pruner, {}, stop.get_token());
   s.begin_round(0, space());
   const auto a = s.next(), b = s.next();
   BOOST_TEST(!s.report(a->id, 0.9));
@@ -190,7 +190,7 @@ BOOST_AUTO_TEST_CASE(finishing_a_trial_says_what_the_journal_gets) {
 BOOST_AUTO_TEST_CASE(waits_end_when_the_search_stops) {
   RecordingSampler sampler;
   std::stop_source stop;
-  Scheduler s({5, 1, 5, 0, "recording", ""}, sampler, nullptr, {}, stop.get_token());
+  Scheduler s({5, 1, 5, 0, "recording", "", {}, {}}, sampler, nullptr, {}, stop.get_token());
   s.begin_round(0, space());
   const auto first = s.next();  // trial 0 runs and never finishes
   std::optional<Task> second{Task{}};
@@ -213,7 +213,7 @@ BOOST_AUTO_TEST_CASE(a_resumed_scheduler_skips_the_journaled_trials_and_sees_the
     t.status = TrialStatus::Ok;
     done[id] = t;
   }
-  Scheduler s({5, 1, 5, 0, "recording", ""}, sampler, nullptr, done, stop.get_token());
+  Scheduler s({5, 1, 5, 0, "recording", "", {}, {}}, sampler, nullptr, done, stop.get_token());
   s.begin_round(0, space());
   const auto t2 = s.next();
   BOOST_TEST(t2->id == 2);
@@ -233,7 +233,7 @@ BOOST_AUTO_TEST_CASE(a_proposal_outside_the_space_names_the_sampler) {
     }
   } sampler;
   std::stop_source stop;
-  Scheduler s({2, 1, 5, 0, "'outside' (plugin x 1.0, x.so)", ""}, sampler, nullptr, {}, stop.get_token());
+  Scheduler s({2, 1, 5, 0, "'outside' (plugin x 1.0, x.so)", "", {}, {}}, sampler, nullptr, {}, stop.get_token());
   s.begin_round(0, space());
   try {
     s.next();
@@ -342,14 +342,16 @@ BOOST_AUTO_TEST_CASE(the_reporter_ranks_shows_the_metric_in_its_direction_and_wr
 }
 
 BOOST_AUTO_TEST_CASE(protocol_messages_carry_what_the_other_end_reads) {
-  const auto task = nlohmann::json::parse(protocol::task(Task{4, 0, {}}, {"optimizer.lr=0.1", "train.epochs=3"}));
+  const auto task = nlohmann::json::parse(protocol::task(Task{4, 0, {}}, {"optimizer.lr=0.1", "train.epochs=3"}, {7, 9}));
   BOOST_TEST(task["trial"] == 4);
   BOOST_TEST(task["overrides"][1] == "train.epochs=3");
+  BOOST_TEST(task["seeds"][1] == 9);
   BOOST_TEST(nlohmann::json::parse(protocol::stop()).contains("stop"));
   BOOST_TEST(nlohmann::json::parse(protocol::score(0.25))["score"] == 0.25);
   BOOST_TEST(nlohmann::json::parse(protocol::prune(true))["prune"] == true);
-  const auto o = nlohmann::json::parse(protocol::outcome({TrialStatus::Diverged, "nan"}));
+  const auto o = nlohmann::json::parse(protocol::outcome({TrialStatus::Diverged, "nan", {{0.5, 0.6}, {0.4}}}));
   BOOST_TEST(o["status"] == "diverged");
+  BOOST_TEST(o["repeat_scores"][1][0] == 0.4);
   BOOST_TEST(o["error"] == "nan");
   BOOST_TEST(nlohmann::json::parse(protocol::fatal("rank 2: out of memory"))["fatal"] == "rank 2: out of memory");
 }

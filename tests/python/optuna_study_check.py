@@ -68,4 +68,32 @@ with tempfile.TemporaryDirectory() as d:
     # Not a search folder: one message, status 2.
     bad = subprocess.run([sys.executable, script, str(d)], capture_output=True, text=True)
     assert bad.returncode == 2 and "journal.jsonl: cannot read" in bad.stderr, bad.stderr
+    # A conditional space: each Optuna trial holds the parameters its branch made active, and no
+    # other (Optuna's own model of such a study: a trial suggests only what its branch asks for).
+    cond = SEARCH.split("space:")[0] + """space:
+  optimizer:
+    choice:
+      - {type: sgd, lr: {log_uniform: [1.0e-3, 1.0]}}
+      - {type: momentum, lr: {log_uniform: [1.0e-3, 1.0e-1]}, momentum: {uniform: [0.8, 0.99]}}
+trials: 8
+epochs: 2
+"""
+    (d / "c.yaml").write_text(cond)
+    r = subprocess.run([lamina, "search", str(d / "c.yaml"), "--no-progress", "--out", str(d / "c")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    journal = [json.loads(line) for line in (d / "c" / "journal.jsonl").read_text().splitlines()[1:]]
+    r = subprocess.run([sys.executable, script, str(d / "c")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    study = optuna.load_study(study_name="c", storage=f"sqlite:///{d / 'c' / 'optuna.db'}")
+    by_id = {t.user_attrs["lamina_trial"]: t for t in study.trials}
+    branches = set()
+    for j in journal:
+        t = by_id[j["trial"]]
+        assert set(t.params) == set(j["values"]), (t.params, j["values"])
+        momentum = "momentum" in j["values"]["optimizer"]["text"]
+        branches.add(momentum)
+        assert ("optimizer@momentum.momentum" in t.params) == momentum, t.params
+        assert ("optimizer@sgd.lr" in t.params) == (not momentum), t.params
+    assert branches == {True, False}, "one branch was never tried: the check proves less"
 print("optuna study check passed")

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <functional>
 #include <map>
@@ -79,7 +80,9 @@ void preflight(const detail::SearchSpec& spec, const Registry& registry) {
                                    spec.seed,
                                    0,
                                    type_named(registry, Kind::Sampler, spec.sampler_type),
-                                   type_named(registry, Kind::Pruner, spec.pruner_type)};
+                                   type_named(registry, Kind::Pruner, spec.pruner_type),
+                                   spec.tree,
+                                   {}};
   std::stop_source stop;
   detail::Scheduler scheduler(options, *spec.sampler, spec.pruner.get(), {}, stop.get_token());
   scheduler.begin_round(0, spec.space);
@@ -127,7 +130,7 @@ class Rounds {
       const auto finished = scheduler_.finish(task->id, o.status);
       if (!finished) continue;  // cut short by a stop
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const auto done = journal_.append(detail::trial_to_json(*finished, space, seconds, o.error));
+      const auto done = journal_.append(detail::trial_to_json(*finished, space, seconds, o.error, o.repeat_scores));
       reporter_.trial_finished(*finished, seconds, o.error, static_cast<std::int64_t>(done),
                                scheduler_.finished_here());
     }
@@ -191,7 +194,8 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
                                      where, id, budget - 1, loaded_spec->trials, loaded_spec->rounds));
       }
       finished[id] = detail::trial_from_json(line, loaded_spec->space, *opened);
-      if (const std::string why = detail::outside(finished[id].values, loaded_spec->space); !why.empty()) {
+      if (const std::string why = detail::outside_tree(finished[id].values, loaded_spec->space, loaded_spec->tree);
+          !why.empty()) {
         throw InputError(fmt::format("{}: trial {} has values outside the search's space: {}; remove its line to "
                                      "rerun it",
                                      where, id, why));
@@ -210,9 +214,10 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
   const auto resumed = static_cast<std::int64_t>(finished.size());
   const std::int64_t slots = workers * (cluster ? cluster->size() - 1 : 0) + workers;
   out << fmt::format(
-             "search {}: {} round(s) of {} trials, {} epochs each, {}{} worker(s), scored by {} on {} validation "
+             "search {}: {} round(s) of {} trials, {} epochs each{}, {}{} worker(s), scored by {} on {} validation "
              "samples{}; folder {}",
              spec.name, spec.rounds, spec.trials, spec.epochs,
+             spec.repeats > 1 ? fmt::format(" on {} seeds (the score is their mean)", spec.repeats) : "",
              cluster ? fmt::format("{} ranks x ", cluster->size()) : "", workers, spec.metric.name,
              data.validation.size(), resumed ? fmt::format("; resuming with {} finished trials", resumed) : "",
              result.dir.string())
@@ -220,6 +225,16 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
   out << fmt::format("sampler {}{}", type_named(registry, Kind::Sampler, spec.sampler_type),
                      spec.pruner ? ", pruner " + type_named(registry, Kind::Pruner, spec.pruner_type) : std::string())
       << std::endl;
+  if (!spec.enqueued.empty()) {
+    out << fmt::format("enqueue: trials 0 to {} take the search file's points", spec.enqueued.size() - 1) << std::endl;
+  }
+  if (!spec.warm_from.empty()) {
+    out << fmt::format("warm start: {} of the {} trials of {} are points of this space and begin every proposal's "
+                       "history{}",
+                       spec.warm.size(), spec.warm_read, spec.warm_from.string(),
+                       spec.sampler->uses_history() ? "" : fmt::format(" (sampler {} ignores history)", spec.sampler_type))
+        << std::endl;
+  }
   if (spec.sampler->uses_history() && slots > spec.lag + 1) {
     out << fmt::format(
                "note: with lag {} at most {} trials run at once (the sampler waits for the trials it "
@@ -235,7 +250,10 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
                                    spec.seed,
                                    spec.lag,
                                    type_named(registry, Kind::Sampler, spec.sampler_type),
-                                   type_named(registry, Kind::Pruner, spec.pruner_type)};
+                                   type_named(registry, Kind::Pruner, spec.pruner_type),
+                                   spec.tree,
+                                   spec.enqueued};
+  for (const Trial& t : spec.warm) finished[t.id] = t;
   detail::Scheduler scheduler(options, *spec.sampler, spec.pruner.get(), std::move(finished), stop.get_token());
   detail::Reporter reporter(spec, out, req.progress && ::isatty(STDERR_FILENO), spec.trials * spec.rounds);
   detail::ThreadExecutor local(spec, registry, data, static_cast<int>(workers));
@@ -248,7 +266,7 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
   std::vector<std::vector<Trial>> trials;
   for (std::int64_t r = 0; r < spec.rounds; ++r) {
     if (r > 0) spaces.push_back(detail::narrow(spaces.back(), trials.back(), spec.keep));
-    out << fmt::format("round {}: {}", r + 1, detail::describe_space(spaces.back())) << std::endl;
+    out << fmt::format("round {}: {}", r + 1, detail::describe_space(spaces.back(), spec.tree)) << std::endl;
     rounds.run(r, spaces.back());  // a failure ends the job (the other ranks are aborted by main)
     trials.push_back(scheduler.round_trials(r));
     if (stop.stop_requested()) {
@@ -287,15 +305,26 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
                               first_error.empty() ? "" : "; the first failure: " + first_error));
     }
   }
-  reporter.write_results(result.dir, spaces, trials, [&](const Trial& best) {
-    std::vector<std::string> overrides;
-    for (std::size_t d = 0; d < spec.space.dims.size(); ++d) {
-      overrides.push_back(spec.space.dims[d].path + "=" + best.values[d].text);
+  // A repeated trial's spread: the sample standard deviation of its seeds' final scores, read
+  // from the journal (so resumed trials have theirs too).
+  std::map<std::int64_t, double> repeat_sd;
+  for (const auto& [id, j] : journal.finished()) {
+    if (!j.contains("repeat_scores") || !j["repeat_scores"].is_array()) continue;
+    std::vector<double> finals;
+    for (const auto& seed : j["repeat_scores"]) {
+      if (seed.is_array() && !seed.empty() && seed.back().is_number()) finals.push_back(seed.back().get<double>());
     }
-    ModelFile model = spec.base.with(overrides);
+    if (finals.size() < 2) continue;
+    double mean = 0, ss = 0;
+    for (double f : finals) mean += f / static_cast<double>(finals.size());
+    for (double f : finals) ss += (f - mean) * (f - mean);
+    repeat_sd[id] = std::sqrt(ss / static_cast<double>(finals.size() - 1));
+  }
+  reporter.write_results(result.dir, spaces, trials, [&](const Trial& best) {
+    ModelFile model = spec.base.with(detail::space_overrides(spec.space, spec.tree, best.values));
     build_model(model, registry);  // the best model must itself be a valid model
     return model.text();
-  });
+  }, repeat_sd);
   return result;
 }
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "atomic_file.hpp"
+#include "search/space_tree.hpp"
 #include "lamina/error.hpp"
 
 namespace fs = std::filesystem;
@@ -126,16 +127,20 @@ std::size_t Journal::append(const nlohmann::ordered_json& trial) {
 }
 
 nlohmann::ordered_json trial_to_json(const Trial& t, const SearchSpace& space, double seconds,
-                                     const std::string& error) {
+                                     const std::string& error, const std::vector<std::vector<double>>& repeat_scores) {
   nlohmann::ordered_json j;
   j["trial"] = t.id;
   j["round"] = t.round + 1;
   nlohmann::ordered_json values = nlohmann::ordered_json::object();
   for (std::size_t d = 0; d < space.dims.size(); ++d) {
+    // An inactive dimension of a conditional space is left out, as Optuna leaves out a
+    // parameter a trial did not suggest.
+    if (is_inactive(t.values[d])) continue;
     values[space.dims[d].path] = {{"text", t.values[d].text}, {"number", t.values[d].number}};
   }
   j["values"] = values;
   j["scores"] = t.scores;
+  if (!repeat_scores.empty()) j["repeat_scores"] = repeat_scores;
   const bool scored = !t.scores.empty() && (t.status == TrialStatus::Ok || t.status == TrialStatus::Pruned);
   j["score"] = scored ? nlohmann::ordered_json(t.scores.back()) : nlohmann::ordered_json();
   j["status"] = std::string(status_name(t.status));
@@ -150,8 +155,13 @@ Trial trial_from_json(const nlohmann::ordered_json& j, const SearchSpace& space,
     // at(), not operator[]: on a const json a missing key is undefined behaviour with [].
     t.id = j.at("trial").get<std::int64_t>();
     t.round = j.at("round").get<std::int64_t>() - 1;
+    const auto& values = j.at("values");
     for (const auto& d : space.dims) {
-      const auto& v = j.at("values").at(d.path);
+      if (!values.contains(d.path)) {  // inactive; whether it may be is checked against the space's tree
+        t.values.push_back(inactive_value());
+        continue;
+      }
+      const auto& v = values.at(d.path);
       t.values.push_back({v.at("text").get<std::string>(), v.at("number").get<double>()});
     }
     for (const auto& s : j.at("scores")) t.scores.push_back(s.get<double>());

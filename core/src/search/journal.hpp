@@ -65,8 +65,10 @@ JournalContents read_journal(const std::string& text);
 // A finished trial as a journal line, and back. The line keeps the status as its word
 // ("pruned") and rounds from 1, as everywhere a user reads them; scores are stored
 // higher-is-better (a loss negated), `score` being the last one of a trial ended ok or pruned.
+// `repeat_scores`: a repeated trial's scores per seed (`repeats:`), kept as "repeat_scores".
 nlohmann::ordered_json trial_to_json(const Trial& trial, const SearchSpace& space, double seconds,
-                                     const std::string& error);
+                                     const std::string& error,
+                                     const std::vector<std::vector<double>>& repeat_scores = {});
 // Throws InputError naming the journal and the trial if the line is not one of this search.
 Trial trial_from_json(const nlohmann::ordered_json& line, const SearchSpace& space, const Journal& journal);
 

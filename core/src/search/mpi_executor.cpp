@@ -13,14 +13,15 @@ namespace lamina::detail {
 using json = nlohmann::ordered_json;
 
 namespace protocol {
-std::string task(const Task& t, const std::vector<std::string>& overrides) {
-  return json{{"trial", t.id}, {"overrides", overrides}}.dump();
+std::string task(const Task& t, const std::vector<std::string>& overrides, const std::vector<std::uint64_t>& seeds) {
+  return json{{"trial", t.id}, {"overrides", overrides}, {"seeds", seeds}}.dump();
 }
 std::string stop() { return json{{"stop", true}}.dump(); }
 std::string score(double s) { return json{{"score", s}}.dump(); }
 std::string prune(bool p) { return json{{"prune", p}}.dump(); }
 std::string outcome(const Outcome& o) {
-  return json{{"status", std::string(status_name(o.status))}, {"error", o.error}}.dump();
+  return json{{"status", std::string(status_name(o.status))}, {"error", o.error}, {"repeat_scores", o.repeat_scores}}
+      .dump();
 }
 std::string fatal(const std::string& why) { return json{{"fatal", why}}.dump(); }
 }  // namespace protocol
@@ -28,20 +29,17 @@ std::string fatal(const std::string& why) { return json{{"fatal", why}}.dump(); 
 namespace {
 
 // A remote trial's epochs go to rank 0, whose answer says whether to stop.
-class RemoteObserver final : public TrainObserver {
+class RemoteObserver final : public ScoreObserver {
  public:
-  RemoteObserver(Cluster& cluster, int slot, const Metric& metric) : cluster_(cluster), slot_(slot), metric_(metric) {}
-  void on_epoch(const EpochMetrics& m) override {
-    cluster_.send(0, slot_, protocol::score(trial_score(metric_, m)));
-    stop_ = json::parse(cluster_.receive(0, slot_)).at("prune").get<bool>();
+  RemoteObserver(Cluster& cluster, int slot, const Metric& metric) : ScoreObserver(metric), cluster_(cluster), slot_(slot) {}
+  bool on_score(double score) override {
+    cluster_.send(0, slot_, protocol::score(score));
+    return json::parse(cluster_.receive(0, slot_)).at("prune").get<bool>();
   }
-  bool should_stop() override { return stop_; }
 
  private:
   Cluster& cluster_;
   int slot_;
-  const Metric& metric_;
-  bool stop_ = false;
 };
 
 TrialStatus status_of(const std::string& word) {
@@ -55,12 +53,14 @@ TrialStatus status_of(const std::string& word) {
 
 Outcome MpiExecutor::run(int slot, const Task& task, const EpochReport& report, std::stop_token stop) {
   const int rank = 1 + slot / workers_, tag = slot % workers_;
-  cluster_.send(rank, tag, protocol::task(task, trial_overrides(spec_, task)));
+  cluster_.send(rank, tag, protocol::task(task, trial_overrides(spec_, task), repeat_seeds(spec_, task.id)));
   for (;;) {
     const json m = json::parse(cluster_.receive(rank, tag));
     if (m.contains("fatal")) throw Error(m.at("fatal").get<std::string>());
-    if (m.contains("status"))
-      return Outcome{status_of(m.at("status").get<std::string>()), m.at("error").get<std::string>()};
+    if (m.contains("status")) {
+      return Outcome{status_of(m.at("status").get<std::string>()), m.at("error").get<std::string>(),
+                     m.at("repeat_scores").get<std::vector<std::vector<double>>>()};
+    }
     const bool prune = report(m.at("score").get<double>());
     cluster_.send(rank, tag, protocol::prune(prune || stop.stop_requested()));
   }
@@ -83,8 +83,8 @@ void serve_remote_trials(Cluster& cluster, int workers, const SearchSpec& spec, 
         if (message.contains("stop")) return;
         RemoteObserver observer(cluster, slot, spec.metric);
         try {
-          const Outcome o =
-              train_trial(spec, registry, data, message.at("overrides").get<std::vector<std::string>>(), observer);
+          const Outcome o = train_trial(spec, registry, data, message.at("overrides").get<std::vector<std::string>>(),
+                                        observer, message.at("seeds").get<std::vector<std::uint64_t>>());
           cluster.send(0, slot, protocol::outcome(o));
         } catch (const std::exception& e) {
           // What stops a local search (out of memory) stops this one, reported by rank 0.

@@ -35,7 +35,7 @@ void serve_remote_trials(Cluster& cluster, int workers, const SearchSpec& spec, 
 
 // The messages, as text (exposed for the protocol's tests).
 namespace protocol {
-std::string task(const Task& task, const std::vector<std::string>& overrides);
+std::string task(const Task& task, const std::vector<std::string>& overrides, const std::vector<std::uint64_t>& seeds);
 std::string stop();
 std::string score(double score);
 std::string prune(bool prune);

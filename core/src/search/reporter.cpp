@@ -50,12 +50,14 @@ std::string dimension_type(const Dimension& d) {
   return "";
 }
 
-std::string describe_space(const SearchSpace& space) {
+std::string describe_space(const SearchSpace& space, const SpaceTree& tree) {
   std::string s;
-  for (const auto& d : space.dims) {
+  for (std::size_t i = 0; i < space.dims.size(); ++i) {
+    const auto& d = space.dims[i];
+    const bool branches = i < tree.conditions.size() && !tree.conditions[i].branches.empty();
     if (!s.empty()) s += " | ";
     s += d.type == Dimension::Type::Choice
-             ? fmt::format("{} {{{}}}", d.path, fmt::join(d.choices, ", "))
+             ? fmt::format("{} {{{}}}", d.path, fmt::join(branches ? tree.conditions[i].branches : d.choices, ", "))
              : fmt::format("{} [{:.3g}, {:.3g}] ({})", d.path, d.lo, d.hi, dimension_type(d));
   }
   return s;
@@ -72,7 +74,7 @@ void Reporter::trial_finished(const Trial& t, double seconds, const std::string&
       fmt::format("trial {:>4} (round {}) {:<8} {} {}", t.id, t.round + 1, status_name(t.status), spec_.metric.name,
                   t.scores.empty() ? std::string("-") : fmt::format("{:.4f}", spec_.metric.shown(t.scores.back())));
   for (std::size_t d = 0; d < spec_.space.dims.size(); ++d) {
-    line += fmt::format(" | {} {}", spec_.space.dims[d].path, t.values[d].text);
+    if (!is_inactive(t.values[d])) line += fmt::format(" | {} {}", spec_.space.dims[d].path, shown_value(spec_.tree, t.values, d));
   }
   line += fmt::format(" | {} epochs {:.1f}s", t.scores.size(), seconds);
   if (!error.empty()) line += " | " + error;
@@ -91,7 +93,8 @@ void Reporter::trial_finished(const Trial& t, double seconds, const std::string&
 
 void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>& spaces,
                              const std::vector<std::vector<Trial>>& rounds,
-                             const std::function<std::string(const Trial&)>& best_model) {
+                             const std::function<std::string(const Trial&)>& best_model,
+                             const std::map<std::int64_t, double>& repeat_sd) {
   std::vector<const Trial*> order;
   for (const auto& r : rounds) {
     for (const auto& t : r) {
@@ -101,14 +104,20 @@ void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>
   std::stable_sort(order.begin(), order.end(),
                    [](const Trial* a, const Trial* b) { return a->scores.back() > b->scores.back(); });
   const Metric& metric = spec_.metric;
-  std::string csv = "rank,trial,round,status,epochs," + metric.name;
+  // With repeats the metric's column is the seeds' mean, and its standard deviation follows.
+  const bool repeated = spec_.repeats > 1;
+  std::string csv = "rank,trial,round,status,epochs," + metric.name + (repeated ? "," + metric.name + "_sd" : "");
   for (const auto& d : spec_.space.dims) (csv += ',') += csv_field(d.path);
   csv += "\n";
   for (std::size_t i = 0; i < order.size(); ++i) {
     const auto& t = *order[i];
     csv += fmt::format("{},{},{},{},{},{:.6f}", i + 1, t.id, t.round + 1, status_name(t.status), t.scores.size(),
                        metric.shown(t.scores.back()));
-    for (const auto& v : t.values) (csv += ',') += csv_field(v.text);
+    if (repeated) {
+      const auto sd = repeat_sd.find(t.id);
+      csv += sd == repeat_sd.end() ? std::string(",") : fmt::format(",{:.6f}", sd->second);
+    }
+    for (std::size_t d = 0; d < t.values.size(); ++d) (csv += ',') += csv_field(shown_value(spec_.tree, t.values, d));
     csv += "\n";
   }
   write_file_atomic(dir / "results.csv", csv);
@@ -158,8 +167,9 @@ void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>
     std::string line = fmt::format("Best-{} ({} {:.4f})", i + 1, metric_name, metric.shown(t.scores.back()));
     for (std::size_t d = 0; d < spec_.space.dims.size(); ++d) {
       const auto& dim = spec_.space.dims[d];
+      if (is_inactive(t.values[d])) continue;
       line += dim.type == Dimension::Type::Choice || dim.type == Dimension::Type::IntUniform
-                  ? fmt::format(" | {} {}", dim.path, t.values[d].text)
+                  ? fmt::format(" | {} {}", dim.path, shown_value(spec_.tree, t.values, d))
                   : fmt::format(" | {} {:.1e}", dim.path, t.values[d].number);
     }
     if (t.status == TrialStatus::Pruned) line += fmt::format(" | pruned at epoch {}", t.scores.size());

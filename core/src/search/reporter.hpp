@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -15,7 +16,9 @@
 
 namespace lamina::detail {
 
-std::string describe_space(const SearchSpace& space);  // "optimizer.lr [1e-06, 0.01] (log_uniform) | ..."
+// "optimizer.lr [1e-06, 0.01] (log_uniform) | ..."; a choice with distributions inside lists its
+// alternatives by name ("optimizer {sgd, momentum}"), their leaves follow.
+std::string describe_space(const SearchSpace& space, const SpaceTree& tree = {});
 std::string dimension_type(const Dimension& d);        // "uniform", "log_uniform", "int_uniform", "choice"
 
 // results.csv read back (the dashboard's ranked table): its complete records, the header first,
@@ -33,10 +36,12 @@ class Reporter {
                       std::int64_t run_here);
 
   // `rounds[r]`: round r's space and trials. `best_model`: the base model's text with a trial's
-  // values, checked (throws if the best model would not build).
+  // values, checked (throws if the best model would not build). `repeat_sd`: a repeated trial's
+  // standard deviation of its seeds' final scores, by trial id.
   void write_results(const std::filesystem::path& dir, const std::vector<SearchSpace>& spaces,
                      const std::vector<std::vector<Trial>>& rounds,
-                     const std::function<std::string(const Trial&)>& best_model);
+                     const std::function<std::string(const Trial&)>& best_model,
+                     const std::map<std::int64_t, double>& repeat_sd = {});
 
  private:
   const SearchSpec& spec_;

@@ -42,25 +42,32 @@ std::optional<Task> Scheduler::next() {
   if (next_ >= end_ || stopping()) return std::nullopt;
   const std::int64_t id = next_++;
   std::vector<Trial> history;
-  if (sampler_.uses_history()) {
+  if (sampler_.uses_history() && id >= static_cast<std::int64_t>(o_.enqueued.size())) {
     changed_.wait(lock, stop_, [&] { return history_ready(id); });
     if (stopping()) return std::nullopt;  // id stays unstarted: a resume proposes it
-    for (auto it = trials_.begin(); it != trials_.end() && it->first < id - o_.lag; ++it) {
+    // Negative ids are a warm start's trials (spec.hpp): seen by every proposal.
+    for (auto it = trials_.begin(); it != trials_.end() && (it->first < 0 || it->first < id - o_.lag); ++it) {
       if (inside(it->second, space_)) history.push_back(it->second);
     }
   }
   Rng rng(o_.seed, Rng::derived(StreamFamily::TrialProposal, static_cast<std::uint64_t>(id)));
   Task task{id, round_, {}};
-  try {
-    task.values = sampler_.propose(space_, history, id, rng);
-  } catch (const std::exception& e) {
-    throw PluginFailure(fmt::format("sampler {}: trial {}: {}", o_.sampler_name, id, e.what()));
-  } catch (...) {
-    throw PluginFailure(fmt::format("sampler {}: trial {}: it threw something that is not a std::exception",
-                                    o_.sampler_name, id));
-  }
-  if (const std::string why = outside(task.values, space_); !why.empty()) {
-    throw PluginFailure(fmt::format("sampler {}: trial {}: {}", o_.sampler_name, id, why));
+  if (id < static_cast<std::int64_t>(o_.enqueued.size())) {
+    task.values = o_.enqueued[static_cast<std::size_t>(id)];  // as the search file gives them
+  } else if (o_.tree.conditions.empty()) {
+    try {
+      task.values = sampler_.propose(space_, history, id, rng);
+    } catch (const std::exception& e) {
+      throw PluginFailure(fmt::format("sampler {}: trial {}: {}", o_.sampler_name, id, e.what()));
+    } catch (...) {
+      throw PluginFailure(fmt::format("sampler {}: trial {}: it threw something that is not a std::exception",
+                                      o_.sampler_name, id));
+    }
+    if (const std::string why = outside(task.values, space_); !why.empty()) {
+      throw PluginFailure(fmt::format("sampler {}: trial {}: {}", o_.sampler_name, id, why));
+    }
+  } else {
+    task.values = propose_tree(sampler_, o_.sampler_name, space_, o_.tree, history, id, rng);
   }
   trials_[id].values = task.values;
   return task;
@@ -173,14 +180,19 @@ SearchSpace narrow(const SearchSpace& space, const std::vector<Trial>& round, do
   if (ranked.size() < 2) return space;
   std::stable_sort(ranked.begin(), ranked.end(),
                    [](const Trial* a, const Trial* b) { return a->scores.back() > b->scores.back(); });
-  const auto n = std::max<std::size_t>(2, static_cast<std::size_t>(std::ceil(keep * ranked.size())));
-  ranked.resize(std::min(n, ranked.size()));
   SearchSpace out = space;
   for (std::size_t d = 0; d < out.dims.size(); ++d) {
     auto& dim = out.dims[d];
     if (dim.type == Dimension::Type::Choice) continue;
-    double lo = ranked[0]->values[d].number, hi = lo;
+    std::vector<const Trial*> tried;  // ranked, where this dimension was active
     for (const auto* t : ranked) {
+      if (d < t->values.size() && !is_inactive(t->values[d])) tried.push_back(t);
+    }
+    if (tried.size() < 2) continue;
+    const auto n = std::max<std::size_t>(2, static_cast<std::size_t>(std::ceil(keep * tried.size())));
+    tried.resize(std::min(n, tried.size()));
+    double lo = tried[0]->values[d].number, hi = lo;
+    for (const auto* t : tried) {
       lo = std::min(lo, t->values[d].number);
       hi = std::max(hi, t->values[d].number);
     }

@@ -22,6 +22,7 @@
 #include "lamina/error.hpp"
 #include "lamina/pruner.hpp"
 #include "lamina/sampler.hpp"
+#include "search/space_tree.hpp"
 
 namespace lamina::detail {
 
@@ -39,6 +40,8 @@ struct SchedulerOptions {
   std::uint64_t seed = 1;   // with the trial id, the stream of its proposal
   std::int64_t lag = 0;
   std::string sampler_name = "?", pruner_name = "?";  // for messages: "'tpe' (plugin samplers 0.1.0, FILE)"
+  SpaceTree tree;  // where each dimension lives (search/space_tree.hpp); empty: a flat space
+  std::vector<std::vector<Value>> enqueued;  // trials 0.. take these values instead of proposals
 };
 
 // A trial handed to a worker.
@@ -50,7 +53,8 @@ struct Task {
 
 class Scheduler {
  public:
-  // `finished`: trials read back from the journal; they are never run again.
+  // `finished`: trials read back from the journal; they are never run again. Trials with negative
+  // ids (a warm start's) are in every proposal's history and in no round.
   Scheduler(SchedulerOptions options, Sampler& sampler, Pruner* pruner, std::map<std::int64_t, Trial> finished,
             std::stop_token stop);
 
@@ -95,8 +99,9 @@ std::string outside(const std::vector<Value>& values, const SearchSpace& space);
 bool inside(const Trial& t, const SearchSpace& space);
 
 // Between rounds: each numeric range becomes the span of the top `keep` fraction (at least
-// two) of the round's trials that ended ok or pruned, ranked by final score; a log range's
-// span is the same set, so it stays a log range; choices are kept.
+// two) of the round's trials that ended ok or pruned and in which it was active, ranked by
+// final score (so each branch of a conditional space narrows on the trials that tried it); a
+// log range's span is the same set, so it stays a log range; choices are kept.
 SearchSpace narrow(const SearchSpace& space, const std::vector<Trial>& round, double keep);
 
 }  // namespace lamina::detail

@@ -3,13 +3,17 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <functional>
 
 #include "atomic_file.hpp"
 #include "config_impl.hpp"
 #include "lamina/error.hpp"
 #include "model_impl.hpp"
+#include "search/journal.hpp"
 #include "suggest.hpp"
 
 namespace fs = std::filesystem;
@@ -17,8 +21,9 @@ namespace fs = std::filesystem;
 namespace lamina::detail {
 namespace {
 
-const std::vector<std::string> kKeys{"model",  "space",  "trials",  "epochs",  "seed",     "workers",
-                                     "metric", "rounds", "sampler", "pruning", "strategy", "lag"};
+const std::vector<std::string> kKeys{"model",   "space",   "trials",   "epochs", "seed",    "workers",   "metric",
+                                     "rounds",  "sampler", "pruning",  "strategy", "lag",  "enqueue", "warm_start",
+                                     "repeats"};
 
 const Schema& scalar_schema() {
   static const Schema s{
@@ -30,6 +35,12 @@ const Schema& scalar_schema() {
                   "what ranks the trials, measured on the validation split: val_loss or val_ and one of the "
                   "model's metrics (val_accuracy, val_r2); its direction is the metric plugin's")
           .def("val_accuracy"),
+      Key::integer("repeats",
+                   "seeds each trial trains (in step, one thread each); its score after each epoch is their mean, "
+                   "which the pruner judges; results.csv adds the standard deviation")
+          .def(1)
+          .at_least(1)
+          .at_most(100),
       Key::integer("lag",
                    "trial k's sampler sees the finished trials numbered below k - lag (at most lag + 1 "
                    "trials run at once with a sampler that learns)")
@@ -71,6 +82,25 @@ std::optional<double> number(const YAML::Node& n) {
   return v;
 }
 
+// A choice as one line of flow YAML, however it was written: an alternative written as a block
+// mapping keeps its style through YAML::Flow, and the fingerprint holds one dimension a line.
+std::string one_line(const YAML::Node& n) {
+  const std::function<void(YAML::Node)> flow_all = [&](YAML::Node x) {
+    if (!x.IsMap() && !x.IsSequence()) return;
+    x.SetStyle(YAML::EmitterStyle::Flow);
+    if (x.IsMap()) {
+      for (auto kv : x) flow_all(kv.second);
+    } else {
+      for (auto e : x) flow_all(e);
+    }
+  };
+  YAML::Node copy = YAML::Clone(n);
+  flow_all(copy);
+  YAML::Emitter e;
+  e << YAML::Flow << copy;
+  return e.c_str();
+}
+
 Dimension parse_dimension(const Source& src, const std::string& path, const YAML::Node& spec) {
   const std::string where = "space." + path;
   if (!spec.IsMap() || spec.size() != 1) {
@@ -89,11 +119,7 @@ Dimension parse_dimension(const Source& src, const std::string& path, const YAML
     if (!args.IsSequence() || args.size() == 0) {
       fail_at(src, where, args, fmt::format("expected a non-empty list of values, found {}", describe(args)));
     }
-    for (const auto& c : args) {
-      YAML::Emitter e;
-      e << YAML::Flow << c;
-      d.choices.emplace_back(e.c_str());
-    }
+    for (const auto& c : args) d.choices.push_back(one_line(c));
     return d;
   }
   const std::vector<std::string> kinds{"uniform", "log_uniform", "int_uniform", "choice"};
@@ -219,6 +245,234 @@ void read_sampler_and_pruner(SearchSpec& spec, const YAML::Node& root, const Mod
     spec.pruner_type = pruning.IsScalar() ? pruning.Scalar() : pruning["type"].Scalar();
   }
   spec.fingerprint = fingerprint_head(spec, sampler, pruning);  // the space and base model follow
+  // Only when given, so that a search without the key keeps the fingerprint it had.
+  if (spec.repeats > 1) spec.fingerprint.insert(spec.fingerprint.size() - 1, fmt::format(" repeats={}", spec.repeats));
+}
+
+// A node that is a distribution: a one-key mapping whose key names one.
+bool is_distribution(const YAML::Node& n) {
+  if (!n.IsMap() || n.size() != 1 || !n.begin()->first.IsScalar()) return false;
+  const std::string k = n.begin()->first.Scalar();
+  return k == "uniform" || k == "log_uniform" || k == "int_uniform" || k == "choice";
+}
+
+// The distributions inside a choice's alternative, with where they sit in it. A one-key mapping
+// of a list whose key is a misspelt distribution ({log_unifrom: [..]}) is refused here: taken
+// as a value, it would reach the model as a mapping and be refused there in other words.
+void find_distributions(const Source& src, const std::string& where, const YAML::Node& n, std::vector<std::string>& key,
+                        std::vector<std::pair<std::vector<std::string>, YAML::Node>>& found) {
+  static const std::vector<std::string> kinds{"uniform", "log_uniform", "int_uniform", "choice"};
+  if (is_distribution(n)) {
+    found.emplace_back(key, n);
+  } else if (n.IsMap()) {
+    if (n.size() == 1 && n.begin()->second.IsSequence()) {
+      const std::string k = n.begin()->first.Scalar();
+      if (const std::string hint = did_you_mean(k, kinds); !hint.empty()) {
+        fail_at(src, where, n.begin()->first, fmt::format("unknown distribution '{}'{}", k, hint));
+      }
+    }
+    for (const auto& kv : n) {
+      key.push_back(kv.first.Scalar());
+      find_distributions(src, where, kv.second, key, found);
+      key.pop_back();
+    }
+  } else if (n.IsSequence()) {
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      key.push_back(std::to_string(i));
+      find_distributions(src, where, n[i], key, found);
+      key.pop_back();
+    }
+  }
+}
+
+// How a child's path names an alternative: its `type` when every alternative has a distinct
+// one made of name characters, its index otherwise.
+std::vector<std::string> alternative_labels(const YAML::Node& alternatives) {
+  std::vector<std::string> labels;
+  for (const auto& a : alternatives) {
+    const YAML::Node type = a.IsMap() ? a["type"] : YAML::Node();
+    std::string t = type.IsDefined() && type.IsScalar() ? type.Scalar() : "";
+    const bool name = !t.empty() && std::all_of(t.begin(), t.end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+    });
+    if (!name || std::find(labels.begin(), labels.end(), t) != labels.end()) {
+      labels.clear();
+      for (std::size_t i = 0; i < alternatives.size(); ++i) labels.push_back(std::to_string(i));
+      return labels;
+    }
+    labels.push_back(t);
+  }
+  return labels;
+}
+
+// Adds the dimension written at `path` and, for a choice, the distributions inside each of its
+// alternatives (depth first: a parent precedes its children).
+// `mark`: the node messages point at (a top-level path's key, a leaf's distribution).
+void add_dimensions(SearchSpec& spec, const Source& src, const std::string& path, const YAML::Node& node,
+                    const YAML::Node& mark, Condition where, std::vector<YAML::Node>& written) {
+  constexpr std::size_t kMaxDimensions = 1000;
+  if (spec.space.dims.size() >= kMaxDimensions) {
+    fail_at(src, "space." + path, node, fmt::format("more than {} dimensions in the space", kMaxDimensions));
+  }
+  const int index = static_cast<int>(spec.space.dims.size());
+  spec.space.dims.push_back(parse_dimension(src, path, node));
+  spec.tree.conditions.push_back(std::move(where));
+  written.push_back(mark);
+  if (spec.space.dims.back().type != Dimension::Type::Choice) return;
+  const YAML::Node alternatives = node.begin()->second;
+  const std::vector<std::string> labels = alternative_labels(alternatives);
+  const std::size_t first_child = spec.space.dims.size();
+  for (std::size_t i = 0; i < alternatives.size(); ++i) {
+    std::vector<std::string> key;
+    std::vector<std::pair<std::vector<std::string>, YAML::Node>> found;
+    find_distributions(src, fmt::format("space.{}@{}", path, labels[i]), alternatives[i], key, found);
+    for (auto& [at, leaf] : found) {
+      std::string child = path + "@" + labels[i];
+      for (const auto& k : at) child += "." + k;
+      add_dimensions(spec, src, child, leaf, leaf, Condition{index, static_cast<int>(i), at, {}}, written);
+    }
+  }
+  if (spec.space.dims.size() > first_child) spec.tree.conditions[static_cast<std::size_t>(index)].branches = labels;
+}
+
+// The point that probes dimension `d` at `value`: its ancestors choose the alternatives that
+// hold it; every other dimension is left out (a top-level one keeps the base model's value, a
+// distribution beside it in an alternative is removed, so the type's default stands in), so
+// that a refusal is this leaf's and no other's.
+std::vector<Value> probe_point(const SearchSpec& spec, std::size_t d, const Value& value) {
+  std::vector<Value> v(spec.space.dims.size(), inactive_value());
+  v[d] = value;
+  for (int c = static_cast<int>(d); spec.tree.conditions[static_cast<std::size_t>(c)].parent >= 0;) {
+    const Condition& k = spec.tree.conditions[static_cast<std::size_t>(c)];
+    const auto& parent = spec.space.dims[static_cast<std::size_t>(k.parent)];
+    v[static_cast<std::size_t>(k.parent)] = {parent.choices[static_cast<std::size_t>(k.choice)],
+                                             static_cast<double>(k.choice)};
+    c = k.parent;
+  }
+  return v;
+}
+
+// `enqueue: [{PATH: VALUE, ...}, ...]`: each point's values as given, checked against the space
+// (a path it does not have, a value outside a range or not among the choices, a leaf the point
+// makes active without a value or gives where it is inactive), naming the place.
+void read_enqueue(SearchSpec& spec, const Source& src, const YAML::Node& list) {
+  if (!list.IsSequence()) {
+    fail_at(src, "enqueue", list,
+            fmt::format("expected a list of points, e.g. [{{optimizer.lr: 0.01}}], found {}", describe(list)));
+  }
+  if (static_cast<std::int64_t>(list.size()) > spec.trials) {
+    fail_at(src, "enqueue", list,
+            fmt::format("{} points for {} trials a round; the points are the first round's first trials", list.size(),
+                        spec.trials));
+  }
+  std::vector<std::string> paths;
+  for (const auto& d : spec.space.dims) paths.push_back(d.path);
+  for (std::size_t p = 0; p < list.size(); ++p) {
+    const std::string where = fmt::format("enqueue.{}", p);
+    const YAML::Node point = list[p];
+    if (!point.IsMap()) fail_at(src, where, point, fmt::format("expected a mapping of space paths to values, found {}", describe(point)));
+    std::vector<Value> values(spec.space.dims.size(), inactive_value());
+    for (const auto& kv : point) {
+      const std::string path = kv.first.Scalar();
+      const auto it = std::find(paths.begin(), paths.end(), path);
+      if (it == paths.end()) {
+        fail_at(src, where + "." + path, kv.first,
+                fmt::format("'{}' is not a path of the space{}; its paths are: {}", path, did_you_mean(path, paths),
+                            join(paths)));
+      }
+      const auto d = static_cast<std::size_t>(it - paths.begin());
+      const Dimension& dim = spec.space.dims[d];
+      const auto& branches = spec.tree.conditions[d].branches;
+      if (dim.type == Dimension::Type::Choice) {
+        const std::string text = one_line(kv.second);
+        std::size_t i = 0;
+        while (i < dim.choices.size() && dim.choices[i] != text && (i >= branches.size() || branches[i] != text)) ++i;
+        if (i == dim.choices.size()) {
+          fail_at(src, where + "." + path, kv.second,
+                  fmt::format("'{}' is not one of its choices: {}", text, join(branches.empty() ? dim.choices : branches)));
+        }
+        values[d] = {dim.choices[i], static_cast<double>(i)};
+      } else {
+        const auto v = number(kv.second);
+        if (!v) fail_at(src, where + "." + path, kv.second, fmt::format("expected a number, found {}", describe(kv.second)));
+        if (*v < dim.lo || *v > dim.hi || (dim.type == Dimension::Type::IntUniform && std::floor(*v) != *v)) {
+          fail_at(src, where + "." + path, kv.second,
+                  fmt::format("{} is outside the space's {} [{}, {}]", *v,
+                              dim.type == Dimension::Type::IntUniform ? "integers" : "range", dim.lo, dim.hi));
+        }
+        values[d] = {kv.second.Scalar(), *v};
+      }
+    }
+    const std::vector<bool> active = active_dimensions(spec.tree, values);
+    for (std::size_t d = 0; d < values.size(); ++d) {
+      if (active[d] && is_inactive(values[d])) {
+        fail_at(src, where, point, fmt::format("no value for {}, which this point makes active", paths[d]));
+      }
+      if (!active[d] && !is_inactive(values[d])) {
+        fail_at(src, where + "." + paths[d], point,
+                fmt::format("{} is inactive in this point (its branch is not chosen); leave it out", paths[d]));
+      }
+    }
+    spec.enqueued.push_back(std::move(values));
+  }
+}
+
+// `warm_start: DIR`: the finished trials (ok or pruned) of the search in DIR whose values are
+// points of this space; its metric must be this search's.
+void read_warm_start(SearchSpec& spec, const Source& src, const YAML::Node& node, const fs::path& base_dir) {
+  if (!node.IsScalar() || node.Scalar().empty()) {
+    fail_at(src, "warm_start", node, fmt::format("expected the folder of an earlier search, found {}", describe(node)));
+  }
+  const fs::path dir = node.Scalar().starts_with("/") ? fs::path(node.Scalar()) : base_dir / node.Scalar();
+  const fs::path file = dir / "journal.jsonl";
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    fail_at(src, "warm_start", node, fmt::format("{} has no journal.jsonl: not a search folder", dir.string()));
+  }
+  const JournalContents journal = read_journal(read_whole_file(file, "the warm start's journal", 1u << 30));
+  const std::string metric = journal.header.is_object() ? journal.header.value("metric", "") : "";
+  if (metric != spec.metric.name) {
+    fail_at(src, "warm_start", node,
+            fmt::format("{} ranked its trials by {}, this search by {}: its scores cannot be this search's",
+                        file.string(), metric.empty() ? "an unknown metric" : metric, spec.metric.name));
+  }
+  spec.warm_from = dir;
+  for (const auto& j : journal.trials) {
+    ++spec.warm_read;
+    const std::string status = j.value("status", "");
+    if ((status != "ok" && status != "pruned") || !j.contains("values") || !j["values"].is_object() ||
+        !j.contains("scores") || !j["scores"].is_array() || j["scores"].empty()) {
+      continue;
+    }
+    Trial t;
+    t.status = status == "ok" ? TrialStatus::Ok : TrialStatus::Pruned;
+    std::size_t used = 0;
+    bool readable = true;
+    for (const auto& d : spec.space.dims) {
+      const auto v = j["values"].find(d.path);
+      if (v == j["values"].end()) {
+        t.values.push_back(inactive_value());
+        continue;
+      }
+      ++used;
+      if (!v->is_object() || !v->contains("text") || !(*v)["text"].is_string() || !v->contains("number") ||
+          !(*v)["number"].is_number()) {
+        readable = false;
+        break;
+      }
+      t.values.push_back({(*v)["text"].get<std::string>(), (*v)["number"].get<double>()});
+    }
+    for (const auto& s : j["scores"]) {
+      if (!s.is_number()) readable = false;
+      if (readable) t.scores.push_back(s.get<double>());
+    }
+    // Its values must be a point of this space and name nothing else.
+    if (!readable || used != j["values"].size() || !outside_tree(t.values, spec.space, spec.tree).empty()) continue;
+    spec.warm.push_back(std::move(t));
+  }
+  for (std::size_t i = 0; i < spec.warm.size(); ++i) {
+    spec.warm[i].id = static_cast<std::int64_t>(i) - static_cast<std::int64_t>(spec.warm.size());
+  }
 }
 
 }  // namespace
@@ -259,6 +513,7 @@ SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
   // The loss is minimized; a metric's direction is its plugin's, set when the base model is built.
   spec.metric.direction = spec.metric.name == "val_loss" ? Metric::Direction::Minimize : Metric::Direction::Maximize;
   spec.lag = cfg.get<std::int64_t>("lag");
+  spec.repeats = cfg.get<std::int64_t>("repeats");
 
   YAML::Node rounds = lookup(root, "rounds");
   if (rounds.IsScalar()) {
@@ -296,36 +551,57 @@ SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
             "the search needs a `space:` mapping of model paths to distributions, e.g. optimizer.lr: "
             "{log_uniform: [1.0e-6, 1.0e-2]}");
   }
+  std::vector<YAML::Node> written;  // each dimension's node, for messages (file:line of the leaf)
   for (const auto& kv : space) {
     const std::string path = kv.first.Scalar();
     if (path.starts_with("data.") || path == "data" || path == "train.epochs" || path == "train.seed") {
       fail_at(src, "space." + path, kv.first,
               "the search sets train.epochs and train.seed itself and loads the data once; it cannot vary this path");
     }
-    Dimension d = parse_dimension(src, path, kv.second);
-    // Every candidate edge must fit the model before any training starts: an unknown path, a
-    // value its type refuses (a learning rate <= 0, a choice of the wrong type) fails here.
-    std::vector<std::string> candidates = d.choices;
-    if (d.type != Dimension::Type::Choice) candidates = {probe_text(d, d.lo), probe_text(d, d.hi)};
+    add_dimensions(spec, src, path, kv.second, kv.first, Condition{}, written);
+  }
+  // Every candidate edge must fit the model before any training starts: an unknown path, a
+  // value its type refuses (a learning rate <= 0, a choice of the wrong type) fails here, in
+  // every branch of a conditional space, naming the leaf's line.
+  for (std::size_t d = 0; d < spec.space.dims.size(); ++d) {
+    const Dimension& dim = spec.space.dims[d];
+    std::vector<Value> candidates;
+    if (dim.type == Dimension::Type::Choice) {
+      for (std::size_t i = 0; i < dim.choices.size(); ++i) candidates.push_back({dim.choices[i], static_cast<double>(i)});
+    } else {
+      candidates = {{probe_text(dim, dim.lo), dim.lo}, {probe_text(dim, dim.hi), dim.hi}};
+    }
     for (const auto& c : candidates) {
+      const std::vector<std::string> set = space_overrides(spec.space, spec.tree, probe_point(spec, d, c));
       try {
-        const std::vector<std::string> set{path + "=" + c};
         build_model(spec.base.with(set), registry);
       } catch (const InputError& e) {
         std::string why = e.what();
-        const std::string flag = "--set " + path + "=" + c + ": ";
-        if (why.starts_with(flag)) why = why.substr(flag.size());
+        for (const auto& o : set) {
+          if (const std::string flag = "--set " + o + ": "; why.starts_with(flag)) why = why.substr(flag.size());
+        }
         throw InputError(fmt::format("{}: space.{}: the value {} does not fit the model: {}",
-                                     location(src, "space." + path, kv.first), path, c, why));
+                                     location(src, "space." + dim.path, written[d]), dim.path, c.text, why));
       }
     }
-    spec.space.dims.push_back(std::move(d));
   }
 
   for (const auto& d : spec.space.dims) {
     spec.fingerprint += fmt::format("{} {} {} {} {}\n", d.path, type_code(d.type), d.lo, d.hi, join(d.choices));
   }
   spec.fingerprint += spec.base.text();
+  // After the base model's text, where parse_fingerprint never reads, and only when given, so
+  // that a search without them keeps the fingerprint it had: a resume with other points, or a
+  // warm start that has grown since, is a changed search.
+  if (const YAML::Node enqueue = lookup(root, "enqueue"); enqueue.IsDefined()) {
+    read_enqueue(spec, src, enqueue);
+    spec.fingerprint += "\n# enqueue: " + one_line(enqueue);
+  }
+  if (const YAML::Node warm = lookup(root, "warm_start"); warm.IsDefined()) {
+    read_warm_start(spec, src, warm, file.parent_path());
+    spec.fingerprint += fmt::format("\n# warm_start: {} ({} of {} trials)", spec.warm_from.string(), spec.warm.size(),
+                                    spec.warm_read);
+  }
   return spec;
 }
 

@@ -10,6 +10,7 @@
 #include "lamina/sampler.hpp"
 #include "runtime/model.hpp"
 #include "runtime/registry.hpp"
+#include "search/space_tree.hpp"
 
 namespace lamina::detail {
 
@@ -32,6 +33,14 @@ struct SearchSpec {
   std::string name;
   ModelFile base;
   SearchSpace space;
+  SpaceTree tree;  // where each of space's dimensions lives (a conditional space's branches)
+  // `enqueue:`: the first trials' values, as given (points of the space), before any proposal.
+  std::vector<std::vector<Value>> enqueued;
+  // `warm_start:`: another search's finished trials whose values are points of this space, with
+  // ids -N..-1: every proposal's history starts with them; they are not this search's trials.
+  std::vector<Trial> warm;
+  std::filesystem::path warm_from;
+  std::int64_t warm_read = 0;  // trials the other journal holds (warm.size() of them were taken)
   std::int64_t trials = 20;            // per round
   std::int64_t epochs = 5;
   std::uint64_t seed = 1;
@@ -40,6 +49,7 @@ struct SearchSpec {
   std::int64_t rounds = 1;
   double keep = 0.25;
   std::int64_t lag = 3;  // trial k's sampler sees the trials with id < k - lag
+  std::int64_t repeats = 1;  // seeds per trial, whose mean is its score
   std::unique_ptr<Sampler> sampler;
   std::unique_ptr<Pruner> pruner;         // null: no pruning
   std::string sampler_yaml, pruner_yaml;  // as written (flow YAML), for the fingerprint
