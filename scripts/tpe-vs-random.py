@@ -7,6 +7,7 @@ accuracy after 25, 50 and 100 trials, and the trials TPE needs to reach random's
 Writes the median best-so-far curves to OUT/curves.csv and, with gnuplot, OUT/tpe-vs-random.png.
 
     scripts/tpe-vs-random.py [--lamina build/bin/lamina] [--seeds 10] [--out runs/tpe-vs-random]
+                             [--spaces "seed text,harder,conditional optimizer"]
 """
 import argparse
 import json
@@ -17,7 +18,8 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SPACES = {"seed text": "models/search-text.yaml", "harder": "models/search-text-hard.yaml"}
+SPACES = {"seed text": "models/search-text.yaml", "harder": "models/search-text-hard.yaml",
+          "conditional optimizer": "models/search-text-optimizers.yaml"}
 SAMPLERS = {"random": "sampler: random", "tpe": "sampler: tpe"}
 
 
@@ -59,7 +61,12 @@ def main():
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--out", default="runs/tpe-vs-random")
     p.add_argument("--tpe", default="tpe", help="the TPE sampler's spec, e.g. '{type: tpe, gamma: 0.1}'")
+    p.add_argument("--spaces", default="seed text,harder",
+                   help=f"comma-separated, of: {', '.join(SPACES)}")
     args = p.parse_args()
+    for label in list(SPACES):
+        if label not in args.spaces.split(","):
+            del SPACES[label]
     SAMPLERS["tpe"] = "sampler: " + args.tpe
     os.makedirs(args.out, exist_ok=True)
     rows, columns = [], {}
@@ -94,7 +101,7 @@ def main():
             f.write(f"{i + 1}," + ",".join(f"{v[i]:.4f}" for v in columns.values()) + "\n")
     png = os.path.join(args.out, "tpe-vs-random.png")
     plot = (f"set terminal pngcairo size 900,420 font ',10'; set output '{png}'; set datafile separator ',';"
-            "set multiplot layout 1,2; set key bottom right; set xlabel 'trials'; set grid;"
+            f"set multiplot layout 1,{len(SPACES)}; set key bottom right; set xlabel 'trials'; set grid;"
             f"set ylabel 'median best validation accuracy ({args.seeds} seeds)';")
     for k, label in enumerate(SPACES):
         plot += (f"set title '{label} space'; plot '{csv}' using 1:{2 + 2 * k} with lines lw 2 title 'random',"
