@@ -669,4 +669,17 @@ void Metric::resolve(const Model& model) {
                                where, name, fmt::join(reported, ", ")));
 }
 
+std::vector<std::string> branch_names(const std::vector<Dimension>& dims, std::size_t d) {
+  if (dims[d].type != Dimension::Type::Choice) return {};
+  const std::string prefix = dims[d].path + "@";
+  if (std::none_of(dims.begin(), dims.end(), [&](const Dimension& x) { return x.path.starts_with(prefix); })) return {};
+  YAML::Node alternatives(YAML::NodeType::Sequence);
+  try {
+    for (const auto& c : dims[d].choices) alternatives.push_back(YAML::Load(c));
+  } catch (const YAML::Exception&) {
+    return {};
+  }
+  return alternative_labels(alternatives);
+}
+
 }  // namespace lamina::detail

@@ -68,6 +68,11 @@ struct FingerprintSummary {
 };
 FingerprintSummary parse_fingerprint(const std::string& fingerprint);
 
+// A choice that branches (other dimensions live in its alternatives, "PATH@..."): its
+// alternatives' names as the search names them (their types, or their indices); empty for any
+// other dimension. For readers of a fingerprint, who have the dimensions but not the tree.
+std::vector<std::string> branch_names(const std::vector<Dimension>& dims, std::size_t d);
+
 SearchSpec load_search_spec(const std::filesystem::path& file, const Registry& registry);
 
 }  // namespace lamina::detail

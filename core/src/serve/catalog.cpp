@@ -147,10 +147,13 @@ struct Fingerprint {
 Fingerprint read_fingerprint(const std::string& text) {
   const detail::FingerprintSummary parsed = detail::parse_fingerprint(text);
   Fingerprint f{parsed.trials, parsed.rounds, parsed.epochs, parsed.metric};
-  for (const Dimension& d : parsed.dims) {
+  for (std::size_t i = 0; i < parsed.dims.size(); ++i) {
+    const Dimension& d = parsed.dims[i];
     json j = {{"name", d.path}, {"type", detail::dimension_type(d)}, {"log", d.type == Dimension::Type::LogUniform}};
     if (d.type == Dimension::Type::Choice) {
       j["choices"] = d.choices;
+      // A branching choice's alternatives by name: "momentum", not its YAML with the ranges.
+      if (auto names = detail::branch_names(parsed.dims, i); !names.empty()) j["labels"] = std::move(names);
     } else {
       j["range"] = {d.lo, d.hi};
     }

@@ -321,7 +321,8 @@ function searchPage(id) {
         axes: { x: d.log ? { logscale: true, ticker: decadeTicks, valueFormatter: num } : { valueFormatter: num } } };
       if (d.range) opts.dateWindow = d.range;  // the first round's range: later rounds narrow inside it
       if (d.choices) {
-        const label = (x) => (Number.isInteger(x) && d.choices[x] !== undefined ? d.choices[x] : "");
+        const names = d.labels || d.choices;  // a branching choice's alternatives by name
+        const label = (x) => (Number.isInteger(x) && names[x] !== undefined ? names[x] : "");
         opts.axes.x.axisLabelFormatter = label;
         opts.axes.x.valueFormatter = label;
         opts.axes.x.pixelsPerLabel = 30;
@@ -338,10 +339,12 @@ function searchPage(id) {
     // The ranges each round sampled (rounds.json once written; the first round's from the journal).
     const roundRows = [];
     const rs = Array.isArray(s.rounds) ? s.rounds : [{ round: 1, space: Object.fromEntries((s.space || []).map((d) => [d.name, { type: d.type, range: d.choices || d.range }])) }];
+    const labels = Object.fromEntries((s.space || []).filter((d) => d.labels).map((d) => [d.name, d.labels]));
     for (const r of rs) {
       for (const [name, d] of Object.entries(r.space || {})) {
+        const range = labels[name] || d.range;
         roundRows.push(el("tr", {}, el("td", {}, r.round), el("td", {}, name), el("td", {}, d.type),
-          el("td", {}, Array.isArray(d.range) ? d.range.map((v) => (typeof v === "number" ? v.toPrecision(4) : v)).join(d.type === "choice" ? ", " : " … ") : "")));
+          el("td", {}, Array.isArray(range) ? range.map((v) => (typeof v === "number" ? v.toPrecision(4) : v)).join(d.type === "choice" ? ", " : " … ") : "")));
       }
     }
     rounds.tBodies[0].replaceChildren(...roundRows);
