@@ -265,6 +265,7 @@ BOOST_AUTO_TEST_CASE(the_api_serves_runs_and_searches_and_nothing_else) {
   BOOST_TEST(search["results"]["rows"].size() == 4u, search["results"].dump());
   BOOST_TEST(search["results"]["skipped"] == 0);
   BOOST_TEST(search["space"][1]["choices"] == json({"{type: relu}", "{type: tanh, name: act}"}), search["space"].dump());
+  BOOST_TEST(!search["space"][1].contains("labels"));  // it holds no dimensions: its YAML is its name
   BOOST_TEST(search["summary"]["trials"] == 4);
 
   // Nothing but the entries the scan found, by GET.

@@ -9,6 +9,7 @@
 #include "search/journal.hpp"
 #include "search/scheduler.hpp"
 #include "search/space_tree.hpp"
+#include "search/spec.hpp"
 #include "test_support.hpp"
 
 using namespace lamina;
@@ -153,4 +154,19 @@ BOOST_AUTO_TEST_CASE(the_journal_leaves_inactive_values_out_and_reads_them_back_
   BOOST_TEST(is_inactive(back.values[3]));
   BOOST_TEST(back.values[1].number == t.values[1].number);
   BOOST_TEST(outside_tree(back.values, f.space, f.tree).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_reader_of_the_fingerprint_names_a_branching_choices_alternatives) {
+  Fixture f;
+  BOOST_TEST((branch_names(f.space.dims, 0) == std::vector<std::string>{"sgd", "momentum"}));
+  BOOST_TEST(branch_names(f.space.dims, 1).empty());  // not a choice
+  SearchSpace flat;
+  flat.dims = {{"layers.1", Dimension::Type::Choice, 0, 0, {"{type: relu}", "{type: tanh}"}}};
+  BOOST_TEST(branch_names(flat.dims, 0).empty());  // a choice without dimensions inside
+  // Alternatives of one type are named by their index.
+  SearchSpace same;
+  same.dims = {{"layers.2", Dimension::Type::Choice, 0, 0,
+                {"{type: affine, units: 10}", "{type: affine, units: {int_uniform: [5, 20]}}"}},
+               {"layers.2@1.units", Dimension::Type::IntUniform, 5, 20, {}}};
+  BOOST_TEST((branch_names(same.dims, 0) == std::vector<std::string>{"0", "1"}));
 }
