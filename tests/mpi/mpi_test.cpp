@@ -288,6 +288,28 @@ BOOST_AUTO_TEST_CASE(a_distributed_search_writes_the_journal_of_one_process) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_distributed_conditional_repeated_search_writes_the_journal_of_one_process) {
+  // The optimizer as a conditional choice, each trial on 2 seeds (their scores cross ranks with
+  // the trial), TPE with ASHA on the seeds' mean.
+  TempDir dir;
+  write_file(dir / "s.yaml", kSearchModel.substr(0, kSearchModel.find("space:\n")) +
+                                 "space:\n"
+                                 "  optimizer:\n"
+                                 "    choice:\n"
+                                 "      - {type: sgd, lr: {log_uniform: [1.0e-3, 1.0]}}\n"
+                                 "      - {type: momentum, lr: {log_uniform: [1.0e-3, 1.0e-1]}, momentum: {uniform: [0.8, 0.99]}}\n"
+                                 "seed: 3\ntrials: 6\nepochs: 3\nrepeats: 2\nsampler: {type: tpe, startup_trials: 2}\n"
+                                 "pruning: {type: asha, min_epochs: 1, reduction: 2}\n");
+  const std::string search = "search " + (dir / "s.yaml").string() + " --no-progress --out ";
+  const auto one = lamina_on(0, search + (dir / "one").string() + " --workers 1");
+  BOOST_TEST_REQUIRE(one.status == 0, one.output);
+  const auto r = lamina_on(2, search + (dir / "np2").string() + " --workers 1");
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  BOOST_TEST(journal(dir / "np2") == journal(dir / "one"));
+  BOOST_TEST(read_file(dir / "np2" / "results.csv") == read_file(dir / "one" / "results.csv"));
+  for (const auto& [id, t] : journal(dir / "one")) BOOST_TEST(t["repeat_scores"].size() == 2u, id);
+}
+
 BOOST_AUTO_TEST_CASE(a_rank_that_dies_stops_the_job_and_the_search_resumes) {
   TempDir dir;
   write_file(dir / "s.yaml", kSearch + "trials: 24\nepochs: 8\n");
