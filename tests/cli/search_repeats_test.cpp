@@ -12,24 +12,13 @@
 
 using namespace lamina::test;
 
-namespace {
-
-std::string search(const TempDir& dir, const std::string& name, const std::string& extra, const std::string& flags) {
-  write_file(dir / (name + ".yaml"), kSearchModel + extra);
-  const auto r = run_lamina("search " + (dir / (name + ".yaml")).string() + " --no-progress " + flags + " --out " +
-                            (dir / name).string());
-  BOOST_TEST_REQUIRE(r.status == 0, r.output);
-  return r.output;
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(a_repeated_trial_scores_the_mean_of_its_seeds_for_any_worker_count) {
   TempDir dir;
   const std::string extra =
       "trials: 6\nepochs: 4\nseed: 3\nrepeats: 3\npruning: {type: asha, min_epochs: 1, reduction: 2}\n";
-  const std::string out = search(dir, "w1", extra, "--workers 1");
-  search(dir, "w3", extra, "--workers 3");
+  const std::string out = search_named(dir, "w1", extra, "--workers 1");
+  search_named(dir, "w3", extra, "--workers 3");
   BOOST_TEST(out.find("4 epochs each on 3 seeds (the score is their mean)") != std::string::npos, out);
   BOOST_TEST(journal(dir / "w1") == journal(dir / "w3"));
   BOOST_TEST(read_file(dir / "w1" / "results.csv") == read_file(dir / "w3" / "results.csv"));
@@ -71,8 +60,8 @@ BOOST_AUTO_TEST_CASE(a_repeated_trial_scores_the_mean_of_its_seeds_for_any_worke
 
 BOOST_AUTO_TEST_CASE(one_repeat_is_a_search_without_the_key) {
   TempDir dir;
-  search(dir, "plain", "trials: 3\nepochs: 2\n", "");
-  search(dir, "one", "trials: 3\nepochs: 2\nrepeats: 1\n", "");
+  search_named(dir, "plain", "trials: 3\nepochs: 2\n", "");
+  search_named(dir, "one", "trials: 3\nepochs: 2\nrepeats: 1\n", "");
   BOOST_TEST(journal(dir / "plain") == journal(dir / "one"));
   const auto header = [&](const std::string& name) {
     const std::string j = read_file(dir / name / "journal.jsonl");

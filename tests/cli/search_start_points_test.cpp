@@ -10,18 +10,6 @@
 
 using namespace lamina::test;
 
-namespace {
-
-std::string run_search(const TempDir& dir, const std::string& name, const std::string& extra,
-                       const std::string& flags = "") {
-  write_file(dir / (name + ".yaml"), kSearchModel + extra);
-  const auto r = run_lamina("search " + (dir / (name + ".yaml")).string() + " --no-progress " + flags + " --out " +
-                            (dir / name).string());
-  BOOST_TEST_REQUIRE(r.status == 0, r.output);
-  return r.output;
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(enqueued_points_are_the_first_trials_as_given) {
   TempDir dir;
@@ -30,7 +18,7 @@ BOOST_AUTO_TEST_CASE(enqueued_points_are_the_first_trials_as_given) {
       "enqueue:\n"
       "  - {optimizer.lr: 0.05, regularizer.lambda: 1.0e-6}\n"
       "  - {optimizer.lr: 0.2, regularizer.lambda: 3.0e-5}\n";
-  const std::string out = run_search(dir, "a", extra, "--workers 1");
+  const std::string out = search_named(dir, "a", extra, "--workers 1");
   BOOST_TEST(out.find("enqueue: trials 0 to 1 take the search file's points") != std::string::npos, out);
   const auto j = journal(dir / "a");
   BOOST_TEST(j.at(0)["values"]["optimizer.lr"]["text"] == "0.05");
@@ -39,7 +27,7 @@ BOOST_AUTO_TEST_CASE(enqueued_points_are_the_first_trials_as_given) {
   BOOST_TEST(j.at(1)["values"]["regularizer.lambda"]["number"] == 3.0e-5);
   BOOST_TEST(j.size() == 6u);
   // The points count as trials for what follows, and the search is the same for 3 workers.
-  run_search(dir, "b", extra, "--workers 3");
+  search_named(dir, "b", extra, "--workers 3");
   BOOST_TEST(journal(dir / "a") == journal(dir / "b"));
 }
 
@@ -69,9 +57,9 @@ BOOST_AUTO_TEST_CASE(an_enqueued_point_of_a_conditional_space_names_its_branch) 
 BOOST_AUTO_TEST_CASE(a_warm_start_begins_the_history_with_an_earlier_searchs_trials) {
   TempDir dir;
   const std::string tpe = "epochs: 2\nseed: 7\nsampler: {type: tpe, startup_trials: 4}\n";
-  run_search(dir, "first", "trials: 8\n" + tpe);
-  const std::string cold = run_search(dir, "cold", "trials: 3\n" + tpe);
-  const std::string warm = run_search(dir, "warm", "trials: 3\nwarm_start: first\n" + tpe);
+  search_named(dir, "first", "trials: 8\n" + tpe);
+  const std::string cold = search_named(dir, "cold", "trials: 3\n" + tpe);
+  const std::string warm = search_named(dir, "warm", "trials: 3\nwarm_start: first\n" + tpe);
   BOOST_TEST(warm.find("warm start: 8 of the 8 trials of " + (dir / "first").string() +
                        " are points of this space and begin every proposal's history") != std::string::npos,
              warm);

@@ -43,4 +43,15 @@ inline std::map<long, nlohmann::json> journal(const fs::path& dir) {
   return out;
 }
 
+// Writes kSearchModel + `extra` as DIR/NAME.yaml and searches it into DIR/NAME (the test
+// fails unless it succeeds); returns what it printed.
+inline std::string search_named(const TempDir& dir, const std::string& name, const std::string& extra,
+                                const std::string& flags = "") {
+  write_file(dir / (name + ".yaml"), kSearchModel + extra);
+  const auto r = run_lamina("search " + (dir / (name + ".yaml")).string() + " --no-progress " + flags + " --out " +
+                            (dir / name).string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  return r.output;
+}
+
 }  // namespace lamina::test
