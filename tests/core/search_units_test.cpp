@@ -12,6 +12,7 @@
 
 #include "search/journal.hpp"
 #include "search/mpi_executor.hpp"
+#include "search/pareto.hpp"
 #include "search/reporter.hpp"
 #include "search/scheduler.hpp"
 #include "test_support.hpp"
@@ -201,6 +202,58 @@ BOOST_AUTO_TEST_CASE(waits_end_when_the_search_stops) {
   BOOST_TEST(!second.has_value());
 }
 
+BOOST_AUTO_TEST_CASE(non_dominated_sorting_and_crowding_follow_nsga2) {
+  // Two objectives, higher is better. Fronts: {a, b, c} (none dominates another), then {d, e}
+  // (each dominated by b), then {f}; a tie in every objective dominates neither.
+  const std::vector<std::vector<double>> p{{1, 5}, {3, 3}, {5, 1}, {2, 2}, {0.5, 2.5}, {0, 0}, {3, 3}};
+  BOOST_TEST(dominates(p[1], p[3]));
+  BOOST_TEST(!dominates(p[1], p[6]));
+  BOOST_TEST(!dominates(p[0], p[2]));
+  BOOST_TEST(pareto_ranks(p) == (std::vector<int>{1, 1, 1, 2, 2, 3, 1}));
+  const auto d = crowding_distances(p, pareto_ranks(p));
+  // Front 1 sorted by objective 0: a(1) b(3) g(3) c(5); spans 4 and 4. The extremes are infinite;
+  // b and g sit between neighbours (a, g) and (b, c) in objective 0 and the same in objective 1.
+  BOOST_TEST(std::isinf(d[0]));
+  BOOST_TEST(std::isinf(d[2]));
+  BOOST_TEST(d[1] == (3.0 - 1.0) / 4 + (5.0 - 3.0) / 4);
+  BOOST_TEST(d[6] == (5.0 - 3.0) / 4 + (3.0 - 1.0) / 4);
+  BOOST_TEST(std::isinf(d[5]));  // a front of one
+  // The sampler's order: front 1 (extremes first, then by index), front 2, front 3.
+  BOOST_TEST(sampler_order(p) == (std::vector<std::size_t>{0, 2, 1, 6, 3, 4, 5}));
+}
+
+BOOST_AUTO_TEST_CASE(with_objectives_a_sampler_sees_each_completed_trial_scored_by_its_place_on_the_front) {
+  class Scores final : public Sampler {
+   public:
+    std::vector<Value> propose(const SearchSpace&, std::span<const Trial> history, std::int64_t, Rng&) override {
+      for (const auto& t : history) seen[t.id] = t.scores.back();
+      return {{"0.01", 0.01}};
+    }
+    std::map<std::int64_t, double> seen;
+  } sampler;
+  std::stop_source stop;
+  std::map<std::int64_t, Trial> done;
+  std::map<std::int64_t, std::vector<double>> objectives;
+  // (accuracy, -parameters): trial 0 dominated by 1; 1 and 2 on the front; 3 pruned.
+  const std::vector<std::vector<double>> points{{0.5, -200}, {0.6, -100}, {0.9, -300}, {0.95, -10}};
+  for (std::int64_t id = 0; id < 4; ++id) {
+    Trial t;
+    t.id = id;
+    t.values = {{"0.01", 0.01}};
+    t.scores = {0.1, points[static_cast<std::size_t>(id)][0]};
+    t.status = id == 3 ? TrialStatus::Pruned : TrialStatus::Ok;
+    done[id] = t;
+    objectives[id] = points[static_cast<std::size_t>(id)];
+  }
+  Scheduler s({5, 2, 5, 0, "scores", "", {}, {}}, sampler, nullptr, done, stop.get_token(), objectives);
+  s.begin_round(0, space());
+  BOOST_TEST(s.next()->id == 4);
+  BOOST_TEST(sampler.seen[1] == 0.0);   // the front, extremes first in index order
+  BOOST_TEST(sampler.seen[2] == -1.0);
+  BOOST_TEST(sampler.seen[0] == -2.0);  // front 2
+  BOOST_TEST(sampler.seen[3] == 0.95);  // pruned: its first objective's score, as without objectives
+}
+
 BOOST_AUTO_TEST_CASE(a_resumed_scheduler_skips_the_journaled_trials_and_sees_them) {
   RecordingSampler sampler;
   std::stop_source stop;
@@ -349,8 +402,9 @@ BOOST_AUTO_TEST_CASE(protocol_messages_carry_what_the_other_end_reads) {
   BOOST_TEST(nlohmann::json::parse(protocol::stop()).contains("stop"));
   BOOST_TEST(nlohmann::json::parse(protocol::score(0.25))["score"] == 0.25);
   BOOST_TEST(nlohmann::json::parse(protocol::prune(true))["prune"] == true);
-  const auto o = nlohmann::json::parse(protocol::outcome({TrialStatus::Diverged, "nan", {{0.5, 0.6}, {0.4}}}));
+  const auto o = nlohmann::json::parse(protocol::outcome({TrialStatus::Diverged, "nan", {{0.5, 0.6}, {0.4}}, {0.5, 7960}}));
   BOOST_TEST(o["status"] == "diverged");
+  BOOST_TEST(o["objectives"][1] == 7960);
   BOOST_TEST(o["repeat_scores"][1][0] == 0.4);
   BOOST_TEST(o["error"] == "nan");
   BOOST_TEST(nlohmann::json::parse(protocol::fatal("rank 2: out of memory"))["fatal"] == "rank 2: out of memory");

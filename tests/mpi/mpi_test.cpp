@@ -14,6 +14,7 @@
 #include <fstream>
 #include "runtime/safetensors.hpp"
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -288,9 +289,10 @@ BOOST_AUTO_TEST_CASE(a_distributed_search_writes_the_journal_of_one_process) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(a_distributed_conditional_repeated_search_writes_the_journal_of_one_process) {
+BOOST_AUTO_TEST_CASE(a_distributed_conditional_repeated_multi_objective_search_writes_the_journal_of_one_process) {
   // The optimizer as a conditional choice, each trial on 2 seeds (their scores cross ranks with
-  // the trial), TPE with ASHA on the seeds' mean.
+  // the trial), TPE with ASHA on the seeds' mean, two objectives (their values cross ranks too,
+  // and TPE learns from the front's order).
   TempDir dir;
   write_file(dir / "s.yaml", kSearchModel.substr(0, kSearchModel.find("space:\n")) +
                                  "space:\n"
@@ -298,8 +300,10 @@ BOOST_AUTO_TEST_CASE(a_distributed_conditional_repeated_search_writes_the_journa
                                  "    choice:\n"
                                  "      - {type: sgd, lr: {log_uniform: [1.0e-3, 1.0]}}\n"
                                  "      - {type: momentum, lr: {log_uniform: [1.0e-3, 1.0e-1]}, momentum: {uniform: [0.8, 0.99]}}\n"
+                                 "  layers.0.units: {int_uniform: [4, 40]}\n"
                                  "seed: 3\ntrials: 6\nepochs: 3\nrepeats: 2\nsampler: {type: tpe, startup_trials: 2}\n"
-                                 "pruning: {type: asha, min_epochs: 1, reduction: 2}\n");
+                                 "pruning: {type: asha, min_epochs: 1, reduction: 2}\n"
+                                 "objectives: [{metric: val_accuracy}, {measure: parameters, direction: minimize}]\n");
   const std::string search = "search " + (dir / "s.yaml").string() + " --no-progress --out ";
   const auto one = lamina_on(0, search + (dir / "one").string() + " --workers 1");
   BOOST_TEST_REQUIRE(one.status == 0, one.output);
@@ -307,7 +311,19 @@ BOOST_AUTO_TEST_CASE(a_distributed_conditional_repeated_search_writes_the_journa
   BOOST_TEST_REQUIRE(r.status == 0, r.output);
   BOOST_TEST(journal(dir / "np2") == journal(dir / "one"));
   BOOST_TEST(read_file(dir / "np2" / "results.csv") == read_file(dir / "one" / "results.csv"));
-  for (const auto& [id, t] : journal(dir / "one")) BOOST_TEST(t["repeat_scores"].size() == 2u, id);
+  for (const auto& [id, t] : journal(dir / "one")) {
+    BOOST_TEST(t["repeat_scores"].size() == 2u, id);
+    BOOST_TEST(t["objectives"]["parameters"].get<double>() ==
+                   795 * t["values"]["layers.0.units"]["number"].get<double>() + 10,
+               id);
+  }
+  const auto files = [&](const std::string& run) {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir / run / "pareto")) names.insert(e.path().filename().string());
+    return names;
+  };
+  BOOST_TEST((files("np2") == files("one")));
+  BOOST_TEST(!files("one").empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_rank_that_dies_stops_the_job_and_the_search_resumes) {

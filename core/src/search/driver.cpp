@@ -95,9 +95,14 @@ void preflight(const detail::SearchSpec& spec, const Registry& registry) {
 // Runs the rounds' trials on every executor's slots; returns false if the search stopped.
 class Rounds {
  public:
-  Rounds(detail::Journal& journal, detail::Scheduler& scheduler, detail::Reporter& reporter,
-         std::vector<detail::Executor*> executors, std::stop_source& stop)
-      : journal_(journal), scheduler_(scheduler), reporter_(reporter), executors_(std::move(executors)), stop_(stop) {}
+  Rounds(const detail::SearchSpec& spec, detail::Journal& journal, detail::Scheduler& scheduler,
+         detail::Reporter& reporter, std::vector<detail::Executor*> executors, std::stop_source& stop)
+      : spec_(spec),
+        journal_(journal),
+        scheduler_(scheduler),
+        reporter_(reporter),
+        executors_(std::move(executors)),
+        stop_(stop) {}
 
   void run(std::int64_t round, const SearchSpace& space) {
     scheduler_.begin_round(round, space);
@@ -127,15 +132,21 @@ class Rounds {
       const auto start = std::chrono::steady_clock::now();
       const detail::Outcome o = executor.run(
           slot, *task, [&](double score) { return scheduler_.report(task->id, score); }, stop_.get_token());
-      const auto finished = scheduler_.finish(task->id, o.status);
+      const auto finished = scheduler_.finish(task->id, o.status, detail::objective_scores(spec_, o.objectives));
       if (!finished) continue;  // cut short by a stop
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const auto done = journal_.append(detail::trial_to_json(*finished, space, seconds, o.error, o.repeat_scores));
+      std::vector<std::pair<std::string, double>> named;
+      for (std::size_t i = 0; i < o.objectives.size() && i < spec_.objectives.size(); ++i) {
+        named.emplace_back(spec_.objectives[i].metric.name, o.objectives[i]);
+      }
+      const auto done =
+          journal_.append(detail::trial_to_json(*finished, space, seconds, o.error, o.repeat_scores, named));
       reporter_.trial_finished(*finished, seconds, o.error, static_cast<std::int64_t>(done),
                                scheduler_.finished_here());
     }
   }
 
+  const detail::SearchSpec& spec_;
   detail::Journal& journal_;
   detail::Scheduler& scheduler_;
   detail::Reporter& reporter_;
@@ -161,6 +172,7 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
   std::optional<DataSplits> loaded_data;
   std::optional<detail::Journal> opened;
   std::map<std::int64_t, Trial> finished;
+  std::map<std::int64_t, std::vector<double>> objectives;  // finished trials' objective scores
   std::int64_t workers = 0;
   SearchResult result;
   together([&] {
@@ -173,7 +185,7 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
     build_network(base, *loaded_data);  // the base model must fit the data before any trial starts
     check_watched(base, *loaded_data);
     detail::init_from_run(base, leader ? &out : nullptr);  // trials load it again, silently
-    loaded_spec->metric.resolve(base);  // its direction is the metric plugin's
+    detail::resolve_objectives(*loaded_spec, base);  // a metric's direction is its plugin's
     if (!leader) return;
     result.dir = req.out ? *req.out : fs::path("runs") / ("search-" + loaded_spec->name);
     std::error_code ec;
@@ -181,8 +193,12 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
     if (ec || ::access(result.dir.c_str(), W_OK) != 0) {
       throw InputError(fmt::format("{}: cannot create or write the search folder", result.dir.string()));
     }
+    std::vector<std::pair<std::string, bool>> directions;  // the journal header's objectives
+    for (const auto& o : loaded_spec->objectives) {
+      directions.emplace_back(o.metric.name, o.metric.direction == detail::Metric::Direction::Maximize);
+    }
     opened.emplace(result.dir / "journal.jsonl", loaded_spec->fingerprint, loaded_spec->metric.name,
-                   loaded_spec->metric.direction == detail::Metric::Direction::Maximize);
+                   loaded_spec->metric.direction == detail::Metric::Direction::Maximize, directions);
     // Every finished trial must read back before the search starts: a line edited by hand is
     // reported, naming it, instead of failing mid-search.
     const std::int64_t budget = loaded_spec->trials * loaded_spec->rounds;
@@ -194,6 +210,15 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
                                      where, id, budget - 1, loaded_spec->trials, loaded_spec->rounds));
       }
       finished[id] = detail::trial_from_json(line, loaded_spec->space, *opened);
+      if (!loaded_spec->objectives.empty()) {
+        const auto shown = detail::objectives_from_json(line, loaded_spec->objective_names());
+        if (shown.empty() && finished[id].status == TrialStatus::Ok) {
+          throw InputError(fmt::format("{}: trial {} has no value for each of the search's objectives; remove its "
+                                       "line to rerun it",
+                                       where, id));
+        }
+        if (!shown.empty()) objectives[id] = detail::objective_scores(*loaded_spec, shown);
+      }
       if (const std::string why = detail::outside_tree(finished[id].values, loaded_spec->space, loaded_spec->tree);
           !why.empty()) {
         throw InputError(fmt::format("{}: trial {} has values outside the search's space: {}; remove its line to "
@@ -253,14 +278,20 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
                                    type_named(registry, Kind::Pruner, spec.pruner_type),
                                    spec.tree,
                                    spec.enqueued};
-  for (const Trial& t : spec.warm) finished[t.id] = t;
-  detail::Scheduler scheduler(options, *spec.sampler, spec.pruner.get(), std::move(finished), stop.get_token());
+  for (std::size_t i = 0; i < spec.warm.size(); ++i) {
+    finished[spec.warm[i].id] = spec.warm[i];
+    if (i < spec.warm_objectives.size() && !spec.warm_objectives[i].empty()) {
+      objectives[spec.warm[i].id] = detail::objective_scores(spec, spec.warm_objectives[i]);
+    }
+  }
+  detail::Scheduler scheduler(options, *spec.sampler, spec.pruner.get(), std::move(finished), stop.get_token(),
+                              std::move(objectives));
   detail::Reporter reporter(spec, out, req.progress && ::isatty(STDERR_FILENO), spec.trials * spec.rounds);
   detail::ThreadExecutor local(spec, registry, data, static_cast<int>(workers));
   std::optional<detail::MpiExecutor> remote;
   std::vector<detail::Executor*> executors{&local};
   if (cluster) executors.push_back(&remote.emplace(*cluster, spec, static_cast<int>(workers)));
-  Rounds rounds(journal, scheduler, reporter, executors, stop);
+  Rounds rounds(spec, journal, scheduler, reporter, executors, stop);
 
   std::vector<SearchSpace> spaces{spec.space};
   std::vector<std::vector<Trial>> trials;
@@ -320,11 +351,17 @@ SearchResult run_search(const SearchRequest& req, std::ostream& out) {
     for (double f : finals) ss += (f - mean) * (f - mean);
     repeat_sd[id] = std::sqrt(ss / static_cast<double>(finals.size() - 1));
   }
+  std::map<std::int64_t, std::vector<double>> shown_objectives;  // `objectives:`, as the journal holds them
+  if (!spec.objectives.empty()) {
+    for (const auto& [id, j] : journal.finished()) {
+      if (auto v = detail::objectives_from_json(j, spec.objective_names()); !v.empty()) shown_objectives[id] = std::move(v);
+    }
+  }
   reporter.write_results(result.dir, spaces, trials, [&](const Trial& best) {
     ModelFile model = spec.base.with(detail::space_overrides(spec.space, spec.tree, best.values));
     build_model(model, registry);  // the best model must itself be a valid model
     return model.text();
-  }, repeat_sd);
+  }, repeat_sd, shown_objectives);
   return result;
 }
 

@@ -28,6 +28,49 @@ class ReportingObserver final : public ScoreObserver {
   std::stop_token stop_;
 };
 
+// Passes everything on to the trial's observer and keeps what `objectives:` measures: the
+// last epoch's validation metrics and the training time of every epoch.
+class Measuring final : public TrainObserver {
+ public:
+  explicit Measuring(TrainObserver& inner) : inner_(inner) {}
+  void on_batch(std::int64_t epoch, std::int64_t batch, std::int64_t batches, float loss) override {
+    inner_.on_batch(epoch, batch, batches, loss);
+  }
+  void on_epoch(const EpochMetrics& m) override {
+    last_ = m;
+    train_seconds_ += m.train_seconds;
+    ++epochs_;
+    inner_.on_epoch(m);
+  }
+  bool should_stop() override { return inner_.should_stop(); }
+
+  // The objectives' shown values; empty if no epoch finished.
+  std::vector<double> measured(const SearchSpec& spec, Model& model) const {
+    std::vector<double> out;
+    if (epochs_ == 0) return out;
+    for (const Objective& o : spec.objectives) {
+      switch (o.source) {
+        case Objective::Source::Metric:
+          out.push_back(o.metric.shown(trial_score(o.metric, last_)));
+          break;
+        case Objective::Source::Parameters:
+          out.push_back(static_cast<double>(model.network.parameter_count()));
+          break;
+        case Objective::Source::SecondsPerEpoch:
+          out.push_back(train_seconds_ / static_cast<double>(epochs_));
+          break;
+      }
+    }
+    return out;
+  }
+
+ private:
+  TrainObserver& inner_;
+  EpochMetrics last_;
+  double train_seconds_ = 0;
+  std::int64_t epochs_ = 0;
+};
+
 // One model of a trial's seeds: training as train_trial does it.
 Outcome train_one(const SearchSpec& spec, const Registry& registry, const DataSplits& data,
                   const std::vector<std::string>& overrides, TrainObserver& observer) {
@@ -38,7 +81,13 @@ Outcome train_one(const SearchSpec& spec, const Registry& registry, const DataSp
     check_watched(model, data);
     init_from_run(model, nullptr);  // reported once, by the driver, for the base model
     Trainer trainer(model, data, TrainerOptions{false});
-    trainer.run(&observer);
+    if (spec.objectives.empty()) {
+      trainer.run(&observer);
+    } else {
+      Measuring measuring(observer);
+      trainer.run(&measuring);
+      o.objectives = measuring.measured(spec, model);
+    }
   } catch (const PluginFailure&) {
     throw;  // the search's own plugins failed, not this trial
   } catch (const Diverged& e) {
@@ -177,6 +226,19 @@ Outcome train_trial(const SearchSpec& spec, const Registry& registry, const Data
     }
   }
   o.repeat_scores = lockstep.scores();
+  if (o.status == TrialStatus::Ok && !spec.objectives.empty()) {
+    // The seeds' means, summed in seed order (the same for any timing).
+    o.objectives.assign(spec.objectives.size(), 0.0);
+    for (const Outcome& seed : outcomes) {
+      if (seed.objectives.size() != o.objectives.size()) {
+        o.objectives.clear();  // a seed stopped before its first epoch
+        break;
+      }
+      for (std::size_t i = 0; i < o.objectives.size(); ++i) {
+        o.objectives[i] += seed.objectives[i] / static_cast<double>(outcomes.size());
+      }
+    }
+  }
   return o;
 }
 

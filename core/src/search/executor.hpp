@@ -21,6 +21,10 @@ struct Outcome {
   TrialStatus status = TrialStatus::Ok;  // Ok (trained, or stopped when asked), Diverged or Failed
   std::string error;
   std::vector<std::vector<double>> repeat_scores;  // `repeats:` > 1: each seed's scores (the trial's are their means)
+  // `objectives:`: each one's value after the last epoch trained, as shown (not negated), in
+  // the spec's order (a repeated trial: the seeds' means); empty without objectives, or when no
+  // epoch finished.
+  std::vector<double> objectives;
 };
 
 // Called after each epoch with the trial's score; true stops the trial.

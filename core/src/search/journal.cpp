@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 namespace lamina::detail {
 
 Journal::Journal(const fs::path& file, const std::string& fingerprint, const std::string& metric,
-                 bool higher_is_better)
+                 bool higher_is_better, const std::vector<std::pair<std::string, bool>>& objectives)
     : file_(file) {
   fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw InputError(fmt::format("{}: cannot write the journal: {}", file.string(), std::strerror(errno)));
@@ -36,7 +36,7 @@ Journal::Journal(const fs::path& file, const std::string& fingerprint, const std
                          : fmt::format("{}: cannot lock the journal: {}", file.string(), std::strerror(err)));
   }
   try {
-    read_and_repair(fingerprint, metric, higher_is_better);
+    read_and_repair(fingerprint, metric, higher_is_better, objectives);
   } catch (...) {
     ::close(fd_);  // a constructor that throws gets no destructor
     fd_ = -1;
@@ -44,7 +44,8 @@ Journal::Journal(const fs::path& file, const std::string& fingerprint, const std
   }
 }
 
-void Journal::read_and_repair(const std::string& fingerprint, const std::string& metric, bool higher_is_better) {
+void Journal::read_and_repair(const std::string& fingerprint, const std::string& metric, bool higher_is_better,
+                              const std::vector<std::pair<std::string, bool>>& objectives) {
   const fs::path& file = file_;
   const std::string text = read_whole_file(file, "the journal", kTextCap);
   // Only complete lines count: whatever follows the last newline is a torn write.
@@ -102,6 +103,10 @@ void Journal::read_and_repair(const std::string& fingerprint, const std::string&
     header["lamina_search"] = kJournalVersion;
     header["metric"] = metric;
     header["higher_is_better"] = higher_is_better;
+    if (!objectives.empty()) {
+      header["objectives"] = nlohmann::ordered_json::array();
+      for (const auto& [name, higher] : objectives) header["objectives"].push_back({{"name", name}, {"higher_is_better", higher}});
+    }
     header["fingerprint"] = fingerprint;
     append(header);
   }
@@ -127,7 +132,8 @@ std::size_t Journal::append(const nlohmann::ordered_json& trial) {
 }
 
 nlohmann::ordered_json trial_to_json(const Trial& t, const SearchSpace& space, double seconds,
-                                     const std::string& error, const std::vector<std::vector<double>>& repeat_scores) {
+                                     const std::string& error, const std::vector<std::vector<double>>& repeat_scores,
+                                     const std::vector<std::pair<std::string, double>>& objectives) {
   nlohmann::ordered_json j;
   j["trial"] = t.id;
   j["round"] = t.round + 1;
@@ -141,6 +147,10 @@ nlohmann::ordered_json trial_to_json(const Trial& t, const SearchSpace& space, d
   j["values"] = values;
   j["scores"] = t.scores;
   if (!repeat_scores.empty()) j["repeat_scores"] = repeat_scores;
+  if (!objectives.empty()) {
+    j["objectives"] = nlohmann::ordered_json::object();
+    for (const auto& [name, value] : objectives) j["objectives"][name] = value;
+  }
   const bool scored = !t.scores.empty() && (t.status == TrialStatus::Ok || t.status == TrialStatus::Pruned);
   j["score"] = scored ? nlohmann::ordered_json(t.scores.back()) : nlohmann::ordered_json();
   j["status"] = std::string(status_name(t.status));

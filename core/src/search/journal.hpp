@@ -26,8 +26,10 @@ class Journal {
   // A new journal's first line holds the fingerprint and the search's metric ("val_accuracy"):
   // readers take the metric from there, never from the fingerprint's text.
   // `higher_is_better`: the metric's direction (lamina/metric.hpp), recorded beside it.
+  // `objectives`: with `objectives:`, each one's name and whether higher is better, recorded
+  // as "objectives" (the dashboard's Pareto plot and warm starts read them).
   Journal(const std::filesystem::path& file, const std::string& fingerprint, const std::string& metric,
-          bool higher_is_better = true);
+          bool higher_is_better = true, const std::vector<std::pair<std::string, bool>>& objectives = {});
   ~Journal();
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
@@ -43,7 +45,8 @@ class Journal {
   std::size_t append(const nlohmann::ordered_json& trial);
 
  private:
-  void read_and_repair(const std::string& fingerprint, const std::string& metric, bool higher_is_better);
+  void read_and_repair(const std::string& fingerprint, const std::string& metric, bool higher_is_better,
+                       const std::vector<std::pair<std::string, bool>>& objectives);
 
   std::filesystem::path file_;
   std::map<std::int64_t, std::int64_t> lines_;  // trial -> line it was read from
@@ -66,9 +69,26 @@ JournalContents read_journal(const std::string& text);
 // ("pruned") and rounds from 1, as everywhere a user reads them; scores are stored
 // higher-is-better (a loss negated), `score` being the last one of a trial ended ok or pruned.
 // `repeat_scores`: a repeated trial's scores per seed (`repeats:`), kept as "repeat_scores".
+// `objectives`: name and shown value of each objective (`objectives:`), kept as an object
+// "objectives" in their order.
 nlohmann::ordered_json trial_to_json(const Trial& trial, const SearchSpace& space, double seconds,
                                      const std::string& error,
-                                     const std::vector<std::vector<double>>& repeat_scores = {});
+                                     const std::vector<std::vector<double>>& repeat_scores = {},
+                                     const std::vector<std::pair<std::string, double>>& objectives = {});
+// A line's "objectives" read back, in the order of `names` (shown values); empty if it has none
+// or one is missing or not a number. `line` may be either json flavour.
+template <class Json>
+std::vector<double> objectives_from_json(const Json& line, const std::vector<std::string>& names) {
+  std::vector<double> out;
+  const auto it = line.find("objectives");
+  if (it == line.end() || !it->is_object()) return out;
+  for (const auto& name : names) {
+    const auto v = it->find(name);
+    if (v == it->end() || !v->is_number()) return {};
+    out.push_back(v->template get<double>());
+  }
+  return out;
+}
 // Throws InputError naming the journal and the trial if the line is not one of this search.
 Trial trial_from_json(const nlohmann::ordered_json& line, const SearchSpace& space, const Journal& journal);
 

@@ -20,7 +20,8 @@ std::string stop() { return json{{"stop", true}}.dump(); }
 std::string score(double s) { return json{{"score", s}}.dump(); }
 std::string prune(bool p) { return json{{"prune", p}}.dump(); }
 std::string outcome(const Outcome& o) {
-  return json{{"status", std::string(status_name(o.status))}, {"error", o.error}, {"repeat_scores", o.repeat_scores}}
+  return json{{"status", std::string(status_name(o.status))}, {"error", o.error}, {"repeat_scores", o.repeat_scores},
+              {"objectives", o.objectives}}
       .dump();
 }
 std::string fatal(const std::string& why) { return json{{"fatal", why}}.dump(); }
@@ -59,7 +60,8 @@ Outcome MpiExecutor::run(int slot, const Task& task, const EpochReport& report, 
     if (m.contains("fatal")) throw Error(m.at("fatal").get<std::string>());
     if (m.contains("status")) {
       return Outcome{status_of(m.at("status").get<std::string>()), m.at("error").get<std::string>(),
-                     m.at("repeat_scores").get<std::vector<std::vector<double>>>()};
+                     m.at("repeat_scores").get<std::vector<std::vector<double>>>(),
+                     m.at("objectives").get<std::vector<double>>()};
     }
     const bool prune = report(m.at("score").get<double>());
     cluster_.send(rank, tag, protocol::prune(prune || stop.stop_requested()));

@@ -4,11 +4,14 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "atomic_file.hpp"
+#include "lamina/error.hpp"
+#include "search/pareto.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
@@ -29,6 +32,30 @@ struct CsvRecords {
   std::vector<std::vector<std::string>> records;
   std::vector<std::string> current;
 };
+
+// An objective's value as results.csv and the console show it: a count whole, seconds to the
+// 4 significant digits, a metric as the metric column is.
+std::string objective_text(const Objective& o, double v) {
+  switch (o.source) {
+    case Objective::Source::Parameters:
+      return fmt::format("{:.0f}", v);
+    case Objective::Source::SecondsPerEpoch:
+      return fmt::format("{:.4g}", v);
+    case Objective::Source::Metric:
+      break;
+  }
+  return fmt::format("{:.6f}", v);
+}
+
+// "val_accuracy (max), parameters (min)"
+std::string join_names(const std::vector<Objective>& objectives) {
+  std::string s;
+  for (const Objective& o : objectives) {
+    s += fmt::format("{}{} ({})", s.empty() ? "" : ", ", o.metric.name,
+                     o.metric.direction == Metric::Direction::Maximize ? "max" : "min");
+  }
+  return s;
+}
 
 bool ranked(const Trial& t) {
   return (t.status == TrialStatus::Ok || t.status == TrialStatus::Pruned) && !t.scores.empty();
@@ -94,19 +121,46 @@ void Reporter::trial_finished(const Trial& t, double seconds, const std::string&
 void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>& spaces,
                              const std::vector<std::vector<Trial>>& rounds,
                              const std::function<std::string(const Trial&)>& best_model,
-                             const std::map<std::int64_t, double>& repeat_sd) {
+                             const std::map<std::int64_t, double>& repeat_sd,
+                             const std::map<std::int64_t, std::vector<double>>& objectives) {
   std::vector<const Trial*> order;
   for (const auto& r : rounds) {
     for (const auto& t : r) {
       if (ranked(t)) order.push_back(&t);
     }
   }
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Trial* a, const Trial* b) { return a->scores.back() > b->scores.back(); });
+  // Several objectives: the completed trials' fronts (pruned ones trained fewer epochs, their
+  // objectives are not comparable: they are on no front and rank after every completed trial).
+  const bool several = !spec_.objectives.empty();
+  std::map<std::int64_t, int> front_of;
+  if (several) {
+    std::vector<std::int64_t> ids;
+    std::vector<std::vector<double>> points;
+    for (const Trial* t : order) {
+      const auto it = objectives.find(t->id);
+      if (t->status != TrialStatus::Ok || it == objectives.end() || it->second.size() != spec_.objectives.size()) {
+        continue;
+      }
+      ids.push_back(t->id);
+      points.push_back(objective_scores(spec_, it->second));
+    }
+    const auto ranks = pareto_ranks(points);
+    for (std::size_t i = 0; i < ids.size(); ++i) front_of[ids[i]] = ranks[i];
+  }
+  const auto front = [&](const Trial* t) {
+    const auto it = front_of.find(t->id);
+    return it == front_of.end() ? std::numeric_limits<int>::max() : it->second;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](const Trial* a, const Trial* b) {
+    if (front(a) != front(b)) return front(a) < front(b);
+    return a->scores.back() > b->scores.back();
+  });
   const Metric& metric = spec_.metric;
   // With repeats the metric's column is the seeds' mean, and its standard deviation follows.
   const bool repeated = spec_.repeats > 1;
   std::string csv = "rank,trial,round,status,epochs," + metric.name + (repeated ? "," + metric.name + "_sd" : "");
+  for (std::size_t k = 1; k < spec_.objectives.size(); ++k) csv += "," + spec_.objectives[k].metric.name;
+  if (several) csv += ",pareto_rank,front";
   for (const auto& d : spec_.space.dims) (csv += ',') += csv_field(d.path);
   csv += "\n";
   for (std::size_t i = 0; i < order.size(); ++i) {
@@ -116,6 +170,14 @@ void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>
     if (repeated) {
       const auto sd = repeat_sd.find(t.id);
       csv += sd == repeat_sd.end() ? std::string(",") : fmt::format(",{:.6f}", sd->second);
+    }
+    if (several) {
+      const auto it = objectives.find(t.id);
+      for (std::size_t k = 1; k < spec_.objectives.size(); ++k) {
+        csv += ',';
+        if (it != objectives.end() && k < it->second.size()) csv += objective_text(spec_.objectives[k], it->second[k]);
+      }
+      csv += front_of.count(t.id) ? fmt::format(",{},{}", front(&t), front(&t) == 1) : std::string(",,false");
     }
     for (std::size_t d = 0; d < t.values.size(); ++d) (csv += ',') += csv_field(shown_value(spec_.tree, t.values, d));
     csv += "\n";
@@ -149,6 +211,10 @@ void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>
       }
     }
   }
+  std::vector<const Trial*> members;  // the front, in the ranking's order
+  for (const Trial* t : order) {
+    if (front(t) == 1) members.push_back(t);
+  }
   json summary;
   summary["trials"] = static_cast<std::int64_t>(order.size());
   summary["pruned"] = pruned;
@@ -156,15 +222,40 @@ void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>
   summary["best_score"] = order.empty() ? json() : json(metric.shown(best));
   summary["trial_epochs_to_best"] = spent_at_best;
   summary["trials_to_best"] = trials_to_best;
+  if (several) {
+    summary["objectives"] = json::array();
+    for (const Objective& o : spec_.objectives) {
+      summary["objectives"].push_back(
+          {{"name", o.metric.name}, {"higher_is_better", o.metric.direction == Metric::Direction::Maximize}});
+    }
+    summary["front"] = json::array();
+    for (const Trial* t : members) summary["front"].push_back(t->id);
+  }
   write_file_atomic(dir / "summary.json", summary.dump(2) + "\n");
 
-  const std::string metric_name =
-      metric.name == "val_loss" ? "val loss" : metric.name == "val_accuracy" ? "val acc" : metric.name;
-  out_ << fmt::format("\n{} finished trials ranked by {} (top {}):\n", order.size(), metric.name,
-                      std::min<std::size_t>(20, order.size()));
+  const auto short_name = [](const std::string& name) {
+    return name == "val_loss" ? std::string("val loss") : name == "val_accuracy" ? std::string("val acc") : name;
+  };
+  out_ << (several ? fmt::format("\n{} finished trials ranked by the Pareto front of {} (front 1 first, then by {}; top {}):\n",
+                                 order.size(), join_names(spec_.objectives), metric.name,
+                                 std::min<std::size_t>(20, order.size()))
+                   : fmt::format("\n{} finished trials ranked by {} (top {}):\n", order.size(), metric.name,
+                                 std::min<std::size_t>(20, order.size())));
   for (std::size_t i = 0; i < order.size() && i < 20; ++i) {
     const auto& t = *order[i];
-    std::string line = fmt::format("Best-{} ({} {:.4f})", i + 1, metric_name, metric.shown(t.scores.back()));
+    std::string line;
+    if (several) {
+      const auto it = objectives.find(t.id);
+      std::string measured = fmt::format("{} {:.4f}", short_name(metric.name), metric.shown(t.scores.back()));
+      for (std::size_t k = 1; it != objectives.end() && k < spec_.objectives.size() && k < it->second.size(); ++k) {
+        measured += fmt::format(", {} {}", spec_.objectives[k].metric.name,
+                                objective_text(spec_.objectives[k], it->second[k]));
+      }
+      line = front_of.count(t.id) ? fmt::format("Front-{} trial {} ({})", front(&t), t.id, measured)
+                                  : fmt::format("No front trial {} ({})", t.id, measured);
+    } else {
+      line = fmt::format("Best-{} ({} {:.4f})", i + 1, short_name(metric.name), metric.shown(t.scores.back()));
+    }
     for (std::size_t d = 0; d < spec_.space.dims.size(); ++d) {
       const auto& dim = spec_.space.dims[d];
       if (is_inactive(t.values[d])) continue;
@@ -176,13 +267,46 @@ void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>
     out_ << line << "\n";
   }
   if (!order.empty()) {
+    out_ << fmt::format("compute: {} trial-epochs ({} trials pruned); the best {} was reached after {}\n", spent,
+                        pruned, several ? metric.name : "score", spent_at_best);
+  }
+  if (several) {
+    write_front(dir / "pareto", members, objectives, best_model);
+    out_ << fmt::format("Pareto front: {} trials; a model file for each in {}\n", members.size(),
+                        (dir / "pareto").string());
+  } else if (!order.empty()) {
     write_file_atomic(dir / "best.yaml", "# The base model with the best trial's values (trial " +
                                              std::to_string(order[0]->id) + ").\n" + best_model(*order[0]));
-    out_ << fmt::format("compute: {} trial-epochs ({} trials pruned); the best score was reached after {}\n", spent,
-                        pruned, spent_at_best);
     out_ << fmt::format("best model: {}\n", (dir / "best.yaml").string());
   }
   out_.flush();
+}
+
+void Reporter::write_front(const fs::path& folder, const std::vector<const Trial*>& members,
+                           const std::map<std::int64_t, std::vector<double>>& objectives,
+                           const std::function<std::string(const Trial&)>& model_of) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) throw Error(fmt::format("{}: cannot create the folder: {}", folder.string(), ec.message()));
+  // A resumed search's front may have lost members: their files go, so the folder is the front.
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("trial-") && name.ends_with(".yaml")) stale.push_back(entry.path());
+  }
+  for (const auto& f : stale) fs::remove(f, ec);
+  for (const Trial* t : members) {
+    std::string measured;
+    const auto it = objectives.find(t->id);
+    for (std::size_t k = 0; it != objectives.end() && k < spec_.objectives.size() && k < it->second.size(); ++k) {
+      measured += fmt::format("{}{} {}", k ? ", " : "", spec_.objectives[k].metric.name,
+                              objective_text(spec_.objectives[k], it->second[k]));
+    }
+    write_file_atomic(folder / fmt::format("trial-{}.yaml", t->id),
+                      fmt::format("# The base model with trial {}'s values, on the Pareto front of {}: {}.\n", t->id,
+                                  join_names(spec_.objectives), measured) +
+                          model_of(*t));
+  }
 }
 
 std::vector<std::vector<std::string>> read_results_csv(const std::string& text) {

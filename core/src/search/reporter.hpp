@@ -37,13 +37,22 @@ class Reporter {
 
   // `rounds[r]`: round r's space and trials. `best_model`: the base model's text with a trial's
   // values, checked (throws if the best model would not build). `repeat_sd`: a repeated trial's
-  // standard deviation of its seeds' final scores, by trial id.
+  // standard deviation of its seeds' final scores, by trial id. `objectives` (`objectives:`):
+  // each trial's objective values as shown, by id; the ranking is then the Pareto front's
+  // (front, then the first objective), results.csv gains each objective, pareto_rank and
+  // front, and pareto/ holds a model per front member instead of best.yaml.
   void write_results(const std::filesystem::path& dir, const std::vector<SearchSpace>& spaces,
                      const std::vector<std::vector<Trial>>& rounds,
                      const std::function<std::string(const Trial&)>& best_model,
-                     const std::map<std::int64_t, double>& repeat_sd = {});
+                     const std::map<std::int64_t, double>& repeat_sd = {},
+                     const std::map<std::int64_t, std::vector<double>>& objectives = {});
 
  private:
+  // pareto/trial-ID.yaml for each front member (files of trials no longer on it removed).
+  void write_front(const std::filesystem::path& folder, const std::vector<const Trial*>& members,
+                   const std::map<std::int64_t, std::vector<double>>& objectives,
+                   const std::function<std::string(const Trial&)>& model_of);
+
   const SearchSpec& spec_;
   std::ostream& out_;
   bool live_;

@@ -7,12 +7,41 @@
 
 #include "lamina/error.hpp"
 #include "lamina/rng.hpp"
+#include "search/pareto.hpp"
 
 namespace lamina::detail {
 
 Scheduler::Scheduler(SchedulerOptions options, Sampler& sampler, Pruner* pruner, std::map<std::int64_t, Trial> finished,
-                     std::stop_token stop)
-    : o_(options), sampler_(sampler), pruner_(pruner), stop_(std::move(stop)), trials_(std::move(finished)) {}
+                     std::stop_token stop, std::map<std::int64_t, std::vector<double>> objectives)
+    : o_(options),
+      sampler_(sampler),
+      pruner_(pruner),
+      stop_(std::move(stop)),
+      trials_(std::move(finished)),
+      objectives_(std::move(objectives)) {}
+
+// Several objectives: a sampler ranks trials by their final score, so each completed trial's
+// final score becomes minus its place in the Pareto order of this history (search/pareto.hpp:
+// front, then crowding distance). TPE's good/bad split is then MOTPE's (Ozaki, Tanigaki,
+// Watanabe & Onishi 2020: the good set taken front by front), and any sampler that ranks by
+// score optimizes the front with no change to the plugin interface. The order depends on the
+// history alone, so proposals stay a function of their arguments. Pruned trials keep their
+// first objective's scores: a sampler ranks them below every completed trial anyway.
+void Scheduler::pareto_scores(std::vector<Trial>& history) const {
+  std::vector<std::size_t> at;
+  std::vector<std::vector<double>> points;
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const Trial& t = history[i];
+    const auto it = objectives_.find(t.id);
+    if (t.status != TrialStatus::Ok || t.scores.empty() || it == objectives_.end() || it->second.size() < 2) continue;
+    at.push_back(i);
+    points.push_back(it->second);
+  }
+  const auto order = sampler_order(points);
+  for (std::size_t place = 0; place < order.size(); ++place) {
+    history[at[order[place]]].scores.back() = -static_cast<double>(place);
+  }
+}
 
 void Scheduler::begin_round(std::int64_t round, const SearchSpace& space) {
   std::lock_guard lock(mu_);
@@ -49,6 +78,7 @@ std::optional<Task> Scheduler::next() {
     for (auto it = trials_.begin(); it != trials_.end() && (it->first < 0 || it->first < id - o_.lag); ++it) {
       if (inside(it->second, space_)) history.push_back(it->second);
     }
+    pareto_scores(history);
   }
   Rng rng(o_.seed, Rng::derived(StreamFamily::TrialProposal, static_cast<std::uint64_t>(id)));
   Task task{id, round_, {}};
@@ -106,7 +136,7 @@ bool Scheduler::report(std::int64_t id, double score) {
   return prune;
 }
 
-std::optional<Trial> Scheduler::finish(std::int64_t id, TrialStatus trained) {
+std::optional<Trial> Scheduler::finish(std::int64_t id, TrialStatus trained, std::vector<double> objectives) {
   std::lock_guard lock(mu_);
   Trial& t = trials_[id];
   const bool all_epochs = static_cast<std::int64_t>(t.scores.size()) == o_.epochs;
@@ -121,6 +151,7 @@ std::optional<Trial> Scheduler::finish(std::int64_t id, TrialStatus trained) {
     return std::nullopt;
   }
   t.status = status;
+  if (!objectives.empty()) objectives_[id] = std::move(objectives);
   ++finished_here_;
   return t;
 }

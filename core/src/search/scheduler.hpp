@@ -55,8 +55,9 @@ class Scheduler {
  public:
   // `finished`: trials read back from the journal; they are never run again. Trials with negative
   // ids (a warm start's) are in every proposal's history and in no round.
+  // `objectives`: finished trials' objective scores (`objectives:`, higher is better), by id.
   Scheduler(SchedulerOptions options, Sampler& sampler, Pruner* pruner, std::map<std::int64_t, Trial> finished,
-            std::stop_token stop);
+            std::stop_token stop, std::map<std::int64_t, std::vector<double>> objectives = {});
 
   // Starts round `round` (from 0), proposing in `space`. The previous round must be over.
   void begin_round(std::int64_t round, const SearchSpace& space);
@@ -67,7 +68,8 @@ class Scheduler {
   // Trial `id`'s training ended with `trained` (Ok, Diverged or Failed). Returns the finished
   // trial to journal (Pruned if the pruner stopped it early), or nothing if it was cut short
   // by a stop: it is then left unfinished and a resume runs it again.
-  std::optional<Trial> finish(std::int64_t id, TrialStatus trained);
+  // `objectives`: its objective scores (`objectives:`; empty without).
+  std::optional<Trial> finish(std::int64_t id, TrialStatus trained, std::vector<double> objectives = {});
   bool stopping() const { return stop_.stop_requested(); }
   // The round's trials in id order (after it ran: all finished unless the search stopped).
   std::vector<Trial> round_trials(std::int64_t round) const;
@@ -77,6 +79,7 @@ class Scheduler {
  private:
   bool history_ready(std::int64_t id) const;                       // holds mu_
   bool earlier_reached(std::int64_t id, std::size_t epoch) const;  // holds mu_
+  void pareto_scores(std::vector<Trial>& history) const;            // holds mu_
 
   SchedulerOptions o_;
   Sampler& sampler_;
@@ -86,6 +89,7 @@ class Scheduler {
   std::condition_variable_any changed_;
   std::map<std::int64_t, Trial> trials_;  // every trial of every round begun
   std::set<std::int64_t> prune_decided_;  // trials the pruner said to stop
+  std::map<std::int64_t, std::vector<double>> objectives_;  // finished trials' objective scores
   SearchSpace space_;
   std::int64_t round_ = 0, begin_ = 0, end_ = 0, next_ = 0, finished_here_ = 0;
 };

@@ -14,6 +14,7 @@
 #include "lamina/error.hpp"
 #include "model_impl.hpp"
 #include "search/journal.hpp"
+#include "printable.hpp"
 #include "suggest.hpp"
 
 namespace fs = std::filesystem;
@@ -23,7 +24,7 @@ namespace {
 
 const std::vector<std::string> kKeys{"model",   "space",   "trials",   "epochs", "seed",    "workers",   "metric",
                                      "rounds",  "sampler", "pruning",  "strategy", "lag",  "enqueue", "warm_start",
-                                     "repeats"};
+                                     "repeats", "objectives"};
 
 const Schema& scalar_schema() {
   static const Schema s{
@@ -247,6 +248,13 @@ void read_sampler_and_pruner(SearchSpec& spec, const YAML::Node& root, const Mod
   spec.fingerprint = fingerprint_head(spec, sampler, pruning);  // the space and base model follow
   // Only when given, so that a search without the key keeps the fingerprint it had.
   if (spec.repeats > 1) spec.fingerprint.insert(spec.fingerprint.size() - 1, fmt::format(" repeats={}", spec.repeats));
+  if (!spec.objectives.empty()) {
+    std::vector<std::string> words;
+    for (const Objective& o : spec.objectives) {
+      words.push_back(o.metric.name + (o.metric.direction == Metric::Direction::Minimize ? "-" : "+"));
+    }
+    spec.fingerprint.insert(spec.fingerprint.size() - 1, " objectives=" + join(words, ","));
+  }
 }
 
 // A node that is a distribution: a one-key mapping whose key names one.
@@ -417,6 +425,92 @@ void read_enqueue(SearchSpec& spec, const Source& src, const YAML::Node& list) {
   }
 }
 
+// `objectives: [{metric: val_accuracy}, {measure: parameters, direction: minimize}, ...]`: the
+// first is a metric (it is the per-epoch score pruners judge) and replaces `metric:`.
+void read_objectives(SearchSpec& spec, const Source& src, const YAML::Node& root) {
+  const YAML::Node list = lookup(root, "objectives");
+  if (!list.IsDefined()) return;
+  const std::string example = "[{metric: val_accuracy}, {measure: parameters, direction: minimize}]";
+  if (const YAML::Node metric = lookup(root, "metric"); metric.IsDefined()) {
+    fail_at(src, "metric", metric,
+            "a search with `objectives:` names its first metric there; remove `metric:` (the first objective "
+            "ranks and prunes the trials)");
+  }
+  if (!list.IsSequence() || list.size() < 2 || list.size() > 8) {
+    fail_at(src, "objectives", list,
+            fmt::format("expected a list of 2 to 8 objectives, e.g. {}, found {}", example,
+                        list.IsSequence() ? fmt::format("{} of them", list.size()) : describe(list)));
+  }
+  const std::vector<std::string> measures{"parameters", "seconds_per_epoch"};
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node item = list[i];
+    const std::string where = fmt::format("objectives.{}", i);
+    if (!item.IsMap()) {
+      fail_at(src, where, item, fmt::format("expected {{metric: NAME}} or {{measure: NAME}}, found {}", describe(item)));
+    }
+    for (const auto& kv : item) {
+      const std::string key = kv.first.Scalar();
+      if (key != "metric" && key != "measure" && key != "direction") {
+        fail_at(src, where + "." + key, kv.first,
+                fmt::format("unknown key{}; an objective has metric or measure, and direction",
+                            did_you_mean(key, {"metric", "measure", "direction"})));
+      }
+    }
+    const YAML::Node metric = lookup(item, "metric"), measure = lookup(item, "measure"),
+                     direction = lookup(item, "direction");
+    if (metric.IsDefined() == measure.IsDefined()) {
+      fail_at(src, where, item, "give exactly one of `metric:` (a val_ measure) and `measure:` (parameters, "
+                                "seconds_per_epoch)");
+    }
+    Objective o;
+    const YAML::Node& named = metric.IsDefined() ? metric : measure;
+    const std::string name_key = where + (metric.IsDefined() ? ".metric" : ".measure");
+    if (!named.IsScalar() || named.Scalar().empty()) {
+      fail_at(src, name_key, named, fmt::format("expected a name, found {}", describe(named)));
+    }
+    o.metric.name = named.Scalar();
+    o.metric.where = location(src, name_key, named);
+    if (metric.IsDefined()) {
+      if (!o.metric.name.starts_with("val_")) {
+        fail_at(src, name_key, named,
+                fmt::format("'{}': trials are ranked on the validation split; name a val_ measure (val_loss, "
+                            "val_accuracy)",
+                            o.metric.name));
+      }
+      // As `metric:`: the loss is minimized; a metric's direction is its plugin's (resolve()).
+      o.metric.direction = o.metric.name == "val_loss" ? Metric::Direction::Minimize : Metric::Direction::Maximize;
+    } else {
+      if (i == 0) {
+        fail_at(src, name_key, named,
+                "the first objective must be a metric (`metric: val_accuracy`): it is the score after each epoch "
+                "that pruners judge; list measures after it");
+      }
+      if (std::find(measures.begin(), measures.end(), o.metric.name) == measures.end()) {
+        fail_at(src, name_key, named,
+                fmt::format("'{}' is not a measure{}; the measures are {}", printable(o.metric.name, 40),
+                            did_you_mean(o.metric.name, measures), join(measures)));
+      }
+      o.source = o.metric.name == "parameters" ? Objective::Source::Parameters : Objective::Source::SecondsPerEpoch;
+      o.metric.direction = Metric::Direction::Minimize;
+    }
+    if (direction.IsDefined()) {
+      if (!direction.IsScalar() || (direction.Scalar() != "maximize" && direction.Scalar() != "minimize")) {
+        fail_at(src, where + ".direction", direction,
+                fmt::format("expected maximize or minimize, found {}", describe(direction)));
+      }
+      o.metric.direction = direction.Scalar() == "maximize" ? Metric::Direction::Maximize : Metric::Direction::Minimize;
+      o.direction_given = true;
+    }
+    for (const Objective& earlier : spec.objectives) {
+      if (earlier.metric.name == o.metric.name) {
+        fail_at(src, name_key, named, fmt::format("'{}' is already an objective", o.metric.name));
+      }
+    }
+    spec.objectives.push_back(o);
+  }
+  spec.metric = spec.objectives[0].metric;
+}
+
 // `warm_start: DIR`: the finished trials (ok or pruned) of the search in DIR whose values are
 // points of this space; its metric must be this search's.
 void read_warm_start(SearchSpec& spec, const Source& src, const YAML::Node& node, const fs::path& base_dir) {
@@ -435,6 +529,23 @@ void read_warm_start(SearchSpec& spec, const Source& src, const YAML::Node& node
     fail_at(src, "warm_start", node,
             fmt::format("{} ranked its trials by {}, this search by {}: its scores cannot be this search's",
                         file.string(), metric.empty() ? "an unknown metric" : metric, spec.metric.name));
+  }
+  const std::vector<std::string> names = spec.objective_names();
+  if (!names.empty()) {
+    std::vector<std::string> theirs;
+    if (journal.header.is_object() && journal.header.contains("objectives") && journal.header["objectives"].is_array()) {
+      for (const auto& o : journal.header["objectives"]) {
+        theirs.push_back(o.is_object() && o.contains("name") && o["name"].is_string() ? o["name"].get<std::string>()
+                                                                                        : "?");
+      }
+    }
+    if (theirs != names) {
+      fail_at(src, "warm_start", node,
+              fmt::format("{} has the objectives {}, this search {}: its trials' places on the front cannot be this "
+                          "search's",
+                          file.string(), theirs.empty() ? std::string("[] (one metric)") : "[" + join(theirs) + "]",
+                          "[" + join(names) + "]"));
+    }
   }
   spec.warm_from = dir;
   for (const auto& j : journal.trials) {
@@ -468,7 +579,13 @@ void read_warm_start(SearchSpec& spec, const Source& src, const YAML::Node& node
     }
     // Its values must be a point of this space and name nothing else.
     if (!readable || used != j["values"].size() || !outside_tree(t.values, spec.space, spec.tree).empty()) continue;
+    std::vector<double> objectives;
+    if (!names.empty()) {
+      objectives = objectives_from_json(j, names);
+      if (t.status == TrialStatus::Ok && objectives.empty()) continue;  // a completed trial off every front
+    }
     spec.warm.push_back(std::move(t));
+    spec.warm_objectives.push_back(std::move(objectives));
   }
   for (std::size_t i = 0; i < spec.warm.size(); ++i) {
     spec.warm[i].id = static_cast<std::int64_t>(i) - static_cast<std::int64_t>(spec.warm.size());
@@ -514,6 +631,7 @@ SearchSpec load_search_spec(const fs::path& file, const Registry& registry) {
   spec.metric.direction = spec.metric.name == "val_loss" ? Metric::Direction::Minimize : Metric::Direction::Maximize;
   spec.lag = cfg.get<std::int64_t>("lag");
   spec.repeats = cfg.get<std::int64_t>("repeats");
+  read_objectives(spec, *doc.impl().source, root);
 
   YAML::Node rounds = lookup(root, "rounds");
   if (rounds.IsScalar()) {
@@ -667,6 +785,39 @@ void Metric::resolve(const Model& model) {
   throw InputError(fmt::format("{}: metric '{}' is not a measure of the model, which reports {} (list it under the "
                                "model's `metrics:`)",
                                where, name, fmt::join(reported, ", ")));
+}
+
+std::vector<std::string> SearchSpec::objective_names() const {
+  std::vector<std::string> names;
+  for (const Objective& o : objectives) names.push_back(o.metric.name);
+  return names;
+}
+
+void resolve_objectives(SearchSpec& spec, const Model& model) {
+  for (Objective& o : spec.objectives) {
+    if (o.source != Objective::Source::Metric) continue;
+    const Metric::Direction asked = o.metric.direction;
+    o.metric.resolve(model);
+    if (o.direction_given && asked != o.metric.direction) {
+      throw InputError(fmt::format("{}: objective '{}' is {} by its metric plugin; remove `direction:` or write {}",
+                                   o.metric.where, o.metric.name,
+                                   o.metric.direction == Metric::Direction::Maximize ? "maximized" : "minimized",
+                                   o.metric.direction == Metric::Direction::Maximize ? "maximize" : "minimize"));
+    }
+  }
+  if (spec.objectives.empty()) {
+    spec.metric.resolve(model);
+  } else {
+    spec.metric = spec.objectives[0].metric;
+  }
+}
+
+std::vector<double> objective_scores(const SearchSpec& spec, const std::vector<double>& shown) {
+  std::vector<double> scores;
+  for (std::size_t i = 0; i < shown.size() && i < spec.objectives.size(); ++i) {
+    scores.push_back(spec.objectives[i].metric.score(shown[i]));
+  }
+  return scores;
 }
 
 std::vector<std::string> branch_names(const std::vector<Dimension>& dims, std::size_t d) {

@@ -28,6 +28,16 @@ struct Metric {
   double shown(double score) const { return direction == Direction::Minimize ? -score : score; }
 };
 
+// One of `objectives:`. The first is always a metric: it is the per-epoch score the pruner
+// judges. Measures are taken once per trial: `parameters` (the model's parameter count, frozen
+// ones included) and `seconds_per_epoch` (the mean wall time of an epoch's training batches).
+struct Objective {
+  enum class Source { Metric, Parameters, SecondsPerEpoch };
+  Source source = Source::Metric;
+  Metric metric;  // name: the metric's ("val_accuracy"), or "parameters", "seconds_per_epoch"
+  bool direction_given = false;  // `direction:` written: resolve() checks it against the metric plugin's
+};
+
 struct SearchSpec {
   std::filesystem::path file;
   std::string name;
@@ -39,6 +49,7 @@ struct SearchSpec {
   // `warm_start:`: another search's finished trials whose values are points of this space, with
   // ids -N..-1: every proposal's history starts with them; they are not this search's trials.
   std::vector<Trial> warm;
+  std::vector<std::vector<double>> warm_objectives;  // with `objectives:`: each warm trial's, as shown
   std::filesystem::path warm_from;
   std::int64_t warm_read = 0;  // trials the other journal holds (warm.size() of them were taken)
   std::int64_t trials = 20;            // per round
@@ -46,6 +57,10 @@ struct SearchSpec {
   std::uint64_t seed = 1;
   std::int64_t workers = 1;
   Metric metric;
+  // `objectives:` (two or more; objectives[0].metric is `metric`): the search keeps their Pareto
+  // front. Empty: ranked by `metric` alone.
+  std::vector<Objective> objectives;
+  std::vector<std::string> objective_names() const;
   std::int64_t rounds = 1;
   double keep = 0.25;
   std::int64_t lag = 3;  // trial k's sampler sees the trials with id < k - lag
@@ -74,5 +89,12 @@ FingerprintSummary parse_fingerprint(const std::string& fingerprint);
 std::vector<std::string> branch_names(const std::vector<Dimension>& dims, std::size_t d);
 
 SearchSpec load_search_spec(const std::filesystem::path& file, const Registry& registry);
+
+// Metric::resolve for `metric` and every metric objective (a `direction:` that contradicts the
+// metric plugin's is refused). `model` has been through build_network.
+void resolve_objectives(SearchSpec& spec, const Model& model);
+
+// The objectives as scores (higher is better), from their shown values.
+std::vector<double> objective_scores(const SearchSpec& spec, const std::vector<double>& shown);
 
 }  // namespace lamina::detail
