@@ -268,6 +268,20 @@ BOOST_AUTO_TEST_CASE(the_api_serves_runs_and_searches_and_nothing_else) {
   BOOST_TEST(!search["space"][1].contains("labels"));  // it holds no dimensions: its YAML is its name
   BOOST_TEST(search["summary"]["trials"] == 4);
 
+  // The HParams rows: each run with its model.yaml's keys, each trial with its values and score.
+  const json hp = server.get("/api/hparams");
+  std::size_t trial_rows = 0;
+  for (const auto& row : hp["rows"]) {
+    if (row["kind"] == "trial" && row["id"] == "0/group/s") {
+      ++trial_rows;
+      BOOST_TEST(row["params"].contains("optimizer.lr"));
+      BOOST_TEST((row["status"] != "ok" || row["metrics"].contains("val_accuracy")), row.dump());
+    }
+    if (row["kind"] == "run" && row["id"] == "0/good") BOOST_TEST(row["params"].contains("optimizer.lr"), row.dump());
+  }
+  BOOST_TEST(trial_rows == 4u);
+  server.get("/api/hparams?limit=-1", 400);
+
   // Nothing but the entries the scan found, by GET.
   for (const char* bad : {"/api/run?id=0/..", "/api/run?id=../runs/good", "/api/run?id=/etc", "/api/run?id=0/link-out",
                           "/api/run?id=0/good/../../outside/secret", "/api/run?id=1/good", "/api/search?id=" "0/torn"}) {

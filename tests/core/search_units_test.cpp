@@ -12,6 +12,7 @@
 
 #include "search/journal.hpp"
 #include "search/mpi_executor.hpp"
+#include "search/importance.hpp"
 #include "search/pareto.hpp"
 #include "search/reporter.hpp"
 #include "search/scheduler.hpp"
@@ -252,6 +253,36 @@ BOOST_AUTO_TEST_CASE(with_objectives_a_sampler_sees_each_completed_trial_scored_
   BOOST_TEST(sampler.seen[2] == -1.0);
   BOOST_TEST(sampler.seen[0] == -2.0);  // front 2
   BOOST_TEST(sampler.seen[3] == 0.95);  // pruned: its first objective's score, as without objectives
+}
+
+BOOST_AUTO_TEST_CASE(ped_anova_finds_the_hyperparameter_the_score_depends_on) {
+  // 60 trials: the score is a peak in the log of lr, the choice of activation moves it a little,
+  // and the uniform `noise` dimension never matters.
+  SearchSpace sp;
+  sp.dims.push_back({"optimizer.lr", Dimension::Type::LogUniform, 1e-4, 1.0, {}});
+  sp.dims.push_back({"noise", Dimension::Type::Uniform, 0, 1, {}});
+  sp.dims.push_back({"act", Dimension::Type::Choice, 0, 0, {"relu", "tanh", "sigmoid"}});
+  std::mt19937 gen(7);
+  const auto u = [&] { return static_cast<double>(gen()) / 4294967296.0; };
+  std::vector<Trial> trials;
+  for (int i = 0; i < 60; ++i) {
+    Trial t;
+    t.id = i;
+    const double lr = std::exp(std::log(1e-4) + u() * std::log(1e4)), noise = u();
+    const auto act = static_cast<std::size_t>(gen() % 3);
+    t.values = {{"", lr}, {"", noise}, {sp.dims[2].choices[act], static_cast<double>(act)}};
+    t.scores = {-std::abs(std::log10(lr) + 2) + (act == 0 ? 0.3 : 0.0)};
+    t.status = i == 59 ? TrialStatus::Failed : TrialStatus::Ok;  // not counted
+    trials.push_back(t);
+  }
+  const auto imp = ped_anova(sp, trials);
+  BOOST_TEST_REQUIRE(imp.size() == 3u);
+  BOOST_TEST(std::abs(imp[0] + imp[1] + imp[2] - 1) < 1e-12);
+  BOOST_TEST(imp[0] > 0.6, imp[0]);
+  BOOST_TEST(imp[1] < 0.1, imp[1]);
+  BOOST_TEST(imp[2] > imp[1], imp[2] << " " << imp[1]);
+  // Too few completed trials: nothing to say.
+  BOOST_TEST(ped_anova(sp, std::vector<Trial>(trials.begin(), trials.begin() + 9)).empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_resumed_scheduler_skips_the_journaled_trials_and_sees_them) {

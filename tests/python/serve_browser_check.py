@@ -6,6 +6,10 @@ run whose name is markup, it checks what a person would look at:
     (no alert, no element made of it);
   - a run's accuracy chart holds exactly the points of its metrics.csv;
   - the search page's ranked table is results.csv, pruned trials marked;
+  - a two-objective search's page: the Pareto scatter's front is results.csv's, the parallel
+    coordinates draw a line per completed trial, the importance table is summary.json's;
+  - the HParams page has a row per run and trial, sorts by a column and filters, and a
+    parameter name of markup is text;
   - a training started during the test appears in the list and its chart grows, without the
     page being reloaded.
 Usage: serve_browser_check.py LAMINA [--screenshot FILE.png]"""
@@ -51,6 +55,19 @@ trials: 8
 epochs: 3
 pruning: {type: asha, min_epochs: 1, reduction: 2}
 """
+FRONT = """model:
+  data: {source: fashion-mnist, train_limit: 300, test_limit: 100, validation_split: 0.2}
+  layers: [{type: affine, units: 16}, {type: relu}, {type: affine, units: 10}]
+  loss: softmax_cross_entropy
+  optimizer: {type: sgd, lr: 0.1}
+  train: {batch_size: 50}
+space:
+  optimizer.lr: {log_uniform: [1.0e-3, 1.0]}
+  layers.0.units: {int_uniform: [2, 48]}
+trials: 12
+epochs: 2
+objectives: [{metric: val_accuracy}, {measure: parameters, direction: minimize}]
+"""
 
 
 def lamina(*cmd):
@@ -84,6 +101,8 @@ with tempfile.TemporaryDirectory() as d:
     (d / "s.yaml").write_text(SEARCH)
     lamina("train", str(d / "a.yaml"), "--no-progress", "--out", str(runs / "alpha"))
     lamina("search", str(d / "s.yaml"), "--no-progress", "--out", str(runs / "sweep"))
+    (d / "f.yaml").write_text(FRONT)
+    lamina("search", str(d / "f.yaml"), "--no-progress", "--out", str(runs / "front"))
     # A search whose journal was crafted: a choice label of markup in its header reaches the
     # scatter's axis labels (dygraphs writes them with innerHTML) as text only.
     crafted = runs / "crafted"
@@ -95,7 +114,11 @@ with tempfile.TemporaryDirectory() as d:
     header = json.loads(journal[0])
     assert "8, 16, 32" in header["fingerprint"], header
     header["fingerprint"] = header["fingerprint"].replace("8, 16, 32", "<img src=x onerror=alert(1)>, 16, 32")
-    (crafted / "journal.jsonl").write_text(json.dumps(header) + "\n" + journal[1])
+    # ... and a parameter name of markup in its trials reaches the HParams table's header as text.
+    trials = [json.loads(l) for l in journal[1].splitlines() if l]
+    for t in trials:
+        t["values"]["<img src=x onerror=alert(2)>"] = t["values"].pop("optimizer.lr")
+    (crafted / "journal.jsonl").write_text(json.dumps(header) + "\n" + "".join(json.dumps(t) + "\n" for t in trials))
     # A run whose name and folder are markup: shown as text or not at all, never run.
     evil = runs / "<img src=x onerror=alert(1)>"
     evil.mkdir()
@@ -123,10 +146,10 @@ with tempfile.TemporaryDirectory() as d:
         start = time.time()
         driver.get(url)
         rows = wait("the list", lambda: driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")
-                    if len(driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")) == 4 else None)
-        print(f"list page with 4 entries drawn in {time.time() - start:.2f} s")
+                    if len(driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")) == 5 else None)
+        print(f"list page with 5 entries drawn in {time.time() - start:.2f} s")
         ids = sorted(r.get_attribute("data-id") for r in rows)
-        assert ids == sorted(["0/alpha", "0/sweep", "0/crafted", "0/<img src=x onerror=alert(1)>"]), ids
+        assert ids == sorted(["0/alpha", "0/sweep", "0/front", "0/crafted", "0/<img src=x onerror=alert(1)>"]), ids
         text = driver.find_element(By.ID, "entries").text
         assert "<script>alert(1)</script>" in text, text  # the run.json name, as text
         assert no_alert(driver)
@@ -190,6 +213,45 @@ with tempfile.TemporaryDirectory() as d:
         legend = driver.find_element(By.ID, "chart-scatter-optimizer.lr").find_element(By.CSS_SELECTOR, ".plot + .legend")
         assert "finished" in legend.text, legend.text
 
+        # Two objectives: the front, the parallel coordinates, the importance.
+        driver.get(url + "#/search/0%2Ffront")
+        wait("the Pareto chart", lambda: driver.execute_script("return !!window.lamina.charts['pareto-parameters']"))
+        with open(runs / "front" / "results.csv") as f:
+            front_rows = list(csv.DictReader(f))
+        members = sorted((int(r["parameters"]), float(r["val_accuracy"])) for r in front_rows if r["front"] == "true")
+        drawn = driver.execute_script(
+            "const g = window.lamina.charts['pareto-parameters'], out = [];"
+            "for (let i = 0; i < g.numRows(); ++i) if (g.getValue(i, 1) !== null) out.push([g.getValue(i, 0), g.getValue(i, 1)]);"
+            "return out;")
+        assert sorted((int(p), round(a, 6)) for p, a in drawn) == [(p, round(a, 6)) for p, a in members], (drawn, members)
+        ok = sum(r["status"] == "ok" for r in front_rows)
+        lines = wait("the parallel coordinates", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#parallel polyline")))
+        assert lines == ok, (lines, ok)
+        summary = json.loads((runs / "front" / "summary.json").read_text())
+        importance = wait("the importance table", lambda: driver.execute_script(
+            "return [...document.querySelectorAll('#importance tbody tr')].map((r) => [...r.querySelectorAll('td')].map((e) => e.textContent));"))
+        want = sorted(summary["importance"]["values"].items(), key=lambda kv: -kv[1])
+        assert [(n, float(v)) for n, v in importance] == [(n, round(v, 3)) for n, v in want], (importance, want)
+
+        # HParams: a row per run and trial; sorted by a column; filtered; markup as text.
+        driver.get(url + "#/hparams")
+        expected_rows = 2 + sum(1 for n in ("sweep", "crafted", "front")
+                                for l in (runs / n / "journal.jsonl").read_text().splitlines()[1:] if l)
+        wait("the HParams table", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#hparams tbody tr")) == expected_rows)
+        heads = driver.execute_script("return [...document.querySelectorAll('#hparams thead th')].map((e) => e.textContent)")
+        assert "<img src=x onerror=alert(2)>" in heads, heads
+        assert not driver.find_elements(By.CSS_SELECTOR, "#hparams img")
+        at = heads.index("val_accuracy")
+        driver.find_elements(By.CSS_SELECTOR, "#hparams thead th")[at].click()  # a measure sorts best first
+        column = driver.execute_script(
+            f"return [...document.querySelectorAll('#hparams tbody tr')].map((r) => r.children[{at}].textContent)")
+        values = [float(v) for v in column if v]
+        assert values == sorted(values, reverse=True) and len(values) > 10, column
+        box = driver.find_element(By.CSS_SELECTOR, ".tools input[type=search]")
+        box.send_keys("front")
+        wait("the filtered table", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#hparams tbody tr")) == len(front_rows))
+        assert no_alert(driver)
+
         # The markup-named run overlaid with alpha: its name reaches dygraphs' legend (written with
         # innerHTML) as text, never as an element.
         driver.get(url + "#/compare/" + urllib.parse.quote("0/alpha", safe="") + "," +
@@ -213,7 +275,7 @@ with tempfile.TemporaryDirectory() as d:
 
         # Live: a training started now appears in the list and grows, the page never reloaded.
         driver.get(url)
-        wait("the list", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")) == 4)
+        wait("the list", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#entries tbody tr")) == 5)
         driver.execute_script("window.__not_reloaded = true")
         # The trainer is held (SIGSTOP) at two moments so that what the page must show is there
         # to see, however fast this machine trains: live, and one epoch before the next.

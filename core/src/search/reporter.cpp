@@ -11,6 +11,7 @@
 
 #include "atomic_file.hpp"
 #include "lamina/error.hpp"
+#include "search/importance.hpp"
 #include "search/pareto.hpp"
 
 namespace fs = std::filesystem;
@@ -231,6 +232,15 @@ void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>
     summary["front"] = json::array();
     for (const Trial* t : members) summary["front"].push_back(t->id);
   }
+  // Which hyperparameters mattered (search/importance.hpp), to the first objective.
+  std::vector<Trial> all;
+  for (const auto& r : rounds) all.insert(all.end(), r.begin(), r.end());
+  const std::vector<double> importance = ped_anova(spec_.space, all);
+  if (!importance.empty()) {
+    json values = json::object();
+    for (std::size_t d = 0; d < importance.size(); ++d) values[spec_.space.dims[d].path] = importance[d];
+    summary["importance"] = {{"method", "PED-ANOVA"}, {"quantile", 0.1}, {"of", metric.name}, {"values", values}};
+  }
   write_file_atomic(dir / "summary.json", summary.dump(2) + "\n");
 
   const auto short_name = [](const std::string& name) {
@@ -265,6 +275,14 @@ void Reporter::write_results(const fs::path& dir, const std::vector<SearchSpace>
     }
     if (t.status == TrialStatus::Pruned) line += fmt::format(" | pruned at epoch {}", t.scores.size());
     out_ << line << "\n";
+  }
+  if (!importance.empty()) {
+    std::vector<std::size_t> by(importance.size());
+    for (std::size_t d = 0; d < by.size(); ++d) by[d] = d;
+    std::stable_sort(by.begin(), by.end(), [&](std::size_t a, std::size_t b) { return importance[a] > importance[b]; });
+    std::string line;
+    for (std::size_t d : by) line += fmt::format("{}{} {:.2f}", line.empty() ? "" : ", ", spec_.space.dims[d].path, importance[d]);
+    out_ << fmt::format("importance to {} (PED-ANOVA, the top 10% against all): {}\n", metric.name, line);
   }
   if (!order.empty()) {
     out_ << fmt::format("compute: {} trial-epochs ({} trials pruned); the best {} was reached after {}\n", spent,

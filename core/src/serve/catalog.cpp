@@ -363,6 +363,82 @@ json Catalog::run_details(const Entry& e) const {
   return j;
 }
 
+namespace {
+
+// model.yaml's scalars by dotted path ("optimizer.lr", "layers.0.units"), at most `room` of them.
+void flatten(const YAML::Node& n, const std::string& path, json& out, std::size_t room) {
+  if (out.size() >= room) return;
+  if (n.IsScalar()) {
+    out[path] = n.Scalar();
+  } else if (n.IsMap()) {
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) continue;
+      const std::string key = kv.first.Scalar();
+      if (path.empty() && (key == "layers_expanded" || key == "blocks" || key == "name")) continue;
+      flatten(kv.second, path.empty() ? key : path + "." + key, out, room);
+    }
+  } else if (n.IsSequence()) {
+    for (std::size_t i = 0; i < n.size(); ++i) flatten(n[i], path + "." + std::to_string(i), out, room);
+  }
+}
+
+}  // namespace
+
+json Catalog::hparams(std::size_t limit) {
+  const Page p = page(0, limit);
+  json rows = json::array();
+  for (const Entry& e : p.entries) {
+    if (!e.search) {
+      json row{{"id", e.id}, {"kind", "run"}, {"name", e.name}, {"status", e.live ? "running" : e.status}};
+      json params = json::object(), metrics = json::object();
+      if (const auto yaml = read(e, "model.yaml")) {
+        try {
+          flatten(YAML::Load(*yaml), "", params, 300);
+        } catch (const YAML::Exception&) {
+          // a model.yaml being written, or damaged: the row keeps its metrics
+        }
+      }
+      if (too_large(e.dir / "metrics.csv", kMaxMetrics).empty()) {
+        const json table = run_table(read(e, "metrics.csv").value_or(""));
+        if (!table["rows"].empty()) {
+          const json& last = table["rows"].back();
+          for (std::size_t c = 0; c < table["columns"].size() && c < last.size(); ++c) {
+            const std::string name = table["columns"][c].is_string() ? table["columns"][c].get<std::string>() : "";
+            if ((name.starts_with("val_") || name.starts_with("test_")) && last[c].is_number()) metrics[name] = last[c];
+          }
+        }
+      }
+      row["params"] = params;
+      row["metrics"] = metrics;
+      rows.push_back(row);
+      continue;
+    }
+    const detail::JournalContents journal = detail::read_journal(read(e, "journal.jsonl").value_or(""));
+    for (const auto& t : journal.trials) {
+      json row{{"id", e.id}, {"kind", "trial"}, {"name", e.name}, {"trial", t.value("trial", json())},
+               {"status", t.value("status", json())}};
+      json params = json::object(), metrics = json::object();
+      if (t.contains("values") && t["values"].is_object()) {
+        for (const auto& [path, v] : t["values"].items()) {
+          if (v.is_object() && v.contains("text")) params[path] = v["text"];
+        }
+      }
+      if (t.contains("score") && t["score"].is_number() && !e.metric.empty()) {
+        metrics[e.metric] = e.higher_is_better ? t["score"].get<double>() : -t["score"].get<double>();
+      }
+      if (t.contains("objectives") && t["objectives"].is_object()) {
+        for (const auto& [name, v] : t["objectives"].items()) {
+          if (v.is_number()) metrics[name] = v;
+        }
+      }
+      row["params"] = params;
+      row["metrics"] = metrics;
+      rows.push_back(row);
+    }
+  }
+  return {{"total", p.total}, {"rows", rows}};
+}
+
 json Catalog::search_details(const Entry& e) const {
   json j = to_json(e);
   const detail::JournalContents journal = detail::read_journal(read(e, "journal.jsonl").value_or(""));
@@ -370,6 +446,7 @@ json Catalog::search_details(const Entry& e) const {
     const Fingerprint f = read_fingerprint(journal.header.value("fingerprint", ""));
     j["space"] = f.dims;
     j["epochs"] = f.epochs;
+    j["objectives"] = journal.header.value("objectives", json(nullptr));  // `objectives:`, with directions
   }
   j["trials"] = journal.trials;
   j["skipped_lines"] = journal.skipped;

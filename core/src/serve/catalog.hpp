@@ -61,6 +61,13 @@ class Catalog {
   nlohmann::json run_details(const Entry& e) const;
   nlohmann::json search_details(const Entry& e) const;
 
+  // The HParams table: one row per run and per search trial of the newest `limit` entries,
+  // {id, kind, name, trial (a search's), status, params {dotted path: text}, metrics {name:
+  // number}}: a run's model.yaml flattened (layers by index, `layers_expanded` and `blocks`
+  // left out) with its last epoch's val_ and test_ measures; a trial's values with its score
+  // and objectives, as measured (not negated).
+  nlohmann::json hparams(std::size_t limit);
+
   const std::vector<std::filesystem::path>& roots() const { return roots_; }
 
  private:

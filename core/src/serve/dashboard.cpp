@@ -214,6 +214,14 @@ Dashboard::Dashboard(std::vector<fs::path> roots, const std::string& host, int p
   };
   s.Get("/api/run", details(false));
   s.Get("/api/search", details(true));
+  s.Get("/api/hparams", [&d](const httplib::Request& req, httplib::Response& res) {
+    const auto limit = int_param(req, "limit", 200, kMaxLimit);
+    if (!limit) {
+      send_error(res, 400, fmt::format("limit is an integer >= 0 (at most {})", kMaxLimit));
+      return;
+    }
+    send_json(res, d.catalog.hparams(static_cast<std::size_t>(*limit)));
+  });
   s.Get("/api/plugins", [&d](const httplib::Request&, httplib::Response& res) { send_json(res, d.plugins); });
   // Before routing, so before any body is read: a method other than GET (or HEAD) is answered
   // 405 at once instead of after the read timeout, whatever the method; and a request for a

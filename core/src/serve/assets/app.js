@@ -48,12 +48,21 @@ function epochTicks(min, max, pixels) {
 // Ticks of a log axis at the powers of ten only (1e-4, 1e-3, ...), not dygraphs' dense fan of
 // 2..9 multiples; a range inside one decade keeps the usual ticks.
 function decadeTicks(min, max, pixels, opts, g, vals) {
-  const ticks = [];
-  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); ++e) {
-    const v = Math.pow(10, e);
-    if (v >= min && v <= max) ticks.push({ v, label: "1e" + e });
-  }
-  return ticks.length >= 2 ? ticks : Dygraph.numericTicks(min, max, pixels, opts, g, vals);
+  const at = (mults) => {
+    const ticks = [];
+    for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); ++e) {
+      for (const m of mults) {
+        const v = m * Math.pow(10, e);
+        if (v >= min && v <= max) ticks.push({ v, label: mults.length === 1 ? "1e" + e : num(Number(v.toPrecision(3))) });
+      }
+    }
+    return ticks;
+  };
+  // Less than two decades wide: 1, 2 and 5 times the powers of ten, still not the 2..9 fan.
+  const decades = at([1]);
+  if (decades.length >= 2) return decades;
+  const more = at([1, 2, 5]);
+  return more.length >= 2 ? more : Dygraph.numericTicks(min, max, pixels, opts, g, vals);
 }
 function duration(s) {
   if (typeof s !== "number") return "";
@@ -279,8 +288,17 @@ function searchPage(id) {
   const scatters = el("div", { class: "charts" });
   const curves = el("div", { class: "chart", id: "chart-best-trials" });
   const rounds = table(["round", "hyperparameter", "sampled", "range"], "rounds");
-  main.replaceChildren(title, status, el("h2", {}, "Score against each hyperparameter"), scatters,
-    el("h2", {}, "The best trials, epoch by epoch"), curves, el("h2", {}, "Ranked trials"), ranking,
+  const importance = table(["hyperparameter", "importance"], "importance");
+  const importanceNote = el("p", { class: "muted" });
+  const parallel = el("div", { id: "parallel" });
+  const paretoBox = el("div", { hidden: "" }, el("h2", {}, "The Pareto front"), el("p", { class: "muted" },
+    "every completed trial; the front (trials no other beats in every objective) in its own colour"));
+  const paretoCharts = el("div", { class: "charts" });
+  paretoBox.append(paretoCharts);
+  main.replaceChildren(title, status, paretoBox, el("h2", {}, "Score against each hyperparameter"), scatters,
+    el("h2", {}, "Parallel coordinates"), parallel,
+    el("h2", {}, "Importance"), importanceNote, importance,
+    el("h2", {}, "The best trials, epoch by epoch"), curves, el("h2", {}, "Ranked trials"), el("div", { class: "scroll" }, ranking),
     el("h2", {}, "Rounds"), rounds);
   const scatterDivs = {};
   poll(async () => {
@@ -348,7 +366,167 @@ function searchPage(id) {
       }
     }
     rounds.tBodies[0].replaceChildren(...roundRows);
+    drawImportance(s, importance, importanceNote);
+    drawParallel(s, parallel, trials);
+    drawPareto(s, paretoBox, paretoCharts, trials);
   });
+}
+
+// summary.json's importance (PED-ANOVA, computed by the search): a bar and the value per
+// hyperparameter, largest first.
+function drawImportance(s, t, note) {
+  const imp = s.summary && s.summary.importance;
+  if (!imp || typeof imp.values !== "object") {
+    note.textContent = "written to summary.json when the search ends, with at least 10 completed trials";
+    t.hidden = true;
+    return;
+  }
+  t.hidden = false;
+  note.textContent = `${imp.method}: how far each hyperparameter's distribution among the top ${Math.round(imp.quantile * 100)}% of trials by ${imp.of} departs from its distribution among all; they sum to 1`;
+  const entries = Object.entries(imp.values).filter(([, v]) => typeof v === "number").sort((a, b) => b[1] - a[1]);
+  t.tBodies[0].replaceChildren(...entries.map(([name, v]) => el("tr", {}, el("td", {}, name),
+    el("td", {}, el("span", { class: "bar", style: `width: ${Math.round(v * 200)}px` }), v.toFixed(3)))));
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;  // text, never markup
+  return e;
+}
+
+// One vertical axis per hyperparameter and one for the score; a line per completed trial,
+// coloured by its score (dark: better). Log ranges on the log scale, choices evenly spaced.
+function drawParallel(s, box, trials) {
+  const dims = s.space || [];
+  const done = trials.filter((t) => t.status === "ok" && typeof t.score === "number");
+  if (!dims.length || done.length < 2) {
+    box.replaceChildren(el("p", { class: "muted" }, "no completed trials yet"));
+    return;
+  }
+  const width = Math.max(520, Math.min(1250, 150 * (dims.length + 1))), height = 300, top = 30, bottom = 30;
+  const axes = dims.map((d) => {
+    const names = d.labels || d.choices;
+    if (d.choices) return { name: d.name, pos: (t) => (t.values[d.name] ? t.values[d.name].number / Math.max(1, d.choices.length - 1) : null), ticks: names.map((n, i) => [i / Math.max(1, names.length - 1), n]) };
+    const f = d.log ? Math.log10 : (x) => x;
+    const [lo, hi] = d.range || [0, 1];
+    const a = f(lo), b = f(hi);
+    return { name: d.name, pos: (t) => (t.values[d.name] ? (f(t.values[d.name].number) - a) / ((b - a) || 1) : null), ticks: [[0, num(lo)], [1, num(hi)]] };
+  });
+  const scores = done.map((t) => metricValue(s, t.score));
+  const smin = Math.min(...scores), smax = Math.max(...scores);
+  const better = (v) => (s.higher_is_better === false ? (smax - v) : (v - smin)) / ((smax - smin) || 1);
+  axes.push({ name: s.metric || "score", pos: (t) => (metricValue(s, t.score) - smin) / ((smax - smin) || 1), ticks: [[0, num(Number(smin.toPrecision(4)))], [1, num(Number(smax.toPrecision(4)))]] });
+  const x = (i) => 60 + i * (width - 120) / (axes.length - 1);
+  const y = (p) => top + (1 - p) * (height - top - bottom);
+  const g = svg("svg", { class: "parallel", width, height, viewBox: `0 0 ${width} ${height}` });
+  done.sort((a, b) => better(metricValue(s, a.score)) - better(metricValue(s, b.score)));  // the best drawn last, on top
+  for (const t of done) {
+    const q = better(metricValue(s, t.score));
+    const pts = [];
+    axes.forEach((a, i) => { const p = a.pos(t); if (p !== null && Number.isFinite(p)) pts.push(`${x(i).toFixed(1)},${y(p).toFixed(1)}`); });
+    const line = svg("polyline", { points: pts.join(" "), stroke: `hsl(215, 55%, ${Math.round(85 - 60 * q)}%)` });
+    line.append(svg("title", {}, `trial ${t.trial}: ${s.metric} ${num(metricValue(s, t.score))}`));
+    g.append(line);
+  }
+  axes.forEach((a, i) => {
+    g.append(svg("line", { class: "axis", x1: x(i), x2: x(i), y1: y(0), y2: y(1) }));
+    g.append(svg("text", { x: x(i), y: 16, "text-anchor": "middle" }, a.name.length > 26 ? a.name.slice(0, 25) + "…" : a.name));
+    for (const [p, label] of a.ticks) g.append(svg("text", { x: x(i) + 4, y: y(p) + 4 }, String(label)));
+  });
+  box.replaceChildren(g);
+}
+
+// `objectives:`: the first objective against each other one; front members apart. The front
+// is computed here from the journal (dominance in every objective), so it is right while the
+// search runs too.
+function drawPareto(s, box, charts, trials) {
+  const objectives = Array.isArray(s.objectives) ? s.objectives : null;
+  box.hidden = !objectives;
+  if (!objectives) return;
+  const done = trials.filter((t) => t.status === "ok" && t.objectives && objectives.every((o) => typeof t.objectives[o.name] === "number"));
+  const score = (t, o) => (o.higher_is_better ? t.objectives[o.name] : -t.objectives[o.name]);
+  const dominated = (t) => done.some((u) => u !== t && objectives.every((o) => score(u, o) >= score(t, o)) && objectives.some((o) => score(u, o) > score(t, o)));
+  const front = new Set(done.filter((t) => !dominated(t)));
+  const first = objectives[0];
+  const others = objectives.slice(1);
+  if (charts.children.length !== others.length) {
+    charts.replaceChildren(...others.map((o) => el("div", {}, el("h2", {}, `${first.name} against ${o.name}`),
+      el("div", { class: "chart", id: "chart-pareto-" + o.name }))));
+  }
+  others.forEach((o, k) => {
+    const rows = done.map((t) => [t.objectives[o.name], front.has(t) ? t.objectives[first.name] : null, front.has(t) ? null : t.objectives[first.name]])
+      .sort((a, b) => a[0] - b[0]);
+    const log = o.name === "parameters" && rows.length && rows[0][0] > 0;
+    chart("pareto-" + o.name, charts.children[k].querySelector(".chart"), rows, {
+      labels: [o.name, "front", "dominated"], drawPoints: true, strokeWidth: 0, pointSize: 4, xlabel: o.name, ylabel: first.name,
+      colors: ["#d62728", "#9aa7b8"], xRangePad: 12, yRangePad: 12,
+      axes: { x: log ? { logscale: true, ticker: decadeTicks, valueFormatter: num } : { valueFormatter: num, axisLabelFormatter: num } } });
+  });
+}
+
+// ---- every run and trial of the served folders, TensorBoard's HParams view ----
+function hparamsPage() {
+  const filter = el("input", { type: "search", placeholder: "filter: words a row must contain" });
+  const varying = el("input", { type: "checkbox", checked: "" });
+  const kinds = el("select", {}, el("option", { value: "" }, "runs and trials"), el("option", { value: "run" }, "runs"), el("option", { value: "trial" }, "search trials"));
+  const refresh = el("button", {}, "Reload");
+  const count = el("span", { class: "muted" });
+  const t = el("table", { id: "hparams" }, el("thead", {}, el("tr")), el("tbody"));
+  main.replaceChildren(el("h1", {}, "Hyperparameters and metrics"),
+    el("p", { class: "muted" }, "one row per run (its model.yaml's keys, its last epoch's measures) and per search trial (its values, score and objectives); click a column to sort"),
+    el("div", { class: "tools" }, filter, kinds, el("label", {}, varying, " only the keys that differ"), refresh, count),
+    el("div", { class: "scroll" }, t));
+  ++state.page;
+  let data = [], sortBy = null, descending = false;
+  const draw = () => {
+    const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    const rows = data.filter((r) => (!kinds.value || r.kind === kinds.value) &&
+      words.every((w) => r.text.includes(w)));
+    let params = [...new Set(rows.flatMap((r) => Object.keys(r.params)))].sort();
+    // A key that differs among the rows that have it (a trial has only its search's keys).
+    if (varying.checked) params = params.filter((p) => new Set(rows.filter((r) => r.params[p] !== undefined).map((r) => r.params[p])).size > 1);
+    const metrics = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].sort();
+    const columns = [["name", (r) => r.name], ["kind", (r) => r.kind], ["trial", (r) => (r.trial === null || r.trial === undefined ? "" : r.trial)], ["status", (r) => r.status || ""],
+      ...metrics.map((m) => [m, (r) => (typeof r.metrics[m] === "number" ? r.metrics[m] : "")]),
+      ...params.map((p) => [p, (r) => { const v = r.params[p]; if (v === undefined) return ""; const n = Number(v); return v !== "" && Number.isFinite(n) ? n : v; }])];
+    if (sortBy !== null && columns.some(([c]) => c === sortBy)) {
+      const get = columns.find(([c]) => c === sortBy)[1];
+      rows.sort((a, b) => {
+        const x = get(a), y = get(b);
+        if (x === "" && y !== "") return 1;
+        if (y === "" && x !== "") return -1;
+        const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+        return descending ? -c : c;
+      });
+    }
+    t.tHead.rows[0].replaceChildren(...columns.map(([c]) => {
+      const th = el("th", { class: "sortable" + (c === sortBy ? (descending ? " desc" : " asc") : ""), title: metrics.includes(c) ? "a measure" : "" }, c);
+      th.addEventListener("click", () => { descending = sortBy === c ? !descending : metrics.includes(c); sortBy = c; draw(); });
+      return th;
+    }));
+    t.tBodies[0].replaceChildren(...rows.map((r) => el("tr", { class: String(r.status || "") }, ...columns.map(([c, get], i) => {
+      const v = get(r);
+      if (i === 0) return el("td", { class: "nowrap" }, link(r.kind === "run" ? "run" : "search", r.id, r.name));
+      return el("td", { class: typeof v === "number" ? "num" : "" }, num(v));
+    }))));
+    count.textContent = `${rows.length} of ${data.length} rows`;
+  };
+  const load = async () => {
+    try {
+      const h = await api("/api/hparams?limit=1000");
+      data = h.rows.map((r) => Object.assign(r, {
+        text: [r.name, r.kind, r.status, ...Object.entries(r.params).map(([k, v]) => k + " " + v)].join(" ").toLowerCase() }));
+      document.getElementById("updated").textContent = "loaded " + new Date().toLocaleTimeString();
+      draw();
+    } catch (e) {
+      count.textContent = "cannot reach lamina serve: " + e.message;
+    }
+  };
+  for (const c of [filter, kinds, varying]) c.addEventListener("input", draw);
+  refresh.addEventListener("click", load);
+  load();
 }
 
 // ---- the plugins ----
@@ -381,6 +559,7 @@ function route() {
   if (kind === "run" && arg) runPage(arg);
   else if (kind === "search" && arg) searchPage(arg);
   else if (kind === "compare" && rest) comparePage(rest.split(",").map(decodeURIComponent));
+  else if (kind === "hparams") hparamsPage();
   else if (kind === "plugins") pluginsPage().catch((e) => main.replaceChildren(el("p", { class: "problem" }, e.message)));
   else listPage();
 }
