@@ -19,6 +19,8 @@ The mapping:
       per parameter); choices are kept as the text Lamina wrote.
   status ok -> COMPLETE (value: the last epoch's score), pruned -> PRUNED, failed and
       diverged -> FAIL; every epoch's score is an intermediate value (step = epoch).
+  a search with `objectives:` becomes a multi-objective study (one direction per objective, a
+      completed trial's values its objectives; Optuna's study.best_trials is then the front);
   the metric's direction is the journal header's higher_is_better (a minimized metric, such as
   val_loss or val_rmse, is journaled negated).
   user attributes: lamina_trial, round, seconds, status (and error, when there is one).
@@ -120,9 +122,15 @@ def main():
             optuna.delete_study(study_name=name, storage=storage)
         except KeyError:
             pass
+    # `objectives:`: a multi-objective study, one value per objective in the header's order.
+    objectives = header.get("objectives") or None
     try:
-        study = optuna.create_study(study_name=name, storage=storage,
-                                    direction="minimize" if sign < 0 else "maximize")
+        if objectives:
+            study = optuna.create_study(study_name=name, storage=storage, directions=[
+                "maximize" if o.get("higher_is_better", True) else "minimize" for o in objectives])
+        else:
+            study = optuna.create_study(study_name=name, storage=storage,
+                                        direction="minimize" if sign < 0 else "maximize")
     except optuna.exceptions.DuplicatedStudyError:
         fail(f"{storage} already has a study named '{name}' (--replace overwrites it)")
     states = {"ok": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED,
@@ -148,12 +156,22 @@ def main():
         if t.get("error"):
             attrs["error"] = t["error"]
         complete = states[status] == optuna.trial.TrialState.COMPLETE
+        value = scores[-1] if complete and scores else None
+        values = None
+        if objectives:
+            value = None
+            measured = t.get("objectives") or {}
+            if complete:
+                values = [measured.get(o["name"]) for o in objectives]
+                if any(v is None for v in values):
+                    fail(f"trial {number}: no value for each of the header's objectives")
         study.add_trial(optuna.trial.create_trial(
-            state=states[status], value=scores[-1] if complete and scores else None, params=params,
+            state=states[status], value=value, values=values, params=params,
             distributions={k: dists[k] for k in params},
             intermediate_values={epoch: s for epoch, s in enumerate(scores, start=1)}, user_attrs=attrs))
-    print(f"study '{name}' in {storage}: {len(trials)} trials ({metric}, "
-          f"{'minimize' if sign < 0 else 'maximize'})")
+    what = (", ".join(o["name"] for o in objectives) if objectives
+            else f"{metric}, {'minimize' if sign < 0 else 'maximize'}")
+    print(f"study '{name}' in {storage}: {len(trials)} trials ({what})")
 
 
 if __name__ == "__main__":

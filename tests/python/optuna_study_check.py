@@ -3,6 +3,7 @@
 dimension, ASHA pruning, val_loss) is turned into an Optuna study, which Optuna itself then
 reads back: one trial per journal line with its state, parameters, per-epoch values and the
 search's best score. Usage: optuna_study_check.py LAMINA SCRIPT"""
+import csv
 import json
 import pathlib
 import subprocess
@@ -96,4 +97,26 @@ epochs: 2
         assert ("optimizer@momentum.momentum" in t.params) == momentum, t.params
         assert ("optimizer@sgd.lr" in t.params) == (not momentum), t.params
     assert branches == {True, False}, "one branch was never tried: the check proves less"
+
+    # Two objectives: a multi-objective study whose Pareto front (study.best_trials, Optuna's own
+    # dominance) is results.csv's.
+    multi = SEARCH.split("space:")[0] + """space:
+  optimizer.lr: {log_uniform: [1.0e-3, 1.0]}
+  layers.0.units: {int_uniform: [2, 40]}
+trials: 8
+epochs: 2
+objectives: [{metric: val_accuracy}, {measure: parameters, direction: minimize}]
+"""
+    (d / "m.yaml").write_text(multi)
+    r = subprocess.run([lamina, "search", str(d / "m.yaml"), "--no-progress", "--out", str(d / "m")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run([sys.executable, script, str(d / "m")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    study = optuna.load_study(study_name="m", storage=f"sqlite:///{d / 'm' / 'optuna.db'}")
+    assert [x.name for x in study.directions] == ["MAXIMIZE", "MINIMIZE"], study.directions
+    with open(d / "m" / "results.csv") as f:
+        front = {int(row["trial"]) for row in csv.DictReader(f) if row["front"] == "true"}
+    theirs = {t.user_attrs["lamina_trial"] for t in study.best_trials}
+    assert front and theirs == front, (theirs, front)
 print("optuna study check passed")
