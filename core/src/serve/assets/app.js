@@ -459,10 +459,17 @@ function drawPareto(s, box, charts, trials) {
     const rows = done.map((t) => [t.objectives[o.name], front.has(t) ? t.objectives[first.name] : null, front.has(t) ? null : t.objectives[first.name]])
       .sort((a, b) => a[0] - b[0]);
     const log = o.name === "parameters" && rows.length && rows[0][0] > 0;
-    chart("pareto-" + o.name, charts.children[k].querySelector(".chart"), rows, {
+    const opts = {
       labels: [o.name, "front", "dominated"], drawPoints: true, strokeWidth: 0, pointSize: 4, xlabel: o.name, ylabel: first.name,
       colors: ["#d62728", "#9aa7b8"], xRangePad: 12, yRangePad: 12,
-      axes: { x: log ? { logscale: true, ticker: decadeTicks, valueFormatter: num } : { valueFormatter: num, axisLabelFormatter: num } } });
+      axes: { x: log ? { logscale: true, ticker: decadeTicks, valueFormatter: num } : { valueFormatter: num, axisLabelFormatter: num } } };
+    if (log) {
+      // dygraphs pads a log axis in linear units, which can cross zero and draw nothing: the
+      // window is set instead, a fifth of a decade beyond the points.
+      delete opts.xRangePad;
+      opts.dateWindow = [rows[0][0] / 1.6, rows[rows.length - 1][0] * 1.6];
+    }
+    chart("pareto-" + o.name, charts.children[k].querySelector(".chart"), rows, opts);
   });
 }
 
