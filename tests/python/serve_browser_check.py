@@ -63,7 +63,8 @@ FRONT = """model:
   train: {batch_size: 50}
 space:
   optimizer.lr: {log_uniform: [1.0e-3, 1.0]}
-  layers.0.units: {int_uniform: [2, 48]}
+  layers.0.units: {int_uniform: [2, 600]}
+enqueue: [{layers.0.units: 2, optimizer.lr: 0.1}, {layers.0.units: 600, optimizer.lr: 0.1}]
 trials: 12
 epochs: 2
 objectives: [{metric: val_accuracy}, {measure: parameters, direction: minimize}]
@@ -224,6 +225,10 @@ with tempfile.TemporaryDirectory() as d:
             "for (let i = 0; i < g.numRows(); ++i) if (g.getValue(i, 1) !== null) out.push([g.getValue(i, 0), g.getValue(i, 1)]);"
             "return out;")
         assert sorted((int(p), round(a, 6)) for p, a in drawn) == [(p, round(a, 6)) for p, a in members], (drawn, members)
+        # Sizes over two decades on a log axis, every point inside it (a padded log axis once
+        # reached below zero and drew nothing).
+        low, high = driver.execute_script("return window.lamina.charts['pareto-parameters'].xAxisRange()")
+        assert 0 < low <= members[0][0] and high >= max(int(r["parameters"]) for r in front_rows), (low, high)
         ok = sum(r["status"] == "ok" for r in front_rows)
         lines = wait("the parallel coordinates", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#parallel polyline")))
         assert lines == ok, (lines, ok)
