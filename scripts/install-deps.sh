@@ -22,6 +22,7 @@ packages=(
   gnuplot-nox                                                   # lamina plot
   openmpi-bin libopenmpi-dev                                    # mpirun -np N lamina train|search (chosen at configure time)
   dataset-fashion-mnist                                         # /usr/share/datasets/fashion-mnist
+  pybind11-dev python3-dev python3-numpy                        # import lamina (python/): its bindings, headers, arrays
 )
 test_packages=(
   libboost-test-dev                                             # Boost.Test, the suites' framework
@@ -30,6 +31,7 @@ test_packages=(
   python3-onnx python3-opencv                                   # the export test: onnx.checker and OpenCV's DNN as the independent runtime
   python3 python3-numpy                                         # the safetensors format test; .npy files written by numpy
   python3-optuna                                                # scripts/optuna-study.py (a search as an Optuna study) and its test
+  python3-pytest python3-matplotlib                             # the Python module's tests; docs/python.md's plot
   dpkg-dev                                                      # cpack's Depends (dpkg-shlibdeps), the .deb test
   clang libclang-rt-14-dev libomp-14-dev                        # libFuzzer targets (scripts/fuzz.sh)
 )

@@ -40,6 +40,9 @@ struct TrainRequest {
   // --serve PORT: the dashboard of the run's parent folder (runs/ by default) while it trains,
   // served by rank 0.
   std::optional<int> serve;
+  // Told of every batch and epoch after the run folder's writer (an embedding host's callback:
+  // the Python module's on_epoch); its should_stop() ends the run as Ctrl-C does.
+  TrainObserver* observer = nullptr;
 };
 
 struct TrainResult {

@@ -164,7 +164,11 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
     detail::save_checkpoint(result.run_dir, model, trainer);
   }, metric_names(model));
   detail::ConsoleProgress console(out, model.train.epochs, req.progress && ::isatty(STDERR_FILENO));
-  detail::Observers progress({&writer, &console}, [] { return detail::StopSignals::raised(); });
+  std::vector<TrainObserver*> observers{&writer, &console};
+  if (req.observer) observers.push_back(req.observer);
+  detail::Observers progress(observers, [&] {
+    return detail::StopSignals::raised() || (req.observer && req.observer->should_stop());
+  });
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   // Ctrl-C or SIGTERM: the run stops at its last finished epoch (the epoch in progress is redone
   // by a resume). One process only: under MPI every rank would have to stop at the same batch.
@@ -206,7 +210,7 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
   }
   result.epochs = writer.history();
   if (!leader) return result;
-  if (detail::StopSignals::raised()) {
+  if (detail::StopSignals::raised() || (req.observer && req.observer->should_stop())) {
     result.interrupted = true;
     detail::write_run_info(result.run_dir, run_info, model, loader, result.epochs, seconds(), "interrupted");
     const std::int64_t done = result.epochs.empty() ? trainer.state().epoch : result.epochs.back().epoch;
