@@ -24,6 +24,9 @@ struct RequestError : InputError {
 
 struct TrainRequest {
   std::filesystem::path model;
+  // The model file's text itself (the Python module's dict, as JSON): `model` then only names it
+  // in messages, and relative paths in it are relative to the working folder.
+  std::optional<std::string> model_text;
   std::vector<std::string> overrides;        // --set KEY=VALUE
   std::optional<std::int64_t> epochs;        // --epochs (>= 1): train.epochs, after the overrides
   std::optional<std::int64_t> seed;          // --seed (>= 0): train.seed, after the overrides

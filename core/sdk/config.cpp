@@ -180,6 +180,7 @@ std::string check_value(const Key& k, const YAML::Node& v) {
     case KeyType::Numbers:
     case KeyType::Strings:
     case KeyType::Component:
+    case KeyType::Others:
       break;
   }
   return {};
@@ -200,6 +201,7 @@ Config bind(const Config& spec, const Schema& schema, std::string type, std::spa
   std::vector<std::string> known;
   for (const auto& k : schema) known.push_back(k.name());
 
+  const bool takes_others = std::any_of(schema.begin(), schema.end(), [](const Key& k) { return k.type() == KeyType::Others; });
   if (in.node.IsMap()) {
     std::vector<std::string> seen;
     for (const auto& kv : in.node) {
@@ -210,6 +212,7 @@ Config bind(const Config& spec, const Schema& schema, std::string type, std::spa
       if (extra) continue;
       const Key* k = find_key(schema, key);
       const std::string path = child_path(in.path, key);
+      if (k == nullptr && takes_others) continue;  // the type's own: its reader checks them
       if (k == nullptr) {
         std::vector<std::string> all = known;
         all.insert(all.end(), extra_keys.begin(), extra_keys.end());
@@ -234,6 +237,7 @@ Config bind(const Config& spec, const Schema& schema, std::string type, std::spa
   impl->schema = &schema;
   impl->type = std::move(type);
   impl->type_key = std::string(type_key);
+  impl->extra_keys.assign(extra_keys.begin(), extra_keys.end());
   return ConfigAccess::make(std::move(impl));
 }
 
@@ -248,12 +252,24 @@ YAML::Node resolved(const Config& bound, std::span<const std::string> extra_keys
       out[k.name()] = fs::absolute(resolve_path(*in.source, v.Scalar())).lexically_normal().string();
     } else if (v.IsDefined()) {
       out[k.name()] = YAML::Clone(v);
+    } else if (k.default_text() && k.type() == KeyType::Path) {
+      // A relative default is relative to the model file too (the python layer's `path: .`).
+      out[k.name()] = fs::absolute(resolve_path(*in.source, YAML::Load(*k.default_text()).Scalar())).lexically_normal().string();
     } else if (k.default_text()) {
       out[k.name()] = YAML::Load(*k.default_text());
     }
   }
   for (const auto& e : extra_keys) {
     if (YAML::Node v = lookup(in.node, e); v.IsDefined()) out[e] = YAML::Clone(v);
+  }
+  if (std::any_of(in.schema->begin(), in.schema->end(), [](const Key& k) { return k.type() == KeyType::Others; }) &&
+      in.node.IsMap()) {
+    for (const auto& kv : in.node) {
+      const std::string key = kv.first.as<std::string>("");
+      const bool declared = key == in.type_key || find_key(*in.schema, key) != nullptr ||
+                            std::find(extra_keys.begin(), extra_keys.end(), key) != extra_keys.end();
+      if (!declared) out[key] = YAML::Clone(kv.second);
+    }
   }
   return out;
 }
@@ -381,6 +397,87 @@ std::vector<double> Config::numbers(std::string_view key) const {
   }
   for (const auto& e : v) out.push_back(*detail::parse_double(e.Scalar()));
   return out;
+}
+
+namespace {
+
+void append_json_string(std::string& out, const std::string& s) {
+  out += '"';
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
+// A YAML value as JSON, scalars typed as YAML 1.2's core schema reads them (a quoted scalar
+// stays a string).
+void append_json(std::string& out, const YAML::Node& v) {
+  if (v.IsMap()) {
+    out += '{';
+    bool first = true;
+    for (const auto& kv : v) {
+      if (!first) out += ", ";
+      first = false;
+      append_json_string(out, kv.first.as<std::string>(""));
+      out += ": ";
+      append_json(out, kv.second);
+    }
+    out += '}';
+  } else if (v.IsSequence()) {
+    out += '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) out += ", ";
+      append_json(out, v[i]);
+    }
+    out += ']';
+  } else if (v.IsNull() || !v.IsDefined()) {
+    out += "null";
+  } else {
+    const std::string& s = v.Scalar();
+    if (v.Tag() == "!") {
+      append_json_string(out, s);
+    } else if (s == "~" || s == "null" || s == "Null" || s == "NULL") {
+      out += "null";
+    } else if (auto b = detail::parse_bool(s)) {
+      out += *b ? "true" : "false";
+    } else if (auto i = detail::parse_integer(s)) {
+      out += std::to_string(*i);
+    } else if (auto d = detail::parse_double(s); d && std::isfinite(*d)) {
+      out += fmt::format("{}", *d);
+    } else {
+      append_json_string(out, s);
+    }
+  }
+}
+
+}  // namespace
+
+std::string Config::others_json() const {
+  std::string out = "{";
+  if (impl_->schema != nullptr && impl_->node.IsMap()) {
+    bool first = true;
+    for (const auto& kv : impl_->node) {
+      const std::string key = kv.first.as<std::string>("");
+      if (key == impl_->type_key || find_key(*impl_->schema, key) != nullptr ||
+          std::find(impl_->extra_keys.begin(), impl_->extra_keys.end(), key) != impl_->extra_keys.end()) {
+        continue;
+      }
+      if (!first) out += ", ";
+      first = false;
+      append_json_string(out, key);
+      out += ": ";
+      append_json(out, kv.second);
+    }
+  }
+  return out + "}";
 }
 
 std::vector<std::string> Config::strings(std::string_view key) const {

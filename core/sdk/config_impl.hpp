@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "lamina/config.hpp"
 #include "lamina/registrar.hpp"
@@ -46,6 +47,7 @@ struct Config::Impl {
   std::string type;
   std::string type_key = "type";  // the key naming the type: `type`, or data's `source`
   const ComponentFactory* registry = nullptr;
+  std::vector<std::string> extra_keys;  // the host's keys beside the schema's (a layer's `name`)
 };
 
 namespace detail {

@@ -28,6 +28,8 @@ std::string_view key_type_name(KeyType type) {
       return "strings";
     case KeyType::Metric:
       return "metric";
+    case KeyType::Others:
+      return "others";
   }
   return "unknown";
 }
@@ -43,6 +45,7 @@ Key Key::sizes(std::string name, std::string doc) { return {std::move(name), Key
 Key Key::numbers(std::string name, std::string doc) { return {std::move(name), KeyType::Numbers, std::move(doc)}; }
 Key Key::strings(std::string name, std::string doc) { return {std::move(name), KeyType::Strings, std::move(doc)}; }
 Key Key::metric(std::string name, std::string doc) { return {std::move(name), KeyType::Metric, std::move(doc)}; }
+Key Key::others(std::string doc) { return {"...", KeyType::Others, std::move(doc)}; }
 Key Key::component(std::string name, Kind kind, std::string doc) {
   Key k(std::move(name), KeyType::Component, std::move(doc));
   k.kind_ = kind;
@@ -112,6 +115,8 @@ std::string Key::expectation() const {
       return "a string or a list of strings";
     case KeyType::Metric:
       return "a measure of a split: train_ or val_ and loss or a metric's name (val_loss, val_accuracy)";
+    case KeyType::Others:
+      return "any other keys, with any values";
   }
   if (lo_ && hi_) {
     what += fmt::format(" in {}{}, {}{}", lo_open_ ? "(" : "[", *lo_, *hi_, hi_open_ ? ")" : "]");

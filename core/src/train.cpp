@@ -72,7 +72,8 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
     if (req.resume && !fs::exists(model_file)) {
       throw InputError(fmt::format("--resume {}: not a run folder (no model.yaml)", req.resume->string()));
     }
-    ModelFile file = ModelFile::load(model_file, req.overrides);
+    ModelFile file = req.model_text && !req.resume ? ModelFile::parse(*req.model_text, req.model.string(), req.overrides)
+                                                   : ModelFile::load(model_file, req.overrides);
     built.emplace(build_model(file, registry));
     loaded.emplace(load_data(built->data, built->train.seed));
     // The input scaling is part of the model: written out, so that eval and predict feed any

@@ -14,14 +14,13 @@ import csv
 import json
 import os
 import pathlib
-import tempfile
 
 import numpy as np
 
 from . import _lamina
 from ._lamina import Error, InputError
 
-__all__ = ["train", "load_run", "search", "plugins", "Run", "Model", "Error", "InputError"]
+__all__ = ["train", "load_run", "search", "plugins", "check", "Check", "Run", "Model", "Error", "InputError"]
 
 _host = None
 
@@ -110,17 +109,19 @@ class Model:
         return _lamina.read_weights(str(self.folder / ("model-best.safetensors" if best else "model.safetensors")))
 
 
-def _model_file(model, where):
-    """A path as is; a dict written as a model file (JSON is YAML) in `where`."""
+def _overrides(keys):
+    """{"units": 3, "init": {"type": "normal"}} -> ["units=3", 'init={"type": "normal"}'] (JSON is YAML)."""
+    return [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in keys.items()]
+
+
+def _model_file(model):
+    """(the name, None) for a path; ("<dict>", its JSON text) for a dict. JSON is YAML; relative
+    paths in a dict are relative to the working folder."""
     if isinstance(model, (str, os.PathLike)):
         return str(model), None
     if not isinstance(model, dict):
         raise TypeError(f"model must be a path or a dict, not {type(model).__name__}")
-    tmp = tempfile.TemporaryDirectory(prefix="lamina-model-")
-    name = model.get("name", "model")
-    path = pathlib.Path(tmp.name) / f"{name}.yaml"
-    path.write_text(json.dumps(model, indent=2) + "\n")
-    return str(path), tmp
+    return "<dict>", json.dumps(model, indent=2) + "\n"
 
 
 def train(model, overrides=None, out=None, epochs=None, seed=None, threads=None, on_epoch=None, resume=None,
@@ -133,14 +134,10 @@ def train(model, overrides=None, out=None, epochs=None, seed=None, threads=None,
     if overrides is None:
         overrides = []
     elif isinstance(overrides, dict):
-        overrides = [f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in overrides.items()]
-    path, tmp = (None, None) if resume else _model_file(model, out)
-    try:
-        r = _lamina.train(path or "", list(overrides), None if out is None else str(out), epochs, seed, threads,
-                          None if resume is None else str(resume), on_epoch, quiet)
-    finally:
-        if tmp:
-            tmp.cleanup()
+        overrides = _overrides(overrides)
+    path, text = (None, None) if resume else _model_file(model)
+    r = _lamina.train(path or "", text, list(overrides), None if out is None else str(out), epochs, seed, threads,
+                      None if resume is None else str(resume), on_epoch, quiet)
     run = Run(r["run_dir"])
     if r["interrupted"] and not r["stopped"]:
         raise KeyboardInterrupt(f"training stopped after its last finished epoch; "
@@ -173,3 +170,37 @@ def search(spec, out=None, workers=None, quiet=True):
 def plugins():
     """Every registered type: {kind, name, summary, plugin}."""
     return _the_host().types()
+
+
+class Check:
+    """What `lamina check` found: `passed`, `report` (the command's text), `results` as
+    [(passed, name, detail)], true when every check passed."""
+
+    def __init__(self, passed, report):
+        self.passed = passed
+        self.report = report
+        self.results = []
+        for line in report.splitlines():
+            if line.startswith(("PASS ", "FAIL ")):
+                rest = line[5:]
+                name, _, detail = rest.partition("  ")
+                self.results.append((line.startswith("PASS"), name.strip(), detail.strip()))
+
+    def __bool__(self):
+        return self.passed
+
+    def __repr__(self):
+        failed = [n for ok, n, _ in self.results if not ok]
+        return f"<lamina.Check {'passed' if self.passed else 'failed: ' + ', '.join(failed)}>"
+
+
+def check(type, keys=None, input_shape=(5,), batch=4, seed=1):
+    """Runs `lamina check` on a registered type: gradients against finite differences, modes,
+    determinism, save and reload. `keys`: the type's keys as a dict ({"units": 3}; for a python
+    layer {"module": "my_layers", "class": "Swish", "beta": 1.5}, relative paths from the
+    working folder). Returns a Check; an unknown type or bad key raises InputError."""
+    if isinstance(input_shape, int):
+        input_shape = (input_shape,)
+    passed, report = _lamina.check(str(type), _overrides(keys or {}), [int(d) for d in input_shape], int(batch),
+                                   int(seed))
+    return Check(passed, report)

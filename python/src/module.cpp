@@ -107,11 +107,13 @@ struct Output {
   std::ostream* out;
 };
 
-py::dict train(const fs::path& model, const std::vector<std::string>& overrides, std::optional<fs::path> out,
+py::dict train(const fs::path& model, std::optional<std::string> model_text, const std::vector<std::string>& overrides,
+               std::optional<fs::path> out,
                std::optional<std::int64_t> epochs, std::optional<std::int64_t> seed, std::optional<int> threads,
                std::optional<fs::path> resume, py::object on_epoch, bool quiet) {
   lamina::TrainRequest req;
   req.model = model;
+  req.model_text = std::move(model_text);
   req.overrides = overrides;
   req.out = std::move(out);
   req.epochs = epochs;
@@ -156,6 +158,28 @@ py::dict search(const fs::path& file, std::optional<fs::path> out, std::optional
   return d;
 }
 
+// `lamina check TYPE --set ...`: the report as the command prints it, and whether all passed.
+py::tuple check(const std::string& type, const std::vector<std::string>& overrides, const std::vector<std::int64_t>& shape,
+                std::int64_t batch, std::uint64_t seed) {
+  lamina::CheckRequest req;
+  req.type = type;
+  req.overrides = overrides;
+  if (shape.empty() || shape.size() > static_cast<std::size_t>(lamina::Shape::kMaxRank)) {
+    throw lamina::InputError("input_shape has " + std::to_string(shape.size()) + " sizes; it has 1 to " +
+                             std::to_string(lamina::Shape::kMaxRank));
+  }
+  req.input_shape = lamina::Shape::from(shape);
+  req.batch = batch;
+  req.seed = seed;
+  std::ostringstream out;
+  bool passed = false;
+  {
+    py::gil_scoped_release nogil;  // a python layer takes it back for each call
+    passed = lamina::run_check(req, out);
+  }
+  return py::make_tuple(passed, out.str());
+}
+
 py::dict weights(const fs::path& file) {
   const lamina::SafetensorsFile f = lamina::read_safetensors(file);
   py::dict d;
@@ -179,10 +203,11 @@ PYBIND11_MODULE(_lamina, m) {
     }
   });
 
-  m.def("train", &train, py::arg("model"), py::arg("overrides"), py::arg("out"), py::arg("epochs"), py::arg("seed"),
+  m.def("train", &train, py::arg("model"), py::arg("model_text"), py::arg("overrides"), py::arg("out"), py::arg("epochs"), py::arg("seed"),
         py::arg("threads"), py::arg("resume"), py::arg("on_epoch"), py::arg("quiet"));
   m.def("search", &search, py::arg("file"), py::arg("out"), py::arg("workers"), py::arg("quiet"));
   m.def("read_weights", &weights, py::arg("file"));
+  m.def("check", &check, py::arg("type"), py::arg("overrides"), py::arg("input_shape"), py::arg("batch"), py::arg("seed"));
 
   py::class_<lamina::embed::Host>(m, "Host")
       .def(py::init([](std::vector<fs::path> dirs) {

@@ -9,6 +9,7 @@ titles = {
     "graph": "Graph models: layer names, inputs and merges",
     "data": "Data files",
     "plugins": "Plugins",
+    "python": "Layers written in Python (`type: python`)",
     "checkpoints": "Run folders, checkpoints and search journals",
     "search": "Search files: samplers and pruners",
     "export": "ONNX export",

@@ -101,7 +101,7 @@ void make_file(const fs::path& dir, const std::string& name, const YAML::Node& s
       bytes.replace(spec["patch"]["at"].as<std::size_t>(), with.size(), with);
     }
     if (spec["replace"]) {
-      const auto what = spec["replace"][0].as<std::string>(), with = spec["replace"][1].as<std::string>();
+      const auto what = spec["replace"][0].as<std::string>(), with = substitute(spec["replace"][1].as<std::string>());
       const auto at = bytes.find(what);
       BOOST_TEST_REQUIRE(at != std::string::npos, "replace: '" << what << "' not in " << name);
       bytes.replace(at, what.size(), with);

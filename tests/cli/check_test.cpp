@@ -55,6 +55,10 @@ BOOST_AUTO_TEST_CASE(every_builtin_type_passes) {
     for (const auto& k : t->keys) {
       if (k.is_required() && k.type() != KeyType::Path) sets += " --set " + k.name() + "=3";  // affine's units
     }
+    if (t->name == "python") {  // its keys name code: a class of the suite's
+      sets = " --set module=lamina_test_layers --set class=Scale --set path=" LAMINA_TEST_SOURCE_DIR
+             "/tests/fixtures/python_layers";
+    }
     if (t->kind == Kind::DataSource) {
       sets = data_files(t->name, dir);
       BOOST_TEST((!sets.empty() || t->name == "fashion_mnist"), t->name << ": name its files in data_files()");

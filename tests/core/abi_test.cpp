@@ -111,7 +111,8 @@ static_assert(static_cast<int>(Kind::Initializer) == 4 && static_cast<int>(Kind:
               "Kind values cross the boundary: append new kinds at the end (5 was the removed Search)");
 static_assert(static_cast<int>(KeyType::Component) == 4 && static_cast<int>(KeyType::Path) == 5 &&
               static_cast<int>(KeyType::Sizes) == 6 && static_cast<int>(KeyType::Numbers) == 7 &&
-              static_cast<int>(KeyType::Strings) == 8 && static_cast<int>(KeyType::Metric) == 9);
+              static_cast<int>(KeyType::Strings) == 8 && static_cast<int>(KeyType::Metric) == 9 &&
+              static_cast<int>(KeyType::Others) == 10);
 static_assert(std::is_same_v<std::underlying_type_t<TargetKind>, std::int32_t> &&
                   static_cast<int>(TargetKind::MultiLabel) == 1 && static_cast<int>(TargetKind::Regression) == 2 &&
                   static_cast<int>(TargetKind::ClassPerPosition) == 3 &&

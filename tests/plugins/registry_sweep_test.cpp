@@ -43,11 +43,18 @@ std::string sample(const Key& k) {
       return "x";
     case KeyType::Metric:
       return "train_loss";
+    case KeyType::Others:
+      break;
   }
   return "x";
 }
 
 std::string spec_of(const TypeInfo& t) {
+  // A type whose required keys name code, not values: a real class of the suite's.
+  if (t.name == "python") {
+    return "{type: python, module: lamina_test_layers, class: Scale, path: " LAMINA_TEST_SOURCE_DIR
+           "/tests/fixtures/python_layers}";
+  }
   std::string s = "{type: " + t.name;
   for (const auto& k : t.keys) {
     if (k.is_required()) s += ", " + k.name() + ": " + sample(k);

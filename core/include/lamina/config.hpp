@@ -51,6 +51,10 @@ class LAMINA_API Config {
   std::vector<double> numbers(std::string_view key) const;
   // A Key::strings value, one string given alone as a list of one; {} when left out.
   std::vector<std::string> strings(std::string_view key) const;
+  // For a type whose schema has Key::others(): the mapping's keys the schema does not declare,
+  // as a JSON object text ({"beta": 1.5, "names": ["a", "b"]}; YAML scalars typed as YAML reads
+  // them, a quoted one kept a string). "{}" when there are none.
+  std::string others_json() const;
 
   // Builds the component named by a Component key through the registry.
   template <class T>

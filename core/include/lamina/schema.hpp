@@ -26,7 +26,10 @@ namespace lamina {
 // Metric: a measure of the training or validation split by its metrics.csv column (`val_loss`,
 // `train_accuracy`, `val_r2`); read with Config::get<std::string>. The host checks, when the
 // model is loaded, that the model reports it (and has a validation split for a val_ one).
-enum class KeyType { Bool, Int, Float, String, Component, Path, Sizes, Numbers, Strings, Metric };
+// Others: not a key but a declaration that the type takes keys of its own beyond the schema's
+// (the `python` layer hands them to a Python class): any other key of the mapping is accepted
+// with any YAML value, and read with Config::others_json().
+enum class KeyType { Bool, Int, Float, String, Component, Path, Sizes, Numbers, Strings, Metric, Others };
 
 LAMINA_API std::string_view key_type_name(KeyType type);
 
@@ -48,6 +51,9 @@ class LAMINA_API Key {
   static Key metric(std::string name, std::string doc);
   // A value naming another registered type: a bare type name ("he") or a mapping with `type`.
   static Key component(std::string name, Kind kind, std::string doc);
+  // Accept the mapping's other keys, whatever their values (named "..." in the type's
+  // documentation; a YAML mapping cannot have that key). At most one per schema.
+  static Key others(std::string doc);
 
   Key& required();
   Key& def(bool value);
