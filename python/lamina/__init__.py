@@ -182,8 +182,12 @@ class Check:
         self.results = []
         for line in report.splitlines():
             if line.startswith(("PASS ", "FAIL ")):
+                # "PASS name-padded-to-28 detail" (core/src/check_report.hpp)
                 rest = line[5:]
-                name, _, detail = rest.partition("  ")
+                if len(rest) > 28 and rest[28] == " ":
+                    name, detail = rest[:28], rest[29:]
+                else:
+                    name, _, detail = rest.partition("  ")
                 self.results.append((line.startswith("PASS"), name.strip(), detail.strip()))
 
     def __bool__(self):

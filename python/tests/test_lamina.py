@@ -182,3 +182,44 @@ def test_plugins_lists_every_kind():
     types = lamina.plugins()
     names = {(t["kind"], t["name"]) for t in types}
     assert ("layer", "affine") in names and ("optimizer", "adam") in names and ("sampler", "tpe") in names
+
+
+LAYERS = pathlib.Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "python_layers"
+
+
+def test_check_passes_a_python_layer_and_fails_a_wrong_backward():
+    keys = {"module": "lamina_test_layers", "path": str(LAYERS)}
+    good = lamina.check("python", {**keys, "class": "Scale"}, input_shape=(2, 3, 3))
+    assert good and good.passed, good.report
+    assert ("save/reload params and state" in [name for _, name, _ in good.results])
+    wrong = lamina.check("python", {**keys, "class": "WrongSwish", "beta": 1.0})
+    assert not wrong
+    failed = [name for ok, name, _ in wrong.results if not ok]
+    assert failed == ["gradients (train)", "gradients (eval)"], wrong.report
+    assert lamina.check("affine", {"units": 3}).passed
+    with pytest.raises(lamina.InputError, match="no type named 'afine'"):
+        lamina.check("afine")
+
+
+def test_a_python_layer_trains_inside_python_as_inside_the_command(tmp_path, monkeypatch):
+    # The same model from a dict (its relative `path` read from the working folder) and from a
+    # file by the command: the interpreter this test runs in is the layer's, and the run's
+    # numbers are the command's, where the plugin starts its own.
+    monkeypatch.chdir(LAYERS.parent)
+    model = {**MODEL, "layers": [
+        {"type": "affine", "units": 8},
+        {"type": "python", "module": "lamina_test_layers", "class": "Swish", "path": "python_layers", "beta": 1.5},
+        {"type": "python", "module": "lamina_test_layers", "class": "Scale", "path": "python_layers"},
+        {"type": "affine", "units": 10}]}
+    run = lamina.train(model, out=tmp_path / "py", threads=1)
+    assert run.status == "finished"
+    assert np.all(run.metrics["val_accuracy"] > 0.2)
+    w = lamina.load_run(run.folder).weights()
+    assert w["layers.2.b"].shape == (8,) and np.all(w["layers.2.b"] != 0)
+    (tmp_path / "m.yaml").write_text((run.folder / "model.yaml").read_text())
+    cli("train", tmp_path / "m.yaml", "--threads", 1, "--no-progress", "--out", tmp_path / "cli")
+    assert (tmp_path / "cli" / "model.safetensors").read_bytes() == (run.folder / "model.safetensors").read_bytes()
+    # and predicts here, with the class running in this interpreter
+    x = np.random.default_rng(2).integers(0, 256, size=(16, 784)).astype(np.float32)
+    p = lamina.load_run(run.folder).predict(x)
+    assert p.shape == (16, 10) and np.allclose(p.sum(axis=1), 1, atol=1e-5)

@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
     BOOST_TEST(read_file(header.path()).find("boost/") == std::string::npos, header.path());
   }
   for (const char* example : {"leaky_relu", "elastic_net", "target_accuracy", "gaussian_blobs", "weighted_sum",
-                              "color_jitter"}) {
+                              "color_jitter", "swish"}) {
     BOOST_TEST_CONTEXT(example) {
       const fs::path build = build_example(dir, std::string("plugins/") + example, prefix);
       const fs::path src = dir / (std::string(example) + "-src");
@@ -76,6 +76,43 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
                                " --epochs 1 --no-progress --out " + (dir / "none").string());
       BOOST_TEST(without.status == 2, without.output);
     }
+  }
+  // The C++ port of examples/python_layer/swish.py computes what the Python class did: a run
+  // trained with `type: python` (installed lamina, embedded interpreter) predicts the same
+  // probabilities when its model.yaml names the port instead (Swish has no parameters, so the
+  // weights file serves both).
+  {
+    const std::string installed = (prefix / "bin" / "lamina").string();
+    const auto py_run = run(installed + " train " + (kSource / "examples" / "python_layer" / "model.yaml").string() +
+                            " --epochs 1 --set data.train_limit=1000 --set data.test_limit=200 --no-progress --out " +
+                            (dir / "swish-py").string());
+    BOOST_TEST_REQUIRE(py_run.status == 0, py_run.output);
+    fs::copy(dir / "swish-py", dir / "swish-cpp", fs::copy_options::recursive);
+    std::istringstream lines(read_file(dir / "swish-py" / "model.yaml"));
+    std::string ported;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("type: python") != std::string::npos) line.replace(line.find("python"), 6, "swish");
+      const bool python_key = line.starts_with("    module:") || line.starts_with("    class:") ||
+                              line.starts_with("    path:");
+      if (!python_key) ported += line + "\n";
+    }
+    BOOST_TEST_REQUIRE(ported.find("type: swish") != std::string::npos, ported);
+    write_file(dir / "swish-cpp" / "model.yaml", ported);
+    const std::string input = " --input " + (kFashionDir / "t10k-images-idx3-ubyte.gz").string();
+    const auto p_py = run(installed + " predict " + (dir / "swish-py").string() + input + " --out " +
+                          (dir / "py.csv").string());
+    const auto p_cpp = run("LAMINA_PLUGIN_PATH=" + (dir / "swish-build" / "lamina-plugins").string() + " " + installed +
+                           " predict " + (dir / "swish-cpp").string() + input + " --out " + (dir / "cpp.csv").string());
+    BOOST_TEST_REQUIRE(p_py.status == 0, p_py.output);
+    BOOST_TEST_REQUIRE(p_cpp.status == 0, p_cpp.output);
+    const auto a = csv_numbers(read_file(dir / "py.csv")), b = csv_numbers(read_file(dir / "cpp.csv"));
+    BOOST_TEST_REQUIRE(a.size() == 10000u);
+    BOOST_TEST_REQUIRE(b.size() == a.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      for (std::size_t j = 2; j < a[i].size(); ++j) worst = std::max(worst, std::abs(a[i][j] - b[i][j]));
+    }
+    BOOST_TEST(worst <= 2e-6, "max |python - C++| probability " << worst);
   }
   // The third-party callback ends a run of up to 20 epochs once its target is reached.
   const auto until = run("LAMINA_PLUGIN_PATH=" + (dir / "target_accuracy-build" / "lamina-plugins").string() + " " +
