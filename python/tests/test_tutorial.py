@@ -15,3 +15,5 @@ def test_the_tutorial_runs(capsys):
     assert "status='finished'" in printed
     assert (scope["work"] / "curves.png").stat().st_size > 1000
     assert scope["result"]["summary"]["trials"] == 4
+    assert printed.count("<lamina.Check passed>") == 3
+    assert scope["py_run"].status == "finished"  # a model with the page's Python layers trained
