@@ -241,6 +241,28 @@ Config bind(const Config& spec, const Schema& schema, std::string type, std::spa
   return ConfigAccess::make(std::move(impl));
 }
 
+namespace {
+
+// The emitter writes a quoted scalar plain ('42' as 42), which a type reading its keys by YAML's
+// own typing (Key::others) would read back as a number from the run's model.yaml: such scalars
+// get YAML's standard string tag, written in full (`!<tag:yaml.org,2002:str> 42`: yaml-cpp emits
+// no `!!str` shorthand).
+YAML::Node keep_strings(YAML::Node v) {
+  if (v.IsScalar() && v.Tag() == "!") {
+    const std::string& s = v.Scalar();
+    const bool looks_typed = s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL" ||
+                             parse_bool(s) || parse_integer(s) || parse_double(s);
+    if (looks_typed) v.SetTag("tag:yaml.org,2002:str");
+  } else if (v.IsSequence()) {
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = keep_strings(v[i]);
+  } else if (v.IsMap()) {
+    for (auto kv : v) kv.second = keep_strings(kv.second);
+  }
+  return v;
+}
+
+}  // namespace
+
 YAML::Node resolved(const Config& bound, std::span<const std::string> extra_keys) {
   const auto& in = impl_of(bound);
   YAML::Node out(YAML::NodeType::Map);
@@ -268,7 +290,7 @@ YAML::Node resolved(const Config& bound, std::span<const std::string> extra_keys
       const std::string key = kv.first.as<std::string>("");
       const bool declared = key == in.type_key || find_key(*in.schema, key) != nullptr ||
                             std::find(extra_keys.begin(), extra_keys.end(), key) != extra_keys.end();
-      if (!declared) out[key] = YAML::Clone(kv.second);
+      if (!declared) out[key] = keep_strings(YAML::Clone(kv.second));
     }
   }
   return out;
@@ -442,7 +464,7 @@ void append_json(std::string& out, const YAML::Node& v) {
     out += "null";
   } else {
     const std::string& s = v.Scalar();
-    if (v.Tag() == "!") {
+    if (v.Tag() == "!" || v.Tag() == "tag:yaml.org,2002:str") {
       append_json_string(out, s);
     } else if (s == "~" || s == "null" || s == "Null" || s == "NULL") {
       out += "null";

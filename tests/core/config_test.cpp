@@ -37,6 +37,15 @@ class Probe final : public Layer {
   void forward(const Tensor&, Tensor&, Context&) override {}
   void backward(const Tensor&, Tensor&, Context&) override {}
 };
+// A type taking keys of its own (Key::others), as the python layer does.
+std::string seen_others;
+class Open final : public Layer {
+ public:
+  explicit Open(const Config& c) { seen_others = c.others_json(); }
+  Shape build(const Shape& in, BuildContext&) override { return in; }
+  void forward(const Tensor&, Tensor&, Context&) override {}
+  void backward(const Tensor&, Tensor&, Context&) override {}
+};
 class NoLoss final : public Loss {
  public:
   float forward(const Tensor&, const Targets&) override { return 0; }
@@ -64,6 +73,9 @@ Registry& registry() {
          Key::number("rate", "a ratio").def(0.5).at_least(0).below(1), Key::boolean("flag", "a switch").def(false),
          Key::string("mode", "a choice").def("fast").one_of({"fast", "careful"})},
         [](const Config& c) { return std::make_unique<Probe>(c); });
+    r->add<Layer>("open", "takes any keys",
+                  {Key::string("module", "a name").required(), Key::others("the class's own keys")},
+                  [](const Config& c) { return std::make_unique<Open>(c); });
     r->add<Loss>("no_loss", "zero", {}, [](const Config&) { return std::make_unique<NoLoss>(); });
     r->add<Optimizer>("no_opt", "nothing", {}, [](const Config&) { return std::make_unique<NoOpt>(); });
     // The default source's name, standing in for the plugin.
@@ -259,4 +271,25 @@ BOOST_AUTO_TEST_CASE(the_model_is_read_in_two_steps) {
   BOOST_TEST(m.resolved_yaml == resolved_yaml(read_model_spec(ModelFile::parse(good, "two.yaml"), registry())));
   BOOST_TEST(m.network.size() == 2u);
   BOOST_TEST(m.layer_names[0] == "a");
+}
+
+BOOST_AUTO_TEST_CASE(a_type_with_others_takes_any_keys_as_typed_json_and_the_run_keeps_them) {
+  Model m = build_model(
+      ModelFile::parse("layers:\n  - {type: open, module: m, name: first, beta: 1.5, n: 3, on: true, none: ~,"
+                       " word: fast, quoted: '42', list: [1, a, 2.5], map: {k: [x]}, esc: \"a\\\"b\\\\c\"}\n" +
+                           kTail,
+                       "model.yaml"),
+      registry());
+  // The host's keys (type, name) and the schema's (module) are not the class's.
+  BOOST_TEST(seen_others == R"({"beta": 1.5, "n": 3, "on": true, "none": null, "word": "fast", "quoted": "42", )"
+                            R"("list": [1, "a", 2.5], "map": {"k": ["x"]}, "esc": "a\"b\\c"})");
+  BOOST_TEST(m.resolved_yaml.find("beta: 1.5") != std::string::npos, m.resolved_yaml);
+  // A quoted scalar stays a string when the run's copy is read again.
+  BOOST_TEST(m.resolved_yaml.find("quoted: !<tag:yaml.org,2002:str> 42") != std::string::npos, m.resolved_yaml);
+  build_model(ModelFile::parse(m.resolved_yaml, "run/model.yaml"), registry());
+  BOOST_TEST(seen_others.find(R"("quoted": "42")") != std::string::npos, seen_others);
+  // Required keys are still required, and the schema's keys still checked.
+  BOOST_TEST(error_of("layers:\n  - {type: open, beta: 2}\n" + kTail).find("needs key 'module'") != std::string::npos);
+  BOOST_TEST(error_of("layers:\n  - {type: open, module: [1]}\n" + kTail).find("expected a string") !=
+             std::string::npos);
 }
