@@ -31,7 +31,7 @@ test_packages=(
   python3-onnx python3-opencv                                   # the export test: onnx.checker and OpenCV's DNN as the independent runtime
   python3 python3-numpy                                         # the safetensors format test; .npy files written by numpy
   python3-optuna                                                # scripts/optuna-study.py (a search as an Optuna study) and its test
-  python3-pytest python3-matplotlib                             # the Python module's tests; docs/python.md's plot
+  python3-pytest python3-matplotlib python3-pandas              # the Python module's tests (Run.frame()); docs/python.md's plot
   dpkg-dev                                                      # cpack's Depends (dpkg-shlibdeps), the .deb test
   clang libclang-rt-14-dev libomp-14-dev                        # libFuzzer targets (scripts/fuzz.sh)
 )

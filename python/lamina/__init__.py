@@ -66,7 +66,12 @@ class Run:
         self.status = json.loads(info.read_text()).get("status") if info.exists() else None
 
     def frame(self):
-        import pandas  # optional: only this method needs it
+        """metrics.csv as a pandas DataFrame (pandas is optional: only this method needs it)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("Run.frame() needs pandas (Debian: apt install python3-pandas); "
+                              "Run.metrics has the same columns as NumPy arrays") from None
         return pandas.DataFrame(self.metrics)
 
     def __repr__(self):

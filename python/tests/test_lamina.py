@@ -50,6 +50,19 @@ def test_train_from_a_dict_writes_the_run_folder_the_command_writes(trained, tmp
     for r, m in zip(rows, seen):
         assert int(r["epoch"]) == m["epoch"]
         assert abs(float(r["val_accuracy"]) - m["val_accuracy"]) < 1e-6
+    # The frame (pandas is in the test set of install-deps.sh); without pandas the error says
+    # what to install.
+    frame = run.frame()
+    assert list(frame.columns) == list(rows[0].keys()) and len(frame) == 2
+    assert np.allclose(frame["val_accuracy"], run.metrics["val_accuracy"])
+    import sys
+    saved = sys.modules.get("pandas")
+    sys.modules["pandas"] = None  # `import pandas` now raises ImportError
+    try:
+        with pytest.raises(ImportError, match="python3-pandas"):
+            run.frame()
+    finally:
+        sys.modules["pandas"] = saved
     # The command, from the same model as a file, trains to the same weights.
     path = tmp_path / "tiny.yaml"
     import json
