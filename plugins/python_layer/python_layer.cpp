@@ -87,6 +87,12 @@ class PythonLayer final : public Layer {
     // Python references die with the GIL held, before the tensors they view.
     py::gil_scoped_acquire gil;
     grad_views_.clear();
+    // An instance the class kept elsewhere must not keep views of the freed tensors.
+    try {
+      if (!params_.empty()) object_.attr("params") = py::dict();
+      object_.attr("grads") = py::dict();
+    } catch (py::error_already_set&) {  // a class with read-only attributes: nothing to undo
+    }
     object_ = py::object();
   }
 
@@ -219,8 +225,13 @@ class PythonLayer final : public Layer {
     for (const auto& [key, value] : given) {
       const std::string name = py::str(key).cast<std::string>();
       const FloatArray a = FloatArray::ensure(value);
+      if (!a) PyErr_Clear();
       if (!a || a.ndim() < 1 || a.size() == 0) {
         fail("build", "self.params['" + name + "'] is not a non-empty array of numbers");
+      }
+      if (a.ndim() > Shape::kMaxRank) {
+        fail("build", "self.params['" + name + "'] has " + std::to_string(a.ndim()) + " dimensions; a tensor has at most " +
+                          std::to_string(Shape::kMaxRank));
       }
       std::vector<std::int64_t> dims(a.shape(), a.shape() + a.ndim());
       Param p;
@@ -244,8 +255,11 @@ class PythonLayer final : public Layer {
     object_.attr("grads") = grads;
   }
 
-  py::array view_of(Tensor& t) const {
-    return FloatArray(dims_of(t.shape()), t.data(), object_);
+  // A NumPy array over the tensor's storage. Its base is an empty capsule, not the class's
+  // instance: that would make a cycle (instance -> params -> array -> instance) NumPy's arrays
+  // do not let the collector break.
+  static py::array view_of(Tensor& t) {
+    return FloatArray(dims_of(t.shape()), t.data(), py::capsule(t.data(), [](void*) {}));
   }
 
   // A fresh array the class may keep (for backward) as long as it likes.
