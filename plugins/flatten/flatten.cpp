@@ -22,9 +22,7 @@ class Flatten final : public lamina::Layer, public lamina::OnnxExportable {
   }
   void backward(const lamina::Tensor& dy, lamina::Tensor& dx, lamina::Context& ctx) override {
     if (!ctx.need_input_grad) return;
-    std::int64_t dims[lamina::Shape::kMaxRank] = {dy.rows()};
-    for (int i = 0; i < in_.rank(); ++i) dims[i + 1] = in_[i];
-    dx.resize(lamina::Shape::from(std::span<const std::int64_t>(dims, static_cast<std::size_t>(in_.rank() + 1))));
+    dx.resize(in_.batched(dy.rows()));
     std::copy(dy.data(), dy.data() + dy.size(), dx.data());
   }
   std::string export_onnx(lamina::OnnxGraph& g, std::span<const lamina::OnnxValue> in) const override {

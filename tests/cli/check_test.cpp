@@ -55,6 +55,7 @@ BOOST_AUTO_TEST_CASE(every_builtin_type_passes) {
     for (const auto& k : t->keys) {
       if (k.is_required() && k.type() != KeyType::Path) sets += " --set " + k.name() + "=3";  // affine's units
     }
+    if (t->name == "reshape") sets = " --set shape=[-1]";  // a list of sizes
     if (t->name == "python") {  // its keys name code: a class of the suite's
       sets = " --set module=lamina_test_layers --set class=Scale --set path=" LAMINA_TEST_SOURCE_DIR
              "/tests/fixtures/python_layers";
@@ -68,6 +69,9 @@ BOOST_AUTO_TEST_CASE(every_builtin_type_passes) {
     auto r = run_lamina("check " + type + sets);
     if (r.output.find("needs samples of (channels, height, width)") != std::string::npos) {
       r = run_lamina("check " + type + sets + " --input-shape 2,5,5");  // spatial layers
+    }
+    if (r.output.find("needs samples of (T, D)") != std::string::npos) {
+      r = run_lamina("check " + type + sets + " --input-shape 3,4");  // sequence layers
     }
     BOOST_TEST(r.status == 0, t->name << ":\n" << r.output);
     BOOST_TEST(r.output.find("checks passed") != std::string::npos, r.output);

@@ -55,6 +55,7 @@ std::string spec_of(const TypeInfo& t) {
     return "{type: python, module: lamina_test_layers, class: Scale, path: " LAMINA_TEST_SOURCE_DIR
            "/tests/fixtures/python_layers}";
   }
+  if (t.name == "reshape") return "{type: reshape, shape: [-1]}";  // any sample, as one vector
   std::string s = "{type: " + t.name;
   for (const auto& k : t.keys) {
     if (k.is_required()) s += ", " + k.name() + ": " + sample(k);
@@ -77,12 +78,12 @@ BOOST_AUTO_TEST_CASE(the_builtin_plugins_provide_every_kind) {
   }
 }
 
-// Each layer on a flat sample (5) and on an image (2, 5, 5): it must take at least one, and
-// refuse the other (if it does) with an InputError when built, never fail later.
+// Each layer on a flat sample (5), a sequence (3, 4) and an image (2, 5, 5): it must take at
+// least one, and refuse the others (if it does) with an InputError when built, never fail later.
 BOOST_AUTO_TEST_CASE(every_layer_has_correct_gradients_and_handles_odd_batches) {
   for (const std::string& type : types_of(Kind::Layer)) {
     int accepted = 0;
-    for (const Shape& shape : {Shape{5}, Shape{2, 5, 5}}) {
+    for (const Shape& shape : {Shape{5}, Shape{3, 4}, Shape{2, 5, 5}}) {
       BOOST_TEST_CONTEXT(type << " on " << shape.str()) {
         const TypeInfo& info = *builtin_registry().find(Kind::Layer, type);
         auto layer = builtin_registry().create<Layer>(Config::parse(spec_of(info)));
@@ -108,7 +109,7 @@ BOOST_AUTO_TEST_CASE(every_layer_has_correct_gradients_and_handles_odd_batches) 
         for (float v : y1.values()) BOOST_TEST(std::isfinite(v));
       }
     }
-    BOOST_TEST(accepted >= 1, type << " accepts neither a flat nor an image input");
+    BOOST_TEST(accepted >= 1, type << " accepts no flat, sequence or image input");
   }
 }
 

@@ -1,7 +1,8 @@
 // The layers of sequence models against float64 loop references written from the papers'
 // formulas: layernorm (Ba et al. 2016) over the last axis of (T, D) samples, forward and
 // backward with non-trivial gamma and beta; gelu (Hendrycks & Gimpel 2016) exact and tanh forms
-// with their derivatives.
+// with their derivatives; the sinusoidal position code (Vaswani et al. 2017, 3.5) and the learned
+// one; sequence_pool's four modes.
 #define BOOST_TEST_MODULE sequence_layers
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -132,4 +133,87 @@ BOOST_AUTO_TEST_CASE(gelu_equals_the_float64_reference_in_both_forms) {
   exact->forward(one, a, ctx);
   tanh->forward(one, b, ctx);
   BOOST_TEST(std::abs(a[0] - b[0]) > 5e-5);
+}
+
+BOOST_AUTO_TEST_CASE(position_codes_equal_their_definitions) {
+  const std::int64_t n = 2, t = 5, d = 6;
+  const Tensor x = random(Shape{n, t, d}, 11), dy = random(Shape{n, t, d}, 12);
+  Rng rng(1);
+  Context ctx{Mode::Train, &rng, true};
+  // Sinusoidal: PE[t, 2i] = sin(t / 10000^(2i/D)), PE[t, 2i+1] = cos(the same).
+  auto sin = make("sinusoidal_positions", Shape{t, d});
+  Tensor y, dx;
+  sin->forward(x, y, ctx);
+  double worst = 0;
+  for (std::int64_t s = 0; s < n; ++s) {
+    for (std::int64_t p = 0; p < t; ++p) {
+      for (std::int64_t j = 0; j < d; ++j) {
+        const double angle = p / std::pow(10000.0, (j - j % 2) / static_cast<double>(d));
+        const double want = x[(s * t + p) * d + j] + (j % 2 == 0 ? std::sin(angle) : std::cos(angle));
+        worst = std::max(worst, std::abs(want - y[(s * t + p) * d + j]));
+      }
+    }
+  }
+  BOOST_TEST(worst < 1e-6, "max |y - reference| " << worst);
+  BOOST_TEST(sin->params().empty());
+  // Learned: y = x + P, dP = the batch's sum of dy, dx = dy.
+  auto learned = make("positional_embedding", Shape{t, d});
+  BOOST_TEST_REQUIRE(learned->params().size() == 1u);
+  const Tensor& P = learned->params()[0].value;
+  learned->forward(x, y, ctx);
+  learned->backward(dy, dx, ctx);
+  double worst_y = 0, worst_dp = 0;
+  for (std::int64_t i = 0; i < t * d; ++i) {
+    double dp = 0;
+    for (std::int64_t s = 0; s < n; ++s) {
+      worst_y = std::max(worst_y, std::abs(static_cast<double>(x[s * t * d + i]) + P[i] - y[s * t * d + i]));
+      dp += dy[s * t * d + i];
+    }
+    worst_dp = std::max(worst_dp, std::abs(dp - learned->params()[0].grad[i]));
+  }
+  BOOST_TEST(worst_y < 1e-6);
+  BOOST_TEST(worst_dp < 1e-5);
+  BOOST_TEST(std::equal(dx.data(), dx.data() + dx.size(), dy.data()));
+  // P starts as a normal of std 0.02 (GPT-2's), not zeros.
+  double sq = 0;
+  for (float v : P.values()) sq += v * v;
+  BOOST_TEST(std::sqrt(sq / P.size()) > 0.005);
+  BOOST_TEST(std::sqrt(sq / P.size()) < 0.05);
+}
+
+BOOST_AUTO_TEST_CASE(sequence_pool_equals_loops_over_the_steps) {
+  const std::int64_t n = 3, t = 4, d = 5;
+  const Tensor x = random(Shape{n, t, d}, 21), dy = random(Shape{n, d}, 22);
+  for (const std::string mode : {"mean", "max", "first", "last"}) {
+    auto layer = make("{type: sequence_pool, mode: " + mode + "}", Shape{t, d});
+    Tensor y, dx;
+    Rng rng(1);
+    Context ctx{Mode::Train, &rng, true};
+    layer->forward(x, y, ctx);
+    layer->backward(dy, dx, ctx);
+    BOOST_TEST_REQUIRE((y.shape() == Shape{n, d}));
+    BOOST_TEST_REQUIRE((dx.shape() == x.shape()));
+    for (std::int64_t s = 0; s < n; ++s) {
+      for (std::int64_t j = 0; j < d; ++j) {
+        auto at = [&](std::int64_t p) { return static_cast<double>(x[(s * t + p) * d + j]); };
+        double want = 0;
+        std::int64_t chosen = -1;  // the step the gradient goes to (-1: all, by 1/T)
+        if (mode == "mean") {
+          for (std::int64_t p = 0; p < t; ++p) want += at(p) / t;
+        } else if (mode == "max") {
+          chosen = 0;
+          for (std::int64_t p = 1; p < t; ++p) chosen = at(p) > at(chosen) ? p : chosen;
+          want = at(chosen);
+        } else {
+          chosen = mode == "first" ? 0 : t - 1;
+          want = at(chosen);
+        }
+        BOOST_TEST(std::abs(want - y[s * d + j]) < 1e-6, mode << " y " << s << "," << j);
+        for (std::int64_t p = 0; p < t; ++p) {
+          const double g = chosen < 0 ? dy[s * d + j] / static_cast<double>(t) : (p == chosen ? dy[s * d + j] : 0.0);
+          BOOST_TEST(std::abs(g - dx[(s * t + p) * d + j]) < 1e-6, mode << " dx " << s << "," << p << "," << j);
+        }
+      }
+    }
+  }
 }
