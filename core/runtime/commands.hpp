@@ -150,6 +150,9 @@ struct CheckRequest {
   Shape input_shape{5};                // per-sample input (layers), classes (losses), tensor (regularizers)
   std::int64_t batch = 4;              // 1..4096
   std::uint64_t seed = 1;
+  // --ids V: a layer's inputs are token ids below V (an embedding), given as values and as
+  // Context::input_ids; 0: random floats.
+  std::int64_t ids = 0;
   PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
 };
 // Conformance checks of one registered type; true when every check passed.

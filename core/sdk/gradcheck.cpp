@@ -1,5 +1,6 @@
 #include "lamina/gradcheck.hpp"
 
+#include "lamina/error.hpp"
 #include "merge_as_layer.hpp"
 
 #include <algorithm>
@@ -98,6 +99,46 @@ std::vector<GradCheckResult> check_layer_gradients(Layer& layer, const Shape& sa
   results.push_back(compare("input", x, dx_analytic, o, objective));
   std::size_t i = 0;
   for (auto& p : layer.params()) results.push_back(compare(p.name, p.value, grads[i++], o, objective));
+  return results;
+}
+
+std::vector<GradCheckResult> check_layer_gradients_on_ids(Layer& layer, const Shape& sample_shape,
+                                                          std::int64_t vocabulary, const GradCheckOptions& o) {
+  if (vocabulary < 1) throw InputError("check_layer_gradients_on_ids: the vocabulary needs at least one id");
+  Rng data_rng(o.seed, Rng::Stream::User);
+  Rng init_rng(o.seed, Rng::Stream::Init);
+  BuildContext bctx{&init_rng, "layer"};
+  layer.build(sample_shape, bctx);
+  Tensor x(sample_shape.batched(o.batch));
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(x.size()));
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ids[i] = static_cast<std::int32_t>(data_rng.below(static_cast<std::uint64_t>(vocabulary)));
+    x[static_cast<std::int64_t>(i)] = static_cast<float>(ids[i]);
+  }
+  const Rng stream(o.seed, Rng::Stream::Layers);
+  Rng run_rng = stream;
+  Context ctx{o.mode, &run_rng, false, nullptr, ids};
+  Tensor y, dx;
+  layer.forward(x, y, ctx);
+  Tensor r(y.shape());
+  fill_away_from_zero(r, data_rng, 0.1f);
+  auto objective = [&] {
+    Rng replay = stream;
+    Context c{o.mode, &replay, false, nullptr, ids};
+    Tensor out;
+    layer.forward(x, out, c);
+    double s = 0;
+    for (std::int64_t i = 0; i < out.size(); ++i) s += static_cast<double>(out[i]) * static_cast<double>(r[i]);
+    return s;
+  };
+  run_rng = stream;
+  layer.forward(x, y, ctx);
+  layer.backward(r, dx, ctx);
+  std::vector<GradCheckResult> results;
+  for (auto& p : layer.params()) {
+    const Tensor analytic = p.grad.clone();
+    results.push_back(compare(p.name, p.value, analytic, o, objective));
+  }
   return results;
 }
 

@@ -56,6 +56,7 @@ BOOST_AUTO_TEST_CASE(every_builtin_type_passes) {
       if (k.is_required() && k.type() != KeyType::Path) sets += " --set " + k.name() + "=3";  // affine's units
     }
     if (t->name == "reshape") sets = " --set shape=[-1]";  // a list of sizes
+    if (t->name == "embedding") sets += " --ids 3";         // token ids below its vocabulary (3)
     if (t->name == "python") {  // its keys name code: a class of the suite's
       sets = " --set module=lamina_test_layers --set class=Scale --set path=" LAMINA_TEST_SOURCE_DIR
              "/tests/fixtures/python_layers";

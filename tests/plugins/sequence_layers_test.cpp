@@ -217,3 +217,51 @@ BOOST_AUTO_TEST_CASE(sequence_pool_equals_loops_over_the_steps) {
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(embedding_looks_up_rows_and_adds_their_gradients) {
+  const std::int64_t t = 4, v = 5, d = 3;
+  auto layer = make("{type: embedding, vocabulary: 5, dim: 3}", Shape{t});
+  BOOST_TEST_REQUIRE(layer->params().size() == 1u);
+  Tensor& W = layer->params()[0].value;
+  BOOST_TEST((W.shape() == Shape{v, d}));
+  // Two samples; id 2 three times, id 4 never.
+  const std::vector<std::int32_t> ids{2, 0, 2, 1, 3, 2, 0, 1};
+  Tensor x(Shape{2, t});
+  for (std::size_t i = 0; i < ids.size(); ++i) x[static_cast<std::int64_t>(i)] = static_cast<float>(ids[i]);
+  const Tensor dy = random(Shape{2, t, d}, 31);
+  Rng rng(1);
+  Context ctx{Mode::Train, &rng, false};
+  Tensor y, dx;
+  layer->forward(x, y, ctx);
+  layer->backward(dy, dx, ctx);
+  BOOST_TEST_REQUIRE((y.shape() == Shape{2, t, d}));
+  std::vector<double> dW(static_cast<std::size_t>(v * d), 0.0);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    for (std::int64_t j = 0; j < d; ++j) {
+      BOOST_TEST(y[static_cast<std::int64_t>(i) * d + j] == W[ids[i] * d + j]);
+      dW[static_cast<std::size_t>(ids[i] * d + j)] += dy[static_cast<std::int64_t>(i) * d + j];
+    }
+  }
+  for (std::int64_t k = 0; k < v * d; ++k) {
+    BOOST_TEST(std::abs(dW[static_cast<std::size_t>(k)] - layer->params()[0].grad[k]) < 1e-6, "dW " << k);
+  }
+  // The context's exact ids win over the input's values (which may be rounded floats).
+  Tensor junk(Shape{2, t});
+  junk.fill(-7.5f);
+  Context with_ids{Mode::Train, &rng, false, nullptr, ids};
+  Tensor y2;
+  layer->forward(junk, y2, with_ids);
+  BOOST_TEST(std::equal(y.data(), y.data() + y.size(), y2.data()));
+  // An id outside the vocabulary, and a value that is no id, are refused with their place.
+  x[5] = 5.0f;
+  BOOST_CHECK_EXCEPTION(layer->forward(x, y, ctx), InputError, [](const InputError& e) {
+    return std::string(e.what()).find("input 5 at sample 1, position 1 is not a token id of the vocabulary 0..4") !=
+           std::string::npos;
+  });
+  x[5] = 1.5f;
+  BOOST_CHECK_THROW(layer->forward(x, y, ctx), InputError);
+  for (const auto& r : check_layer_gradients_on_ids(*make("{type: embedding, vocabulary: 5, dim: 3}", Shape{t}),
+                                                    Shape{t}, 5, {})) {
+    BOOST_TEST(r.ok, r.tensor << " max relative error " << r.max_error);
+  }
+}

@@ -46,6 +46,12 @@ struct GradCheckResult {
 // Builds `layer` for `sample_shape` (so pass a fresh layer) and checks it.
 LAMINA_API std::vector<GradCheckResult> check_layer_gradients(Layer& layer, const Shape& sample_shape,
                                                               const GradCheckOptions& options);
+// The same for a layer whose inputs are token ids (an embedding): random ids below `vocabulary`
+// reach forward both as the input's values and as Context::input_ids; ids have no gradient, so
+// only the parameters are checked.
+LAMINA_API std::vector<GradCheckResult> check_layer_gradients_on_ids(Layer& layer, const Shape& sample_shape,
+                                                                     std::int64_t vocabulary,
+                                                                     const GradCheckOptions& options);
 // The same for a merge taking inputs of these shapes: the result "input" covers all of them.
 LAMINA_API std::vector<GradCheckResult> check_merge_gradients(Merge& merge, std::span<const Shape> inputs,
                                                               const GradCheckOptions& options);

@@ -34,6 +34,28 @@ Tensor input(const Shape& sample, std::int64_t batch, std::uint64_t seed) {
 }
 
 
+namespace {
+
+// The inputs of a check: random floats, or (--ids) random token ids as floats and as the
+// exact ids a context carries.
+struct Inputs {
+  Tensor x;
+  std::vector<std::int32_t> ids;
+};
+
+Inputs inputs(const CheckRequest& req, std::int64_t batch, std::uint64_t seed) {
+  if (req.ids == 0) return {input(req.input_shape, batch, seed), {}};
+  Inputs in{Tensor(req.input_shape.batched(batch)), {}};
+  Rng rng(seed, Rng::Stream::User);
+  for (std::int64_t i = 0; i < in.x.size(); ++i) {
+    in.ids.push_back(static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(req.ids))));
+    in.x[i] = static_cast<float>(in.ids.back());
+  }
+  return in;
+}
+
+}  // namespace
+
 void check_layer(const std::function<std::unique_ptr<Layer>()>& create, const CheckRequest& req, Report& report) {
   auto make = [&] {
     auto layer = create();
@@ -49,13 +71,17 @@ void check_layer(const std::function<std::unique_ptr<Layer>()>& create, const Ch
     auto layer = create();
     o.mode = mode;
     report.grad(mode == Mode::Train ? "gradients (train)" : "gradients (eval)",
-                check_layer_gradients(*layer, req.input_shape, o));
+                req.ids > 0 ? check_layer_gradients_on_ids(*layer, req.input_shape, req.ids, o)
+                            : check_layer_gradients(*layer, req.input_shape, o));
   }
 
   auto layer = make();
-  const Tensor x = input(req.input_shape, req.batch, req.seed);
+  const Inputs in = inputs(req, req.batch, req.seed);
+  const Tensor& x = in.x;
   Rng rng(req.seed, Rng::Stream::Layers);
-  Context eval{Mode::Eval, &rng, true}, train{Mode::Train, &rng, true};
+  // Token ids have no gradient to ask for.
+  const bool grad = req.ids == 0;
+  Context eval{Mode::Eval, &rng, grad, nullptr, in.ids}, train{Mode::Train, &rng, grad, nullptr, in.ids};
   Tensor y1, y2, y3, dx;
   layer->forward(x, y1, eval);
   layer->forward(x, y2, eval);
@@ -65,14 +91,15 @@ void check_layer(const std::function<std::unique_ptr<Layer>()>& create, const Ch
   layer->forward(x, y3, train);
   layer->backward(y3, dx, train);
   layer->forward(x, y2, eval);
-  report.add(finite(y3) && finite(dx) && dx.shape() == x.shape() && finite(y2), "train/eval switching",
-             "eval -> train forward/backward -> eval, all finite, dx shaped like x");
+  report.add(finite(y3) && finite(dx) && (!grad || dx.shape() == x.shape()) && finite(y2), "train/eval switching",
+             grad ? "eval -> train forward/backward -> eval, all finite, dx shaped like x"
+                  : "eval -> train forward/backward -> eval, all finite");
 
   // The same seed gives the same training output in a fresh instance.
   {
     auto a = make(), b = make();
     Rng ra(req.seed, Rng::Stream::Layers), rb(req.seed, Rng::Stream::Layers);
-    Context ca{Mode::Train, &ra, true}, cb{Mode::Train, &rb, true};
+    Context ca{Mode::Train, &ra, grad, nullptr, in.ids}, cb{Mode::Train, &rb, grad, nullptr, in.ids};
     Tensor ya, yb;
     a->forward(x, ya, ca);
     b->forward(x, yb, cb);
@@ -82,13 +109,15 @@ void check_layer(const std::function<std::unique_ptr<Layer>()>& create, const Ch
   // Batch of one: eval must work; training may refuse it, but only with a Lamina error.
   {
     auto one = make();
-    const Tensor x1 = input(req.input_shape, 1, req.seed + 1);
+    const Inputs in1 = inputs(req, 1, req.seed + 1);
+    const Tensor& x1 = in1.x;
+    Context eval1{Mode::Eval, &rng, grad, nullptr, in1.ids}, train1{Mode::Train, &rng, grad, nullptr, in1.ids};
     Tensor y, d;
-    one->forward(x1, y, eval);
+    one->forward(x1, y, eval1);
     std::string train_note = "train works";
     try {
-      one->forward(x1, y, train);
-      one->backward(y, d, train);
+      one->forward(x1, y, train1);
+      one->backward(y, d, train1);
     } catch (const InputError& e) {
       train_note = fmt::format("train refused it: {}", e.what());
     }
