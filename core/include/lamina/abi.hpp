@@ -39,7 +39,9 @@
 // (within 4, Merge came as a new kind interface and Kind value, OnnxExportable/OnnxGraph as a new
 // interface a layer may also derive from, Sampler and Pruner as new kind interfaces: no bump;
 // within 5, Augmentation came as a new kind interface with Kind::Augmentation, and
-// TargetKind::ClassProbabilities and StreamFamily::Augment as appended values: no bump)
+// TargetKind::ClassProbabilities and StreamFamily::Augment as appended values, KeyType::Others
+// appended with the new functions Key::others, Config::others_json and
+// check_layer_gradients_on_ids: no bump)
 
 #define LAMINA_STR_(x) #x
 #define LAMINA_STR(x) LAMINA_STR_(x)
