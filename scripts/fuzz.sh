@@ -14,7 +14,7 @@ targets=("$@")
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DLAMINA_FUZZ=ON -DLAMINA_BUILD_TESTS=OFF -DLAMINA_WITH_MPI=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" >/dev/null
-cmake --build build-fuzz
+cmake --build build-fuzz --target fuzzers
 mkdir -p build-fuzz/findings
 status=0
 for t in "${targets[@]}"; do
