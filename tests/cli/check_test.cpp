@@ -44,6 +44,10 @@ std::string data_files(const std::string& type, const TempDir& dir) {
     const std::string images = (dir / "images").string();
     return " --set train=" + images + " --set test=" + images + " --set channels=3";
   }
+  if (type == "text") {  // 20 bytes: windows of 4 in training, 1 in the last 25% for testing
+    write_file(dir / "t.txt", "the quick brown fox.");
+    return " --set train=" + (dir / "t.txt").string() + " --set length=4 --set test_fraction=0.25";
+  }
   return "";
 }
 

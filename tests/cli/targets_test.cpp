@@ -185,3 +185,28 @@ BOOST_AUTO_TEST_CASE(a_loss_that_does_not_take_the_targets_is_refused_before_the
              r.output);
   BOOST_TEST(!fs::exists(dir / "run"));
 }
+
+// The text source: a file's bytes in windows, each position's target the next byte. "abcd"
+// repeated is learned position by position (each byte names the next); the test text is the
+// file's end (test_fraction). Its bad inputs are in tests/bad-inputs/data.yaml.
+BOOST_AUTO_TEST_CASE(a_text_file_trains_a_byte_language_model_with_a_target_per_position) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 500; ++i) text += "abcd";
+  write_file(dir / "corpus.txt", text);
+  const std::string model =
+      "data: {source: text, train: corpus.txt, test_fraction: 0.2, length: 4, stride: 2}\n"
+      "layers:\n"
+      "  - {type: embedding, vocabulary: 256, dim: 8}\n"
+      "  - {type: flatten}\n"
+      "  - {type: affine, units: 1024}\n"
+      "  - {type: reshape, shape: [4, 256]}\n"
+      "loss: softmax_cross_entropy\noptimizer: {type: adam, lr: 0.01}\n"
+      "train: {epochs: 4, batch_size: 50}\n";
+  write_file(dir / "m.yaml", model);
+  const auto r = run_lamina("train " + (dir / "m.yaml").string() + " --no-progress --out " + (dir / "run").string());
+  BOOST_TEST_REQUIRE(r.status == 0, r.output);
+  // 1600 training bytes: (1600 - 5) / 2 + 1 = 798 windows; the last 400 bytes: 198 test windows.
+  BOOST_TEST(r.output.find("on 798 samples, testing on 198") != std::string::npos, r.output);
+  BOOST_TEST(r.output.find("test accuracy: 1.0") != std::string::npos, r.output);
+}

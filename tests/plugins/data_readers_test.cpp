@@ -1,4 +1,4 @@
-// The readers of the idx, csv and npy data source plugins, called directly (their sources are
+// The readers of the idx, csv, npy and text data source plugins, called directly (their sources are
 // compiled into this test). Broken files are written by each case.
 #define BOOST_TEST_MODULE data_readers
 #include <zlib.h>
@@ -10,6 +10,7 @@
 #include "csv/csv_reader.hpp"
 #include "idx/idx_reader.hpp"
 #include "npy/npy_reader.hpp"
+#include "text/text_windows.hpp"
 #include "runtime/dataset.hpp"
 #include "test_support.hpp"
 
@@ -273,4 +274,31 @@ BOOST_AUTO_TEST_CASE(bad_npy_files_name_the_file_and_the_problem) {
              name + ": expected labels, a 1-D array; found shape (1, 1)");
   BOOST_TEST(input_error_of([&] { lamina_npy::read_npy_samples(dir / "missing.npy"); }) ==
              (dir / "missing.npy").string() + ": no such file");
+}
+
+// A text's bytes as ids, cut into windows whose targets are the next byte; a window past the
+// text is refused with the key's place, and no byte is lost to signed chars.
+BOOST_AUTO_TEST_CASE(text_windows_hold_each_position_and_the_byte_after_it) {
+  TempDir dir;
+  write_file(dir / "t.txt", "hello\xff");
+  const auto tokens = lamina_text::read_byte_tokens(dir / "t.txt");
+  BOOST_TEST(tokens == (std::vector<std::int32_t>{'h', 'e', 'l', 'l', 'o', 255}), boost::test_tools::per_element());
+  const auto w = lamina_text::cut_windows(tokens, 2, 1, "t.txt", "m.yaml:1:2");
+  BOOST_TEST(w.count == 4);  // the last byte is only a target
+  BOOST_TEST(w.ids == (std::vector<std::int32_t>{'h', 'e', 'e', 'l', 'l', 'l', 'l', 'o'}),
+             boost::test_tools::per_element());
+  BOOST_TEST(w.next == (std::vector<std::int32_t>{'e', 'l', 'l', 'l', 'l', 'o', 'o', 255}),
+             boost::test_tools::per_element());
+  // Stride 3 over 6 tokens with length 2: windows at 0 and 3 (the one at 6 would need 9 tokens).
+  const auto strided = lamina_text::cut_windows(tokens, 2, 3, "t.txt", "m.yaml:1:2");
+  BOOST_TEST(strided.count == 2);
+  BOOST_TEST(strided.ids == (std::vector<std::int32_t>{'h', 'e', 'l', 'o'}), boost::test_tools::per_element());
+  BOOST_CHECK_EXCEPTION(lamina_text::cut_windows(tokens, 6, 1, "t.txt", "m.yaml:1:2"), InputError,
+                        [](const InputError& e) {
+                          return std::string(e.what()) ==
+                                 "m.yaml:1:2: length 6 is longer than the text of t.txt: it holds 6 tokens, and a "
+                                 "window of 6 needs 7 (its targets are the tokens that follow)";
+                        });
+  write_file(dir / "empty.txt", "");
+  BOOST_CHECK_THROW(lamina_text::read_byte_tokens(dir / "empty.txt"), InputError);
 }

@@ -1,0 +1,110 @@
+// The `text` data source: a language model's samples from a text file. The file's bytes are the
+// tokens (ids 0..255); it is cut into windows of `length` tokens, each position's target the
+// token after it (ClassPerPosition), so a model reads (T) ids and answers (T, 256) scores:
+//
+//   data: {source: text, train: corpus.txt, test_fraction: 0.1, length: 128}
+//
+// The test text is a file of its own (`test`) or the end of the training file
+// (`test_fraction`, taken before the windows are cut, so no window spans both).
+#include <fmt/format.h>
+#include <lamina/data_source.hpp>
+#include <lamina/plugin.hpp>
+
+#include <cmath>
+#include <memory>
+
+#include "text_windows.hpp"
+
+namespace lamina_text {
+
+using namespace lamina;
+namespace fs = std::filesystem;
+
+class TextSource final : public DataSource {
+ public:
+  explicit TextSource(const Config& c)
+      : cfg_(c),
+        length_(c.get<std::int64_t>("length")),
+        stride_(c.has("stride") ? c.get<std::int64_t>("stride") : length_),
+        fraction_(c.get<double>("test_fraction")) {
+    if (c.has("test") && c.has("test_fraction")) {
+      throw InputError(c.where("test_fraction") + ": give either test (a file) or test_fraction (the end of the "
+                                                  "training file), not both");
+    }
+  }
+
+  SampleSet load(Split split) override {
+    const fs::path train = cfg_.file("train");
+    std::vector<std::int32_t> tokens;
+    std::string origin;
+    if (cfg_.has("test")) {
+      const fs::path file = split == Split::Train ? train : cfg_.file("test");
+      tokens = read_byte_tokens(file);
+      origin = file.string();
+    } else {
+      tokens = read_byte_tokens(train);
+      const auto n = static_cast<std::int64_t>(tokens.size());
+      const auto test = static_cast<std::int64_t>(std::floor(static_cast<double>(n) * fraction_));
+      const int percent = static_cast<int>(std::lround(fraction_ * 100));
+      if (split == Split::Train) {
+        tokens.resize(static_cast<std::size_t>(n - test));
+        origin = fmt::format("{} (all but its last {}%)", train.string(), percent);
+      } else {
+        tokens.erase(tokens.begin(), tokens.begin() + (n - test));
+        origin = fmt::format("{} (its last {}%, test_fraction)", train.string(), percent);
+      }
+    }
+    Windows w = cut_windows(tokens, length_, stride_, origin, cfg_.where("length"));
+    SampleSet s;
+    s.origin = origin;
+    s.sample_shape = Shape{length_};
+    s.count = w.count;
+    s.ids = std::move(w.ids);
+    s.labels = std::move(w.next);
+    s.target_kind = TargetKind::ClassPerPosition;
+    s.target_width = length_;
+    return s;
+  }
+
+  float default_scale() override { return 1.0f; }  // ids are not scaled
+
+  // `lamina predict --input file.txt`: the file's windows, one every `length` tokens.
+  SampleSet read_inputs(const fs::path& file) override {
+    const auto tokens = read_byte_tokens(file);
+    Windows w = cut_windows(tokens, length_, length_, file.string(), cfg_.where("length"));
+    SampleSet s;
+    s.origin = file.string();
+    s.sample_shape = Shape{length_};
+    s.count = w.count;
+    s.ids = std::move(w.ids);
+    return s;
+  }
+
+ private:
+  Config cfg_;
+  std::int64_t length_, stride_;
+  double fraction_;
+};
+
+void register_types(Registrar& r) {
+  r.add<DataSource>(
+      "text",
+      "a text file's bytes as tokens (ids 0..255) in windows of `length`, each position's target the next byte: "
+      "samples (T) ids, targets a class per position",
+      Schema{
+          Key::path("train", "the training text (any bytes; UTF-8 text is read byte by byte) (needed to train)"),
+          Key::path("test", "a test text of its own (instead of test_fraction)"),
+          Key::number("test_fraction", "the part of the training file, from its end, kept as the test text")
+              .def(0.1)
+              .above(0)
+              .below(1),
+          Key::integer("length", "tokens per window: T").def(128).at_least(1).at_most(1 << 20),
+          Key::integer("stride", "tokens from one window's start to the next (default: length)").at_least(1),
+      },
+      [](const Config& c) { return std::make_unique<TextSource>(c); });
+}
+
+}  // namespace lamina_text
+
+LAMINA_PLUGIN("text", LAMINA_VERSION_STRING, "The text data source (byte tokens for language models)",
+              lamina_text::register_types)
