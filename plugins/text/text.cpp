@@ -54,13 +54,7 @@ class TextSource final : public DataSource {
         origin = fmt::format("{} (its last {}%, test_fraction)", train.string(), percent);
       }
     }
-    Windows w = cut_windows(tokens, length_, stride_, origin, cfg_.where("length"));
-    SampleSet s;
-    s.origin = origin;
-    s.sample_shape = Shape{length_};
-    s.count = w.count;
-    s.ids = std::move(w.ids);
-    s.labels = std::move(w.next);
+    SampleSet s = samples(tokens, stride_, origin);
     s.target_kind = TargetKind::ClassPerPosition;
     s.target_width = length_;
     return s;
@@ -70,17 +64,24 @@ class TextSource final : public DataSource {
 
   // `lamina predict --input file.txt`: the file's windows, one every `length` tokens.
   SampleSet read_inputs(const fs::path& file) override {
-    const auto tokens = read_byte_tokens(file);
-    Windows w = cut_windows(tokens, length_, length_, file.string(), cfg_.where("length"));
-    SampleSet s;
-    s.origin = file.string();
-    s.sample_shape = Shape{length_};
-    s.count = w.count;
-    s.ids = std::move(w.ids);
+    SampleSet s = samples(read_byte_tokens(file), length_, file.string());
+    s.labels.clear();
     return s;
   }
 
  private:
+  // The windows of `tokens` as samples of (length) ids, their next tokens as labels.
+  SampleSet samples(const std::vector<std::int32_t>& tokens, std::int64_t stride, const std::string& origin) const {
+    Windows w = cut_windows(tokens, length_, stride, origin, cfg_.where("length"));
+    SampleSet s;
+    s.origin = origin;
+    s.sample_shape = Shape{length_};
+    s.count = w.count;
+    s.ids = std::move(w.ids);
+    s.labels = std::move(w.next);
+    return s;
+  }
+
   Config cfg_;
   std::int64_t length_, stride_;
   double fraction_;
