@@ -265,3 +265,134 @@ BOOST_AUTO_TEST_CASE(embedding_looks_up_rows_and_adds_their_gradients) {
     BOOST_TEST(r.ok, r.tensor << " max relative error " << r.max_error);
   }
 }
+
+namespace {
+
+// The LSTM's forward pass and back-propagation through time in float64 loops, written from the
+// formulas (PyTorch's gate order i, f, g, o), for comparison with the layer's GEMM form.
+struct LstmReference {
+  std::vector<double> y, dx, dW, dU, db;
+};
+
+LstmReference lstm_reference(const Tensor& x, const Tensor& dy, std::span<const Param> p, std::int64_t n,
+                             std::int64_t t_len, std::int64_t d, std::int64_t h, bool sequence) {
+  const std::int64_t g = 4 * h;
+  auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+  auto W = [&](std::int64_t i, std::int64_t j) { return static_cast<double>(p[0].value[i * g + j]); };
+  auto U = [&](std::int64_t i, std::int64_t j) { return static_cast<double>(p[1].value[i * g + j]); };
+  LstmReference r;
+  r.y.assign(static_cast<std::size_t>(sequence ? n * t_len * h : n * h), 0.0);
+  r.dx.assign(static_cast<std::size_t>(n * t_len * d), 0.0);
+  r.dW.assign(static_cast<std::size_t>(d * g), 0.0);
+  r.dU.assign(static_cast<std::size_t>(h * g), 0.0);
+  r.db.assign(static_cast<std::size_t>(g), 0.0);
+  for (std::int64_t s = 0; s < n; ++s) {
+    // gates[t][k * h + j] after their nonlinearity; c and hs per step (index t + 1; 0 is zero)
+    std::vector<std::vector<double>> gates(t_len, std::vector<double>(g)), c(t_len + 1, std::vector<double>(h, 0.0)),
+        hs(t_len + 1, std::vector<double>(h, 0.0));
+    for (std::int64_t t = 0; t < t_len; ++t) {
+      for (std::int64_t j = 0; j < g; ++j) {
+        double a = p[2].value[j];
+        for (std::int64_t i = 0; i < d; ++i) a += x[(s * t_len + t) * d + i] * W(i, j);
+        for (std::int64_t i = 0; i < h; ++i) a += hs[t][i] * U(i, j);
+        gates[t][j] = j / h == 2 ? std::tanh(a) : sig(a);
+      }
+      for (std::int64_t j = 0; j < h; ++j) {
+        c[t + 1][j] = gates[t][h + j] * c[t][j] + gates[t][j] * gates[t][2 * h + j];
+        hs[t + 1][j] = gates[t][3 * h + j] * std::tanh(c[t + 1][j]);
+        if (sequence) r.y[(s * t_len + t) * h + j] = hs[t + 1][j];
+      }
+    }
+    if (!sequence) {
+      for (std::int64_t j = 0; j < h; ++j) r.y[s * h + j] = hs[t_len][j];
+    }
+    std::vector<double> dh(h, 0.0), dc(h, 0.0), da(g);
+    for (std::int64_t t = t_len - 1; t >= 0; --t) {
+      for (std::int64_t j = 0; j < h; ++j) {
+        if (sequence) dh[j] += dy[(s * t_len + t) * h + j];
+        if (!sequence && t == t_len - 1) dh[j] += dy[s * h + j];
+        const double i = gates[t][j], f = gates[t][h + j], gg = gates[t][2 * h + j], o = gates[t][3 * h + j];
+        const double tc = std::tanh(c[t + 1][j]);
+        dc[j] += dh[j] * o * (1 - tc * tc);
+        da[j] = dc[j] * gg * i * (1 - i);
+        da[h + j] = dc[j] * c[t][j] * f * (1 - f);
+        da[2 * h + j] = dc[j] * i * (1 - gg * gg);
+        da[3 * h + j] = dh[j] * tc * o * (1 - o);
+        dc[j] *= f;
+      }
+      for (std::int64_t j = 0; j < g; ++j) {
+        r.db[j] += da[j];
+        for (std::int64_t i = 0; i < d; ++i) {
+          r.dW[i * g + j] += x[(s * t_len + t) * d + i] * da[j];
+          r.dx[(s * t_len + t) * d + i] += da[j] * W(i, j);
+        }
+        for (std::int64_t i = 0; i < h; ++i) r.dU[i * g + j] += hs[t][i] * da[j];
+      }
+      for (std::int64_t i = 0; i < h; ++i) {
+        dh[i] = 0;
+        for (std::int64_t j = 0; j < g; ++j) dh[i] += da[j] * U(i, j);
+      }
+    }
+  }
+  return r;
+}
+
+double worst(std::span<const double> want, std::span<const float> got) {
+  double w = want.size() == got.size() ? 0.0 : 1e30;
+  for (std::size_t i = 0; i < std::min(want.size(), got.size()); ++i) w = std::max(w, std::abs(want[i] - got[i]));
+  return w;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(lstm_equals_the_float64_reference_through_time) {
+  const std::int64_t n = 5, t = 6, d = 4, h = 3;
+  for (const bool sequence : {false, true}) {
+    auto layer = make(std::string("{type: lstm, units: 3, return: ") + (sequence ? "sequence}" : "last}"), Shape{t, d});
+    auto params = layer->params();
+    BOOST_TEST_REQUIRE(params.size() == 3u);
+    BOOST_TEST((params[0].value.shape() == Shape{d, 4 * h}));
+    BOOST_TEST((params[1].value.shape() == Shape{h, 4 * h}));
+    // PyTorch's init, uniform in +-1/sqrt(H), and the forget gate's bias moved up by 1.
+    for (std::int64_t j = 0; j < 4 * h; ++j) {
+      const float b = params[2].value[j] - (j / h == 1 ? 1.0f : 0.0f);
+      BOOST_TEST(std::abs(b) <= 1.0f / std::sqrt(3.0f), "bias " << j);
+    }
+    const Tensor x = random(Shape{n, t, d}, 21, 1.5f);
+    const Tensor dy = random(sequence ? Shape{n, t, h} : Shape{n, h}, 22);
+    Tensor y, dx;
+    Rng rng(1);
+    Context ctx{Mode::Train, &rng, true};
+    layer->forward(x, y, ctx);
+    layer->backward(dy, dx, ctx);
+    BOOST_TEST_REQUIRE((y.shape() == (sequence ? Shape{n, t, h} : Shape{n, h})));
+    BOOST_TEST_REQUIRE((dx.shape() == x.shape()));
+    const auto want = lstm_reference(x, dy, params, n, t, d, h, sequence);
+    const char* mode = sequence ? "sequence" : "last";
+    BOOST_TEST(worst(want.y, y.values()) < 1e-5, mode << " max |y - reference| " << worst(want.y, y.values()));
+    BOOST_TEST(worst(want.dx, dx.values()) < 1e-5, mode << " max |dx - reference| " << worst(want.dx, dx.values()));
+    BOOST_TEST(worst(want.dW, params[0].grad.values()) < 1e-5, mode << " dW " << worst(want.dW, params[0].grad.values()));
+    BOOST_TEST(worst(want.dU, params[1].grad.values()) < 1e-5, mode << " dU " << worst(want.dU, params[1].grad.values()));
+    BOOST_TEST(worst(want.db, params[2].grad.values()) < 1e-5, mode << " db " << worst(want.db, params[2].grad.values()));
+    // A later step does not reach back: the first step's output ignores x at the last step.
+    if (sequence) {
+      Tensor x2 = x.clone(), y2;
+      for (std::int64_t s = 0; s < n; ++s) x2[(s * t + t - 1) * d] += 3.0f;
+      layer->forward(x2, y2, ctx);
+      bool first_same = true, last_changed = false;
+      for (std::int64_t s = 0; s < n; ++s) {
+        for (std::int64_t j = 0; j < h; ++j) {
+          first_same = first_same && y2[(s * t) * h + j] == y[(s * t) * h + j];
+          last_changed = last_changed || y2[(s * t + t - 1) * h + j] != y[(s * t + t - 1) * h + j];
+        }
+      }
+      BOOST_TEST(first_same);
+      BOOST_TEST(last_changed);
+    }
+    for (const auto& r : check_layer_gradients(*builtin_registry().create<Layer>(Config::parse(
+                                                   std::string("{type: lstm, units: 2, return: ") + mode + "}")),
+                                               Shape{3, 2}, {})) {
+      BOOST_TEST(r.ok, mode << " " << r.tensor << " max relative error " << r.max_error);
+    }
+  }
+}

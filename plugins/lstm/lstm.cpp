@@ -1,0 +1,249 @@
+// lstm: a long short-term memory layer (Hochreiter & Schmidhuber 1997, with the forget gate of
+// Gers et al. 2000) over a (T, D) sequence, in PyTorch's formulation and gate order i, f, g, o:
+//   a_t = x_t W + h_{t-1} U + b                      W: (D, 4H), U: (H, 4H), b: (4H)
+//   i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
+//   c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t),  h_{-1} = c_{-1} = 0 (no state across batches)
+// Output: (T, H), every h_t (`return: sequence`), or (H), h_{T-1} (`return: last`).
+// Backward through time, with dh_t = dy_t + dh from step t+1 and dc from step t+1:
+//   dc = dh * o * (1 - tanh(c)^2) + dc_next,   dc_next = dc * f
+//   da_i = dc * g * i (1 - i), da_f = dc * c_{t-1} * f (1 - f), da_g = dc * i * (1 - g^2),
+//   da_o = dh * tanh(c) * o (1 - o),  dh into step t-1 = da_t U^T
+//   dW = sum_t x_t^T da_t, dU = sum_t h_{t-1}^T da_t, db = sum_t da_t, dx_t = da_t W^T.
+// Init as PyTorch's: every weight and bias uniform in +-1/sqrt(H); then `forget_bias` is added to
+// the forget gate's bias (1 by default: Jozefowicz et al. 2015 found that it matters, Keras and
+// TensorFlow do it; 0 gives PyTorch's). W and U are decayed, b is not.
+//
+// The time loop cannot be split, but the batch can: each OpenMP thread runs the whole recurrence
+// for its own samples (a contiguous range; one GEMM for all its x_t W at once, one per step for
+// h_{t-1} U), so no step waits for another thread. dW and dU are single GEMMs over all steps
+// after the loop, split by output column, so no two threads add into one number: a fixed thread
+// count gives the same numbers on every run. Every buffer is a member resized per batch, so a
+// steady-state step allocates nothing (Eigen's GEMM blocks stay on the stack, as in affine).
+#define EIGEN_STACK_ALLOCATION_LIMIT (1 << 20)
+#define EIGEN_DONT_PARALLELIZE
+#include <cmath>
+#include <lamina/eigen.hpp>
+#include <lamina/layer.hpp>
+#include <lamina/onnx.hpp>
+#include <lamina/parallel.hpp>
+#include <lamina/plugin.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lamina_lstm {
+
+using namespace lamina;
+
+// Rows of a (N, T, K) tensor at one step t: N rows of K, T * K apart.
+using Steps = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
+using ConstSteps = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
+
+constexpr std::int64_t kMaxWeights = std::int64_t{1} << 28;
+
+class Lstm final : public Layer, public OnnxExportable {
+ public:
+  explicit Lstm(const Config& c)
+      : h_(c.get<std::int64_t>("units")),
+        sequence_(c.get<std::string>("return") == "sequence"),
+        forget_bias_(c.get<float>("forget_bias")),
+        where_(c.where()) {}
+
+  Shape build(const Shape& input, BuildContext& ctx) override {
+    if (input.rank() != 2) {
+      throw InputError(where_ + ": lstm needs samples of (T, D), a sequence of vectors; got " + input.str() +
+                       " (a `reshape` layer makes one, e.g. shape: [28, 28] for an image's rows)");
+    }
+    t_ = input[0];
+    d_ = input[1];
+    if ((d_ + h_ + 1) * 4 * h_ > kMaxWeights) {
+      throw InputError(where_ + ": an lstm of " + std::to_string(h_) + " units on " + std::to_string(d_) +
+                       " features has more than the limit of 2^28 weights (1 GiB)");
+    }
+    const std::int64_t g = 4 * h_;
+    params_.clear();
+    params_.push_back({"W", Tensor(Shape{d_, g}), Tensor(Shape{d_, g}), true});
+    params_.push_back({"U", Tensor(Shape{h_, g}), Tensor(Shape{h_, g}), true});
+    params_.push_back({"b", Tensor(Shape{g}), Tensor(Shape{g}), false});
+    const float k = 1.0f / std::sqrt(static_cast<float>(h_));
+    for (auto& p : params_) {
+      for (auto& v : p.value.values()) v = (2.0f * ctx.rng->uniform() - 1.0f) * k;
+    }
+    for (std::int64_t j = h_; j < 2 * h_; ++j) params_[2].value[j] += forget_bias_;
+    return sequence_ ? Shape{t_, h_} : Shape{h_};
+  }
+
+  void forward(const Tensor& x, Tensor& y, Context&) override {
+    x_ = &x;
+    const std::int64_t n = x.rows(), g = 4 * h_;
+    gates_.resize(Shape{n * t_, g});
+    cells_.resize(Shape{n * t_, h_});
+    tanh_cells_.resize(Shape{n * t_, h_});
+    hidden_.resize(Shape{n * t_, h_});
+    const auto W = matrix(params_[0].value), U = matrix(params_[1].value);
+    const auto b = matrix(params_[2].value, 1, g);
+    for_ranges(n, threads_for(n / 4), 1, [&](int, std::int64_t s0, std::int64_t s1) {
+      const std::int64_t rows = s1 - s0;
+      auto A = matrix(gates_, n * t_, g).middleRows(s0 * t_, rows * t_);
+      A.noalias() = matrix(x, n * t_, d_).middleRows(s0 * t_, rows * t_) * W;
+      A.rowwise() += b.row(0);
+      for (std::int64_t t = 0; t < t_; ++t) {
+        Steps a(gates_.data() + (s0 * t_ + t) * g, rows, g, Eigen::OuterStride<>(t_ * g));
+        Steps c(cells_.data() + (s0 * t_ + t) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+        Steps tc(tanh_cells_.data() + (s0 * t_ + t) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+        Steps h(hidden_.data() + (s0 * t_ + t) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+        if (t > 0) {
+          ConstSteps h_prev(hidden_.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+          a.noalias() += h_prev * U;
+        }
+        a.leftCols(h_) = (1.0f + (-a.leftCols(h_).array()).exp()).inverse();                   // i
+        a.middleCols(h_, h_) = (1.0f + (-a.middleCols(h_, h_).array()).exp()).inverse();       // f
+        a.middleCols(2 * h_, h_) = a.middleCols(2 * h_, h_).array().tanh();                    // g
+        a.rightCols(h_) = (1.0f + (-a.rightCols(h_).array()).exp()).inverse();                 // o
+        if (t > 0) {
+          ConstSteps c_prev(cells_.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+          c = a.middleCols(h_, h_).cwiseProduct(c_prev) + a.leftCols(h_).cwiseProduct(a.middleCols(2 * h_, h_));
+        } else {
+          c = a.leftCols(h_).cwiseProduct(a.middleCols(2 * h_, h_));
+        }
+        tc = c.array().tanh();
+        h = a.rightCols(h_).cwiseProduct(tc);
+      }
+    });
+    if (sequence_) {
+      y.copy_from(hidden_);
+      y.resize(Shape{n, t_, h_});
+    } else {
+      y.resize(Shape{n, h_});
+      matrix(y) = ConstSteps(hidden_.data() + (t_ - 1) * h_, n, h_, Eigen::OuterStride<>(t_ * h_));
+    }
+  }
+
+  void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
+    const std::int64_t n = x_->rows(), g = 4 * h_;
+    d_gates_.resize(Shape{n * t_, g});
+    dh_.resize(Shape{n, h_});
+    dc_.resize(Shape{n, h_});
+    const auto W = matrix(params_[0].value), U = matrix(params_[1].value);
+    const bool input_grad = ctx.need_input_grad;
+    if (input_grad) dx.resize(x_->shape());
+    for_ranges(n, threads_for(n / 4), 1, [&](int, std::int64_t s0, std::int64_t s1) {
+      const std::int64_t rows = s1 - s0;
+      auto dh = matrix(dh_, n, h_).middleRows(s0, rows);
+      auto dc = matrix(dc_, n, h_).middleRows(s0, rows);
+      // dh carries the gradient into h_t: from the output, then from step t+1 (added below).
+      if (sequence_) {
+        dh = ConstSteps(dy.data() + (s0 * t_ + t_ - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+      } else {
+        dh = matrix(dy, n, h_).middleRows(s0, rows);
+      }
+      dc.setZero();
+      for (std::int64_t t = t_ - 1; t >= 0; --t) {
+        ConstSteps a(gates_.data() + (s0 * t_ + t) * g, rows, g, Eigen::OuterStride<>(t_ * g));
+        ConstSteps tc(tanh_cells_.data() + (s0 * t_ + t) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+        Steps da(d_gates_.data() + (s0 * t_ + t) * g, rows, g, Eigen::OuterStride<>(t_ * g));
+        const auto i = a.leftCols(h_).array(), f = a.middleCols(h_, h_).array();
+        const auto gg = a.middleCols(2 * h_, h_).array(), o = a.rightCols(h_).array();
+        // dc += dh * o * (1 - tanh(c)^2); da_o = dh * tanh(c) * o (1 - o)
+        dc.array() += dh.array() * o * (1.0f - tc.array().square());
+        da.rightCols(h_) = dh.array() * tc.array() * o * (1.0f - o);
+        da.leftCols(h_) = dc.array() * gg * i * (1.0f - i);
+        da.middleCols(2 * h_, h_) = dc.array() * i * (1.0f - gg.square());
+        if (t > 0) {
+          ConstSteps c_prev(cells_.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+          da.middleCols(h_, h_) = dc.array() * c_prev.array() * f * (1.0f - f);
+          dc.array() *= f;
+          // dh into h_{t-1}: da_t U^T, plus the output's gradient there.
+          if (sequence_) {
+            dh = ConstSteps(dy.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+            dh.noalias() += da * U.transpose();
+          } else {
+            dh.noalias() = da * U.transpose();
+          }
+        } else {
+          da.middleCols(h_, h_).setZero();  // c_{-1} = 0
+        }
+      }
+      if (input_grad) {
+        matrix(dx, n * t_, d_).middleRows(s0 * t_, rows * t_).noalias() =
+            matrix(d_gates_, n * t_, g).middleRows(s0 * t_, rows * t_) * W.transpose();
+      }
+    });
+    // h_{t-1} for every (n, t), zero at t = 0, so that dU is one product over all steps.
+    shifted_.resize(Shape{n * t_, h_});
+    for (std::int64_t s = 0; s < n; ++s) {
+      auto to = matrix(shifted_, n * t_, h_).middleRows(s * t_, t_);
+      to.row(0).setZero();
+      to.bottomRows(t_ - 1) = matrix(hidden_, n * t_, h_).middleRows(s * t_, t_ - 1);
+    }
+    const auto X = matrix(*x_, n * t_, d_);
+    const auto DA = matrix(std::as_const(d_gates_), n * t_, g), HP = matrix(std::as_const(shifted_), n * t_, h_);
+    auto dW = matrix(params_[0].grad), dU = matrix(params_[1].grad);
+    for_ranges(g, threads_for(g / 64), 16, [&](int, std::int64_t c0, std::int64_t c1) {
+      dW.middleCols(c0, c1 - c0).noalias() = X.transpose() * DA.middleCols(c0, c1 - c0);
+      dU.middleCols(c0, c1 - c0).noalias() = HP.transpose() * DA.middleCols(c0, c1 - c0);
+    });
+    matrix(params_[2].grad, 1, g).noalias() = DA.colwise().sum();
+  }
+
+  std::span<Param> params() override { return params_; }
+
+  // ONNX's LSTM (opset 7+, layout 0): X as (T, N, D), weights per direction with the gates in
+  // the order i, o, f, c and transposed: W (1, 4H, D), R (1, 4H, H), B (1, 8H) = [Wb, Rb]; its
+  // output Y is (T, 1, N, H).
+  std::string export_onnx(OnnxGraph& gr, std::span<const OnnxValue> in) const override {
+    const std::int64_t g = 4 * h_;
+    // ONNX gate block k holds Lamina's gate order[k].
+    constexpr int order[4] = {0, 3, 1, 2};
+    Tensor w(Shape{1, g, d_}), r(Shape{1, g, h_}), bias(Shape{1, 2 * g});
+    for (int k = 0; k < 4; ++k) {
+      const std::int64_t from = order[k] * h_, to = k * h_;
+      for (std::int64_t j = 0; j < h_; ++j) {
+        for (std::int64_t i = 0; i < d_; ++i) w[(to + j) * d_ + i] = params_[0].value[i * g + from + j];
+        for (std::int64_t i = 0; i < h_; ++i) r[(to + j) * h_ + i] = params_[1].value[i * g + from + j];
+        bias[to + j] = params_[2].value[from + j];  // Rb stays 0: the sum is what counts
+      }
+    }
+    // (N, T, D) and (T, N, D) swap their first two axes both ways.
+    const std::vector<std::int64_t> swap{1, 0, 2};
+    const std::string xs = gr.node("Transpose", {in[0].name}, {{"perm", swap}});
+    // Only the first output, Y: a node of this graph has one output.
+    const std::string ys = gr.node("LSTM", {xs, gr.constant("W", w), gr.constant("R", r), gr.constant("B", bias)},
+                                   {{"hidden_size", h_}});
+    if (!sequence_) {
+      const std::vector<std::int64_t> last{t_ - 1}, rows{-1, h_};
+      return gr.node("Reshape", {gr.node("Gather", {ys, gr.constant_ints("last_step", last)}, {{"axis", std::int64_t{0}}}),
+                                 gr.constant_ints("as_rows", rows)});
+    }
+    const std::vector<std::int64_t> steps{t_, -1, h_};
+    return gr.node("Transpose", {gr.node("Reshape", {ys, gr.constant_ints("drop_direction", steps)})}, {{"perm", swap}});
+  }
+
+ private:
+  std::int64_t h_;
+  bool sequence_;
+  float forget_bias_;
+  std::string where_;
+  std::int64_t t_ = 0, d_ = 0;
+  std::vector<Param> params_;
+  const Tensor* x_ = nullptr;
+  // (N T, 4H) gate activations i f g o; (N T, H) c_t, tanh(c_t), h_t; backward's buffers.
+  Tensor gates_, cells_, tanh_cells_, hidden_, d_gates_, dh_, dc_, shifted_;
+};
+
+void register_types(Registrar& r) {
+  r.add<Layer>("lstm", "long short-term memory over a (T, D) sequence (PyTorch's gates and init)",
+               {Key::integer("units", "hidden units H").required().at_least(1).at_most(1 << 14),
+                Key::string("return", "what comes out: last (h at the final step, (H)) or sequence (every h_t, (T, H))")
+                    .def("last")
+                    .one_of({"last", "sequence"}),
+                Key::number("forget_bias", "added to the forget gate's initial bias (0 gives PyTorch's init)")
+                    .def(1.0)
+                    .at_least(-100)
+                    .at_most(100)},
+               [](const Config& c) { return std::make_unique<Lstm>(c); });
+}
+
+}  // namespace lamina_lstm
+
+LAMINA_PLUGIN("lstm", LAMINA_VERSION_STRING, "LSTM recurrent layer", lamina_lstm::register_types)
