@@ -60,7 +60,7 @@ count() {  # WORKLOAD BATCHES THREADS
     --out "$tmp/a$1-$2-$3" --set data.train_limit=$(($2 * 100)) --set data.test_limit=1000 2>&1 >/dev/null |
     grep -o 'heap allocations: [0-9]*' | grep -o '[0-9]*$'
 }
-for w in w1 w4 w4a w5; do
+for w in w1 w4 w4a w5 w6; do
   echo "== heap allocations per training batch in steady state ($w)"
   for threads in 1 2; do
     a20=$(count "$w" 20 "$threads"); a40=$(count "$w" 40 "$threads")

@@ -23,6 +23,7 @@
 #include "lamina/context.hpp"
 #include "lamina/layer.hpp"
 #include "lamina/merge.hpp"
+#include "runtime/plugin_guard.hpp"
 
 namespace lamina {
 
@@ -69,6 +70,9 @@ class Network {
     std::string path;
     std::string type;
     std::string plugin, file;  // who made it
+    // The four above as the plugin guard takes them, made once at build: a site built per call
+    // would copy the file's path (longer than a short string) at every forward and backward.
+    detail::PluginSite site;
     std::string where;
     std::vector<int> inputs;
     Shape shape;

@@ -63,8 +63,9 @@ Shape Network::build(const Shape& input, Rng& init_rng) {
       shapes.push_back(j == kInput ? input_ : nodes_[static_cast<std::size_t>(j)].shape);
     }
     BuildContext ctx{&init_rng, n.path};
+    n.site = {n.path, n.type, n.plugin, n.file};
     try {
-      detail::plugin_call({n.path, n.type, n.plugin, n.file}, "build", [&] {
+      detail::plugin_call(n.site, "build", [&] {
         n.shape = n.layer ? n.layer->build(shapes[0], ctx) : n.merge->build(shapes, ctx);
       });
     } catch (const InputError& e) {
@@ -151,10 +152,10 @@ const Tensor& Network::forward(const Tensor& x, Context& ctx) {
     Tensor& y = eval ? eval_[static_cast<std::size_t>(n.eval_slot)] : n.out;
     if (n.layer) {
       const Tensor& in = input_of(n.inputs[0], x, eval);
-      detail::plugin_call({n.path, n.type, n.plugin, n.file}, "forward", [&] { n.layer->forward(in, y, ctx); });
+      detail::plugin_call(n.site, "forward", [&] { n.layer->forward(in, y, ctx); });
     } else {
       for (std::size_t k = 0; k < n.inputs.size(); ++k) n.xs[k] = &input_of(n.inputs[k], x, eval);
-      detail::plugin_call({n.path, n.type, n.plugin, n.file}, "forward", [&] { n.merge->forward(n.xs, y, ctx); });
+      detail::plugin_call(n.site, "forward", [&] { n.merge->forward(n.xs, y, ctx); });
     }
     // What the next layer (or the loss) gets must be what build promised: a wrong shape from
     // plugin code is named here, not blamed on whoever reads it.
@@ -164,7 +165,7 @@ const Tensor& Network::forward(const Tensor& x, Context& ctx) {
     if (!fits) {
       throw InputError(fmt::format("{} ({}{}): forward gave a batch of shape {}, but its build promised {} per "
                                    "sample for {} samples",
-                                   n.path, detail::plugin_named({n.path, n.type, n.plugin, n.file}),
+                                   n.path, detail::plugin_named(n.site),
                                    n.file.empty() ? "" : ", " + n.file, got.str(), n.shape.str(), x.shape()[0]));
     }
   }
@@ -180,9 +181,9 @@ void Network::backward(const Tensor& dscores, Context& ctx, Tensor* dx) {
     c.need_input_grad =
         dx != nullptr || std::any_of(n.inputs.begin(), n.inputs.end(), [](int j) { return j != kInput; });
     if (n.layer) {
-      detail::plugin_call({n.path, n.type, n.plugin, n.file}, "backward", [&] { n.layer->backward(dy, *n.dx_to[0], c); });
+      detail::plugin_call(n.site, "backward", [&] { n.layer->backward(dy, *n.dx_to[0], c); });
     } else {
-      detail::plugin_call({n.path, n.type, n.plugin, n.file}, "backward", [&] { n.merge->backward(dy, n.dx_to, c); });
+      detail::plugin_call(n.site, "backward", [&] { n.merge->backward(dy, n.dx_to, c); });
     }
     if (!c.need_input_grad) continue;
     for (std::size_t k = 0; k < n.inputs.size(); ++k) {
