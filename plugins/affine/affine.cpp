@@ -1,5 +1,8 @@
 // Affine (fully connected) layer:  y = x W + b
 //   x: N x in (a sample of any shape is flattened), W: in x units, b: units.
+//   per_position: true applies the same W and b to each position of a sample's last axis instead:
+//   a (T, D) sequence becomes (T, units), each of its T rows x_t W + b (Keras's Dense on a
+//   sequence, PyTorch's nn.Linear on (N, T, D)). The arithmetic is the same GEMM with N*T rows.
 //   backward:  dW = x^T dy,  db = sum over the batch of dy,  dx = dy W^T.
 // W is initialized by the `init` initializer with fan_in = in, fan_out = units (He by
 // default); b starts at zero. W is marked for weight decay, b is not (the book decays
@@ -40,6 +43,10 @@ Schema keys() {
       Key::component("init", Kind::Initializer, "weight initializer: a name (he, xavier) or {type: normal, std: 0.01}")
           .def("he"),
       Key::boolean("bias", "add a learnable bias b").def(true),
+      Key::boolean("per_position",
+                   "apply W to each position of the sample's last axis ((T, D) -> (T, units)) instead of "
+                   "flattening the sample")
+          .def(false),
   };
 }
 
@@ -57,11 +64,13 @@ class Affine final : public Layer, public OnnxExportable {
   explicit Affine(const Config& cfg)
       : units_(cfg.get<std::int64_t>("units")),
         bias_(cfg.get<bool>("bias")),
+        per_position_(cfg.get<bool>("per_position")),
         init_(cfg.make<Initializer>("init")),
         where_(cfg.where("units")) {}
 
   Shape build(const Shape& input, BuildContext& ctx) override {
-    in_ = input.numel();
+    in_ = per_position_ ? input[input.rank() - 1] : input.numel();
+    positions_ = input.numel() / in_;
     if (in_ * units_ > kMaxWeights) {
       throw InputError(where_ + ": a " + std::to_string(in_) + " x " + std::to_string(units_) +
                        " weight matrix is larger than the limit of 2^28 weights (1 GiB)");
@@ -70,14 +79,19 @@ class Affine final : public Layer, public OnnxExportable {
     params_.push_back({"W", Tensor(Shape{in_, units_}), Tensor(Shape{in_, units_}), true});
     init_->fill(params_[0].value, in_, units_, *ctx.rng);
     if (bias_) params_.push_back({"b", Tensor(Shape{units_}), Tensor(Shape{units_}), false});
-    return Shape{units_};
+    if (!per_position_ || input.rank() == 1) return Shape{units_};
+    std::vector<std::int64_t> out;
+    for (int d = 0; d + 1 < input.rank(); ++d) out.push_back(input[d]);
+    out.push_back(units_);
+    out_ = Shape::from(out);
+    return out_;
   }
 
   void forward(const Tensor& x, Tensor& y, Context&) override {
     x_ = &x;
-    const auto n = x.rows();
-    y.resize(Shape{n, units_});
-    auto Y = matrix(y);
+    const auto n = x.rows() * positions_;  // rows of the product: samples times positions
+    y.resize(positions_ == 1 ? Shape{x.rows(), units_} : out_.batched(x.rows()));
+    auto Y = matrix(y, n, units_);
     auto X = matrix(x, n, in_);
     auto W = matrix(params_[0].value);
     const double flops = 2.0 * static_cast<double>(n * in_ * units_);
@@ -94,7 +108,7 @@ class Affine final : public Layer, public OnnxExportable {
   }
 
   void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
-    const auto n = x_->rows();
+    const auto n = x_->rows() * positions_;
     auto dY = matrix(dy, n, units_);
     auto X = matrix(*x_, n, in_);
     auto W = matrix(params_[0].value);
@@ -122,6 +136,10 @@ class Affine final : public Layer, public OnnxExportable {
   // PyTorch's layout for Gemm, the one every runtime reads (OpenCV 4.6 refuses transB = 0 with
   // a bias).
   std::string export_onnx(OnnxGraph& g, std::span<const OnnxValue> in) const override {
+    if (positions_ > 1) {  // per position: MatMul broadcasts W over (N, T, D); then Add b
+      const std::string y = g.node("MatMul", {in[0].name, g.constant("W", params_[0].value)});
+      return bias_ ? g.node("Add", {y, g.constant("b", params_[1].value)}) : y;
+    }
     std::string x = in[0].name;
     if (in[0].shape.rank() > 1) x = g.node("Flatten", {x}, {{"axis", std::int64_t{1}}});
     Tensor wt(Shape{units_, in_});
@@ -137,9 +155,11 @@ class Affine final : public Layer, public OnnxExportable {
  private:
   std::int64_t units_;
   bool bias_;
+  bool per_position_;
   std::unique_ptr<Initializer> init_;
   std::string where_;
-  std::int64_t in_ = 0;
+  std::int64_t in_ = 0, positions_ = 1;
+  Shape out_;  // the sample's output shape with per_position on a sequence
   std::vector<Param> params_;
   const Tensor* x_ = nullptr;
 };

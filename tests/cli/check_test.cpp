@@ -73,7 +73,7 @@ BOOST_AUTO_TEST_CASE(every_builtin_type_passes) {
     const std::string type = std::string(kind_name(t->kind)) + ":" + t->name;
     auto r = run_lamina("check " + type + sets);
     if (r.output.find("needs samples of (channels, height, width)") != std::string::npos) {
-      r = run_lamina("check " + type + sets + " --input-shape 2,5,5");  // spatial layers
+      r = run_lamina("check " + type + sets + " --input-shape 2,6,6");  // spatial layers
     }
     if (r.output.find("needs samples of (T, D)") != std::string::npos) {
       r = run_lamina("check " + type + sets + " --input-shape 3,6");  // sequence layers (6: 3 heads divide it)

@@ -297,7 +297,7 @@ BOOST_AUTO_TEST_CASE(a_graph_model_resumes_evaluates_predicts_and_draws_as_a_cha
 
   // --set by name reaches the layer it names, in the run's model.yaml too.
   graph_train("wide", 1, " --set layers.branch.units=32 --set layers.stem.units=16 --set layers.branch.units=16");
-  BOOST_TEST(read_file(dir / "wide" / "model.yaml").find("units: 16\n    init: he\n    bias: true\n    name: stem") !=
+  BOOST_TEST(read_file(dir / "wide" / "model.yaml").find("units: 16\n    init: he\n    bias: true\n    per_position: false\n    name: stem") !=
              std::string::npos);
 
   // The run folder drawn: its layers with their inputs, and the edges of the graph.

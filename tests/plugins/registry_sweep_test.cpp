@@ -78,13 +78,14 @@ BOOST_AUTO_TEST_CASE(the_builtin_plugins_provide_every_kind) {
   }
 }
 
-// Each layer on a flat sample (5), a sequence (3, 6) and an image (2, 5, 5): it must take at
+// Each layer on a flat sample (5), a sequence (3, 6) and an image (2, 6, 6): it must take at
 // least one, and refuse the others (if it does) with an InputError when built, never fail later.
-// (6: the required integer keys are 3, and 3 attention heads must divide the width.)
+// (6: the required integer keys are 3, and 3 attention heads must divide the width, patches of
+// 3 the image.)
 BOOST_AUTO_TEST_CASE(every_layer_has_correct_gradients_and_handles_odd_batches) {
   for (const std::string& type : types_of(Kind::Layer)) {
     int accepted = 0;
-    for (const Shape& shape : {Shape{5}, Shape{3, 6}, Shape{2, 5, 5}}) {
+    for (const Shape& shape : {Shape{5}, Shape{3, 6}, Shape{2, 6, 6}}) {
       BOOST_TEST_CONTEXT(type << " on " << shape.str()) {
         const TypeInfo& info = *builtin_registry().find(Kind::Layer, type);
         auto layer = builtin_registry().create<Layer>(Config::parse(spec_of(info)));

@@ -574,3 +574,36 @@ BOOST_AUTO_TEST_CASE(attention_equals_the_float64_reference) {
     BOOST_TEST(r.ok, "dropout " << r.tensor << " max relative error " << r.max_error);
   }
 }
+
+BOOST_AUTO_TEST_CASE(affine_per_position_is_the_affine_layer_on_every_row) {
+  const std::int64_t n = 3, t = 4, d = 5, units = 6;
+  auto seq = make("{type: affine, units: 6, per_position: true}", Shape{t, d});
+  auto flat = make("{type: affine, units: 6}", Shape{d});
+  BOOST_TEST_REQUIRE(seq->params()[0].value.size() == d * units);  // W is (D, units), not (T D, units)
+  for (std::size_t k = 0; k < 2; ++k) flat->params()[k].value.copy_from(seq->params()[k].value);
+  for (std::int64_t j = 0; j < units; ++j) seq->params()[1].value[j] = flat->params()[1].value[j] = 0.1f * j;
+  const Tensor x = random(Shape{n, t, d}, 41), dy = random(Shape{n, t, units}, 42);
+  Tensor rows(Shape{n * t, d}), drows(Shape{n * t, units}), y, dx, y_flat, dx_flat;
+  std::copy(x.data(), x.data() + x.size(), rows.data());
+  std::copy(dy.data(), dy.data() + dy.size(), drows.data());
+  Rng rng(1);
+  Context ctx{Mode::Train, &rng, true};
+  seq->forward(x, y, ctx);
+  seq->backward(dy, dx, ctx);
+  flat->forward(rows, y_flat, ctx);  // the N T rows as a batch of (D) samples
+  flat->backward(drows, dx_flat, ctx);
+  BOOST_TEST((y.shape() == Shape{n, t, units}));
+  BOOST_TEST((dx.shape() == x.shape()));
+  for (std::int64_t i = 0; i < y.size(); ++i) BOOST_TEST(std::abs(y[i] - y_flat[i]) < 1e-6f);
+  for (std::int64_t i = 0; i < dx.size(); ++i) BOOST_TEST(std::abs(dx[i] - dx_flat[i]) < 1e-6f);
+  for (std::size_t k = 0; k < 2; ++k) {
+    for (std::int64_t i = 0; i < seq->params()[k].grad.size(); ++i) {
+      BOOST_TEST(std::abs(seq->params()[k].grad[i] - flat->params()[k].grad[i]) < 1e-5f);
+    }
+  }
+  for (const auto& r : check_layer_gradients(*builtin_registry().create<Layer>(
+                                                 Config::parse("{type: affine, units: 2, per_position: true}")),
+                                             Shape{3, 4}, {})) {
+    BOOST_TEST(r.ok, r.tensor << " max relative error " << r.max_error);
+  }
+}
