@@ -607,3 +607,80 @@ BOOST_AUTO_TEST_CASE(affine_per_position_is_the_affine_layer_on_every_row) {
     BOOST_TEST(r.ok, r.tensor << " max relative error " << r.max_error);
   }
 }
+
+BOOST_AUTO_TEST_CASE(gru_equals_the_float64_reference_through_time) {
+  const std::int64_t n = 4, t = 5, d = 3, h = 4, g = 3 * h;
+  for (const bool sequence : {false, true}) {
+    auto layer = make(std::string("{type: gru, units: 4, return: ") + (sequence ? "sequence}" : "last}"), Shape{t, d});
+    auto p = layer->params();
+    BOOST_TEST_REQUIRE(p.size() == 4u);
+    const Tensor x = random(Shape{n, t, d}, 51, 1.5f), dy = random(sequence ? Shape{n, t, h} : Shape{n, h}, 52);
+    Tensor y, dx;
+    Rng rng(1);
+    Context ctx{Mode::Train, &rng, true};
+    layer->forward(x, y, ctx);
+    layer->backward(dy, dx, ctx);
+    auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+    auto at = [&](int k, std::int64_t i, std::int64_t j) { return static_cast<double>(p[k].value[i * g + j]); };
+    std::vector<double> want_y(static_cast<std::size_t>(y.size()), 0.0), want_dx(static_cast<std::size_t>(x.size()), 0.0);
+    std::vector<std::vector<double>> grads;
+    for (const auto& q : p) grads.emplace_back(static_cast<std::size_t>(q.value.size()), 0.0);
+    for (std::int64_t s = 0; s < n; ++s) {
+      std::vector<std::vector<double>> hs(t + 1, std::vector<double>(h, 0.0)), r(t, std::vector<double>(h)),
+          z(t, std::vector<double>(h)), nn(t, std::vector<double>(h)), ahn(t, std::vector<double>(h));
+      for (std::int64_t k = 0; k < t; ++k) {
+        for (std::int64_t j = 0; j < h; ++j) {
+          double ax[3], ah[3];
+          for (int gate = 0; gate < 3; ++gate) {
+            const std::int64_t c = gate * h + j;
+            ax[gate] = p[2].value[c];
+            ah[gate] = p[3].value[c];
+            for (std::int64_t i = 0; i < d; ++i) ax[gate] += x[(s * t + k) * d + i] * at(0, i, c);
+            for (std::int64_t i = 0; i < h; ++i) ah[gate] += hs[k][i] * at(1, i, c);
+          }
+          r[k][j] = sig(ax[0] + ah[0]);
+          z[k][j] = sig(ax[1] + ah[1]);
+          ahn[k][j] = ah[2];
+          nn[k][j] = std::tanh(ax[2] + r[k][j] * ah[2]);
+          hs[k + 1][j] = (1 - z[k][j]) * nn[k][j] + z[k][j] * hs[k][j];
+          if (sequence) want_y[(s * t + k) * h + j] = hs[k + 1][j];
+        }
+      }
+      if (!sequence) {
+        for (std::int64_t j = 0; j < h; ++j) want_y[s * h + j] = hs[t][j];
+      }
+      std::vector<double> dh(h, 0.0);
+      for (std::int64_t k = t - 1; k >= 0; --k) {
+        std::vector<double> dax(g), dah(g), next(h, 0.0);
+        for (std::int64_t j = 0; j < h; ++j) {
+          dh[j] += sequence ? dy[(s * t + k) * h + j] : (k == t - 1 ? dy[s * h + j] : 0.0);
+          const double dan = dh[j] * (1 - z[k][j]) * (1 - nn[k][j] * nn[k][j]);
+          dax[2 * h + j] = dan;
+          dah[2 * h + j] = dan * r[k][j];
+          dax[j] = dah[j] = dan * ahn[k][j] * r[k][j] * (1 - r[k][j]);
+          dax[h + j] = dah[h + j] = dh[j] * (hs[k][j] - nn[k][j]) * z[k][j] * (1 - z[k][j]);
+          next[j] = dh[j] * z[k][j];
+        }
+        for (std::int64_t c = 0; c < g; ++c) {
+          grads[2][c] += dax[c];
+          grads[3][c] += dah[c];
+          for (std::int64_t i = 0; i < d; ++i) {
+            grads[0][i * g + c] += x[(s * t + k) * d + i] * dax[c];
+            want_dx[(s * t + k) * d + i] += dax[c] * at(0, i, c);
+          }
+          for (std::int64_t i = 0; i < h; ++i) {
+            grads[1][i * g + c] += hs[k][i] * dah[c];
+            next[i] += dah[c] * at(1, i, c);
+          }
+        }
+        dh = next;
+      }
+    }
+    const char* mode = sequence ? "sequence" : "last";
+    BOOST_TEST(worst(want_y, y.values()) < 1e-5, mode << " y " << worst(want_y, y.values()));
+    BOOST_TEST(worst(want_dx, dx.values()) < 1e-5, mode << " dx " << worst(want_dx, dx.values()));
+    for (std::size_t k = 0; k < 4; ++k) {
+      BOOST_TEST(worst(grads[k], p[k].grad.values()) < 1e-5, mode << " " << p[k].name << " " << worst(grads[k], p[k].grad.values()));
+    }
+  }
+}

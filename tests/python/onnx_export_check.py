@@ -19,6 +19,7 @@ import tempfile
 import cv2
 import numpy as np
 import onnx
+import onnx.numpy_helper
 
 parser = argparse.ArgumentParser()
 parser.add_argument("lamina")
@@ -39,6 +40,36 @@ def run(*cmd):
 
 with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
     images = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 28, 28)[: args.samples]
+
+def numpy_gru_graph(proto, batch):
+    """The graph of tests/python/export-gru.yaml (Transpose, GRU, Gather, Reshape, Gemm, Softmax)
+    evaluated from ONNX's operator definitions, which OpenCV 4.6 cannot run for GRU: gates in
+    the order z, r, h, linear_before_reset = 1:  h' = (1 - z) n + z h,
+    z = s(x Wz + h Rz + Wbz + Rbz), r likewise, n = tanh(x Wh + Wbh + r (h Rh + Rbh))."""
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops == ["Reshape", "Transpose", "GRU", "Gather", "Reshape", "Gemm", "Softmax"], ops
+    init = {t.name: onnx.numpy_helper.to_array(t) for t in proto.graph.initializer}
+    gru = proto.graph.node[2]
+    assert {a.name: a.i for a in gru.attribute}["linear_before_reset"] == 1
+    W, R, B = (init[name][0] for name in gru.input[1:4])
+    hidden = R.shape[1]
+    Wz, Wr, Wh = np.split(W, 3)
+    Rz, Rr, Rh = np.split(R, 3)
+    Wbz, Wbr, Wbh, Rbz, Rbr, Rbh = np.split(B, 6)
+    x = batch.reshape(len(batch), 28, 28).astype(np.float64)
+    h = np.zeros((len(batch), hidden))
+    sig = lambda v: 1 / (1 + np.exp(-v))
+    for t in range(x.shape[1]):
+        z = sig(x[:, t] @ Wz.T + h @ Rz.T + Wbz + Rbz)
+        r = sig(x[:, t] @ Wr.T + h @ Rr.T + Wbr + Rbr)
+        n = np.tanh(x[:, t] @ Wh.T + Wbh + r * (h @ Rh.T + Rbh))
+        h = (1 - z) * n + z * h
+    gemm = proto.graph.node[5]
+    assert {a.name: a.i for a in gemm.attribute}.get("transB") == 1
+    scores = h @ init[gemm.input[1]].T + init[gemm.input[2]]
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
 
 def run_one(net, batch):
     net.setInput(batch)
@@ -71,24 +102,28 @@ with tempfile.TemporaryDirectory() as d:
         expected = np.array([[float(v) for v in line.split(",")[2:]] for line in lines[1:]])
         assert expected.shape == (args.samples, int(meta["lamina.classes"])), expected.shape
 
-        net = cv2.dnn.readNetFromONNX(str(d / f"{name}.onnx"))
         # The input as Lamina feeds it: the bytes as float32 times the float32 scale.
         batch = images.astype(np.float32)[:, None, :, :] * scale
-        if any(n.op_type == "LSTM" for n in proto.graph.node):
+        onnx_path = d / f"{name}.onnx"
+        runner = "OpenCV"
+        if any(n.op_type == "GRU" for n in proto.graph.node):
+            got, runner = numpy_gru_graph(proto, batch), "NumPy's GRU"
+        elif any(n.op_type == "LSTM" for n in proto.graph.node):
+            net = cv2.dnn.readNetFromONNX(str(onnx_path))
             # OpenCV 4.6 reads an LSTM node with its batch fixed at 1 (its importer reshapes Y
             # for the batch it sees at import, 1 for the symbolic N): one image at a time.
             got = np.concatenate([run_one(net, batch[i:i + 1]) for i in range(args.samples)])
         else:
-            got = run_one(net, batch)
+            got = run_one(cv2.dnn.readNetFromONNX(str(onnx_path)), batch)
         assert got.shape == expected.shape, (got.shape, expected.shape)
         diff = float(np.abs(got - expected).max())
         assert np.allclose(got.sum(axis=1), 1.0, atol=1e-5), got.sum(axis=1)
         # Not a constant model: the probabilities vary from image to image.
         assert float(expected.std(axis=0).max()) > 1e-3, expected.std(axis=0)
-        assert diff <= 1e-4, f"{model}: OpenCV's probabilities differ from lamina predict's by {diff:.3g}"
+        assert diff <= 1e-4, f"{model}: {runner}'s probabilities differ from lamina predict's by {diff:.3g}"
         worst[model] = diff
         predicted[model] = expected
-        print(f"{model}: {len(proto.graph.node)} ONNX nodes, max |OpenCV - lamina predict| = {diff:.2e} "
+        print(f"{model}: {len(proto.graph.node)} ONNX nodes, max |{runner} - lamina predict| = {diff:.2e} "
               f"over {args.samples} images x {expected.shape[1]} classes; argmax agrees on "
               f"{int((got.argmax(1) == expected.argmax(1)).sum())}/{args.samples}")
 
