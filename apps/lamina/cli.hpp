@@ -38,6 +38,7 @@ struct Command {
 Command train_command();
 Command eval_command();
 Command predict_command();
+Command generate_command();
 Command export_command();
 Command dump_command();
 Command search_command();

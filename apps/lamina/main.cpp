@@ -59,9 +59,9 @@ int help(const std::vector<std::string>& args, lamina::Cluster*);
 // The one table of commands (cli.hpp): each row comes from the command's own file.
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
-      cli::train_command(),   cli::eval_command(),   cli::predict_command(), cli::export_command(),
-      cli::dump_command(),    cli::search_command(), cli::check_command(),   cli::plugins_command(),
-      cli::plot_command(),    cli::graph_command(),  cli::serve_command(),
+      cli::train_command(),   cli::eval_command(),    cli::predict_command(), cli::generate_command(),
+      cli::export_command(),  cli::dump_command(),    cli::search_command(),  cli::check_command(),
+      cli::plugins_command(), cli::plot_command(),    cli::graph_command(),   cli::serve_command(),
       {"help", {{"help [COMMAND]", "show help (also: lamina COMMAND --help)"}}, help_options, help},
   };
   return table;

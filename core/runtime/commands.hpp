@@ -2,6 +2,7 @@
 // these requests and calls the function, so every command is usable (and tested) from C++.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <iosfwd>
@@ -81,6 +82,18 @@ struct PredictRequest {
   PluginOptions plugins;  // --plugin-dir, --allow-writable-plugins
 };
 void run_predict(const PredictRequest& request, std::ostream& out, std::ostream& err);
+
+struct GenerateRequest {
+  std::filesystem::path run;  // a run folder of a language model (a text source's run)
+  std::string prompt;         // --prompt: the text generation continues (at least one token)
+  std::int64_t tokens = 200;  // --tokens: how many to sample, 1..1,000,000
+  double temperature = 1.0;   // --temperature: scores divided by it before the softmax; 0: the most probable
+  std::uint64_t seed = 1;     // --seed: the sampling stream (the same seed, the same text)
+  bool best = false;          // --best: model-best.safetensors
+  PluginOptions plugins;
+};
+// Prints the prompt, then each sampled token's text as it is drawn.
+void run_generate(const GenerateRequest& request, std::ostream& out, std::ostream& err);
 
 struct ExportRequest {
   std::filesystem::path run;  // a run folder

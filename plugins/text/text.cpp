@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <lamina/data_source.hpp>
 #include <lamina/plugin.hpp>
+#include <lamina/tokenizer.hpp>
 
 #include <cmath>
 #include <memory>
@@ -20,7 +21,7 @@ namespace lamina_text {
 using namespace lamina;
 namespace fs = std::filesystem;
 
-class TextSource final : public DataSource {
+class TextSource final : public DataSource, public Tokenizer {
  public:
   explicit TextSource(const Config& c)
       : cfg_(c),
@@ -32,6 +33,19 @@ class TextSource final : public DataSource {
                                                   "training file), not both");
     }
   }
+
+  // Bytes are the tokens: `lamina generate` encodes a prompt and decodes what it samples so.
+  std::vector<std::int32_t> encode(std::string_view text) const override {
+    std::vector<std::int32_t> ids(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) ids[i] = static_cast<unsigned char>(text[i]);
+    return ids;
+  }
+  std::string decode(std::span<const std::int32_t> ids) const override {
+    std::string text(ids.size(), '\0');
+    for (std::size_t i = 0; i < ids.size(); ++i) text[i] = static_cast<char>(static_cast<unsigned char>(ids[i]));
+    return text;
+  }
+  std::int64_t vocabulary() const override { return 256; }
 
   SampleSet load(Split split) override {
     const fs::path train = cfg_.file("train");

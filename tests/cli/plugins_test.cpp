@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE(help_and_version) {
   }
   const auto unknown = run_lamina("frobnicate");
   BOOST_TEST(unknown.status == 2);
-  BOOST_TEST(unknown.output.find("commands: train, eval, predict, export, dump, search, check, plugins, plot, graph, serve, help") !=
+  BOOST_TEST(unknown.output.find("commands: train, eval, predict, generate, export, dump, search, check, plugins, plot, graph, serve, help") !=
                  std::string::npos,
              unknown.output);
   const auto v = run_lamina("--version");
