@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
     BOOST_TEST(read_file(header.path()).find("boost/") == std::string::npos, header.path());
   }
   for (const char* example : {"leaky_relu", "elastic_net", "target_accuracy", "gaussian_blobs", "weighted_sum",
-                              "color_jitter", "swish"}) {
+                              "color_jitter", "swish", "conv1d"}) {
     BOOST_TEST_CONTEXT(example) {
       const fs::path build = build_example(dir, std::string("plugins/") + example, prefix);
       const fs::path src = dir / (std::string(example) + "-src");
@@ -146,6 +146,18 @@ BOOST_AUTO_TEST_CASE(example_plugins_build_against_an_installed_lamina_and_train
   BOOST_TEST(neutral.status == 0, neutral.output);
   BOOST_TEST(neutral.output.find("identity at its neutral setting") != std::string::npos, neutral.output);
   BOOST_TEST(read_file(dir / "color_jitter-run" / "run.json").find("color_jitter") != std::string::npos);
+  // The third-party sequence layer (a 1-D convolution over time) passes `lamina check` on
+  // sequences, both paddings, and refuses a flat sample at build.
+  const std::string conv1d = "LAMINA_PLUGIN_PATH=" + (dir / "conv1d-build" / "lamina-plugins").string() + " " +
+                             (prefix / "bin" / "lamina").string() + " check conv1d --set filters=3 --input-shape 6,2";
+  for (const char* padding : {"same", "valid"}) {
+    const auto c = run(conv1d + " --set padding=" + padding);
+    BOOST_TEST(c.status == 0, c.output);
+    BOOST_TEST(c.output.find("all 7 checks passed") != std::string::npos, c.output);
+  }
+  const auto flat = run(conv1d.substr(0, conv1d.find(" --input-shape")));
+  BOOST_TEST(flat.status == 2, flat.output);
+  BOOST_TEST(flat.output.find("conv1d needs samples of (T, D)") != std::string::npos, flat.output);
   // The third-party merge layer passes `lamina check` and learns its weights in a graph.
   const std::string merge = "LAMINA_PLUGIN_PATH=" + (dir / "weighted_sum-build" / "lamina-plugins").string() + " " +
                             (prefix / "bin" / "lamina").string();
