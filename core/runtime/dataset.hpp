@@ -77,6 +77,7 @@ struct DataSplits {
   std::int32_t max_label = 0;     // over all splits (class targets)
   float scale = 1.0f;          // what every input value is multiplied by (data.scale or the source's)
   std::vector<std::string> class_names;  // by class index, when the source names them (lamina/named_samples.hpp)
+  std::string data_state;  // what the source learned from the data and the run keeps (lamina/source_state.hpp)
 };
 
 // The scaling a model was trained with: its data.scale, which `lamina train` always writes into

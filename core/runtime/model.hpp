@@ -120,6 +120,9 @@ struct MetricRef {
 struct Model {
   std::string name;
   Network network;
+  // What the data source learned from the training data (lamina/source_state.hpp): set by
+  // `lamina train` from the data it loaded, written into the weights' metadata ("data_state").
+  std::string data_state;
   std::vector<std::string> layer_names;  // per layer, its `name:` ("" when it has none), scoped in a block
   std::vector<std::string> layer_blocks;       // per layer, the block use it came from ("stage2"), or ""
   std::vector<std::pair<std::string, std::string>> block_uses;  // every use's scope and block, for graph

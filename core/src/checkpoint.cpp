@@ -88,6 +88,7 @@ static void write_model(const fs::path& file, Model& model, std::int64_t epoch) 
                                           {"input_shape", shape_json(model.network.input_shape())},
                                           {"plugins", manifest(model).dump()}};
   // Absent means a class per sample, what every run before SDK 5 was (and its files stay alike).
+  if (!model.data_state.empty()) meta["data_state"] = model.data_state;
   if (model.target_kind != TargetKind::Class) {
     meta["targets"] = json{{"kind", target_kind_name(model.target_kind)}, {"width", model.target_width}}.dump();
   }

@@ -11,6 +11,7 @@
 #include "huge_pages.hpp"
 #include "lamina/error.hpp"
 #include "lamina/named_samples.hpp"
+#include "lamina/source_state.hpp"
 #include "lamina/rng.hpp"
 #include "runtime/plugin_guard.hpp"
 
@@ -311,6 +312,10 @@ DataSplits load_data(const DataSpec& spec, std::uint64_t seed) {
       names = std::move(kept);
     }
     d.class_names = std::move(names);
+  }
+  if (const auto* kept = dynamic_cast<const SourceState*>(spec.reader.get())) {
+    d.data_state = detail::plugin_call({"data", spec.source, spec.plugin, spec.plugin_file}, "save_state",
+                                       [&] { return kept->save_state(); });
   }
   d.scale = trained_scale(spec);
   d.sample_shape = train.sample_shape;

@@ -25,9 +25,10 @@ namespace lamina {
 
 namespace {
 
-// The scores of the window's position `at` for the ids `window` (filled up to T with `filler`).
+// The scores of the ids below `vocabulary` at the context's last position, the context placed at
+// the window's start and the window filled up to T with `filler`.
 std::vector<float> scores_at(Network& net, std::span<const std::int32_t> context, std::int64_t t, std::int32_t filler,
-                             Tensor& x, std::vector<std::int32_t>& ids) {
+                             std::int64_t vocabulary, Tensor& x, std::vector<std::int32_t>& ids) {
   ids.assign(static_cast<std::size_t>(t), filler);
   std::copy(context.begin(), context.end(), ids.begin());
   x.resize(Shape{1, t});
@@ -38,7 +39,7 @@ std::vector<float> scores_at(Network& net, std::span<const std::int32_t> context
   const Tensor& y = net.forward(x, ctx);
   const std::int64_t v = y.shape()[y.rank() - 1];
   const float* row = y.data() + (static_cast<std::int64_t>(context.size()) - 1) * v;
-  return {row, row + v};
+  return {row, row + std::min(v, vocabulary)};
 }
 
 }  // namespace
@@ -67,10 +68,12 @@ void run_generate(const GenerateRequest& req, std::ostream& out, std::ostream& e
   const Shape output = net.output_shape(net.size() - 1);
   const std::int64_t t = input[0];
   const std::int64_t vocabulary = detail::plugin_call(site, "vocabulary", [&] { return tokenizer->vocabulary(); });
+  // A model may score more ids than the vocabulary holds (256 outputs for a smaller character
+  // set): those are never drawn.
   if (run.model.target_kind != TargetKind::ClassPerPosition || output.rank() != 2 || output[0] != t ||
-      output[1] != vocabulary) {
-    throw InputError(fmt::format("{}: its model gives {} per window of {} ids; a language model gives ({}, {}), "
-                                 "the scores of the next token at every position",
+      output[1] < vocabulary) {
+    throw InputError(fmt::format("{}: its model gives {} per window of {} ids; a language model gives ({}, at least "
+                                 "{}), the scores of the next token at every position",
                                  req.run.string(), output.str(), t, t, vocabulary));
   }
   std::vector<std::int32_t> text = detail::plugin_call(site, "encode", [&] { return tokenizer->encode(req.prompt); });
@@ -92,8 +95,8 @@ void run_generate(const GenerateRequest& req, std::ostream& out, std::ostream& e
     return std::span<const std::int32_t>(text.data() + text.size() - n, n);
   };
   if (static_cast<std::int64_t>(context().size()) < t) {
-    const auto a = scores_at(net, context(), t, 0, x, ids);
-    const auto b = scores_at(net, context(), t, static_cast<std::int32_t>(vocabulary - 1), x, ids);
+    const auto a = scores_at(net, context(), t, 0, vocabulary, x, ids);
+    const auto b = scores_at(net, context(), t, static_cast<std::int32_t>(vocabulary - 1), vocabulary, x, ids);
     float differ = 0.0f;
     for (std::size_t j = 0; j < a.size(); ++j) differ = std::max(differ, std::abs(a[j] - b[j]));
     if (differ > 1e-4f * (1.0f + std::abs(a[0]))) {
@@ -107,7 +110,7 @@ void run_generate(const GenerateRequest& req, std::ostream& out, std::ostream& e
   Rng rng(req.seed, Rng::Stream::User);
   std::vector<double> p(static_cast<std::size_t>(vocabulary));
   for (std::int64_t k = 0; k < req.tokens; ++k) {
-    const auto s = scores_at(net, context(), t, 0, x, ids);
+    const auto s = scores_at(net, context(), t, 0, vocabulary, x, ids);
     std::int32_t next = static_cast<std::int32_t>(std::max_element(s.begin(), s.end()) - s.begin());
     if (req.temperature > 0) {
       // softmax(s / temperature), in double from the largest score down; then one uniform draw.

@@ -22,6 +22,8 @@
 #include "lamina/version.hpp"
 #include "lamina/error.hpp"
 #include "runtime/safetensors.hpp"
+#include "runtime/plugin_guard.hpp"
+#include "lamina/source_state.hpp"
 
 namespace fs = std::filesystem;
 
@@ -287,6 +289,7 @@ TrainedRun open_run(const fs::path& dir, const Registry& registry, std::span<con
   recover_checkpoint(dir);
   for (const auto& w : check_manifest(dir, registry)) err << dir.string() << ": " << w << std::endl;
   TrainedRun run{dir, build_model(ModelFile::load(dir / "model.yaml", overrides), registry, true)};
+  restore_source_state(run.model, dir / "model.safetensors");
   // A run stopped part way (interrupted, killed, or still training) is usable, but is said to be:
   // its weights are those of its last finished epoch. One a callback stopped early is finished.
   std::string status;
@@ -308,6 +311,18 @@ TrainedRun open_run(const fs::path& dir, const Registry& registry, std::span<con
     }
   }
   return run;
+}
+
+void restore_source_state(Model& model, const fs::path& weights) {
+  std::error_code ec;
+  auto* source = dynamic_cast<SourceState*>(model.data.reader.get());
+  if (source == nullptr || !fs::is_regular_file(weights, ec)) return;
+  const auto meta = read_safetensors(weights).metadata;
+  const auto it = meta.find("data_state");
+  if (it == meta.end()) return;
+  model.data_state = it->second;
+  plugin_call({"data", model.data.source, model.data.plugin, model.data.plugin_file}, "restore_state",
+              [&] { source->restore_state(it->second); });
 }
 
 Shape trained_input_shape(const fs::path& weights, std::string_view hint) {

@@ -72,6 +72,9 @@ TrainedRun open_run(const std::filesystem::path& dir, const Registry& registry,
 // The per-sample input shape a weights file (model.safetensors) was trained for, from its
 // metadata; `hint` ends the message of a file without one (runs before ABI 3).
 Shape trained_input_shape(const std::filesystem::path& weights, std::string_view hint);
+// Gives the run's data source what it learned from the training data (the weights' "data_state",
+// lamina/source_state.hpp), when the source keeps such a state and the file holds one.
+void restore_source_state(Model& model, const std::filesystem::path& weights);
 // What the model was trained to give (the weights' "targets"; a class when absent).
 std::pair<TargetKind, std::int64_t> trained_targets(const std::filesystem::path& weights);
 void size_and_load(TrainedRun& run, const Shape& sample_shape, const std::string& input, bool best = false);

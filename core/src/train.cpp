@@ -75,6 +75,8 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
     ModelFile file = req.model_text && !req.resume ? ModelFile::parse(*req.model_text, req.model.string(), req.overrides)
                                                    : ModelFile::load(model_file, req.overrides);
     built.emplace(build_model(file, registry));
+    // A resumed run reads its data as it first did (a vocabulary the source built then).
+    if (req.resume) detail::restore_source_state(*built, *req.resume / "model.safetensors");
     loaded.emplace(load_data(built->data, built->train.seed));
     // The input scaling is part of the model: written out, so that eval and predict feed any
     // input exactly as training did.
@@ -83,6 +85,7 @@ TrainResult run_train(const TrainRequest& request, std::ostream& out) {
       const std::string scale = fmt::format("data.scale={}", loaded->scale);
       built.emplace(build_model(file.with(std::span(&scale, 1)), registry));
     }
+    built->data_state = loaded->data_state;
     build_network(*built, *loaded);
     check_watched(*built, *loaded);
     made.emplace(*built, *loaded, TrainerOptions{true, cluster});

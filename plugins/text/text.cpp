@@ -1,19 +1,25 @@
-// The `text` data source: a language model's samples from a text file. The file's bytes are the
-// tokens (ids 0..255); it is cut into windows of `length` tokens, each position's target the
-// token after it (ClassPerPosition), so a model reads (T) ids and answers (T, 256) scores:
+// The `text` data source: a language model's samples from a text file. Its tokens are the file's
+// bytes (ids 0..255, `tokens: bytes`) or its UTF-8 characters (`tokens: characters`: ids from
+// the training text's own vocabulary, characters.hpp); it is cut into windows of `length`
+// tokens, each position's target the token after it (ClassPerPosition), so a model reads (T) ids
+// and answers (T, V) scores:
 //
 //   data: {source: text, train: corpus.txt, test_fraction: 0.1, length: 128}
 //
 // The test text is a file of its own (`test`) or the end of the training file
-// (`test_fraction`, taken before the windows are cut, so no window spans both).
+// (`test_fraction`, taken before the windows are cut, so no window spans both). The character
+// vocabulary is the run's to keep (lamina/source_state.hpp); bytes need none.
 #include <fmt/format.h>
 #include <lamina/data_source.hpp>
 #include <lamina/plugin.hpp>
+#include <lamina/source_state.hpp>
 #include <lamina/tokenizer.hpp>
 
 #include <cmath>
 #include <memory>
+#include <optional>
 
+#include "characters.hpp"
 #include "text_windows.hpp"
 
 namespace lamina_text {
@@ -21,31 +27,41 @@ namespace lamina_text {
 using namespace lamina;
 namespace fs = std::filesystem;
 
-class TextSource final : public DataSource, public Tokenizer {
+class TextSource final : public DataSource, public Tokenizer, public SourceState {
  public:
   explicit TextSource(const Config& c)
       : cfg_(c),
         length_(c.get<std::int64_t>("length")),
         stride_(c.has("stride") ? c.get<std::int64_t>("stride") : length_),
-        fraction_(c.get<double>("test_fraction")) {
+        fraction_(c.get<double>("test_fraction")),
+        characters_mode_(c.get<std::string>("tokens") == "characters") {
     if (c.has("test") && c.has("test_fraction")) {
       throw InputError(c.where("test_fraction") + ": give either test (a file) or test_fraction (the end of the "
                                                   "training file), not both");
     }
   }
 
-  // Bytes are the tokens: `lamina generate` encodes a prompt and decodes what it samples so.
+  // `lamina generate` encodes a prompt and decodes what it samples as the training text was read.
   std::vector<std::int32_t> encode(std::string_view text) const override {
+    if (characters_mode_) return characters().ids(decode_utf8(text, "--prompt"));
     std::vector<std::int32_t> ids(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) ids[i] = static_cast<unsigned char>(text[i]);
     return ids;
   }
   std::string decode(std::span<const std::int32_t> ids) const override {
+    if (characters_mode_) return characters().text(ids);
     std::string text(ids.size(), '\0');
     for (std::size_t i = 0; i < ids.size(); ++i) text[i] = static_cast<char>(static_cast<unsigned char>(ids[i]));
     return text;
   }
-  std::int64_t vocabulary() const override { return 256; }
+  std::int64_t vocabulary() const override { return characters_mode_ ? characters().size() : 256; }
+
+  // The character vocabulary, for the run to keep; bytes need nothing kept.
+  std::string save_state() const override { return characters_mode_ && vocab_ ? vocab_->state() : std::string(); }
+  void restore_state(std::string_view state) override {
+    if (!characters_mode_ || state.empty()) return;
+    vocab_ = Characters::from_state(state, "the run's character vocabulary (model.safetensors, data_state)");
+  }
 
   SampleSet load(Split split) override {
     const fs::path train = cfg_.file("train");
@@ -53,10 +69,10 @@ class TextSource final : public DataSource, public Tokenizer {
     std::string origin;
     if (cfg_.has("test")) {
       const fs::path file = split == Split::Train ? train : cfg_.file("test");
-      tokens = read_byte_tokens(file);
+      tokens = read_tokens(file, train);
       origin = file.string();
     } else {
-      tokens = read_byte_tokens(train);
+      tokens = read_tokens(train, train);
       const auto n = static_cast<std::int64_t>(tokens.size());
       const auto test = static_cast<std::int64_t>(std::floor(static_cast<double>(n) * fraction_));
       const int percent = static_cast<int>(std::lround(fraction_ * 100));
@@ -78,12 +94,29 @@ class TextSource final : public DataSource, public Tokenizer {
 
   // `lamina predict --input file.txt`: the file's windows, one every `length` tokens.
   SampleSet read_inputs(const fs::path& file) override {
-    SampleSet s = samples(read_byte_tokens(file), length_, file.string());
+    if (characters_mode_ && !vocab_) {
+      throw InputError(file.string() + ": the run keeps no character vocabulary (it was trained before "
+                                       "`tokens: characters` kept one); train it again");
+    }
+    SampleSet s = samples(read_tokens(file, file), length_, file.string());
     s.labels.clear();
     return s;
   }
 
  private:
+  // A file's tokens: its bytes, or its characters' ids. In character mode the vocabulary is that
+  // of the training file, built on first use (the whole training file's characters, so that
+  // test_fraction's end is read with the same ids) unless the run restored its own.
+  std::vector<std::int32_t> read_tokens(const fs::path& file, const fs::path& train) {
+    if (!characters_mode_) return read_byte_tokens(file);
+    if (!vocab_) vocab_ = Characters::of(decode_utf8(read_text(train), train.string()));
+    return vocab_->ids(decode_utf8(read_text(file), file.string()));
+  }
+  const Characters& characters() const {
+    if (!vocab_) throw InputError("text: the character vocabulary is not known yet (the data were not loaded)");
+    return *vocab_;
+  }
+
   // The windows of `tokens` as samples of (length) ids, their next tokens as labels.
   SampleSet samples(const std::vector<std::int32_t>& tokens, std::int64_t stride, const std::string& origin) const {
     Windows w = cut_windows(tokens, length_, stride, origin, cfg_.where("length"));
@@ -99,13 +132,15 @@ class TextSource final : public DataSource, public Tokenizer {
   Config cfg_;
   std::int64_t length_, stride_;
   double fraction_;
+  bool characters_mode_;
+  std::optional<Characters> vocab_;
 };
 
 void register_types(Registrar& r) {
   r.add<DataSource>(
       "text",
-      "a text file's bytes as tokens (ids 0..255) in windows of `length`, each position's target the next byte: "
-      "samples (T) ids, targets a class per position",
+      "a text file's bytes or UTF-8 characters as tokens in windows of `length`, each position's target the next "
+      "token: samples (T) ids, targets a class per position",
       Schema{
           Key::path("train", "the training text (any bytes; UTF-8 text is read byte by byte) (needed to train)"),
           Key::path("test", "a test text of its own (instead of test_fraction)"),
@@ -115,6 +150,11 @@ void register_types(Registrar& r) {
               .below(1),
           Key::integer("length", "tokens per window: T").def(128).at_least(1).at_most(1 << 20),
           Key::integer("stride", "tokens from one window's start to the next (default: length)").at_least(1),
+          Key::string("tokens",
+                      "bytes (ids 0..255, any file) or characters (UTF-8; ids 1..V-1 from the training text's "
+                      "characters, 0 for one it does not hold; the run keeps the vocabulary)")
+              .def("bytes")
+              .one_of({"bytes", "characters"}),
       },
       [](const Config& c) { return std::make_unique<TextSource>(c); });
 }

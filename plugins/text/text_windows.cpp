@@ -10,12 +10,17 @@ namespace lamina_text {
 
 using lamina::InputError;
 
-std::vector<std::int32_t> read_byte_tokens(const std::filesystem::path& file) {
+std::string read_text(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot open the text file", file.string()));
-  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   if (in.bad()) throw InputError(fmt::format("{}: cannot read the text file", file.string()));
   if (bytes.empty()) throw InputError(fmt::format("{}: the text file is empty", file.string()));
+  return bytes;
+}
+
+std::vector<std::int32_t> read_byte_tokens(const std::filesystem::path& file) {
+  const std::string bytes = read_text(file);
   std::vector<std::int32_t> tokens(bytes.size());
   for (std::size_t i = 0; i < bytes.size(); ++i) tokens[i] = static_cast<unsigned char>(bytes[i]);
   return tokens;

@@ -12,6 +12,8 @@ namespace lamina_text {
 // byte value is one, so a run reads new text exactly as it read its training text. Throws
 // InputError for a file that cannot be read or is empty.
 std::vector<std::int32_t> read_byte_tokens(const std::filesystem::path& file);
+// A file's bytes as they are; InputError, as above, for one that cannot be read or is empty.
+std::string read_text(const std::filesystem::path& file);
 
 // `count` windows of `length` tokens, one starting every `stride` tokens, and for each position
 // the token that follows it (the target of a language model): window i is

@@ -252,3 +252,36 @@ BOOST_AUTO_TEST_CASE(a_causal_language_model_generates_text_deterministically_fo
   BOOST_TEST(refused.output.find("the model is not causal: its scores at position 2 change") != std::string::npos,
              refused.output);
 }
+
+// `tokens: characters`: a text with characters of 2 and 3 bytes learned character by character;
+// the run keeps the vocabulary, so generate gives the same text after the training file has
+// been replaced by one with other characters (whose vocabulary would number them otherwise).
+BOOST_AUTO_TEST_CASE(a_character_model_keeps_its_vocabulary_with_the_run) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 60; ++i) text += "caf\xc3\xa9 \xe2\x82\xac" "5, cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e. ";
+  write_file(dir / "corpus.txt", text);
+  write_file(dir / "m.yaml",
+             "data: {source: text, train: corpus.txt, tokens: characters, length: 12, stride: 3}\n"
+             "layers:\n"
+             "  - {type: embedding, vocabulary: 32, dim: 24}\n"
+             "  - {type: lstm, units: 48, return: sequence}\n"
+             "  - {type: affine, units: 32, per_position: true}\n"
+             "loss: softmax_cross_entropy\noptimizer: {type: adam, lr: 1.0e-2}\n"
+             "train: {epochs: 12, batch_size: 32, seed: 1}\n");
+  const std::string run = (dir / "run").string();
+  const auto trained = run_lamina("train " + (dir / "m.yaml").string() + " --no-progress --threads 1 --out " + run);
+  BOOST_TEST_REQUIRE(trained.status == 0, trained.output);
+  const std::string greedy = "generate " + run + " --prompt 'caf\xc3\xa9 ' --tokens 24 --temperature 0";
+  const auto before = run_lamina(greedy);
+  BOOST_TEST_REQUIRE(before.status == 0, before.output);
+  BOOST_TEST(before.output.find("caf\xc3\xa9 \xe2\x82\xac" "5, cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e. caf\xc3\xa9") == 0,
+             before.output);
+  write_file(dir / "corpus.txt", "0123456789 abc");  // other characters, other ids
+  const auto after = run_lamina(greedy);
+  BOOST_TEST(after.output == before.output);
+  // A character the training text did not hold reads as the unknown id (printed U+FFFD).
+  const auto unknown = run_lamina("generate " + run + " --prompt 'Z' --tokens 1 --temperature 0");
+  BOOST_TEST(unknown.status == 0, unknown.output);
+  BOOST_TEST(unknown.output.starts_with("\xef\xbf\xbd"), unknown.output);
+}

@@ -10,6 +10,7 @@
 #include "csv/csv_reader.hpp"
 #include "idx/idx_reader.hpp"
 #include "npy/npy_reader.hpp"
+#include "text/characters.hpp"
 #include "text/text_windows.hpp"
 #include "runtime/dataset.hpp"
 #include "test_support.hpp"
@@ -301,4 +302,43 @@ BOOST_AUTO_TEST_CASE(text_windows_hold_each_position_and_the_byte_after_it) {
                         });
   write_file(dir / "empty.txt", "");
   BOOST_CHECK_THROW(lamina_text::read_byte_tokens(dir / "empty.txt"), InputError);
+}
+
+// The text source's character mode: strict UTF-8 (each kind of bad sequence refused with its
+// byte offset), a vocabulary of the training text's distinct characters in code-point order
+// (id 0 for one it does not hold), and the state the run keeps reading back to the same ids.
+BOOST_AUTO_TEST_CASE(text_characters_decode_utf8_strictly_and_keep_their_vocabulary) {
+  using namespace lamina_text;
+  const std::string text = "h\xc3\xa9llo \xe2\x82\xac\xf0\x9d\x84\x9e";  // "héllo €𝄞": 1, 2, 3 and 4 bytes
+  const auto points = decode_utf8(text, "t.txt");
+  BOOST_TEST((points == std::vector<char32_t>{U'h', U'\u00e9', U'l', U'l', U'o', U' ', U'\u20ac', U'\U0001D11E'}));
+  BOOST_TEST(encode_utf8(points) == text);
+  const std::pair<std::string, std::string> bad[] = {
+      {"ab\xff", "t.txt: not UTF-8 at byte 2 (0xff cannot start a character)"},
+      {"abc\xc3", "t.txt: not UTF-8 at byte 3 (a character cut short)"},
+      {"a\xe2\x82z", "t.txt: not UTF-8 at byte 1 (a character cut short)"},
+      {"\xc0\xaf", "t.txt: not UTF-8 at byte 0 (an overlong, surrogate or out-of-range sequence)"},
+      {"x\xed\xa0\x80", "t.txt: not UTF-8 at byte 1 (an overlong, surrogate or out-of-range sequence)"},
+      {"\xf4\x90\x80\x80", "t.txt: not UTF-8 at byte 0 (an overlong, surrogate or out-of-range sequence)"},
+  };
+  for (const auto& [bytes, message] : bad) {
+    try {
+      decode_utf8(bytes, "t.txt");
+      BOOST_TEST(false, "accepted " << message);
+    } catch (const lamina::InputError& e) {
+      BOOST_TEST(std::string(e.what()).starts_with(message), e.what());
+    }
+  }
+  const Characters vocab = Characters::of(points);
+  BOOST_TEST(vocab.size() == 8);  // 7 distinct characters and the unknown id 0
+  // Ids follow code points: ' ' < 'h' < 'l' < 'o' < 'é' < '€' < '𝄞'.
+  BOOST_TEST((vocab.ids(points) == std::vector<std::int32_t>{2, 5, 3, 3, 4, 1, 6, 7}));
+  const auto unseen = decode_utf8("hax", "t.txt");
+  BOOST_TEST((vocab.ids(unseen) == std::vector<std::int32_t>{2, 0, 0}));
+  const std::vector<std::int32_t> some{2, 0, 5};
+  BOOST_TEST(vocab.text(some) == "h\xef\xbf\xbd\xc3\xa9");  // 0 decodes as U+FFFD
+  const Characters back = Characters::from_state(vocab.state(), "state");
+  BOOST_TEST((back.ids(points) == vocab.ids(points)));
+  BOOST_CHECK_THROW(Characters::from_state("ba", "state"), lamina::InputError);  // not sorted
+  BOOST_CHECK_THROW(Characters::from_state("", "state"), lamina::InputError);
 }
