@@ -83,6 +83,10 @@ class Network {
     std::vector<const Tensor*> xs;
     int last_reader = -1;        // the last node that reads this output (size() for the output)
     int eval_slot = 0;           // the Eval-mode buffer that holds the output
+    // It or a node it reads (transitively) has parameters: only then is a gradient with
+    // respect to its output of use, so a layer after parameter-free ones only (a reshape of the
+    // input) skips its input gradient, as the first layer does.
+    bool learns_upstream = false;
   };
   void add_node(std::unique_ptr<Layer> layer, std::unique_ptr<Merge> merge, std::string path, std::string type,
                 std::vector<int> inputs);

@@ -85,6 +85,13 @@ Shape Network::build(const Shape& input, Rng& init_rng) {
 
 void Network::plan() {
   const int count = static_cast<int>(nodes_.size());
+  for (int i = 0; i < count; ++i) {
+    Node& n = nodes_[static_cast<std::size_t>(i)];
+    n.learns_upstream = !params(static_cast<std::size_t>(i)).empty() ||
+                        std::any_of(n.inputs.begin(), n.inputs.end(), [&](int j) {
+                          return j != kInput && nodes_[static_cast<std::size_t>(j)].learns_upstream;
+                        });
+  }
   int input_last_reader = -1;
   for (int i = 0; i < count; ++i) {
     for (int j : nodes_[static_cast<std::size_t>(i)].inputs) {
@@ -176,10 +183,13 @@ const Tensor& Network::forward(const Tensor& x, Context& ctx) {
 void Network::backward(const Tensor& dscores, Context& ctx, Tensor* dx) {
   for (std::size_t i = nodes_.size(); i-- > 0;) {
     Node& n = nodes_[i];
+    // No parameters here or before: nothing to compute (its gradient was not even sent).
+    if (dx == nullptr && !n.learns_upstream) continue;
     const Tensor& dy = i + 1 == nodes_.size() ? dscores : n.dout;
     Context c = ctx;
-    c.need_input_grad =
-        dx != nullptr || std::any_of(n.inputs.begin(), n.inputs.end(), [](int j) { return j != kInput; });
+    c.need_input_grad = dx != nullptr || std::any_of(n.inputs.begin(), n.inputs.end(), [&](int j) {
+                          return j != kInput && nodes_[static_cast<std::size_t>(j)].learns_upstream;
+                        });
     if (n.layer) {
       detail::plugin_call(n.site, "backward", [&] { n.layer->backward(dy, *n.dx_to[0], c); });
     } else {

@@ -51,6 +51,20 @@ class TokenParity final : public Layer {
   static inline std::vector<std::int32_t> seen;
 };
 
+// The identity, recording each backward call's place and whether it was asked for dx.
+class Probe final : public Layer {
+ public:
+  explicit Probe(const Config& c) : id_(c.get<std::int64_t>("id")) {}
+  Shape build(const Shape& input, BuildContext&) override { return input; }
+  void forward(const Tensor& x, Tensor& y, Context&) override { y.copy_from(x); }
+  void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {
+    calls.emplace_back(id_, ctx.need_input_grad);
+    if (ctx.need_input_grad) dx.copy_from(dy);
+  }
+  std::int64_t id_;
+  static inline std::vector<std::pair<std::int64_t, bool>> calls;
+};
+
 Registry& registry() {
   static Registry& r = [&]() -> Registry& {
     Registry& reg = builtin_registry();
@@ -58,6 +72,8 @@ Registry& registry() {
                          [](const Config& c) { return std::make_unique<SquareSum>(c); });
     reg.add<Layer>("token_parity", "the parity of each token id", {},
                    [](const Config&) { return std::make_unique<TokenParity>(); });
+    reg.add<Layer>("probe", "the identity, recording its backward calls", {Key::integer("id", "its number").def(0)},
+                   [](const Config& c) { return std::make_unique<Probe>(c); });
     return reg;
   }();
   return r;
@@ -246,4 +262,32 @@ BOOST_AUTO_TEST_CASE(token_ids_reach_the_first_layer_exactly) {
   for (std::int32_t v : expected) repeated.insert(repeated.end(), rounds, v);
   BOOST_TEST(seen == repeated, boost::test_tools::per_element());
   BOOST_TEST(std::count(seen.begin(), seen.end(), 2147483647) > 0);
+}
+
+// Gradients are only worth computing where a parameter lies behind: the parameter-free layers
+// before the first affine are not called back, the layer after them is not asked for dx, and a
+// caller that wants the input's gradient gets every call.
+BOOST_AUTO_TEST_CASE(backward_stops_where_no_parameter_lies_behind) {
+  Built b = build(kData +
+                  "layers:\n  - {type: probe, id: 0}\n  - {type: probe, id: 1}\n  - {type: affine, units: 4}\n"
+                  "  - {type: probe, id: 3}\n  - {type: affine, units: 3}\n"
+                  "loss: softmax_cross_entropy\noptimizer: sgd\n");
+  Tensor x(Shape{2, 1, 2, 3}), dscores(Shape{2, 3}), dx;
+  x.fill(0.5f);
+  dscores.fill(0.1f);
+  Rng rng(1);
+  Context ctx{Mode::Train, &rng, true};
+  b.model.network.forward(x, ctx);
+  Probe::calls.clear();
+  b.model.network.backward(dscores, ctx);
+  BOOST_TEST((Probe::calls == std::vector<std::pair<std::int64_t, bool>>{{3, true}}));
+  // layers.2's weights still get their gradient (the affine's input gradient is not needed).
+  bool moved = false;
+  for (float v : b.model.network.params()[0]->grad.values()) moved = moved || v != 0.0f;
+  BOOST_TEST(moved);
+  Probe::calls.clear();
+  b.model.network.forward(x, ctx);
+  b.model.network.backward(dscores, ctx, &dx);
+  BOOST_TEST((Probe::calls == std::vector<std::pair<std::int64_t, bool>>{{3, true}, {1, true}, {0, true}}));
+  BOOST_TEST((dx.shape() == x.shape()));
 }

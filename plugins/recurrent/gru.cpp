@@ -10,28 +10,11 @@
 //   gradients of ax: [dr r(1-r), dz z(1-z), da_n]; of ah: the same with da_n * r in the n block
 //   dh into step t-1 = dh * z + dah U^T; dW = sum x^T dax, dU = sum h_{t-1}^T dah, dbi, dbh sums.
 // Init as PyTorch's: everything uniform in +-1/sqrt(H). W and U are decayed, biases not.
-// Threads, buffers and determinism as the lstm plugin's: each thread runs the recurrence for
+// Threads, buffers and determinism as lstm.cpp's: each thread runs the recurrence for
 // its own samples; dW and dU are single GEMMs after the loop, split by output column.
-#define EIGEN_STACK_ALLOCATION_LIMIT (1 << 20)
-#define EIGEN_DONT_PARALLELIZE
-#include <cmath>
-#include <lamina/eigen.hpp>
-#include <lamina/layer.hpp>
-#include <lamina/onnx.hpp>
-#include <lamina/parallel.hpp>
-#include <lamina/plugin.hpp>
-#include <string>
-#include <utility>
-#include <vector>
+#include "recurrent_common.hpp"
 
-namespace lamina_gru {
-
-using namespace lamina;
-
-using Steps = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
-using ConstSteps = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
-
-constexpr std::int64_t kMaxWeights = std::int64_t{1} << 28;
+namespace lamina_recurrent {
 
 class Gru final : public Layer, public OnnxExportable {
  public:
@@ -39,26 +22,14 @@ class Gru final : public Layer, public OnnxExportable {
       : h_(c.get<std::int64_t>("units")), sequence_(c.get<std::string>("return") == "sequence"), where_(c.where()) {}
 
   Shape build(const Shape& input, BuildContext& ctx) override {
-    if (input.rank() != 2) {
-      throw InputError(where_ + ": gru needs samples of (T, D), a sequence of vectors; got " + input.str() +
-                       " (a `reshape` layer makes one, e.g. shape: [28, 28] for an image's rows)");
-    }
-    t_ = input[0];
-    d_ = input[1];
-    if ((d_ + h_ + 2) * 3 * h_ > kMaxWeights) {
-      throw InputError(where_ + ": a gru of " + std::to_string(h_) + " units on " + std::to_string(d_) +
-                       " features has more than the limit of 2^28 weights (1 GiB)");
-    }
+    std::tie(t_, d_) = sequence_of(input, where_, "gru", h_, 3);
     const std::int64_t g = 3 * h_;
     params_.clear();
     params_.push_back({"W", Tensor(Shape{d_, g}), Tensor(Shape{d_, g}), true});
     params_.push_back({"U", Tensor(Shape{h_, g}), Tensor(Shape{h_, g}), true});
     params_.push_back({"bi", Tensor(Shape{g}), Tensor(Shape{g}), false});
     params_.push_back({"bh", Tensor(Shape{g}), Tensor(Shape{g}), false});
-    const float k = 1.0f / std::sqrt(static_cast<float>(h_));
-    for (auto& p : params_) {
-      for (auto& v : p.value.values()) v = (2.0f * ctx.rng->uniform() - 1.0f) * k;
-    }
+    pytorch_init(params_, h_, *ctx.rng);
     return sequence_ ? Shape{t_, h_} : Shape{h_};
   }
 
@@ -78,12 +49,12 @@ class Gru final : public Layer, public OnnxExportable {
       A.rowwise() += bi.row(0);
       auto ah = matrix(ah_, n, g).middleRows(s0, rows);
       for (std::int64_t t = 0; t < t_; ++t) {
-        Steps a(gates_.data() + (s0 * t_ + t) * g, rows, g, Eigen::OuterStride<>(t_ * g));
-        Steps hn(hidden_n_.data() + (s0 * t_ + t) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
-        Steps h(hidden_.data() + (s0 * t_ + t) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+        auto a = step(gates_, s0, t, rows, t_, g);
+        auto hn = step(hidden_n_, s0, t, rows, t_, h_);
+        auto h = step(hidden_, s0, t, rows, t_, h_);
         ah.rowwise() = bh.row(0);
         if (t > 0) {
-          ConstSteps h_prev(hidden_.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+          const auto h_prev = step(std::as_const(hidden_), s0, t - 1, rows, t_, h_);
           ah.noalias() += h_prev * U;
         }
         hn = ah.rightCols(h_);
@@ -91,7 +62,7 @@ class Gru final : public Layer, public OnnxExportable {
         a.rightCols(h_) = (a.rightCols(h_).array() + a.leftCols(h_).array() * hn.array()).tanh();        // n
         const auto z = a.middleCols(h_, h_).array(), nn = a.rightCols(h_).array();
         if (t > 0) {
-          ConstSteps h_prev(hidden_.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+          const auto h_prev = step(std::as_const(hidden_), s0, t - 1, rows, t_, h_);
           h = (1.0f - z) * nn + z * h_prev.array();
         } else {
           h = (1.0f - z) * nn;
@@ -103,7 +74,7 @@ class Gru final : public Layer, public OnnxExportable {
       y.resize(Shape{n, t_, h_});
     } else {
       y.resize(Shape{n, h_});
-      matrix(y) = ConstSteps(hidden_.data() + (t_ - 1) * h_, n, h_, Eigen::OuterStride<>(t_ * h_));
+      matrix(y) = step(std::as_const(hidden_), 0, t_ - 1, n, t_, h_);
     }
   }
 
@@ -119,22 +90,22 @@ class Gru final : public Layer, public OnnxExportable {
       const std::int64_t rows = s1 - s0;
       auto dh = matrix(dh_, n, h_).middleRows(s0, rows);
       if (sequence_) {
-        dh = ConstSteps(dy.data() + (s0 * t_ + t_ - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+        dh = step(dy, s0, t_ - 1, rows, t_, h_);
       } else {
         dh = matrix(dy, n, h_).middleRows(s0, rows);
       }
       for (std::int64_t t = t_ - 1; t >= 0; --t) {
-        ConstSteps a(gates_.data() + (s0 * t_ + t) * g, rows, g, Eigen::OuterStride<>(t_ * g));
-        ConstSteps hn(hidden_n_.data() + (s0 * t_ + t) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
-        Steps dax(d_x_gates_.data() + (s0 * t_ + t) * g, rows, g, Eigen::OuterStride<>(t_ * g));
-        Steps dah(d_h_gates_.data() + (s0 * t_ + t) * g, rows, g, Eigen::OuterStride<>(t_ * g));
+        const auto a = step(std::as_const(gates_), s0, t, rows, t_, g);
+        const auto hn = step(std::as_const(hidden_n_), s0, t, rows, t_, h_);
+        auto dax = step(d_x_gates_, s0, t, rows, t_, g);
+        auto dah = step(d_h_gates_, s0, t, rows, t_, g);
         const auto r = a.leftCols(h_).array(), z = a.middleCols(h_, h_).array(), nn = a.rightCols(h_).array();
         // da_n = dh (1 - z)(1 - n^2); dz = dh (h_{t-1} - n) z (1 - z); dr = da_n ah_n r (1 - r)
         dax.rightCols(h_) = dh.array() * (1.0f - z) * (1.0f - nn.square());
         dah.rightCols(h_) = dax.rightCols(h_).array() * r;
         dax.leftCols(h_) = dax.rightCols(h_).array() * hn.array() * r * (1.0f - r);
         if (t > 0) {
-          ConstSteps h_prev(hidden_.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+          const auto h_prev = step(std::as_const(hidden_), s0, t - 1, rows, t_, h_);
           dax.middleCols(h_, h_) = dh.array() * (h_prev.array() - nn) * z * (1.0f - z);
         } else {
           dax.middleCols(h_, h_) = dh.array() * (-nn) * z * (1.0f - z);
@@ -145,7 +116,7 @@ class Gru final : public Layer, public OnnxExportable {
           dh.array() *= z;
           dh.noalias() += dah * U.transpose();
           if (sequence_) {
-            dh += ConstSteps(dy.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+            dh += step(dy, s0, t - 1, rows, t_, h_);
           }
         }
       }
@@ -154,20 +125,8 @@ class Gru final : public Layer, public OnnxExportable {
             matrix(std::as_const(d_x_gates_), n * t_, g).middleRows(s0 * t_, rows * t_) * W.transpose();
       }
     });
-    shifted_.resize(Shape{n * t_, h_});
-    for (std::int64_t s = 0; s < n; ++s) {
-      auto to = matrix(shifted_, n * t_, h_).middleRows(s * t_, t_);
-      to.row(0).setZero();
-      to.bottomRows(t_ - 1) = matrix(hidden_, n * t_, h_).middleRows(s * t_, t_ - 1);
-    }
-    const auto X = matrix(*x_, n * t_, d_);
+    weight_grads(*x_, hidden_, d_x_gates_, d_h_gates_, shifted_, params_[0].grad, params_[1].grad, n, t_, d_, h_);
     const auto DX = matrix(std::as_const(d_x_gates_), n * t_, g), DH = matrix(std::as_const(d_h_gates_), n * t_, g);
-    const auto HP = matrix(std::as_const(shifted_), n * t_, h_);
-    auto dW = matrix(params_[0].grad), dU = matrix(params_[1].grad);
-    for_ranges(g, threads_for(g / 64), 16, [&](int, std::int64_t c0, std::int64_t c1) {
-      dW.middleCols(c0, c1 - c0).noalias() = X.transpose() * DX.middleCols(c0, c1 - c0);
-      dU.middleCols(c0, c1 - c0).noalias() = HP.transpose() * DH.middleCols(c0, c1 - c0);
-    });
     matrix(params_[2].grad, 1, g).noalias() = DX.colwise().sum();
     matrix(params_[3].grad, 1, g).noalias() = DH.colwise().sum();
   }
@@ -179,28 +138,18 @@ class Gru final : public Layer, public OnnxExportable {
   // (T, 1, N, H) is then cut as lstm's.
   std::string export_onnx(OnnxGraph& gr, std::span<const OnnxValue> in) const override {
     const std::int64_t g = 3 * h_;
-    constexpr int order[3] = {1, 0, 2};  // ONNX block k holds Lamina's gate order[k]
-    Tensor w(Shape{1, g, d_}), r(Shape{1, g, h_}), bias(Shape{1, 2 * g});
+    constexpr int order[3] = {1, 0, 2};  // ONNX's z, r, h from Lamina's r, z, n
+    Tensor bias(Shape{1, 2 * g});        // [Wb, Rb] = [bi, bh], reordered
     for (int k = 0; k < 3; ++k) {
-      const std::int64_t from = order[k] * h_, to = k * h_;
       for (std::int64_t j = 0; j < h_; ++j) {
-        for (std::int64_t i = 0; i < d_; ++i) w[(to + j) * d_ + i] = params_[0].value[i * g + from + j];
-        for (std::int64_t i = 0; i < h_; ++i) r[(to + j) * h_ + i] = params_[1].value[i * g + from + j];
-        bias[to + j] = params_[2].value[from + j];
-        bias[g + to + j] = params_[3].value[from + j];
+        bias[k * h_ + j] = params_[2].value[order[k] * h_ + j];
+        bias[g + k * h_ + j] = params_[3].value[order[k] * h_ + j];
       }
     }
-    const std::vector<std::int64_t> swap{1, 0, 2};
-    const std::string xs = gr.node("Transpose", {in[0].name}, {{"perm", swap}});
-    const std::string ys = gr.node("GRU", {xs, gr.constant("W", w), gr.constant("R", r), gr.constant("B", bias)},
-                                   {{"hidden_size", h_}, {"linear_before_reset", std::int64_t{1}}});
-    if (!sequence_) {
-      const std::vector<std::int64_t> last{t_ - 1}, rows{-1, h_};
-      return gr.node("Reshape", {gr.node("Gather", {ys, gr.constant_ints("last_step", last)}, {{"axis", std::int64_t{0}}}),
-                                 gr.constant_ints("as_rows", rows)});
-    }
-    const std::vector<std::int64_t> steps{t_, -1, h_};
-    return gr.node("Transpose", {gr.node("Reshape", {ys, gr.constant_ints("drop_direction", steps)})}, {{"perm", swap}});
+    return export_recurrent(gr, in[0].name, "GRU",
+                            {gr.constant("W", onnx_weights(params_[0].value, order, h_)),
+                             gr.constant("R", onnx_weights(params_[1].value, order, h_)), gr.constant("B", bias)},
+                            {{"hidden_size", h_}, {"linear_before_reset", std::int64_t{1}}}, t_, h_, sequence_);
   }
 
  private:
@@ -214,15 +163,9 @@ class Gru final : public Layer, public OnnxExportable {
   Tensor gates_, hidden_n_, hidden_, ah_, d_x_gates_, d_h_gates_, dh_, shifted_;
 };
 
-void register_types(Registrar& r) {
-  r.add<Layer>("gru", "gated recurrent unit over a (T, D) sequence (PyTorch's gates and init)",
-               {Key::integer("units", "hidden units H").required().at_least(1).at_most(1 << 14),
-                Key::string("return", "what comes out: last (h at the final step, (H)) or sequence (every h_t, (T, H))")
-                    .def("last")
-                    .one_of({"last", "sequence"})},
+void register_gru(Registrar& r) {
+  r.add<Layer>("gru", "gated recurrent unit over a (T, D) sequence (PyTorch's gates and init)", shared_keys(),
                [](const Config& c) { return std::make_unique<Gru>(c); });
 }
 
-}  // namespace lamina_gru
-
-LAMINA_PLUGIN("gru", LAMINA_VERSION_STRING, "GRU recurrent layer", lamina_gru::register_types)
+}  // namespace lamina_recurrent

@@ -19,27 +19,12 @@
 // after the loop, split by output column, so no two threads add into one number: a fixed thread
 // count gives the same numbers on every run. Every buffer is a member resized per batch, so a
 // steady-state step allocates nothing (Eigen's GEMM blocks stay on the stack, as in affine).
-#define EIGEN_STACK_ALLOCATION_LIMIT (1 << 20)
-#define EIGEN_DONT_PARALLELIZE
+// recurrent_common.hpp has what the GRU shares.
 #include <cmath>
-#include <lamina/eigen.hpp>
-#include <lamina/layer.hpp>
-#include <lamina/onnx.hpp>
-#include <lamina/parallel.hpp>
-#include <lamina/plugin.hpp>
-#include <string>
-#include <utility>
-#include <vector>
 
-namespace lamina_lstm {
+#include "recurrent_common.hpp"
 
-using namespace lamina;
-
-// Rows of a (N, T, K) tensor at one step t: N rows of K, T * K apart.
-using Steps = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
-using ConstSteps = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
-
-constexpr std::int64_t kMaxWeights = std::int64_t{1} << 28;
+namespace lamina_recurrent {
 
 class Lstm final : public Layer, public OnnxExportable {
  public:
@@ -50,25 +35,13 @@ class Lstm final : public Layer, public OnnxExportable {
         where_(c.where()) {}
 
   Shape build(const Shape& input, BuildContext& ctx) override {
-    if (input.rank() != 2) {
-      throw InputError(where_ + ": lstm needs samples of (T, D), a sequence of vectors; got " + input.str() +
-                       " (a `reshape` layer makes one, e.g. shape: [28, 28] for an image's rows)");
-    }
-    t_ = input[0];
-    d_ = input[1];
-    if ((d_ + h_ + 1) * 4 * h_ > kMaxWeights) {
-      throw InputError(where_ + ": an lstm of " + std::to_string(h_) + " units on " + std::to_string(d_) +
-                       " features has more than the limit of 2^28 weights (1 GiB)");
-    }
+    std::tie(t_, d_) = sequence_of(input, where_, "lstm", h_, 4);
     const std::int64_t g = 4 * h_;
     params_.clear();
     params_.push_back({"W", Tensor(Shape{d_, g}), Tensor(Shape{d_, g}), true});
     params_.push_back({"U", Tensor(Shape{h_, g}), Tensor(Shape{h_, g}), true});
     params_.push_back({"b", Tensor(Shape{g}), Tensor(Shape{g}), false});
-    const float k = 1.0f / std::sqrt(static_cast<float>(h_));
-    for (auto& p : params_) {
-      for (auto& v : p.value.values()) v = (2.0f * ctx.rng->uniform() - 1.0f) * k;
-    }
+    pytorch_init(params_, h_, *ctx.rng);
     for (std::int64_t j = h_; j < 2 * h_; ++j) params_[2].value[j] += forget_bias_;
     return sequence_ ? Shape{t_, h_} : Shape{h_};
   }
@@ -88,12 +61,12 @@ class Lstm final : public Layer, public OnnxExportable {
       A.noalias() = matrix(x, n * t_, d_).middleRows(s0 * t_, rows * t_) * W;
       A.rowwise() += b.row(0);
       for (std::int64_t t = 0; t < t_; ++t) {
-        Steps a(gates_.data() + (s0 * t_ + t) * g, rows, g, Eigen::OuterStride<>(t_ * g));
-        Steps c(cells_.data() + (s0 * t_ + t) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
-        Steps tc(tanh_cells_.data() + (s0 * t_ + t) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
-        Steps h(hidden_.data() + (s0 * t_ + t) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+        auto a = step(gates_, s0, t, rows, t_, g);
+        auto c = step(cells_, s0, t, rows, t_, h_);
+        auto tc = step(tanh_cells_, s0, t, rows, t_, h_);
+        auto h = step(hidden_, s0, t, rows, t_, h_);
         if (t > 0) {
-          ConstSteps h_prev(hidden_.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+          const auto h_prev = step(std::as_const(hidden_), s0, t - 1, rows, t_, h_);
           a.noalias() += h_prev * U;
         }
         a.leftCols(h_) = (1.0f + (-a.leftCols(h_).array()).exp()).inverse();                   // i
@@ -101,7 +74,7 @@ class Lstm final : public Layer, public OnnxExportable {
         a.middleCols(2 * h_, h_) = a.middleCols(2 * h_, h_).array().tanh();                    // g
         a.rightCols(h_) = (1.0f + (-a.rightCols(h_).array()).exp()).inverse();                 // o
         if (t > 0) {
-          ConstSteps c_prev(cells_.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+          const auto c_prev = step(std::as_const(cells_), s0, t - 1, rows, t_, h_);
           c = a.middleCols(h_, h_).cwiseProduct(c_prev) + a.leftCols(h_).cwiseProduct(a.middleCols(2 * h_, h_));
         } else {
           c = a.leftCols(h_).cwiseProduct(a.middleCols(2 * h_, h_));
@@ -115,7 +88,7 @@ class Lstm final : public Layer, public OnnxExportable {
       y.resize(Shape{n, t_, h_});
     } else {
       y.resize(Shape{n, h_});
-      matrix(y) = ConstSteps(hidden_.data() + (t_ - 1) * h_, n, h_, Eigen::OuterStride<>(t_ * h_));
+      matrix(y) = step(std::as_const(hidden_), 0, t_ - 1, n, t_, h_);
     }
   }
 
@@ -133,15 +106,15 @@ class Lstm final : public Layer, public OnnxExportable {
       auto dc = matrix(dc_, n, h_).middleRows(s0, rows);
       // dh carries the gradient into h_t: from the output, then from step t+1 (added below).
       if (sequence_) {
-        dh = ConstSteps(dy.data() + (s0 * t_ + t_ - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+        dh = step(dy, s0, t_ - 1, rows, t_, h_);
       } else {
         dh = matrix(dy, n, h_).middleRows(s0, rows);
       }
       dc.setZero();
       for (std::int64_t t = t_ - 1; t >= 0; --t) {
-        ConstSteps a(gates_.data() + (s0 * t_ + t) * g, rows, g, Eigen::OuterStride<>(t_ * g));
-        ConstSteps tc(tanh_cells_.data() + (s0 * t_ + t) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
-        Steps da(d_gates_.data() + (s0 * t_ + t) * g, rows, g, Eigen::OuterStride<>(t_ * g));
+        const auto a = step(std::as_const(gates_), s0, t, rows, t_, g);
+        const auto tc = step(std::as_const(tanh_cells_), s0, t, rows, t_, h_);
+        auto da = step(d_gates_, s0, t, rows, t_, g);
         const auto i = a.leftCols(h_).array(), f = a.middleCols(h_, h_).array();
         const auto gg = a.middleCols(2 * h_, h_).array(), o = a.rightCols(h_).array();
         // dc += dh * o * (1 - tanh(c)^2); da_o = dh * tanh(c) * o (1 - o)
@@ -150,12 +123,12 @@ class Lstm final : public Layer, public OnnxExportable {
         da.leftCols(h_) = dc.array() * gg * i * (1.0f - i);
         da.middleCols(2 * h_, h_) = dc.array() * i * (1.0f - gg.square());
         if (t > 0) {
-          ConstSteps c_prev(cells_.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+          const auto c_prev = step(std::as_const(cells_), s0, t - 1, rows, t_, h_);
           da.middleCols(h_, h_) = dc.array() * c_prev.array() * f * (1.0f - f);
           dc.array() *= f;
           // dh into h_{t-1}: da_t U^T, plus the output's gradient there.
           if (sequence_) {
-            dh = ConstSteps(dy.data() + (s0 * t_ + t - 1) * h_, rows, h_, Eigen::OuterStride<>(t_ * h_));
+            dh = step(dy, s0, t - 1, rows, t_, h_);
             dh.noalias() += da * U.transpose();
           } else {
             dh.noalias() = da * U.transpose();
@@ -169,20 +142,9 @@ class Lstm final : public Layer, public OnnxExportable {
             matrix(d_gates_, n * t_, g).middleRows(s0 * t_, rows * t_) * W.transpose();
       }
     });
-    // h_{t-1} for every (n, t), zero at t = 0, so that dU is one product over all steps.
-    shifted_.resize(Shape{n * t_, h_});
-    for (std::int64_t s = 0; s < n; ++s) {
-      auto to = matrix(shifted_, n * t_, h_).middleRows(s * t_, t_);
-      to.row(0).setZero();
-      to.bottomRows(t_ - 1) = matrix(hidden_, n * t_, h_).middleRows(s * t_, t_ - 1);
-    }
-    const auto X = matrix(*x_, n * t_, d_);
-    const auto DA = matrix(std::as_const(d_gates_), n * t_, g), HP = matrix(std::as_const(shifted_), n * t_, h_);
-    auto dW = matrix(params_[0].grad), dU = matrix(params_[1].grad);
-    for_ranges(g, threads_for(g / 64), 16, [&](int, std::int64_t c0, std::int64_t c1) {
-      dW.middleCols(c0, c1 - c0).noalias() = X.transpose() * DA.middleCols(c0, c1 - c0);
-      dU.middleCols(c0, c1 - c0).noalias() = HP.transpose() * DA.middleCols(c0, c1 - c0);
-    });
+    // The same gate gradients reach W (through x_t) and U (through h_{t-1}).
+    weight_grads(*x_, hidden_, d_gates_, d_gates_, shifted_, params_[0].grad, params_[1].grad, n, t_, d_, h_);
+    const auto DA = matrix(std::as_const(d_gates_), n * t_, g);
     matrix(params_[2].grad, 1, g).noalias() = DA.colwise().sum();
   }
 
@@ -193,30 +155,15 @@ class Lstm final : public Layer, public OnnxExportable {
   // output Y is (T, 1, N, H).
   std::string export_onnx(OnnxGraph& gr, std::span<const OnnxValue> in) const override {
     const std::int64_t g = 4 * h_;
-    // ONNX gate block k holds Lamina's gate order[k].
-    constexpr int order[4] = {0, 3, 1, 2};
-    Tensor w(Shape{1, g, d_}), r(Shape{1, g, h_}), bias(Shape{1, 2 * g});
+    constexpr int order[4] = {0, 3, 1, 2};  // ONNX's i, o, f, c from Lamina's i, f, g, o
+    Tensor bias(Shape{1, 2 * g});  // [Wb, Rb]: Rb stays 0, the sum is what counts
     for (int k = 0; k < 4; ++k) {
-      const std::int64_t from = order[k] * h_, to = k * h_;
-      for (std::int64_t j = 0; j < h_; ++j) {
-        for (std::int64_t i = 0; i < d_; ++i) w[(to + j) * d_ + i] = params_[0].value[i * g + from + j];
-        for (std::int64_t i = 0; i < h_; ++i) r[(to + j) * h_ + i] = params_[1].value[i * g + from + j];
-        bias[to + j] = params_[2].value[from + j];  // Rb stays 0: the sum is what counts
-      }
+      for (std::int64_t j = 0; j < h_; ++j) bias[k * h_ + j] = params_[2].value[order[k] * h_ + j];
     }
-    // (N, T, D) and (T, N, D) swap their first two axes both ways.
-    const std::vector<std::int64_t> swap{1, 0, 2};
-    const std::string xs = gr.node("Transpose", {in[0].name}, {{"perm", swap}});
-    // Only the first output, Y: a node of this graph has one output.
-    const std::string ys = gr.node("LSTM", {xs, gr.constant("W", w), gr.constant("R", r), gr.constant("B", bias)},
-                                   {{"hidden_size", h_}});
-    if (!sequence_) {
-      const std::vector<std::int64_t> last{t_ - 1}, rows{-1, h_};
-      return gr.node("Reshape", {gr.node("Gather", {ys, gr.constant_ints("last_step", last)}, {{"axis", std::int64_t{0}}}),
-                                 gr.constant_ints("as_rows", rows)});
-    }
-    const std::vector<std::int64_t> steps{t_, -1, h_};
-    return gr.node("Transpose", {gr.node("Reshape", {ys, gr.constant_ints("drop_direction", steps)})}, {{"perm", swap}});
+    return export_recurrent(gr, in[0].name, "LSTM",
+                            {gr.constant("W", onnx_weights(params_[0].value, order, h_)),
+                             gr.constant("R", onnx_weights(params_[1].value, order, h_)), gr.constant("B", bias)},
+                            {{"hidden_size", h_}}, t_, h_, sequence_);
   }
 
  private:
@@ -231,19 +178,14 @@ class Lstm final : public Layer, public OnnxExportable {
   Tensor gates_, cells_, tanh_cells_, hidden_, d_gates_, dh_, dc_, shifted_;
 };
 
-void register_types(Registrar& r) {
-  r.add<Layer>("lstm", "long short-term memory over a (T, D) sequence (PyTorch's gates and init)",
-               {Key::integer("units", "hidden units H").required().at_least(1).at_most(1 << 14),
-                Key::string("return", "what comes out: last (h at the final step, (H)) or sequence (every h_t, (T, H))")
-                    .def("last")
-                    .one_of({"last", "sequence"}),
-                Key::number("forget_bias", "added to the forget gate's initial bias (0 gives PyTorch's init)")
-                    .def(1.0)
-                    .at_least(-100)
-                    .at_most(100)},
+void register_lstm(Registrar& r) {
+  auto keys = shared_keys();
+  keys.push_back(Key::number("forget_bias", "added to the forget gate's initial bias (0 gives PyTorch's init)")
+                     .def(1.0)
+                     .at_least(-100)
+                     .at_most(100));
+  r.add<Layer>("lstm", "long short-term memory over a (T, D) sequence (PyTorch's gates and init)", std::move(keys),
                [](const Config& c) { return std::make_unique<Lstm>(c); });
 }
 
-}  // namespace lamina_lstm
-
-LAMINA_PLUGIN("lstm", LAMINA_VERSION_STRING, "LSTM recurrent layer", lamina_lstm::register_types)
+}  // namespace lamina_recurrent
