@@ -69,13 +69,7 @@ class Gru final : public Layer, public OnnxExportable {
         }
       }
     });
-    if (sequence_) {
-      y.copy_from(hidden_);
-      y.resize(Shape{n, t_, h_});
-    } else {
-      y.resize(Shape{n, h_});
-      matrix(y) = step(std::as_const(hidden_), 0, t_ - 1, n, t_, h_);
-    }
+    write_output(hidden_, y, n, t_, h_, sequence_);
   }
 
   void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {

@@ -83,13 +83,7 @@ class Lstm final : public Layer, public OnnxExportable {
         h = a.rightCols(h_).cwiseProduct(tc);
       }
     });
-    if (sequence_) {
-      y.copy_from(hidden_);
-      y.resize(Shape{n, t_, h_});
-    } else {
-      y.resize(Shape{n, h_});
-      matrix(y) = step(std::as_const(hidden_), 0, t_ - 1, n, t_, h_);
-    }
+    write_output(hidden_, y, n, t_, h_, sequence_);
   }
 
   void backward(const Tensor& dy, Tensor& dx, Context& ctx) override {

@@ -51,6 +51,17 @@ inline std::pair<std::int64_t, std::int64_t> sequence_of(const Shape& input, con
   return {input[0], input[1]};
 }
 
+// The layer's output from every h_t (N T, H): all of them as (N, T, H), or h_{T-1} as (N, H).
+inline void write_output(const Tensor& hidden, Tensor& y, std::int64_t n, std::int64_t t, std::int64_t h, bool sequence) {
+  if (sequence) {
+    y.copy_from(hidden);
+    y.resize(Shape{n, t, h});
+  } else {
+    y.resize(Shape{n, h});
+    matrix(y) = step(hidden, 0, t - 1, n, t, h);
+  }
+}
+
 // PyTorch's init of a recurrent layer: every weight and bias uniform in +-1/sqrt(H).
 inline void pytorch_init(std::vector<Param>& params, std::int64_t h, Rng& rng) {
   const float k = 1.0f / std::sqrt(static_cast<float>(h));

@@ -109,8 +109,9 @@ class TextSource final : public DataSource, public Tokenizer, public SourceState
   // test_fraction's end is read with the same ids) unless the run restored its own.
   std::vector<std::int32_t> read_tokens(const fs::path& file, const fs::path& train) {
     if (!characters_mode_) return read_byte_tokens(file);
-    if (!vocab_) vocab_ = Characters::of(decode_utf8(read_text(train), train.string()));
-    return vocab_->ids(decode_utf8(read_text(file), file.string()));
+    const auto text = decode_utf8(read_text(file), file.string());
+    if (!vocab_) vocab_ = Characters::of(file == train ? text : decode_utf8(read_text(train), train.string()));
+    return vocab_->ids(text);
   }
   const Characters& characters() const {
     if (!vocab_) throw InputError("text: the character vocabulary is not known yet (the data were not loaded)");

@@ -19,6 +19,7 @@
 #include <lamina/loss.hpp>
 #include <lamina/merge.hpp>
 #include <lamina/metric.hpp>
+#include <lamina/named_samples.hpp>
 #include <lamina/onnx.hpp>
 #include <lamina/optimizer.hpp>
 #include <lamina/plugin.hpp>
@@ -26,6 +27,8 @@
 #include <lamina/regularizer.hpp>
 #include <lamina/sampler.hpp>
 #include <lamina/schedule.hpp>
+#include <lamina/source_state.hpp>
+#include <lamina/tokenizer.hpp>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -79,6 +82,9 @@ PIN_SIZE(Callback, 8, 8);
 PIN_SIZE(DataSource, 8, 8);
 PIN_SIZE(Merge, 8, 8);
 PIN_SIZE(OnnxExportable, 8, 8);
+PIN_SIZE(NamedSamples, 8, 8);
+PIN_SIZE(Tokenizer, 8, 8);
+PIN_SIZE(SourceState, 8, 8);
 PIN_SIZE(OnnxGraph, 8, 8);
 PIN_SIZE(OnnxValue, 72, 8);
 PIN_SIZE(OnnxAttribute, 72, 8);
@@ -207,6 +213,13 @@ PIN_VIRTUAL(Callback, load_state, void (Callback::*)(std::span<const Buffer>));
 PIN_VIRTUAL(DataSource, load, SampleSet (DataSource::*)(Split));
 PIN_VIRTUAL(DataSource, default_scale, float (DataSource::*)());
 PIN_VIRTUAL(DataSource, read_inputs, SampleSet (DataSource::*)(const std::filesystem::path&));
+PIN_VIRTUAL(NamedSamples, class_names, std::vector<std::string> (NamedSamples::*)() const);
+PIN_VIRTUAL(NamedSamples, input_names, std::vector<std::string> (NamedSamples::*)() const);
+PIN_VIRTUAL(Tokenizer, encode, std::vector<std::int32_t> (Tokenizer::*)(std::string_view) const);
+PIN_VIRTUAL(Tokenizer, decode, std::string (Tokenizer::*)(std::span<const std::int32_t>) const);
+PIN_VIRTUAL(Tokenizer, vocabulary, std::int64_t (Tokenizer::*)() const);
+PIN_VIRTUAL(SourceState, save_state, std::string (SourceState::*)() const);
+PIN_VIRTUAL(SourceState, restore_state, void (SourceState::*)(std::string_view));
 PIN_VIRTUAL(Merge, build, Shape (Merge::*)(std::span<const Shape>, BuildContext&));
 PIN_VIRTUAL(Merge, forward, void (Merge::*)(std::span<const Tensor* const>, Tensor&, Context&));
 PIN_VIRTUAL(Merge, backward, void (Merge::*)(const Tensor&, std::span<Tensor* const>, Context&));
@@ -312,6 +325,15 @@ struct EndOnnxExportable : OnnxExportable {
 struct EndOnnxGraph : OnnxGraph {
   virtual void end_of_vtable() = 0;
 };
+struct EndNamedSamples : NamedSamples {
+  virtual void end_of_vtable() = 0;
+};
+struct EndTokenizer : Tokenizer {
+  virtual void end_of_vtable() = 0;
+};
+struct EndSourceState : SourceState {
+  virtual void end_of_vtable() = 0;
+};
 struct EndOptimizer : Optimizer {
   virtual void end_of_vtable() = 0;
 };
@@ -347,6 +369,9 @@ BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
   PIN_VTABLE_END(Metric, 8);
   PIN_VTABLE_END(OnnxExportable, 3);
   PIN_VTABLE_END(OnnxGraph, 4);
+  PIN_VTABLE_END(NamedSamples, 4);
+  PIN_VTABLE_END(Tokenizer, 5);
+  PIN_VTABLE_END(SourceState, 4);
   PIN_VTABLE_END(Optimizer, 5);
   PIN_VTABLE_END(Pruner, 4);
   PIN_VTABLE_END(Regularizer, 4);
@@ -467,6 +492,13 @@ BOOST_AUTO_TEST_CASE(field_offsets_and_virtual_slots_are_pinned) {
   PIN_SLOT(Merge, params, 5);
   PIN_SLOT(Merge, state, 6);
   PIN_SLOT(OnnxExportable, export_onnx, 2);
+  PIN_SLOT(NamedSamples, class_names, 2);
+  PIN_SLOT(NamedSamples, input_names, 3);
+  PIN_SLOT(Tokenizer, encode, 2);
+  PIN_SLOT(Tokenizer, decode, 3);
+  PIN_SLOT(Tokenizer, vocabulary, 4);
+  PIN_SLOT(SourceState, save_state, 2);
+  PIN_SLOT(SourceState, restore_state, 3);
   PIN_SLOT(OnnxGraph, opset, 0);
   PIN_SLOT(OnnxGraph, constant, 1);
   PIN_SLOT(OnnxGraph, constant_ints, 2);

@@ -14,7 +14,7 @@
 //                  OnnxValue, OnnxAttribute (and its OnnxAttributeValue), Targets, TargetKind, AugmentTargets
 //   interfaces     Layer, Loss, Metric, Regularizer, Optimizer (and its lr_scale member), Initializer,
 //                  Sampler, Pruner, Schedule, Callback, DataSource, Merge, Augmentation,
-//                  OnnxExportable, OnnxGraph,
+//                  OnnxExportable, OnnxGraph, NamedSamples, Tokenizer, SourceState,
 //                  Communicator, Registrar (virtual functions added,
 //                  removed, reordered or re-typed)
 //   classes        Rng (its engine's state), Error, InputError
@@ -41,7 +41,8 @@
 // within 5, Augmentation came as a new kind interface with Kind::Augmentation, and
 // TargetKind::ClassProbabilities and StreamFamily::Augment as appended values, KeyType::Others
 // appended with the new functions Key::others, Config::others_json and
-// check_layer_gradients_on_ids: no bump)
+// check_layer_gradients_on_ids: no bump; Tokenizer and SourceState came as new interfaces a
+// data source may also derive from, and NamedSamples was added to the pinned list: no bump)
 
 #define LAMINA_STR_(x) #x
 #define LAMINA_STR(x) LAMINA_STR_(x)
